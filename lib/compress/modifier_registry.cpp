@@ -1,0 +1,35 @@
+#include "compress/modifier_registry.h"
+
+#include "compress/modifiers/epoch_range_modifier.h"
+#include "compress/modifiers/gm_pruning_modifier.h"
+#include "compress/modifiers/set_learning_rate_modifier.h"
+#include "core/errors.h"
+
+namespace sparrow::compress {
+
+namespace {
+struct Factory {
+  const recipe::ModifierSpec& spec;
+  std::unique_ptr<Modifier> operator()(const recipe::EpochRangeParams& p) const {
+    return std::make_unique<EpochRangeModifier>(p);
+  }
+  std::unique_ptr<Modifier> operator()(const recipe::SetLearningRateParams& p) const {
+    return std::make_unique<SetLearningRateModifier>(p);
+  }
+  std::unique_ptr<Modifier> operator()(const recipe::GMPruningParams& p) const {
+    return std::make_unique<GMPruningModifier>(p, spec.location);
+  }
+};
+}  // namespace
+
+std::unique_ptr<Modifier> make_modifier(const recipe::ModifierSpec& spec) {
+  return std::visit(Factory{spec}, spec.params);
+}
+
+std::vector<std::unique_ptr<Modifier>> make_modifiers(const recipe::Recipe& recipe) {
+  std::vector<std::unique_ptr<Modifier>> out;
+  for (const auto& spec : recipe.modifiers) out.push_back(make_modifier(spec));
+  return out;
+}
+
+}  // namespace sparrow::compress

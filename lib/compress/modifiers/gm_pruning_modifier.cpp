@@ -1,0 +1,56 @@
+#include "compress/modifiers/gm_pruning_modifier.h"
+
+#include <spdlog/spdlog.h>
+
+#include "compress/masks/magnitude_mask.h"
+#include "compress/param_selection.h"
+#include "recipe/gmp_schedule.h"
+
+namespace sparrow::compress {
+
+GMPruningModifier::GMPruningModifier(const recipe::GMPruningParams& p, std::string location)
+    : Modifier("GMPruningModifier", p.start_epoch, p.end_epoch, p.update_frequency),
+      params_(p),
+      location_(std::move(location)) {}
+
+void GMPruningModifier::on_initialize(TrainState& state) {
+  for (const auto& name : select_parameters(state.model, params_.params, location_))
+    masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
+}
+
+std::vector<std::pair<std::string, std::string>> GMPruningModifier::pruned_parameters() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& kv : masks_) out.emplace_back(kv.first, params_.mask_type);
+  return out;
+}
+
+void GMPruningModifier::prune_to(TrainState& state, double sparsity) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, mask] : masks_) {
+    auto weight = parameter(state.model, name);
+    mask = magnitude_mask(weight, sparsity);
+    weight.mul_(mask);
+  }
+  applied_sparsity_ = sparsity;
+  spdlog::debug("{}: epoch {:.3f} sparsity {:.4f} on {} parameters", tag(), state.epoch, sparsity, masks_.size());
+}
+
+void GMPruningModifier::on_update(TrainState& state, double epoch) {
+  prune_to(state, recipe::target_sparsity(params_, epoch));
+}
+
+void GMPruningModifier::on_end(TrainState& state, double) { prune_to(state, params_.final_sparsity); }
+
+void GMPruningModifier::on_step(TrainState& state, const Event& event) {
+  torch::NoGradGuard no_grad;
+  if (event.type == EventType::OptimizerPreStep) {
+    for (auto& [name, mask] : masks_) {
+      auto grad = parameter(state.model, name).mutable_grad();
+      if (grad.defined()) grad.mul_(mask);
+    }
+  } else if (event.type == EventType::BatchEnd) {
+    for (auto& [name, mask] : masks_) parameter(state.model, name).mul_(mask);
+  }
+}
+
+}  // namespace sparrow::compress

@@ -1,0 +1,42 @@
+#pragma once
+// The training loop: epochs of forward -> loss -> backward -> optimizer step,
+// with the recipe's modifiers called at each event, and an evaluation on the
+// test set after every epoch.
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "compress/modifier.h"
+#include "data/dataset.h"
+#include "recipe/recipe.h"
+
+namespace sparrow::compress {
+
+struct EpochRecord {
+  double epoch = 0;  // the fractional epoch reached at the end of this pass
+  double loss = 0;   // mean training loss over the pass
+  double accuracy = 0;
+  double lr = 0;
+  double sparsity = 0;  // zeros over the pruned parameters
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> epochs;
+  // Accuracy of the model before any pruning started (last evaluation before it).
+  std::optional<double> dense_accuracy;
+  double final_accuracy = 0;
+  double final_sparsity = 0;
+  // Every pruned parameter with the mask kind that pruned it.
+  std::vector<std::pair<std::string, std::string>> pruned;
+};
+
+// Fraction of items whose arg-max logit is the label.
+double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, int64_t batch_size);
+
+// The number of epochs to train: an !EpochRangeModifier's end_epoch, else train.epochs.
+double total_epochs(const recipe::Recipe& recipe);
+
+TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
+                  const data::Dataset& test_set);
+
+}  // namespace sparrow::compress

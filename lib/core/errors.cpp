@@ -1,0 +1,10 @@
+#include "core/errors.h"
+
+namespace sparrow {
+
+int exit_code_for(const std::exception& e) {
+  if (const auto* err = dynamic_cast<const Error*>(&e)) return err->exit_code();
+  return static_cast<int>(ErrorKind::Internal);
+}
+
+}  // namespace sparrow

@@ -1,0 +1,98 @@
+#include "data/idx_file.h"
+
+#include <zlib.h>
+
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "core/errors.h"
+
+namespace sparrow::data {
+
+namespace {
+
+constexpr uint8_t kUnsignedByteType = 0x08;
+constexpr int kMaxRank = 4;
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+
+// gzread handles plain files too (it passes uncompressed data through).
+class Reader {
+ public:
+  explicit Reader(const std::filesystem::path& file) : name_(file.string()) {
+    if (!std::filesystem::is_regular_file(file)) throw BadInput(name_ + ": IDX file not found");
+    gz_.reset(gzopen(name_.c_str(), "rb"));
+    if (!gz_) throw BadInput(name_ + ": cannot open IDX file");
+  }
+
+  void read(void* dst, size_t n, const char* what) {
+    size_t done = 0;
+    auto* out = static_cast<unsigned char*>(dst);
+    while (done < n) {
+      const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      const int got = gzread(gz_.get(), out + done, chunk);
+      if (got < 0) {
+        int errnum = 0;
+        const char* msg = gzerror(gz_.get(), &errnum);
+        throw BadInput(name_ + ": corrupt gzip data while reading " + what + " (" + msg + ")");
+      }
+      if (got == 0) {
+        throw BadInput(name_ + ": file is truncated: expected " + std::to_string(n) + " bytes of " + what +
+                       ", found " + std::to_string(done));
+      }
+      done += static_cast<size_t>(got);
+    }
+  }
+
+  uint32_t read_u32_be(const char* what) {
+    unsigned char b[4];
+    read(b, 4, what);
+    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+  }
+
+  // Reading past the last byte makes zlib verify the gzip checksum.
+  void expect_end() {
+    unsigned char extra;
+    const int got = gzread(gz_.get(), &extra, 1);
+    if (got < 0) throw BadInput(name_ + ": corrupt gzip data (checksum mismatch)");
+    if (got > 0) throw BadInput(name_ + ": unexpected bytes after the data the header announces");
+  }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::unique_ptr<gzFile_s, GzCloser> gz_;
+};
+
+}  // namespace
+
+IdxArray read_idx(const std::filesystem::path& file, int64_t limit) {
+  Reader in(file);
+  unsigned char magic[4];
+  in.read(magic, 4, "the header");
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != kUnsignedByteType || magic[3] == 0 || magic[3] > kMaxRank)
+    throw BadInput(in.name() + ": not an IDX file of unsigned bytes (bad magic number)");
+
+  IdxArray out;
+  uint64_t total = 1;
+  for (int i = 0; i < magic[3]; ++i) {
+    const uint32_t d = in.read_u32_be("the header");
+    if (d == 0) throw BadInput(in.name() + ": dimension " + std::to_string(i) + " is zero");
+    out.dims.push_back(d);
+    if (i > 0) total *= d;
+    if (total > (uint64_t{1} << 32)) throw BadInput(in.name() + ": dimensions are implausibly large");
+  }
+  const bool limited = limit > 0 && limit < out.dims[0];
+  if (limited) out.dims[0] = limit;
+  total *= static_cast<uint64_t>(out.dims[0]);
+  out.values.resize(total);
+  in.read(out.values.data(), out.values.size(), "the data");
+  if (!limited) in.expect_end();
+  return out;
+}
+
+}  // namespace sparrow::data

@@ -1,0 +1,109 @@
+#include "models/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/files.h"
+#include "models/model_factory.h"
+#include "models/safetensors.h"
+
+namespace sparrow::models {
+
+namespace {
+
+SafeDType to_safe(torch::ScalarType t, const std::string& name) {
+  switch (t) {
+    case torch::kFloat64: return SafeDType::F64;
+    case torch::kFloat32: return SafeDType::F32;
+    case torch::kFloat16: return SafeDType::F16;
+    case torch::kBFloat16: return SafeDType::BF16;
+    case torch::kInt64: return SafeDType::I64;
+    case torch::kInt32: return SafeDType::I32;
+    case torch::kInt16: return SafeDType::I16;
+    case torch::kInt8: return SafeDType::I8;
+    case torch::kUInt8: return SafeDType::U8;
+    case torch::kBool: return SafeDType::BOOL;
+    default: throw InternalError("checkpoint: tensor '" + name + "' has a dtype safetensors cannot store");
+  }
+}
+
+torch::ScalarType to_torch(SafeDType t) {
+  switch (t) {
+    case SafeDType::F64: return torch::kFloat64;
+    case SafeDType::F32: return torch::kFloat32;
+    case SafeDType::F16: return torch::kFloat16;
+    case SafeDType::BF16: return torch::kBFloat16;
+    case SafeDType::I64: return torch::kInt64;
+    case SafeDType::I32: return torch::kInt32;
+    case SafeDType::I16: return torch::kInt16;
+    case SafeDType::I8: return torch::kInt8;
+    case SafeDType::U8: return torch::kUInt8;
+    case SafeDType::BOOL: return torch::kBool;
+  }
+  return torch::kFloat32;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> state_of(Classifier& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> state;
+  for (const auto& p : model.named_parameters()) state.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) state.emplace_back(b.key(), b.value());
+  return state;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
+                     const std::map<std::string, std::string>& metadata) {
+  std::filesystem::create_directories(dir);
+  std::vector<torch::Tensor> keep_alive;
+  std::vector<SafeTensorView> views;
+  for (auto& [name, tensor] : state_of(model)) {
+    auto t = tensor.detach().cpu().contiguous();
+    keep_alive.push_back(t);
+    std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+    views.push_back({name, to_safe(t.scalar_type(), name), shape,
+                     std::string_view(static_cast<const char*>(t.data_ptr()), t.nbytes())});
+  }
+  write_file_atomic(dir / "model.safetensors", serialize_safetensors(views, metadata));
+  write_file_atomic(dir / "config.json", model.config().dump(2) + "\n");
+}
+
+void load_state(Classifier& model, const std::filesystem::path& safetensors_file) {
+  const SafetensorsFile file = read_safetensors(safetensors_file);
+  const std::string source = safetensors_file.string();
+  torch::NoGradGuard no_grad;
+  size_t used = 0;
+  for (auto& [name, tensor] : state_of(model)) {
+    const SafeTensorView* v = file.find(name);
+    if (!v) throw BadInput(source + ": tensor '" + name + "' is missing");
+    const std::vector<int64_t> expected(tensor.sizes().begin(), tensor.sizes().end());
+    if (v->shape != expected)
+      throw BadInput(source + ": tensor '" + name + "' has shape " + nlohmann::json(v->shape).dump() +
+                     ", the model expects " + nlohmann::json(expected).dump());
+    auto src = torch::from_blob(const_cast<char*>(v->bytes.data()), v->shape, to_torch(v->dtype));
+    tensor.copy_(src);
+    ++used;
+  }
+  if (used != file.tensors.size()) {
+    for (const auto& t : file.tensors) {
+      bool known = false;
+      for (auto& [name, tensor] : state_of(model)) known = known || name == t.name;
+      if (!known) throw BadInput(source + ": tensor '" + t.name + "' does not belong to this model");
+    }
+  }
+}
+
+std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir) {
+  const auto config_file = dir / "config.json";
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_file(config_file));
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(config_file.string() + ": not valid JSON: " + e.what());
+  }
+  auto model = build_model(config, config_file.string());
+  load_state(*model, dir / "model.safetensors");
+  return model;
+}
+
+}  // namespace sparrow::models

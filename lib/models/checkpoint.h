@@ -1,0 +1,23 @@
+#pragma once
+// A checkpoint folder: config.json (the model: section that rebuilds the
+// architecture) and model.safetensors (every parameter and buffer by name).
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "models/classifier.h"
+
+namespace sparrow::models {
+
+void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
+                     const std::map<std::string, std::string>& metadata = {});
+
+// Rebuilds the model from config.json and loads every tensor; a missing,
+// extra or mis-shaped tensor is BadInput naming it.
+std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir);
+
+// Copies the named tensors of `file` into the model's parameters and buffers.
+void load_state(Classifier& model, const std::filesystem::path& safetensors_file);
+
+}  // namespace sparrow::models

@@ -1,0 +1,32 @@
+#pragma once
+// A small CNN for 28x28 greyscale images: two 3x3 conv + ReLU + 2x2 max-pool
+// stages, then two linear layers.
+#include "models/classifier.h"
+
+namespace sparrow::models {
+
+struct CnnOptions {
+  int64_t in_channels = 1;
+  int64_t image_size = 28;
+  int64_t conv1_channels = 32;
+  int64_t conv2_channels = 64;
+  int64_t hidden = 128;
+  int64_t num_classes = 10;
+  double dropout = 0.0;
+};
+
+class Cnn : public Classifier {
+ public:
+  explicit Cnn(const CnnOptions& options);
+  torch::Tensor forward(const data::Batch& batch) override;
+  std::vector<std::string> prunable_parameters() const override;
+  nlohmann::json config() const override;
+
+ private:
+  CnnOptions options_;
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+
+}  // namespace sparrow::models
