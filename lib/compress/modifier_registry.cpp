@@ -19,6 +19,11 @@ struct Factory {
   std::unique_ptr<Modifier> operator()(const recipe::GMPruningParams& p) const {
     return std::make_unique<GMPruningModifier>(p, spec.location);
   }
+  // Tags the recipe language reads but the trainer cannot run yet.
+  template <typename Params>
+  std::unique_ptr<Modifier> operator()(const Params&) const {
+    throw BadInput(spec.location + ": !" + spec.tag + " is a valid recipe modifier but this version of Sparrow cannot run it yet");
+  }
 };
 }  // namespace
 

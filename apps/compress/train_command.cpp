@@ -1,0 +1,77 @@
+// `compress --recipe FILE`: train, prune and evaluate; write the checkpoint,
+// report.json, the resolved recipe and the log into the output folder.
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "apps/compress/command.h"
+#include "compress/report.h"
+#include "compress/trainer.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/logging.h"
+#include "core/sha256.h"
+#include "data/dataset.h"
+#include "models/checkpoint.h"
+#include "models/model_factory.h"
+#include "recipe/recipe.h"
+
+namespace sparrow::apps {
+
+namespace {
+
+struct TrainFlags {
+  std::string recipe_file;
+  std::string out_dir;
+  int64_t seed = -1;
+};
+
+int run_train(const TrainFlags& flags, const CommonFlags& common) {
+  if (flags.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
+  const auto started = std::chrono::steady_clock::now();
+  recipe::Recipe r = recipe::load_recipe(flags.recipe_file);
+  if (flags.seed >= 0) r.train.seed = static_cast<uint64_t>(flags.seed);
+  const fs::path out =
+      flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
+
+  torch::manual_seed(r.train.seed);
+  nlohmann::json model_config = r.model.options;
+  model_config["name"] = r.model.name;
+  auto model = models::build_model(model_config, flags.recipe_file);
+  const data::Dataset train_set = data::load_dataset(r.data, data::Split::Train);
+  const data::Dataset test_set = data::load_dataset(r.data, data::Split::Test);
+  spdlog::info("recipe {}: model {}, {} train / {} test items of {}", flags.recipe_file, r.model.name,
+               train_set.size(), test_set.size(), train_set.name);
+
+  StagedDir staging(out);
+  log_to_file(staging.path() / "log.txt");
+  const compress::TrainResult result = compress::train(r, *model, train_set, test_set);
+
+  models::save_checkpoint(staging.path() / "checkpoint", *model, {{"recipe_sha256", sha256_hex(r.text)}});
+  write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
+  write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");
+  spdlog::info("dense accuracy {}, compressed accuracy {:.4f} at sparsity {:.4f}; outputs in {}",
+               result.dense_accuracy ? fmt::format("{:.4f}", *result.dense_accuracy) : "n/a", result.final_accuracy,
+               result.final_sparsity, out.string());
+  close_log_file();
+  staging.commit();
+  if (common.json) std::cout << report.dump(2) << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+Action register_train(CLI::App& app, const CommonFlags& common) {
+  auto flags = std::make_shared<TrainFlags>();
+  app.add_option("--recipe", flags->recipe_file, "Recipe file (YAML) to train with");
+  app.add_option("--out", flags->out_dir, "Output folder (default: out/<recipe name>)");
+  app.add_option("--seed", flags->seed, "Seed overriding train.seed");
+  return [flags, &common] { return run_train(*flags, common); };
+}
+
+}  // namespace sparrow::apps
