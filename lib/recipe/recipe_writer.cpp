@@ -2,6 +2,7 @@
 // and override applied, in a form parse_recipe reads back to the same Recipe.
 #include <yaml-cpp/yaml.h>
 
+#include "recipe/expression.h"
 #include "recipe/gmp_schedule.h"
 #include "recipe/recipe.h"
 
@@ -28,7 +29,7 @@ void emit_json(YAML::Emitter& out, const nlohmann::json& j) {
   } else if (j.is_number_integer()) {
     out << j.get<int64_t>();
   } else if (j.is_number()) {
-    out << j.get<double>();
+    out << format_number(j.get<double>());
   } else {
     out << YAML::Null;
   }
@@ -37,6 +38,17 @@ void emit_json(YAML::Emitter& out, const nlohmann::json& j) {
 template <typename T>
 void field(YAML::Emitter& out, const char* key, const T& value) {
   out << YAML::Key << key << YAML::Value << value;
+}
+
+// Shortest text that reads back exactly: 0.05, not 0.050000000000000003.
+void field(YAML::Emitter& out, const char* key, double value) {
+  out << YAML::Key << key << YAML::Value << format_number(value);
+}
+
+void numbers(YAML::Emitter& out, const char* key, const std::vector<double>& values) {
+  out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const double v : values) out << format_number(v);
+  out << YAML::EndSeq;
 }
 
 void strings(YAML::Emitter& out, const char* key, const std::vector<std::string>& values) {
@@ -89,7 +101,7 @@ struct ModifierEmitter {
     out << YAML::Key << "lr_kwargs" << YAML::Value << YAML::BeginMap;
     field(out, "gamma", p.gamma);
     if (p.lr_class == LrClass::StepLR) field(out, "step_size", p.step_size);
-    if (p.lr_class == LrClass::MultiStepLR) out << YAML::Key << "milestones" << YAML::Value << YAML::Flow << p.milestones;
+    if (p.lr_class == LrClass::MultiStepLR) numbers(out, "milestones", p.milestones);
     out << YAML::EndMap;
   }
   void operator()(const SetWeightDecayParams& p) const {
@@ -153,14 +165,16 @@ struct ModifierEmitter {
 
 std::string resolved_yaml(const Recipe& r) {
   YAML::Emitter out;
-  out.SetDoublePrecision(17);
   out << YAML::BeginMap;
   if (!r.version.empty()) out << YAML::Key << "version" << YAML::Value << YAML::DoubleQuoted << r.version;
   if (!r.model.name.empty()) {
-    out << YAML::Key << "model" << YAML::Value;
-    nlohmann::json model = r.model.options;
-    model["name"] = r.model.name;
-    emit_json(out, model);
+    out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << r.model.name;
+    for (const auto& [k, v] : r.model.options.items()) {
+      out << YAML::Key << k << YAML::Value;
+      emit_json(out, v);
+    }
+    out << YAML::EndMap;
   }
 
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;

@@ -160,3 +160,39 @@ TEST_CASE("cli: overrides reach check and schedule", "[recipe][cli]") {
                    "'final_sparsity'?); a field needs its dotted path, e.g. train.batch_size\n");
   CHECK(compress({"check", "--recipe", "missing.yaml"}, kSource).code == 2);
 }
+
+TEST_CASE("cli: training applies overrides, saves what ran and fails on gates", "[recipe][cli][train]") {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) {
+    WARN("Fashion-MNIST is not installed; skipping the training run");
+    return;
+  }
+  const fs::path out = fs::temp_directory_path() / ("sparrow_recipe_gates_" + std::to_string(::getpid()));
+  const Run run = compress({"--recipe", "recipes/fashion_cnn90.yaml", "--out", out.string(), "-q", "--set",
+                            "data.train_limit=256", "--set", "data.test_limit=128", "--set", "gates.min_accuracy=0.999",
+                            "--set", "gates.min_sparsity=0.5", "--recipe-args", "{}"},
+                           kSource);
+  CHECK(run.code == 1);
+  CHECK(run.err.find("error: gate min_accuracy failed: threshold 0.999, measured ") == 0);
+  const auto report = nlohmann::json::parse(slurp(out / "report.json"));
+  REQUIRE(report["gates"].size() == 2);
+  CHECK(report["gates"][0]["name"] == "min_accuracy");
+  CHECK(report["gates"][0]["passed"] == false);
+  CHECK(report["gates"][0]["value"] == report["compressed"]["accuracy"]);
+  CHECK(report["gates"][1]["name"] == "min_sparsity");
+  CHECK(report["gates"][1]["passed"] == true);
+  // The resolved recipe is what ran: overrides applied, and it checks clean.
+  const auto resolved = sparrow::recipe::load_recipe(out / "recipe.resolved.yaml");
+  CHECK(resolved.data.train_limit == 256);
+  CHECK(*resolved.gates.min_accuracy == 0.999);
+  CHECK(compress({"check", "--recipe", (out / "recipe.resolved.yaml").string(), "--model", "cnn"}, kSource).code == 0);
+  fs::remove_all(out);
+
+  // A mask the trainer cannot apply yet is refused before training, not ignored.
+  const Run block = compress({"--recipe", "recipes/fashion_cnn90.yaml", "--out", out.string(), "--set",
+                              "pruning_modifiers.0.mask_type=block4"},
+                             kSource);
+  CHECK(block.code == 2);
+  CHECK(block.err.find("mask_type 'block4' of !GMPruningModifier is valid but this trainer prunes unstructured only") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+}
