@@ -50,7 +50,6 @@ double lr_scheduler(const LearningRateParams& p, double epoch) {
 }
 
 std::string cell(const std::optional<double>& v) {
-  if (!v) return "-";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6f", *v);
   return buf;
@@ -95,6 +94,11 @@ std::optional<double> sparsity_at(const ModifierParams& params, double epoch) {
   return target_sparsity(*p, epoch);
 }
 
+bool holds_mask_at(const ModifierParams& params, double epoch) {
+  if (const auto* c = std::get_if<ConstantPruningParams>(&params)) return active(c->start_epoch, c->end_epoch, epoch);
+  return sparsity_at(params, epoch).has_value();
+}
+
 QatState quantization_at(const Recipe& recipe, double epoch) {
   QatState state = QatState::Off;
   for (const auto& m : recipe.modifiers)
@@ -125,7 +129,10 @@ Schedule make_schedule(const Recipe& recipe, double step) {
     ScheduleRow row;
     row.epoch = e;
     row.lr = learning_rate_at(recipe, e);
-    for (const ModifierSpec* m : s.pruning) row.sparsity.push_back(sparsity_at(m->params, e));
+    for (const ModifierSpec* m : s.pruning) {
+      row.sparsity.push_back(sparsity_at(m->params, e));
+      row.holding.push_back(holds_mask_at(m->params, e));
+    }
     row.qat = quantization_at(recipe, e);
     row.distillation = distillation_at(recipe, e);
     s.rows.push_back(std::move(row));
@@ -141,7 +148,8 @@ nlohmann::json schedule_json(const Schedule& s) {
   json rows = json::array();
   for (const auto& r : s.rows) {
     json sparsity = json::array();
-    for (const auto& v : r.sparsity) sparsity.push_back(v ? json(*v) : json(nullptr));
+    for (size_t i = 0; i < r.sparsity.size(); ++i)
+      sparsity.push_back(r.sparsity[i] ? json(*r.sparsity[i]) : r.holding[i] ? json("keep") : json(nullptr));
     rows.push_back({{"epoch", r.epoch},
                     {"lr", r.lr},
                     {"sparsity", sparsity},
@@ -168,8 +176,8 @@ std::string schedule_text(const Schedule& s) {
     char head[64];
     std::snprintf(head, sizeof head, "%8.3f  %12.6g", r.epoch, r.lr);
     out << head;
-    for (const auto& v : r.sparsity) {
-      const std::string c = cell(v);
+    for (size_t i = 0; i < r.sparsity.size(); ++i) {
+      const std::string c = r.sparsity[i] ? cell(r.sparsity[i]) : r.holding[i] ? "keep" : "-";
       out << "  " << std::string(c.size() < 10 ? 10 - c.size() : 0, ' ') << c;
     }
     char tail[64];

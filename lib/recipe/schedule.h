@@ -23,6 +23,9 @@ double learning_rate_at(const Recipe& recipe, double epoch);
 // keeps existing zeros (!ConstantPruningModifier) rather than a target.
 std::optional<double> sparsity_at(const ModifierParams& params, double epoch);
 
+// Whether a pruning modifier holds its mask at `epoch`.
+bool holds_mask_at(const ModifierParams& params, double epoch);
+
 enum class QatState { Off, Training, ObserversFrozen };
 QatState quantization_at(const Recipe& recipe, double epoch);
 bool distillation_at(const Recipe& recipe, double epoch);
@@ -31,6 +34,7 @@ struct ScheduleRow {
   double epoch = 0;
   double lr = 0;
   std::vector<std::optional<double>> sparsity;  // one per Schedule::pruning entry
+  std::vector<bool> holding;                    // the modifier holds its mask (with or without a target)
   QatState qat = QatState::Off;
   bool distillation = false;
 };

@@ -117,6 +117,20 @@ TEST_CASE("schedule: quantization and distillation windows", "[recipe][schedule]
   CHECK_FALSE(distillation_at(r, 9.0));  // end_epoch is exclusive
 }
 
+TEST_CASE("schedule: constant pruning keeps zeros without a target", "[recipe][schedule]") {
+  const Recipe r = parse_recipe(R"(modifiers:
+  - !GMPruningModifier {params: [w], final_sparsity: 0.5, start_epoch: 0, end_epoch: 2, leave_enabled: false}
+  - !ConstantPruningModifier {params: [w], start_epoch: 2, end_epoch: 3}
+  - !EpochRangeModifier {end_epoch: 4}
+)",
+                                "c.yaml");
+  const auto j = schedule_json(make_schedule(r));
+  CHECK(j["rows"][1]["sparsity"][0] == 0.5 * (1.0 - 0.125));
+  CHECK(j["rows"][2]["sparsity"][0].is_null());  // leave_enabled: false drops the mask at end_epoch
+  CHECK(j["rows"][2]["sparsity"][1] == "keep");
+  CHECK(j["rows"][3]["sparsity"][1].is_null());
+}
+
 TEST_CASE("schedule: rows, JSON and text", "[recipe][schedule]") {
   const Recipe r = parse_recipe("train: {epochs: 2.5}\n", "short.yaml");
   const Schedule s = make_schedule(r);
