@@ -20,5 +20,7 @@ using Action = std::function<int()>;
 
 // Training is what `compress --recipe FILE` does without a subcommand.
 Action register_train(CLI::App& app, const CommonFlags& common);
+// `compress eval`: evaluate a model folder on a dataset without training.
+Action register_eval(CLI::App& sub, const CommonFlags& common);
 
 }  // namespace sparrow::apps
