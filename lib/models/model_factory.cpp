@@ -86,7 +86,9 @@ std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
   c.intermediate_size = f.positive("intermediate_size", c.intermediate_size);
   c.max_position_embeddings = f.positive("max_position_embeddings", c.max_position_embeddings);
   c.type_vocab_size = f.positive("type_vocab_size", c.type_vocab_size);
-  c.num_labels = f.positive("num_labels", c.num_labels);
+  // HF's config.json has no num_labels: id2label's size says it.
+  const auto id2label = f.get<std::map<std::string, std::string>>("id2label", {});
+  c.num_labels = f.positive("num_labels", id2label.empty() ? c.num_labels : static_cast<int64_t>(id2label.size()));
   c.pad_token_id = f.get<int64_t>("pad_token_id", c.pad_token_id);
   c.hidden_dropout_prob = f.get<double>("hidden_dropout_prob", c.hidden_dropout_prob);
   c.attention_probs_dropout_prob = f.get<double>("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
@@ -98,7 +100,6 @@ std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
     throw BadInput(f.context() + ": model.hidden_act must be \"gelu\" (exact GELU)");
   if (f.get<std::string>("position_embedding_type", "absolute") != "absolute")
     throw BadInput(f.context() + ": model.position_embedding_type must be \"absolute\"");
-  const auto id2label = f.get<std::map<std::string, std::string>>("id2label", {});
   // Bookkeeping keys HF writes; they do not change the network.
   f.get<nlohmann::json>("architectures", {});
   f.get<nlohmann::json>("model_type", {});

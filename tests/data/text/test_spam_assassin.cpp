@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "core/files.h"
 #include "data/text/spam_assassin.h"
 
 using namespace sparrow;
