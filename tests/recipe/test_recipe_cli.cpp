@@ -100,12 +100,12 @@ TEST_CASE("cli: the SparseML-syntax recipes pass check", "[recipe][cli]") {
 TEST_CASE("cli: check resolves params against a model", "[recipe][cli]") {
   const Run ok = compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--model", "cnn"}, kSource);
   CHECK(ok.code == 0);
-  CHECK(ok.out == "recipes/fashion_cnn90.yaml: ok, 4 modifiers over 8 epochs, params resolved against cnn\n");
+  CHECK(ok.out == "recipes/fashion_cnn90.yaml: ok, 6 modifiers over 9 epochs, params resolved against cnn\n");
   const Run json = compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--json"}, kSource);
   REQUIRE(json.code == 0);
   const auto j = nlohmann::json::parse(json.out);
   CHECK(j["valid"] == true);
-  CHECK(j["modifiers"].size() == 4);
+  CHECK(j["modifiers"].size() == 6);
   const Run bad = compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--model", "cnn", "--set",
                             "pruning_modifiers.0.params=[conv3.weight]"},
                            kSource);
@@ -187,12 +187,12 @@ TEST_CASE("cli: training applies overrides, saves what ran and fails on gates", 
   CHECK(compress({"check", "--recipe", (out / "recipe.resolved.yaml").string(), "--model", "cnn"}, kSource).code == 0);
   fs::remove_all(out);
 
-  // A mask the trainer cannot apply yet is refused before training, not ignored.
+  // A field value the trainer cannot honour yet is refused before training, not ignored.
   const Run block = compress({"--recipe", "recipes/fashion_cnn90.yaml", "--out", out.string(), "--set",
-                              "pruning_modifiers.0.mask_type=block4"},
+                              "pruning_modifiers.0.init_sparsity=__FROM_PARAM__"},
                              kSource);
   CHECK(block.code == 2);
-  CHECK(block.err.find("mask_type 'block4' of !GMPruningModifier is valid but this trainer prunes unstructured only") !=
+  CHECK(block.err.find("init_sparsity __FROM_PARAM__ of !GMPruningModifier is valid but this trainer needs a number") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(out));
 }
