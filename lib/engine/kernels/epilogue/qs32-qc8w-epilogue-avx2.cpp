@@ -1,5 +1,6 @@
-// Fused epilogue, AVX2: the same FP32 operations in the same order as the scalar reference (bit-identical),
-// 8 tokens of one channel per vector, then an 8x8 transpose so rows of the row-major output are stored whole.
+// Fused epilogue, AVX2: the same FP32 operations in the same order as the scalar reference (bit-identical).
+// 8x8 blocks of the [channel][token] INT32 tile are transposed first, so each vector is 8 channels of one
+// token: per-channel terms are loaded once per channel group and output rows are stored whole.
 #include <immintrin.h>
 
 #include <cassert>
@@ -9,16 +10,6 @@
 
 namespace sparrow::kernels {
 namespace {
-
-// v for 8 tokens of channel n (before the GELU, which runs per element on the stored result).
-__m256 channel_values(const std::int32_t* acc, std::size_t n, const QEpilogueParams& p) {
-  const __m256i corrected = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)),
-                                             _mm256_set1_epi32(p.x_zero_point * p.row_sum[n]));
-  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(corrected), _mm256_set1_ps(p.x_scale * p.w_scale[n]));
-  if (p.bias != nullptr) v = _mm256_add_ps(v, _mm256_set1_ps(p.bias[n]));
-  if (p.activation == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-  return v;
-}
 
 void transpose8x8(__m256 r[8]) {
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -39,20 +30,43 @@ void transpose8x8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// Computes an 8-token x 8-channel block (channels past nc are padding) with tokens as rows.
-void block_values(std::size_t mr, std::size_t t0, std::size_t n_begin, std::size_t j0, std::size_t nc,
-                  const std::int32_t* acc, const QEpilogueParams& p, __m256 r[8]) {
+// Per-channel terms of 8 consecutive channels (zero past nc), computed once per channel group.
+struct ChannelTerms {
+  __m256i zp_row_sum;
+  __m256 scale, bias;
+};
+
+ChannelTerms channel_terms(std::size_t n, std::size_t count, const QEpilogueParams& p) {
+  alignas(32) std::int32_t zr[8] = {};
+  alignas(32) float sc[8] = {}, bi[8] = {};
+  for (std::size_t j = 0; j < count; ++j) {
+    zr[j] = p.x_zero_point * p.row_sum[n + j];
+    sc[j] = p.x_scale * p.w_scale[n + j];
+    bi[j] = p.bias != nullptr ? p.bias[n + j] : 0.0f;
+  }
+  return {_mm256_load_si256(reinterpret_cast<const __m256i*>(zr)), _mm256_load_ps(sc), _mm256_load_ps(bi)};
+}
+
+// Values of tokens t0..t0+7 (rows) x 8 channels (columns) in the reference's operation order: the INT32
+// tile is transposed first, so the per-channel terms are plain vectors.
+void block_values(std::size_t mr, std::size_t t0, std::size_t j0, std::size_t nc, const std::int32_t* acc,
+                  const ChannelTerms& ct, const QEpilogueParams& p, __m256 r[8]) {
   for (std::size_t j = 0; j < 8; ++j) {
-    r[j] = j0 + j < nc ? channel_values(acc + (j0 + j) * mr + t0, n_begin + j0 + j, p) : _mm256_setzero_ps();
+    r[j] = j0 + j < nc ? _mm256_loadu_ps(reinterpret_cast<const float*>(acc + (j0 + j) * mr + t0)) : _mm256_setzero_ps();
   }
   transpose8x8(r);
-  if (p.activation == Activation::gelu) {
-    for (std::size_t t = 0; t < 8; ++t) {
+  for (std::size_t t = 0; t < 8; ++t) {
+    const __m256i corrected = _mm256_sub_epi32(_mm256_castps_si256(r[t]), ct.zp_row_sum);
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(corrected), ct.scale);
+    if (p.bias != nullptr) v = _mm256_add_ps(v, ct.bias);
+    if (p.activation == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+    if (p.activation == Activation::gelu) {
       alignas(32) float tmp[8];
-      _mm256_store_ps(tmp, r[t]);
-      for (float& v : tmp) v = gelu_f32(v);
-      r[t] = _mm256_load_ps(tmp);
+      _mm256_store_ps(tmp, v);
+      for (float& e : tmp) e = gelu_f32(e);
+      v = _mm256_load_ps(tmp);
     }
+    r[t] = v;
   }
 }
 
@@ -68,11 +82,13 @@ __m256i requantize(__m256 v, const QEpilogueParams& p) {
 void qs32_f32_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                   const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
   assert(m <= mr && mr % 8 == 0);
-  for (std::size_t t0 = 0; t0 < m; t0 += 8) {
-    for (std::size_t j0 = 0; j0 < nc; j0 += 8) {
+  for (std::size_t j0 = 0; j0 < nc; j0 += 8) {
+    const std::size_t cols = nc - j0 < 8 ? nc - j0 : 8;
+    const ChannelTerms ct = channel_terms(n_begin + j0, cols, p);
+    for (std::size_t t0 = 0; t0 < m; t0 += 8) {
       __m256 r[8];
-      block_values(mr, t0, n_begin, j0, nc, acc, p, r);
-      const std::size_t rows = m - t0 < 8 ? m - t0 : 8, cols = nc - j0 < 8 ? nc - j0 : 8;
+      block_values(mr, t0, j0, nc, acc, ct, p, r);
+      const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
       float* out = y + t0 * ldy + n_begin + j0;
       if (cols == 8) {
         for (std::size_t t = 0; t < rows; ++t) _mm256_storeu_ps(out + t * ldy, r[t]);
@@ -91,11 +107,13 @@ void qs32_qu8_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_b
                                   const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y,
                                   std::size_t ldy) {
   assert(m <= mr && mr % 8 == 0);
-  for (std::size_t t0 = 0; t0 < m; t0 += 8) {
-    for (std::size_t j0 = 0; j0 < nc; j0 += 8) {
+  for (std::size_t j0 = 0; j0 < nc; j0 += 8) {
+    const std::size_t cols = nc - j0 < 8 ? nc - j0 : 8;
+    const ChannelTerms ct = channel_terms(n_begin + j0, cols, p);
+    for (std::size_t t0 = 0; t0 < m; t0 += 8) {
       __m256 r[8];
-      block_values(mr, t0, n_begin, j0, nc, acc, p, r);
-      const std::size_t rows = m - t0 < 8 ? m - t0 : 8, cols = nc - j0 < 8 ? nc - j0 : 8;
+      block_values(mr, t0, j0, nc, acc, ct, p, r);
+      const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
       std::uint8_t* out = y + t0 * ldy + n_begin + j0;
       for (std::size_t t = 0; t < rows; ++t) {
         const __m256i q32 = requantize(r[t], p);
