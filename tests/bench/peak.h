@@ -12,11 +12,11 @@ extern volatile std::int64_t g_peak_sink;
 // 16 independent zmm vpdpbusd chains: 64 u8*s8 multiply-adds each. Needs AVX512_VNNI.
 double peak_vpdpbusd_zmm(std::int64_t iterations);
 // The AVX2 INT8 path of dense libraries without VNNI: vpmaddubsw + vpmaddwd + vpaddd, 32 multiply-adds
-// per triple, 8 independent chains.
+// per triple, 6 independent chains.
 double peak_vpmaddubsw_ymm(std::int64_t iterations);
 // vpmaddwd alone (16 multiply-adds per instruction), the multiply bound of Sparrow's exact AVX2 kernels.
 double peak_vpmaddwd_ymm(std::int64_t iterations);
-// 12 independent FMA chains.
+// Independent FMA chains (12 ymm, 16 zmm).
 double peak_fma_ymm(std::int64_t iterations);
 double peak_fma_zmm(std::int64_t iterations);  // needs AVX-512F
 

@@ -34,17 +34,30 @@ constexpr std::size_t kChannelTile = 16;
 constexpr std::size_t kChannelChunk = 64;
 constexpr std::size_t kMaxPanelMr = 64;
 
-// Work items are (token panel, channel chunk), panel-major so one thread keeps its activation panel hot.
+// Activation panels that share one pass over the weights: about half of a 1 MiB L2.
+constexpr std::size_t kPanelGroupBytes = 512 * 1024;
+
+// Work items are (token panel, channel chunk). Panels are taken in groups that fit in L2; inside a group
+// the order is chunk-major, so a chunk of weights is read from memory once and reused from L1 for every
+// panel of the group. Threads get contiguous item ranges, i.e. disjoint channel chunks of a group.
 template <class Ukernel, class View, class Out, class Epi>
 void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std::size_t k, std::size_t mr,
                  Ukernel ukernel, const View& view, const QEpilogueParams& p, Epi epilogue, Out* y, std::size_t ldy,
                  ThreadPool* pool) {
   const std::size_t panels = panel_count(m, mr), chunks = (n + kChannelChunk - 1) / kChannelChunk;
   const std::size_t stride = panel_stride(k, mr);
+  const std::size_t group = std::max<std::size_t>(1, std::min(panels, kPanelGroupBytes / stride));
+  const std::size_t full_groups = panels / group, last_group = panels - full_groups * group;
   parallel_for(pool, panels * chunks, [&](std::size_t begin, std::size_t end) {
     alignas(64) std::int32_t acc[kChannelTile * kMaxPanelMr];
     for (std::size_t item = begin; item < end; ++item) {
-      const std::size_t panel = item / chunks, chunk = item % chunks;
+      std::size_t g = item / (chunks * group), size = group, within = item % (chunks * group);
+      if (g >= full_groups) {
+        g = full_groups;
+        size = last_group;
+        within = item - full_groups * chunks * group;
+      }
+      const std::size_t panel = g * group + within % size, chunk = within / size;
       const std::size_t rows = std::min(mr, m - panel * mr);
       const std::size_t n_end = std::min(n, (chunk + 1) * kChannelChunk);
       for (std::size_t n0 = chunk * kChannelChunk; n0 < n_end; n0 += kChannelTile) {

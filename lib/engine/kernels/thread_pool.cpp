@@ -39,7 +39,14 @@ void ThreadPool::parallel_for(std::size_t count, const std::function<void(std::s
   }
   wake_.notify_all();
   run_slice(0);
-  while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+  // Spin briefly, then yield: on a busy machine a worker may be waiting for this very core.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < kSpinIterations) {
+      _mm_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::worker(std::size_t index) {
