@@ -36,6 +36,9 @@ constexpr std::size_t kMaxPanelMr = 64;
 
 // Activation panels that share one pass over the weights: about half of a 1 MiB L2.
 constexpr std::size_t kPanelGroupBytes = 512 * 1024;
+// ... and at most this many: the output rows of a group are written chunk by chunk, and rows far apart
+// (each on its own page) cost TLB misses.
+constexpr std::size_t kMaxPanelGroup = 4;
 
 // Work items are (token panel, channel chunk). Panels are taken in groups that fit in L2; inside a group
 // the order is chunk-major, so a chunk of weights is read from memory once and reused from L1 for every
@@ -46,7 +49,7 @@ void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std
                  ThreadPool* pool) {
   const std::size_t panels = panel_count(m, mr), chunks = (n + kChannelChunk - 1) / kChannelChunk;
   const std::size_t stride = panel_stride(k, mr);
-  const std::size_t group = std::max<std::size_t>(1, std::min(panels, kPanelGroupBytes / stride));
+  const std::size_t group = std::max<std::size_t>(1, std::min({panels, kPanelGroupBytes / stride, kMaxPanelGroup}));
   const std::size_t full_groups = panels / group, last_group = panels - full_groups * group;
   parallel_for(pool, panels * chunks, [&](std::size_t begin, std::size_t end) {
     alignas(64) std::int32_t acc[kChannelTile * kMaxPanelMr];
