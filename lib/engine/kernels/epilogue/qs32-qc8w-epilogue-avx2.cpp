@@ -11,7 +11,9 @@
 namespace sparrow::kernels {
 namespace {
 
-void transpose8x8(__m256 r[8]) {
+// Everything below is forced inline: called per 8x8 block, an out-of-line call passes the block through memory.
+
+__attribute__((always_inline)) inline void transpose8x8(__m256 r[8]) {
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
   const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
   const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
@@ -49,7 +51,7 @@ ChannelTerms channel_terms(std::size_t n, std::size_t count, const QEpiloguePara
 
 // Values of tokens t0..t0+7 (rows) x 8 channels (columns) in the reference's operation order: the INT32
 // tile is transposed first, so the per-channel terms are plain vectors.
-void block_values(std::size_t mr, std::size_t t0, std::size_t j0, std::size_t nc, const std::int32_t* acc,
+__attribute__((always_inline)) inline void block_values(std::size_t mr, std::size_t t0, std::size_t j0, std::size_t nc, const std::int32_t* acc,
                   const ChannelTerms& ct, const QEpilogueParams& p, __m256 r[8]) {
   for (std::size_t j = 0; j < 8; ++j) {
     r[j] = j0 + j < nc ? _mm256_loadu_ps(reinterpret_cast<const float*>(acc + (j0 + j) * mr + t0)) : _mm256_setzero_ps();
