@@ -1,5 +1,5 @@
 // Portable reference of the fused INT8-linear epilogue. The SIMD versions perform the same FP32 operations
-// in the same order (no FMA contraction: the build uses ISO C++, where GCC keeps -ffp-contract=off), so
+// in the same order (no FMA contraction: the library is built with -ffp-contract=off), so
 // their results are bit-identical.
 #include <cassert>
 #include <cmath>
