@@ -204,8 +204,9 @@ void register_all() {
     auto* b = benchmark::RegisterBenchmark(name.str().c_str(), run, s, m, kind, sparsity_pct / 100.0, threads);
     b->Unit(benchmark::kMicrosecond);
     // One thread: the calling thread's CPU time, immune to preemption by other processes on this shared
-    // machine. Two threads: wall time, the only honest measure of a parallel speed-up.
-    if (threads > 1) b->UseRealTime();
+    // machine. Two threads: wall time, the only honest measure of a parallel speed-up; the CPU column then
+    // holds the CPU time of the whole process (both threads, spin-waits included).
+    if (threads > 1) b->UseRealTime()->MeasureProcessCPUTime();
   };
   for (std::size_t threads : {1, 2}) {
     for (std::size_t m : {128, 1024}) {
