@@ -43,10 +43,10 @@ constexpr std::size_t kMaxPanelGroup = 4;
 // Work items are (token panel, channel chunk). Panels are taken in groups that fit in L2; inside a group
 // the order is chunk-major, so a chunk of weights is read from memory once and reused from L1 for every
 // panel of the group. Threads get contiguous item ranges, i.e. disjoint channel chunks of a group.
-template <class Ukernel, class View, class Out, class Epi>
+// `store(rows, panel, n0, nc, acc)` runs the epilogue of one INT32 tile.
+template <class Ukernel, class View, class Store>
 void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std::size_t k, std::size_t mr,
-                 Ukernel ukernel, const View& view, const QEpilogueParams& p, Epi epilogue, Out* y, std::size_t ldy,
-                 ThreadPool* pool) {
+                 Ukernel ukernel, const View& view, Store store, ThreadPool* pool) {
   const std::size_t panels = panel_count(m, mr), chunks = (n + kChannelChunk - 1) / kChannelChunk;
   const std::size_t stride = panel_stride(k, mr);
   const std::size_t group = std::max<std::size_t>(1, std::min({panels, kPanelGroupBytes / stride, kMaxPanelGroup}));
@@ -66,10 +66,26 @@ void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std
       for (std::size_t n0 = chunk * kChannelChunk; n0 < n_end; n0 += kChannelTile) {
         const std::size_t n1 = std::min(n_end, n0 + kChannelTile);
         ukernel(mr, x_panels + panel * stride, view, n0, n1, acc);
-        epilogue(rows, mr, n0, n1 - n0, acc, p, y + panel * mr * ldy, ldy);
+        store(rows, panel, n0, n1 - n0, acc);
       }
     }
   });
+}
+
+// Epilogue writing row-major output y[t][n].
+template <class Out, class Fn>
+auto row_major_store(Fn epilogue, std::size_t mr, const QEpilogueParams& p, Out* y, std::size_t ldy) {
+  return [=, &p](std::size_t rows, std::size_t panel, std::size_t n0, std::size_t nc, const std::int32_t* acc) {
+    epilogue(rows, mr, n0, nc, acc, p, y + panel * mr * ldy, ldy);
+  };
+}
+
+// Epilogue writing the next layer's activation panels.
+inline auto panel_store(QEpiloguePanelFn epilogue, std::size_t mr, std::size_t n, const QEpilogueParams& p,
+                        std::uint8_t* y_panels) {
+  return [=, &p](std::size_t rows, std::size_t panel, std::size_t n0, std::size_t nc, const std::int32_t* acc) {
+    epilogue(rows, mr, n0, nc, acc, p, y_panels + panel * panel_stride(n, mr));
+  };
 }
 
 }  // namespace
@@ -96,7 +112,7 @@ const std::vector<F32GemmKernel>& f32_gemm_kernels() {
   return table;
 }
 #undef SPR_UKERNEL
-#define SPR_EPILOGUE(isa, f32_fn, qu8_fn) {#f32_fn, isa, f32_fn, qu8_fn},
+#define SPR_EPILOGUE(isa, f32_fn, qu8_fn, qu8_panel_fn) {#f32_fn, isa, f32_fn, qu8_fn, qu8_panel_fn},
 const std::vector<QEpilogueKernel>& qepilogue_kernels() {
   static const std::vector<QEpilogueKernel> table = {
 #include "engine/kernels/epilogue/epilogue.inc"
@@ -196,25 +212,43 @@ PackedF32 pack_f32(const float* w, std::size_t n, std::size_t k, std::size_t ldw
 void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
                           float* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
   p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(), p, qepilogue_kernel().f32, y, ldy, pool);
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
 }
 
 void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
                           std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
   p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(), p, qepilogue_kernel().qu8, y, ldy, pool);
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
+}
+
+void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                                 std::uint8_t* y_panels, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);
 }
 
 void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
                        float* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel) {
   p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(), p, qepilogue_kernel().f32, y, ldy, pool);
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
 }
 
 void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
                        std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel) {
   p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(), p, qepilogue_kernel().qu8, y, ldy, pool);
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
+}
+
+void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                              std::uint8_t* y_panels, ThreadPool* pool, const QGemmKernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);
 }
 
 void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const PackedF32& w, const float* bias, Activation act,

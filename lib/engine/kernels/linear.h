@@ -60,6 +60,7 @@ struct QEpilogueKernel {
   Isa isa;
   QEpilogueF32Fn f32;
   QEpilogueQu8Fn qu8;
+  QEpiloguePanelFn qu8_panel;
 };
 
 const std::vector<SpmmB4Kernel>& spmm_b4_kernels();
@@ -91,6 +92,16 @@ void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const Packed
 void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
                        std::uint8_t* y, std::size_t ldy, ThreadPool* pool = nullptr,
                        const QGemmKernel& kernel = qgemm_kernel());
+// Requantized output written directly as the next layer's activation panels (same panel width as x_panels,
+// that layer's K = w.n), so it needs no packing pass: y_panels holds panels_bytes(m, w.n, kernel.mr) bytes.
+// Padding bytes (tokens >= m, channels >= N) are not written: the next layer's zero weight padding or its
+// discarded rows make their value irrelevant.
+void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                                 std::uint8_t* y_panels, ThreadPool* pool = nullptr,
+                                 const SpmmB4Kernel& kernel = spmm_b4_kernel());
+void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                              std::uint8_t* y_panels, ThreadPool* pool = nullptr,
+                              const QGemmKernel& kernel = qgemm_kernel());
 // Y = act(X . W^T + bias) in FP32; X row-major [M][ldx], bias nullable.
 void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const PackedF32& w, const float* bias,
               Activation act, float* y, std::size_t ldy, ThreadPool* pool = nullptr,

@@ -46,6 +46,11 @@ using QEpilogueF32Fn = void (*)(std::size_t m, std::size_t mr, std::size_t n_beg
 using QEpilogueQu8Fn = void (*)(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                 const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y,
                                 std::size_t ldy);
+// Requantized UINT8 output written straight into the next layer's activation panels (quant.h layout, panel
+// width mr, that layer's K = this layer's N): y_panel is the panel of this tile's tokens; n_begin is a
+// multiple of 4. Only tokens < m and channels < N are written.
+using QEpiloguePanelFn = void (*)(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                  const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y_panel);
 // y[i][j] = act(sum_k x[i][k] * w[n0+j][k] + bias[j]) for i < m (<= the kernel's MR), j < nc (<= its NR);
 // w points at the first 16-channel panel of the tile, bias (nullable) at bias[n0].
 using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const float* x, std::size_t ldx,
@@ -63,11 +68,13 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
 #include "engine/kernels/qgemm/qgemm.inc"
 #undef SPR_UKERNEL
 
-#define SPR_EPILOGUE(isa, f32_fn, qu8_fn)                                                                \
+#define SPR_EPILOGUE(isa, f32_fn, qu8_fn, qu8_panel_fn)                                                  \
   void f32_fn(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc, const std::int32_t* acc, \
               const QEpilogueParams& p, float* y, std::size_t ldy);                                       \
   void qu8_fn(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc, const std::int32_t* acc, \
-              const QEpilogueParams& p, std::uint8_t* y, std::size_t ldy);
+              const QEpilogueParams& p, std::uint8_t* y, std::size_t ldy);                                \
+  void qu8_panel_fn(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,                    \
+                    const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y_panel);
 #include "engine/kernels/epilogue/epilogue.inc"
 #undef SPR_EPILOGUE
 

@@ -38,6 +38,8 @@ class SpmmB4Tester {
   SpmmB4Tester& activation(kernels::Activation v) { activation_ = v; return *this; }
   SpmmB4Tester& bias(bool v) { bias_ = v; return *this; }
   SpmmB4Tester& requantize(bool v) { requantize_ = v; return *this; }
+  // Requantized output written as the next layer's activation panels instead of row-major.
+  SpmmB4Tester& panel_output(bool v) { panel_output_ = v; return *this; }
   // Row stride of the output, in elements (0: n).
   SpmmB4Tester& output_stride(std::size_t v) { output_stride_ = v; return *this; }
   SpmmB4Tester& threads(std::size_t v) { threads_ = v; return *this; }
@@ -54,7 +56,9 @@ class SpmmB4Tester {
     });
     check_op(kernel.name, kernel.mr, p, [&](const std::uint8_t* x, const kernels::QEpilogueParams& ep, void* y,
                                             std::size_t ldy, kernels::ThreadPool* pool) {
-      if (requantize_) {
+      if (panel_output_) {
+        kernels::qu8_qu8_qc8w_spmm_b4_panels(x, m_, packed, ep, static_cast<std::uint8_t*>(y), pool, kernel);
+      } else if (requantize_) {
         kernels::qu8_qu8_qc8w_spmm_b4(x, m_, packed, ep, static_cast<std::uint8_t*>(y), ldy, pool, kernel);
       } else {
         kernels::qu8_f32_qc8w_spmm_b4(x, m_, packed, ep, static_cast<float*>(y), ldy, pool, kernel);
@@ -72,7 +76,9 @@ class SpmmB4Tester {
                   });
     check_op(kernel.name, kernel.mr, p, [&](const std::uint8_t* x, const kernels::QEpilogueParams& ep, void* y,
                                             std::size_t ldy, kernels::ThreadPool* pool) {
-      if (requantize_) {
+      if (panel_output_) {
+        kernels::qu8_qu8_qc8w_gemm_panels(x, m_, packed, ep, static_cast<std::uint8_t*>(y), pool, kernel);
+      } else if (requantize_) {
         kernels::qu8_qu8_qc8w_gemm(x, m_, packed, ep, static_cast<std::uint8_t*>(y), ldy, pool, kernel);
       } else {
         kernels::qu8_f32_qc8w_gemm(x, m_, packed, ep, static_cast<float*>(y), ldy, pool, kernel);
@@ -171,6 +177,21 @@ class SpmmB4Tester {
     kernels::qu8_pack_panels_u8(p.x.data(), m_, k_, k_, mr, panels.data());
     const std::size_t ldy = output_stride_ != 0 ? output_stride_ : n_;
     kernels::ThreadPool pool(threads_);
+    if (panel_output_) {
+      std::vector<std::uint8_t> y(kernels::panels_bytes(m_, n_, mr), 0xA5);
+      op(panels.data(), p.params, y.data(), 0, &pool);
+      for (std::size_t t = 0; t < kernels::panel_count(m_, mr) * mr; ++t) {
+        for (std::size_t c = 0; c < kernels::round_up_4(n_); ++c) {
+          const std::size_t at = (t / mr) * kernels::panel_stride(n_, mr) + (c / 4) * mr * 4 + (t % mr) * 4 + c % 4;
+          const int want = t < m_ && c < n_ ? requantized(p, t, c) : 0xA5;
+          if (y[at] != want) {
+            FAIL(describe(name) << ": UINT8 panel output token " << t << " channel " << c << ": got " << int{y[at]}
+                                << ", want " << want << (want == 0xA5 ? " (padding must stay untouched)" : ""));
+          }
+        }
+      }
+      return;
+    }
     if (requantize_) {
       std::vector<std::uint8_t> y(m_ * ldy, 0xA5);
       op(panels.data(), p.params, y.data(), ldy, &pool);
@@ -216,7 +237,7 @@ class SpmmB4Tester {
 
   std::size_t m_ = 1, n_ = 1, k_ = 4;
   double sparsity_ = 0.0, empty_rows_ = 0.0, dense_rows_ = 0.0;
-  bool unstructured_ = false, extremes_ = false, bias_ = true, requantize_ = false;
+  bool unstructured_ = false, extremes_ = false, bias_ = true, requantize_ = false, panel_output_ = false;
   int zero_point_ = -1;
   kernels::Activation activation_ = kernels::Activation::none;
   std::size_t output_stride_ = 0, threads_ = 1;

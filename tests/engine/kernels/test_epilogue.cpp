@@ -1,6 +1,7 @@
 // Each fused epilogue equals the scalar reference bit for bit (same FP32 operations, same order).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -49,6 +50,13 @@ TEST_CASE("INT8 epilogues equal the scalar reference bit-exactly", "[kernels][ep
       ref.qu8(m, mr, n_begin, nc, acc.data(), p, want8.data(), ldy);
       kernel.qu8(m, mr, n_begin, nc, acc.data(), p, got8.data(), ldy);
       REQUIRE(want8 == got8);
+
+      // Panel output: this tile's channels start at a multiple of 4 (as the drivers call it).
+      const std::size_t n4 = n_begin / 4 * 4, nc4 = std::min(nc, n - n4);
+      std::vector<std::uint8_t> want_panel(sk::panel_stride(n, mr), 7), got_panel(want_panel.size(), 7);
+      ref.qu8_panel(m, mr, n4, nc4, acc.data(), p, want_panel.data());
+      kernel.qu8_panel(m, mr, n4, nc4, acc.data(), p, got_panel.data());
+      REQUIRE(want_panel == got_panel);
     }
   }
 }

@@ -51,6 +51,9 @@ void fixed_cases(const Kernel& kernel) {
   SpmmB4Tester().m(mr + 3).n(19).k(45).bias(false).seed(15).test(kernel);
   SpmmB4Tester().m(2 * mr + 7).n(61).k(77).sparsity(0.6).requantize(true).output_stride(67).seed(16).test(kernel);
   SpmmB4Tester().m(3 * mr + 1).n(150).k(64).sparsity(0.5).threads(2).seed(17).test(kernel);  // 2 threads
+  for (std::size_t n : {1, 4, 7, 16, 37}) {  // next layer's panels, ragged N and M
+    SpmmB4Tester().m(2 * mr + 5).n(n).k(41).sparsity(0.5).panel_output(true).activation(sk::Activation::gelu).seed(18 + n).test(kernel);
+  }
 }
 
 template <class Kernel>
@@ -70,6 +73,7 @@ void random_cases(const Kernel& kernel, int seeds) {
         .activation(act)
         .bias(rng.chance(0.8))
         .requantize(rng.chance(0.3))
+        .panel_output(rng.chance(0.2))
         .threads(rng.chance(0.3) ? 2 : 1)
         .seed(static_cast<std::uint64_t>(5000 + s))
         .test(kernel);

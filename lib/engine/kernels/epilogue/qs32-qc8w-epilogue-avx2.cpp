@@ -129,4 +129,29 @@ void qs32_qu8_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_b
   }
 }
 
+void qs32_qu8_qc8w_panel_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                        const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y_panel) {
+  assert(m <= mr && mr % 8 == 0 && n_begin % 4 == 0);
+  for (std::size_t j0 = 0; j0 < nc; j0 += 8) {
+    const std::size_t cols = nc - j0 < 8 ? nc - j0 : 8;
+    const ChannelTerms ct = channel_terms(n_begin + j0, cols, p);
+    // Channels j0..j0+3 and j0+4..j0+7 are two 4-channel groups: [token][4] rows of two panel blocks.
+    std::uint8_t* group0 = y_panel + (n_begin + j0) / 4 * mr * 4;
+    std::uint8_t* group1 = group0 + mr * 4;
+    for (std::size_t t0 = 0; t0 < m; t0 += 8) {
+      __m256 r[8];
+      block_values(mr, t0, j0, nc, acc, ct, p, r);
+      const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
+      for (std::size_t t = 0; t < rows; ++t) {
+        const __m256i q32 = requantize(r[t], p);
+        const __m128i q16 = _mm_packus_epi32(_mm256_castsi256_si128(q32), _mm256_extracti128_si256(q32, 1));
+        const std::uint64_t bytes = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(q16, q16)));
+        const std::uint32_t lo = static_cast<std::uint32_t>(bytes), hi = static_cast<std::uint32_t>(bytes >> 32);
+        std::memcpy(group0 + (t0 + t) * 4, &lo, cols < 4 ? cols : 4);
+        if (cols > 4) std::memcpy(group1 + (t0 + t) * 4, &hi, cols - 4);
+      }
+    }
+  }
+}
+
 }  // namespace sparrow::kernels
