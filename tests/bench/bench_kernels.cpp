@@ -3,7 +3,8 @@
 //   GOPS      2 x multiply-adds per second, counted on the nonzero weights only (the useful work);
 //   GOPS_exec the same counted on the multiply-adds executed (stored 1x4 blocks: padded for unstructured);
 //   pct_peak  GOPS as a percentage of the INT8 (or, for FP32, the FMA) peak measured at start.
-// Inputs are pre-packed; each iteration is the GEMM with its fused FP32-output epilogue.
+// Inputs are pre-packed; each iteration is the GEMM with its fused epilogue, writing FP32 row-major output,
+// or (the *_qu8 variants) requantized UINT8 straight into the next layer's activation panels.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -137,7 +138,7 @@ sk::QEpilogueParams epilogue_params(const std::vector<float>& w_scale, const std
   return p;
 }
 
-enum class Kind { block4, unstructured, dense_int8, fp32 };
+enum class Kind { block4, unstructured, dense_int8, fp32, block4_qu8, dense_int8_qu8 };
 
 void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsity, std::size_t threads) {
   std::mt19937_64 rng(42);
@@ -163,18 +164,24 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
     return;
   }
 
-  const std::vector<std::int8_t> w = make_weights(s, kind == Kind::dense_int8 ? 0.0 : sparsity,
-                                                  kind == Kind::unstructured, rng);
+  const bool dense = kind == Kind::dense_int8 || kind == Kind::dense_int8_qu8;
+  const bool qu8_out = kind == Kind::block4_qu8 || kind == Kind::dense_int8_qu8;
+  const std::vector<std::int8_t> w = make_weights(s, dense ? 0.0 : sparsity, kind == Kind::unstructured, rng);
   const double nonzero = static_cast<double>(std::count_if(w.begin(), w.end(), [](std::int8_t v) { return v != 0; }));
-  const sk::QEpilogueParams p = epilogue_params(w_scale, bias);
+  sk::QEpilogueParams p = epilogue_params(w_scale, bias);
+  p.y = {0.05f, 128};
   const double peak = g_peak.int8 * static_cast<double>(threads);
-  if (kind == Kind::dense_int8) {
+  if (dense) {
     const sk::PackedQc8w packed = sk::pack_qc8w(w.data(), s.n, s.k, s.k);
     const sk::QGemmKernel& kernel = sk::qgemm_kernel();
-    std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr));
+    std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr)), y_panels(sk::panels_bytes(m, s.n, kernel.mr));
     sk::qu8_pack_panels_u8(x.data(), m, s.k, s.k, kernel.mr, panels.data());
     for (auto _ : st) {
-      sk::qu8_f32_qc8w_gemm(panels.data(), m, packed, p, y.data(), s.n, &tp);
+      if (qu8_out) {
+        sk::qu8_qu8_qc8w_gemm_panels(panels.data(), m, packed, p, y_panels.data(), &tp);
+      } else {
+        sk::qu8_f32_qc8w_gemm(panels.data(), m, packed, p, y.data(), s.n, &tp);
+      }
       benchmark::ClobberMemory();
     }
     const double ops = 2.0 * static_cast<double>(m * s.n * s.k);
@@ -184,10 +191,14 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
   }
   const sk::PackedB4 packed = sk::pack_b4(w.data(), s.n, s.k, s.k);
   const sk::SpmmB4Kernel& kernel = sk::spmm_b4_kernel();
-  std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr));
+  std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr)), y_panels(sk::panels_bytes(m, s.n, kernel.mr));
   sk::qu8_pack_panels_u8(x.data(), m, s.k, s.k, kernel.mr, panels.data());
   for (auto _ : st) {
-    sk::qu8_f32_qc8w_spmm_b4(panels.data(), m, packed, p, y.data(), s.n, &tp);
+    if (qu8_out) {
+      sk::qu8_qu8_qc8w_spmm_b4_panels(panels.data(), m, packed, p, y_panels.data(), &tp);
+    } else {
+      sk::qu8_f32_qc8w_spmm_b4(panels.data(), m, packed, p, y.data(), s.n, &tp);
+    }
     benchmark::ClobberMemory();
   }
   const double md = static_cast<double>(m);
@@ -196,7 +207,8 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
 }
 
 void register_all() {
-  const char* kind_names[] = {"spmm_b4", "spmm_unstructured", "qgemm_dense", "f32_gemm"};
+  const char* kind_names[] = {"spmm_b4", "spmm_unstructured", "qgemm_dense", "f32_gemm", "spmm_b4_qu8",
+                              "qgemm_dense_qu8"};
   const auto add = [&](Shape s, std::size_t m, Kind kind, int sparsity_pct, std::size_t threads) {
     std::ostringstream name;
     name << kind_names[static_cast<int>(kind)] << "/K" << s.k << "xN" << s.n << "/M" << m << "/s" << sparsity_pct
@@ -215,6 +227,8 @@ void register_all() {
         add(s, m, Kind::dense_int8, 0, threads);
         for (int pct : {0, 50, 70, 80, 90, 95, 97}) add(s, m, Kind::block4, pct, threads);
         add(s, m, Kind::unstructured, 90, threads);
+        add(s, m, Kind::dense_int8_qu8, 0, threads);
+        add(s, m, Kind::block4_qu8, 90, threads);
       }
     }
   }

@@ -8,8 +8,9 @@ from collections import defaultdict
 
 NAME = re.compile(r"^(\w+)/K(\d+)xN(\d+)/M(\d+)/s(\d+)/t(\d+)(?:/process_time)?(?:/real_time)?_median$")
 ORDER = [("f32_gemm", 0), ("qgemm_dense", 0)] + [("spmm_b4", s) for s in (0, 50, 70, 80, 90, 95, 97)] + [
-    ("spmm_unstructured", 90)]
-LABEL = {"f32_gemm": "FP32", "qgemm_dense": "dense INT8", "spmm_b4": "block4 INT8", "spmm_unstructured": "unstructured INT8"}
+    ("spmm_unstructured", 90), ("qgemm_dense_qu8", 0), ("spmm_b4_qu8", 90)]
+LABEL = {"f32_gemm": "FP32", "qgemm_dense": "dense INT8", "spmm_b4": "block4 INT8", "spmm_unstructured": "unstructured INT8",
+         "qgemm_dense_qu8": "dense INT8 → UINT8 panels", "spmm_b4_qu8": "block4 INT8 → UINT8 panels"}
 
 
 def main(path):
