@@ -57,36 +57,45 @@ void attention_f32(const float* q, const float* k, const float* v, std::size_t l
                    std::size_t head_dim, const std::uint8_t* key_valid, float scale, float* out, std::size_t ldo,
                    ThreadPool* pool) {
   assert(seq <= kMaxAttentionSeq);
-  // One work item per (head, query row).
-  parallel_for(pool, heads * seq, [&](std::size_t begin, std::size_t end) {
-    float scores[kMaxAttentionSeq];
+  // Work items: (head, block of query rows). Both products run on the FP32 GEMM: K_h packed as weights gives
+  // Q_h K_h^T, V_h^T packed as weights gives P V_h. Repacking K_h and V_h per item costs 1/rows_per_item of
+  // the item's arithmetic.
+  constexpr std::size_t kRowsPerItem = 64;
+  const std::size_t row_blocks = (seq + kRowsPerItem - 1) / kRowsPerItem;
+  parallel_for(pool, heads * row_blocks, [&](std::size_t begin, std::size_t end) {
+    std::vector<float> kh(seq * head_dim), vt(head_dim * seq), scores(kRowsPerItem * seq);
     for (std::size_t item = begin; item < end; ++item) {
-      const std::size_t h = item / seq, i = item % seq, off = h * head_dim;
-      float mx = -std::numeric_limits<float>::infinity();
+      const std::size_t h = item / row_blocks, r0 = (item % row_blocks) * kRowsPerItem;
+      const std::size_t rows = std::min(kRowsPerItem, seq - r0), off = h * head_dim;
       for (std::size_t j = 0; j < seq; ++j) {
-        if (key_valid != nullptr && key_valid[j] == 0) {
-          scores[j] = -std::numeric_limits<float>::infinity();
+        for (std::size_t d = 0; d < head_dim; ++d) {
+          kh[j * head_dim + d] = k[j * ld + off + d];
+          vt[d * seq + j] = v[j * ld + off + d];
+        }
+      }
+      f32_gemm(q + r0 * ld + off, rows, ld, pack_f32(kh.data(), seq, head_dim, head_dim), nullptr, Activation::none,
+               scores.data(), seq);
+      for (std::size_t i = 0; i < rows; ++i) {
+        float* row = scores.data() + i * seq;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (std::size_t j = 0; j < seq; ++j) {
+          row[j] = key_valid != nullptr && key_valid[j] == 0 ? -std::numeric_limits<float>::infinity() : row[j] * scale;
+          mx = std::max(mx, row[j]);
+        }
+        if (mx == -std::numeric_limits<float>::infinity()) {  // every key masked: the output row is zero
+          std::fill(row, row + seq, 0.0f);
           continue;
         }
-        float dot = 0.0f;
-        for (std::size_t d = 0; d < head_dim; ++d) dot += q[i * ld + off + d] * k[j * ld + off + d];
-        scores[j] = dot * scale;
-        mx = std::max(mx, scores[j]);
+        double sum = 0.0;
+        for (std::size_t j = 0; j < seq; ++j) {
+          row[j] = std::exp(row[j] - mx);
+          sum += row[j];
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (std::size_t j = 0; j < seq; ++j) row[j] *= inv;
       }
-      float* o = out + i * ldo + off;
-      std::fill(o, o + head_dim, 0.0f);
-      if (mx == -std::numeric_limits<float>::infinity()) continue;  // every key masked: output zeros
-      double sum = 0.0;
-      for (std::size_t j = 0; j < seq; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (std::size_t j = 0; j < seq; ++j) {
-        const float p = scores[j] * inv;
-        if (p == 0.0f) continue;
-        for (std::size_t d = 0; d < head_dim; ++d) o[d] += p * v[j * ld + off + d];
-      }
+      f32_gemm(scores.data(), rows, seq, pack_f32(vt.data(), head_dim, seq, seq), nullptr, Activation::none,
+               out + r0 * ldo + off, ldo);
     }
   });
 }

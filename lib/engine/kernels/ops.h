@@ -20,7 +20,8 @@ void add_f32(const float* a, const float* b, std::size_t count, float* y);
 
 // Multi-head attention of one sequence: for each head h, out_h = softmax(Q_h K_h^T * scale + mask) V_h, where
 // Q_h is columns [h*head_dim, (h+1)*head_dim) of q (row-major [seq][ld]), same for k, v and out.
-// key_valid (nullable) marks padding keys with 0: they get no weight. seq <= kMaxAttentionSeq.
+// key_valid (nullable) marks padding keys with 0: they get no weight (a row with no valid key is zero).
+// seq <= kMaxAttentionSeq. Both products run on the FP32 GEMM; split over heads and blocks of query rows.
 inline constexpr std::size_t kMaxAttentionSeq = 512;
 void attention_f32(const float* q, const float* k, const float* v, std::size_t ld, std::size_t seq, std::size_t heads,
                    std::size_t head_dim, const std::uint8_t* key_valid, float scale, float* out, std::size_t ldo,

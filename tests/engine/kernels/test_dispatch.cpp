@@ -51,6 +51,8 @@ TEST_CASE("SPARROW_MAX_ISA caps the chosen kernels, and the choice is logged", "
   }
   if (!g_messages.empty()) REQUIRE(g_messages.front().find(spmm.name) != std::string::npos);
   REQUIRE(sk::mayiuse(sk::qgemm_kernel().isa));
+  // Layers chain through activation panels: sparse and dense kernels must agree on the panel width.
+  REQUIRE(sk::qgemm_kernel().mr == spmm.mr);
   REQUIRE(sk::mayiuse(sk::f32_gemm_kernel().isa));
   REQUIRE(sk::mayiuse(sk::qepilogue_kernel().isa));
 }

@@ -73,7 +73,7 @@ TEST_CASE("layer norm, softmax, add and ReLU", "[kernels][ops]") {
 }
 
 TEST_CASE("attention with padding mask matches double-precision math", "[kernels][ops]") {
-  for (std::size_t seq : {1, 5, 37, 128}) {
+  for (std::size_t seq : {1, 5, 37, 128, 200}) {
     Rng rng(seq);
     const std::size_t heads = 3, dim = 16, ld = heads * dim + 5;
     const auto q = random_vector(rng, seq * ld, -1, 1), k = random_vector(rng, seq * ld, -1, 1);
@@ -105,6 +105,20 @@ TEST_CASE("attention with padding mask matches double-precision math", "[kernels
       }
     }
   }
+}
+
+TEST_CASE("attention without a mask, and with every key masked", "[kernels][ops]") {
+  Rng rng(11);
+  const std::size_t seq = 70, heads = 2, dim = 8, ld = heads * dim;
+  const auto q = random_vector(rng, seq * ld, -1, 1), k = random_vector(rng, seq * ld, -1, 1);
+  const auto v = random_vector(rng, seq * ld, -1, 1);
+  std::vector<std::uint8_t> all(seq, 1), none(seq, 0);
+  std::vector<float> unmasked(seq * ld), masked(seq * ld), zero(seq * ld, 5.0f);
+  sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, nullptr, 0.3f, unmasked.data(), ld);
+  sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, all.data(), 0.3f, masked.data(), ld);
+  REQUIRE(unmasked == masked);
+  sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, none.data(), 0.3f, zero.data(), ld);
+  REQUIRE(std::all_of(zero.begin(), zero.end(), [](float x) { return x == 0.0f; }));
 }
 
 TEST_CASE("conv2d via im2col + GEMM matches direct convolution", "[kernels][ops]") {
