@@ -1,6 +1,7 @@
 #include "engine/kernels/linear.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <string>
 
@@ -34,7 +35,7 @@ constexpr std::size_t kChannelTile = 16;
 constexpr std::size_t kChannelChunk = 64;
 constexpr std::size_t kMaxPanelMr = 64;
 
-// Activation panels that share one pass over the weights: about half of a 1 MiB L2.
+// Activation panels that share one pass over the weights: at most about an L2 (512 KiB to 1 MiB here).
 constexpr std::size_t kPanelGroupBytes = 512 * 1024;
 // ... and at most this many: the output rows of a group are written chunk by chunk, and rows far apart
 // (each on its own page) cost TLB misses.
@@ -47,6 +48,7 @@ constexpr std::size_t kMaxPanelGroup = 4;
 template <class Ukernel, class View, class Store>
 void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std::size_t k, std::size_t mr,
                  Ukernel ukernel, const View& view, Store store, ThreadPool* pool) {
+  assert(mr != 0 && mr <= kMaxPanelMr);
   const std::size_t panels = panel_count(m, mr), chunks = (n + kChannelChunk - 1) / kChannelChunk;
   const std::size_t stride = panel_stride(k, mr);
   const std::size_t group = std::max<std::size_t>(1, std::min({panels, kPanelGroupBytes / stride, kMaxPanelGroup}));
