@@ -123,7 +123,11 @@ void qs32_qu8_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_b
         const __m128i q8 = _mm_packus_epi16(q16, q16);
         alignas(16) std::uint8_t tmp[16];
         _mm_store_si128(reinterpret_cast<__m128i*>(tmp), q8);
-        std::memcpy(out + t * ldy, tmp, cols);
+        if (cols == 8) {
+          std::memcpy(out + t * ldy, tmp, 8);  // constant size: no library call
+        } else {
+          std::memcpy(out + t * ldy, tmp, cols);
+        }
       }
     }
   }
@@ -147,8 +151,14 @@ void qs32_qu8_qc8w_panel_epilogue__avx2(std::size_t m, std::size_t mr, std::size
         const __m128i q16 = _mm_packus_epi32(_mm256_castsi256_si128(q32), _mm256_extracti128_si256(q32, 1));
         const std::uint64_t bytes = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(q16, q16)));
         const std::uint32_t lo = static_cast<std::uint32_t>(bytes), hi = static_cast<std::uint32_t>(bytes >> 32);
-        std::memcpy(group0 + (t0 + t) * 4, &lo, cols < 4 ? cols : 4);
-        if (cols > 4) std::memcpy(group1 + (t0 + t) * 4, &hi, cols - 4);
+        // Constant sizes in the common case: a memcpy of run-time size is a library call.
+        if (cols == 8) {
+          std::memcpy(group0 + (t0 + t) * 4, &lo, 4);
+          std::memcpy(group1 + (t0 + t) * 4, &hi, 4);
+        } else {
+          std::memcpy(group0 + (t0 + t) * 4, &lo, cols < 4 ? cols : 4);
+          if (cols > 4) std::memcpy(group1 + (t0 + t) * 4, &hi, cols - 4);
+        }
       }
     }
   }
