@@ -3,12 +3,18 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "apps/compress/command.h"
+#include "compress/distributed/launch.h"
+#include "compress/distributed/process_group.h"
 #include "compress/report.h"
 #include "compress/trainer.h"
 #include "core/errors.h"
@@ -37,6 +43,8 @@ struct TrainFlags {
   std::string model_dir;
   int64_t seed = -1;
   OverrideFlags overrides;
+  int nproc = 0;              // > 0: start this many local ranks (compress --nproc N)
+  double dist_timeout = 120;  // seconds a collective waits for the slowest rank
 };
 
 // What the recipe language accepts but this trainer cannot run yet, so that a
@@ -64,15 +72,20 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
   const fs::path cached = out / "teacher", target = staging.path() / "teacher";
   const std::string sha = sha256_hex(read_file(teacher_recipe));
   const fs::path cached_weights = cached / "checkpoint" / "model.safetensors";
+  bool reuse = false;
   if (fs::is_regular_file(cached_weights)) {
     const auto meta = models::read_safetensors(cached_weights).metadata;
     const auto it = meta.find("recipe_sha256");
-    if (it != meta.end() && it->second == sha) {
-      spdlog::info("reusing the model trained by {} from {}", teacher_recipe.string(), cached.string());
-      fs::copy(cached, target, fs::copy_options::recursive);
-      return target / "checkpoint";
-    }
-    spdlog::info("{} was trained from another version of {}; training again", cached.string(), teacher_recipe.string());
+    reuse = it != meta.end() && it->second == sha;
+    if (!reuse)
+      spdlog::info("{} was trained from another version of {}; training again", cached.string(), teacher_recipe.string());
+  }
+  // Every rank must take the same branch: ranks on other machines need the same cached folder.
+  compress::distributed::require_same("whether " + cached.string() + " holds a reusable starting model", reuse);
+  if (reuse) {
+    spdlog::info("reusing the model trained by {} from {}", teacher_recipe.string(), cached.string());
+    fs::copy(cached, target, fs::copy_options::recursive);
+    return target / "checkpoint";
   }
   spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
   CommonFlags quiet = common;
@@ -82,9 +95,48 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
   return target / "checkpoint";
 }
 
+// --nproc N: this process only launches N ranks of itself with the same arguments.
+int launch_local_ranks(const TrainFlags& flags, const CommonFlags& common) {
+  std::vector<std::string> args;
+  const auto own = compress::distributed::own_arguments();
+  for (size_t i = 0; i < own.size(); ++i) {
+    if (own[i] == "--nproc") ++i;
+    else if (own[i].rfind("--nproc=", 0) != 0) args.push_back(own[i]);
+  }
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = common.threads > 0 ? common.threads : std::max(1, cores / flags.nproc);
+  return compress::distributed::run_local_ranks(
+      flags.nproc, args, std::chrono::milliseconds(static_cast<int64_t>(flags.dist_timeout * 1000)), threads);
+}
+
+int run_train_rank(const TrainFlags& flags, const CommonFlags& common);
+
 int run_train(const TrainFlags& flags, const CommonFlags& common) {
+  namespace dist = compress::distributed;
+  const auto env = dist::launch_env_from_environment();
+  if (flags.nproc > 0 && !env) return launch_local_ranks(flags, common);
+  if (flags.nproc > 0) spdlog::warn("--nproc ignored: this process is rank {} of a launched job", env->rank);
+  std::optional<dist::Session> session;  // a nested run (the starting model) reuses the open one
+  if (env && !dist::active()) {
+    if (flags.dist_timeout <= 0) throw BadInput("--dist-timeout must be a positive number of seconds");
+    session.emplace(*env, dist::Options{std::chrono::milliseconds(static_cast<int64_t>(flags.dist_timeout * 1000))});
+    // Only rank 0 talks on the console (and draws progress), unless asked for debug output.
+    if (env->rank != 0 && !common.verbose) spdlog::default_logger()->set_level(spdlog::level::warn);
+  }
+  try {
+    return run_train_rank(flags, common);
+  } catch (const dist::PeerFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    dist::report_failure(e.what());
+    throw;
+  }
+}
+
+int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   if (flags.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
   const auto started = std::chrono::steady_clock::now();
+  namespace dist = compress::distributed;
   recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
   if (flags.seed >= 0) r.train.seed = static_cast<uint64_t>(flags.seed);
   check_trainable(r);
@@ -92,7 +144,11 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   const fs::path out =
       flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
 
-  StagedDir staging(out);
+  // Rank 0 alone writes the outputs; the others stage into a private scratch
+  // folder (for a starting model they train) that is removed when they finish.
+  StagedDir staging(dist::rank() == 0 ? out
+                                      : fs::temp_directory_path() /
+                                            ("sparrow-rank" + std::to_string(dist::rank()) + "-" + std::to_string(::getpid())));
   log_to_file(staging.path() / "log.txt");
 
   nlohmann::json model_config = r.model.options;
@@ -136,6 +192,10 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   } else {
     models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
   }
+  if (dist::rank() != 0) {  // its checkpoint only serves a nested run as its starting model
+    close_log_file();
+    return 0;
+  }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
@@ -161,6 +221,11 @@ Action register_train(CLI::App& app, const CommonFlags& common) {
   app.add_option("--out", flags->out_dir, "Output folder (default: out/<recipe name>)");
   app.add_option("--seed", flags->seed, "Seed overriding train.seed");
   add_override_flags(app, flags->overrides);
+  app.add_option("--nproc", flags->nproc, "Train data-parallel with N local processes (ranks); see docs/distributed.md")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--dist-timeout", flags->dist_timeout,
+                 "Seconds a rank waits for the others before failing (distributed runs; default 120)")
+      ->envname("SPARROW_DIST_TIMEOUT");
   app.add_option("--model", flags->model_dir,
                  "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
   return [flags, &common] { return run_train(*flags, common); };

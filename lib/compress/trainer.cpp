@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
+#include "compress/distributed/process_group.h"
+#include "compress/distributed/sampler.h"
 #include "compress/masks/magnitude_mask.h"
 #include "compress/modifier_registry.h"
+#include "compress/modifiers/gm_pruning_modifier.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
 #include "compress/param_selection.h"
 #include "core/progress.h"
@@ -33,20 +37,35 @@ double pruned_sparsity(models::Classifier& model, const std::vector<std::pair<st
   return total ? static_cast<double>(zeros) / static_cast<double>(total) : 0.0;
 }
 
+// Distributed runs: what must be bit-identical on every rank is checked to be.
+void check_ranks_agree(models::Classifier& model, const std::vector<std::unique_ptr<Modifier>>& modifiers) {
+  if (!distributed::active()) return;
+  std::vector<std::pair<std::string, torch::Tensor>> masks, params;
+  for (const auto& m : modifiers)
+    if (const auto* gmp = dynamic_cast<const GMPruningModifier*>(m.get()))
+      for (const auto& [name, mask] : gmp->masks()) masks.emplace_back(name, mask);
+  for (const auto& p : model.named_parameters()) params.emplace_back(p.key(), p.value());
+  distributed::check_agreement("pruning masks", masks);
+  distributed::check_agreement("parameters", params);
+}
+
 }  // namespace
 
 double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
+  // Each rank evaluates its contiguous share of the test set; counts are summed.
+  const auto [first, last] = distributed::shard_range(test.size(), distributed::world_size(), distributed::rank());
   int64_t correct = 0;
-  for (int64_t begin = 0; begin < test.size(); begin += batch_size) {
-    const auto idx = torch::arange(begin, std::min(begin + batch_size, test.size()), torch::kInt64);
+  for (int64_t begin = first; begin < last; begin += batch_size) {
+    const auto idx = torch::arange(begin, std::min(begin + batch_size, last), torch::kInt64);
     const data::Batch batch = test.batch(idx);
     correct += (model.forward(batch).argmax(1) == batch.labels).sum().item<int64_t>();
   }
   model.train(was_training);
-  return test.size() ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0;
+  const double total_correct = distributed::all_reduce_sum({static_cast<double>(correct)})[0];
+  return test.size() ? total_correct / static_cast<double>(test.size()) : 0.0;
 }
 
 double total_epochs(const recipe::Recipe& recipe) {
@@ -64,6 +83,10 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   const double epochs = total_epochs(recipe);
   const int64_t steps_per_epoch = (train_set.size() + spec.batch_size - 1) / spec.batch_size;
   TrainState state{model, *optimizer, steps_per_epoch, 0.0, torch::Tensor()};
+  const int world = distributed::world_size(), rank = distributed::rank();
+  distributed::broadcast_parameters(model);
+  // Dropout must not draw the same masks on every rank's different items.
+  if (world > 1) torch::manual_seed(spec.seed + static_cast<uint64_t>(rank));
 
   for (auto& m : modifiers) m->initialize(state);
   std::vector<std::pair<std::string, std::string>> pruned;
@@ -86,31 +109,50 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   };
 
   const auto full_epochs = static_cast<int64_t>(std::ceil(epochs - 1e-9));
+  double train_seconds = 0;
+  int64_t train_items = 0;
   for (int64_t epoch = 0; epoch < full_epochs; ++epoch) {
     model.train();
     const auto batches = data::make_batches(data::epoch_order(train_set.size(), spec.seed, epoch), spec.batch_size);
     const double fraction = std::min(1.0, epochs - static_cast<double>(epoch));
     const auto steps = static_cast<int64_t>(std::ceil(fraction * static_cast<double>(batches.size()) - 1e-9));
     Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(full_epochs), steps);
-    double loss_sum = 0;
+    double loss_sum = 0;   // of each global batch's mean loss (this rank's share of it)
+    double local_sum = 0;  // of this rank's mean losses, for the progress line
+    const auto started = std::chrono::steady_clock::now();
     for (int64_t step = 0; step < steps; ++step) {
       state.epoch = static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps_per_epoch);
       fire(EventType::BatchStart);
-      const data::Batch batch = train_set.batch(batches[static_cast<size_t>(step)]);
+      // This rank's slice of the global batch, and its weight in the batch's mean loss.
+      const torch::Tensor& global = batches[static_cast<size_t>(step)];
+      const torch::Tensor local = distributed::shard(global, world, rank);
+      const double share = static_cast<double>(local.size(0)) / static_cast<double>(global.size(0));
       optimizer->zero_grad();
-      state.loss = torch::nn::functional::cross_entropy(model.forward(batch), batch.labels);
-      fire(EventType::LossCalculated);
-      state.loss.backward();
+      if (local.size(0) > 0) {
+        const data::Batch batch = train_set.batch(local);
+        state.loss = torch::nn::functional::cross_entropy(model.forward(batch), batch.labels);
+        fire(EventType::LossCalculated);
+        state.loss.backward();
+      } else {
+        state.loss = torch::zeros({});  // a last batch smaller than the world leaves some ranks nothing
+      }
+      distributed::all_reduce_gradients(model, share);
       fire(EventType::OptimizerPreStep);
       optimizer->step();
       fire(EventType::BatchEnd);
-      loss_sum += state.loss.item<double>();
-      progress.update(step + 1, fmt::format("loss {:.4f}", loss_sum / static_cast<double>(step + 1)));
+      const double loss = state.loss.item<double>();
+      loss_sum += loss * share;
+      local_sum += loss;
+      train_items += global.size(0);
+      progress.update(step + 1, fmt::format("loss {:.4f}", local_sum / static_cast<double>(step + 1)));
     }
+    train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     progress.finish();
+    loss_sum = distributed::all_reduce_sum({loss_sum})[0];
     state.epoch = static_cast<double>(epoch) + static_cast<double>(steps) / static_cast<double>(steps_per_epoch);
     if (epoch + 1 == full_epochs)
       for (auto& m : modifiers) m->finalize(state);
+    check_ranks_agree(model, modifiers);
 
     EpochRecord rec;
     rec.epoch = state.epoch;
@@ -123,6 +165,9 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
                  rec.accuracy, rec.lr, rec.sparsity);
     if (rec.epoch <= pruning_start + 1e-9) result.dense_accuracy = rec.accuracy;
   }
+  if (train_seconds > 0)
+    spdlog::info("training: {} samples in {:.2f} s, {:.0f} samples/s over {} rank(s)", train_items, train_seconds,
+                 static_cast<double>(train_items) / train_seconds, world);
   result.final_accuracy = result.epochs.empty() ? 0.0 : result.epochs.back().accuracy;
   result.final_sparsity = pruned_sparsity(model, pruned);
   return result;
