@@ -3,12 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <unistd.h>
-
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -145,10 +144,13 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
       flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
 
   // Rank 0 alone writes the outputs; the others stage into a private scratch
-  // folder (for a starting model they train) that is removed when they finish.
-  StagedDir staging(dist::rank() == 0 ? out
-                                      : fs::temp_directory_path() /
-                                            ("sparrow-rank" + std::to_string(dist::rank()) + "-" + std::to_string(::getpid())));
+  // folder (for a starting model they train) that is removed when they finish,
+  // and named after the job's output so that a rerun replaces one left by a kill.
+  const auto scratch = [&] {
+    const size_t job = std::hash<std::string>{}(fs::absolute(out).lexically_normal().string());
+    return fs::temp_directory_path() / fmt::format("sparrow-{:016x}-rank{}", job, dist::rank());
+  };
+  StagedDir staging(dist::rank() == 0 ? out : scratch());
   log_to_file(staging.path() / "log.txt");
 
   nlohmann::json model_config = r.model.options;
