@@ -165,12 +165,12 @@ struct Session::Impl {
               out += (out.empty() ? "" : "; ") + rank_name(names, r) + " stopped responding (it died or hangs)";
         }
       } catch (const std::exception&) {
-        out = rank_name(names, 0) + ", which hosts the rendezvous store, is gone";
+        out = rank_name(names, 0) + ", which hosts the rendezvous store, does not answer (it died or hangs)";
       }
       result->set_value(out.empty() ? "a peer rank failed" : out);
     }).detach();
     if (answer.wait_for(heartbeat_interval * 5 + 2s) == std::future_status::ready) return answer.get();
-    return name(0) + ", which hosts the rendezvous store, does not respond (it died or hangs)";
+    return name(0) + ", which hosts the rendezvous store, does not answer (it died or hangs)";
   }
 
   [[noreturn]] void fail(const std::string& during, const std::exception& e) {
