@@ -23,8 +23,11 @@ void f32_qu8_pack_row__avx2(const float* x, std::size_t k, QuantParams q, std::s
     std::memcpy(panel_row + (i / 4) * group_stride, &first, 4);
     std::memcpy(panel_row + (i / 4 + 1) * group_stride, &second, 4);
   }
-  // Tail (fewer than 8 inputs, and the zero padding up to a multiple of 4): out-of-line reference function.
-  for (; i < round_up_4(k); ++i) panel_row[(i / 4) * group_stride + i % 4] = i < k ? quantize_qu8(x[i], q) : 0;
+  // Tail (fewer than 8 inputs, and the zero padding up to a multiple of 4) with the out-of-line reference
+  // function. No inline helper from the headers here: compiled with AVX2 flags, its copy could be the one
+  // the linker keeps for every caller.
+  const std::size_t padded = (k + 3) / 4 * 4;
+  for (; i < padded; ++i) panel_row[(i / 4) * group_stride + i % 4] = i < k ? quantize_qu8(x[i], q) : 0;
 }
 
 }  // namespace sparrow::kernels
