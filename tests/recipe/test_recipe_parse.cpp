@@ -307,7 +307,11 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
   CHECK(error_of("modifiers:\n  - !GMPruningModifier\n    params: [\"re:fc[\"]\n    end_epoch: 2\n    final_sparsity: 0.5\n")
             .find("r.yaml:3:13: params pattern 're:fc[' is not a valid regular expression") == 0);
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    final_sparsity: 0.6\n") ==
-        "r.yaml:6:5: field 'final_sparsity' appears twice in !GMPruningModifier (first at line 5)");
+        "r.yaml:6:5: 'final_sparsity' appears twice in !GMPruningModifier (first at line 5)");
+  CHECK(error_of("modifiers: []\nnum_epochs: 3\nmodifiers: []\n") ==
+        "r.yaml:3:1: 'modifiers' appears twice in the recipe (first at line 1)");
+  CHECK(error_of("modifiers:\n  - !EpochRangeModifier\n  - !SetLearningRateModifier\n") ==
+        "r.yaml:3:5: !SetLearningRateModifier needs field 'learning_rate' (a number > 0)");
   CHECK(error_of("modifiers:\n  - !GMPruningModifer\n    params: w\n").find(
             "r.yaml:2:5: unknown modifier tag '!GMPruningModifer' (did you mean '!GMPruningModifier'?); Sparrow reads:") == 0);
   CHECK(error_of("modifiers:\n  - !OBSPruningModifier\n    params: w\n").find(
