@@ -41,11 +41,7 @@ void check_trainable(const recipe::Recipe& r) {
   if (r.model.name.empty()) errors.push_back(r.file.string() + ": training needs a model: section with name:");
   for (const auto& m : r.modifiers) {
     const auto* gm = std::get_if<recipe::GMPruningParams>(&m.params);
-    if (!gm) continue;
-    if (gm->mask_type != "unstructured")
-      errors.push_back(m.location + ": mask_type '" + gm->mask_type + "' of !" + m.tag +
-                       " is valid but this trainer prunes unstructured only so far");
-    if (gm->init_sparsity_from_param)
+    if (gm && gm->init_sparsity_from_param)
       errors.push_back(m.location + ": init_sparsity __FROM_PARAM__ of !" + m.tag +
                        " is valid but this trainer needs a number so far");
   }

@@ -98,15 +98,19 @@ TEST_CASE("cli: the SparseML-syntax recipes pass check", "[recipe][cli]") {
 }
 
 TEST_CASE("cli: check resolves params against a model", "[recipe][cli]") {
-  const Run ok = compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--model", "cnn"}, kSource);
+  const std::string recipe = "tests/data/recipes/cnn_check.yaml";
+  const Run ok = compress({"check", "--recipe", recipe, "--model", "cnn"}, kSource);
   CHECK(ok.code == 0);
-  CHECK(ok.out == "recipes/fashion_cnn90.yaml: ok, 4 modifiers over 8 epochs, params resolved against cnn\n");
-  const Run json = compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--json"}, kSource);
+  CHECK(ok.out == recipe + ": ok, 3 modifiers over 3 epochs, params resolved against cnn\n");
+  const Run json = compress({"check", "--recipe", recipe, "--json"}, kSource);
   REQUIRE(json.code == 0);
   const auto j = nlohmann::json::parse(json.out);
   CHECK(j["valid"] == true);
-  CHECK(j["modifiers"].size() == 4);
-  const Run bad = compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--model", "cnn", "--set",
+  CHECK(j["modifiers"].size() == 3);
+  CHECK(j["modifiers"][2]["tag"] == "GMPruningModifier");
+  CHECK(j["modifiers"][2]["location"] == recipe + ":27:5");
+  CHECK(compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--model", "cnn"}, kSource).code == 0);
+  const Run bad = compress({"check", "--recipe", recipe, "--model", "cnn", "--set",
                             "pruning_modifiers.0.params=[conv3.weight]"},
                            kSource);
   CHECK(bad.code == 2);
@@ -167,9 +171,9 @@ TEST_CASE("cli: training applies overrides, saves what ran and fails on gates", 
     return;
   }
   const fs::path out = fs::temp_directory_path() / ("sparrow_recipe_gates_" + std::to_string(::getpid()));
-  const Run run = compress({"--recipe", "recipes/fashion_cnn90.yaml", "--out", out.string(), "-q", "--set",
-                            "data.train_limit=256", "--set", "data.test_limit=128", "--set", "gates.min_accuracy=0.999",
-                            "--set", "gates.min_sparsity=0.5", "--recipe-args", "{}"},
+  const Run run = compress({"--recipe", "tests/data/recipes/cnn_check.yaml", "--out", out.string(), "-q", "--set",
+                            "data.train_limit=256", "--set", "gates.min_accuracy=0.999", "--set", "gates.min_sparsity=0.5",
+                            "--recipe-args", "{\"num_epochs\": 2}"},
                            kSource);
   CHECK(run.code == 1);
   CHECK(run.err.find("error: gate min_accuracy failed: threshold 0.999, measured ") == 0);
@@ -183,16 +187,19 @@ TEST_CASE("cli: training applies overrides, saves what ran and fails on gates", 
   // The resolved recipe is what ran: overrides applied, and it checks clean.
   const auto resolved = sparrow::recipe::load_recipe(out / "recipe.resolved.yaml");
   CHECK(resolved.data.train_limit == 256);
+  CHECK(sparrow::recipe::planned_epochs(resolved) == 2.0);
+  CHECK(std::get<sparrow::recipe::GMPruningParams>(resolved.modifiers.at(2).params).end_epoch == 1.5);
+  CHECK(report["epochs"].size() == 2);
   CHECK(*resolved.gates.min_accuracy == 0.999);
   CHECK(compress({"check", "--recipe", (out / "recipe.resolved.yaml").string(), "--model", "cnn"}, kSource).code == 0);
   fs::remove_all(out);
 
-  // A mask the trainer cannot apply yet is refused before training, not ignored.
-  const Run block = compress({"--recipe", "recipes/fashion_cnn90.yaml", "--out", out.string(), "--set",
-                              "pruning_modifiers.0.mask_type=block4"},
-                             kSource);
-  CHECK(block.code == 2);
-  CHECK(block.err.find("mask_type 'block4' of !GMPruningModifier is valid but this trainer prunes unstructured only") !=
-        std::string::npos);
+  // What the trainer cannot do yet is refused before training, not ignored.
+  const Run from_param = compress({"--recipe", "tests/data/recipes/cnn_check.yaml", "--out", out.string(), "--set",
+                                   "pruning_modifiers.0.init_sparsity=__FROM_PARAM__"},
+                                  kSource);
+  CHECK(from_param.code == 2);
+  CHECK(from_param.err.find("init_sparsity __FROM_PARAM__ of !GMPruningModifier is valid but this trainer needs a "
+                            "number so far") != std::string::npos);
   CHECK_FALSE(fs::exists(out));
 }
