@@ -98,8 +98,8 @@ std::optional<bool> FieldReader::boolean(const std::string& key) {
 std::optional<std::string> FieldReader::string(const std::string& key) {
   if (!has(key)) return std::nullopt;
   const YAML::Node n = node(key);
-  if (n.IsScalar()) return n.Scalar();
-  error(key, "field '" + key + "' must be a string, got " + describe_node(n));
+  if (n.IsScalar() && !Scope::is_eval(n)) return n.Scalar();
+  error(key, "field '" + key + "' must be a string, got " + (n.IsScalar() ? "an eval(...), which gives a number" : describe_node(n)));
   return std::nullopt;
 }
 
@@ -107,14 +107,14 @@ std::optional<std::vector<std::string>> FieldReader::strings(const std::string& 
   if (!has(key)) return std::nullopt;
   const YAML::Node n = node(key);
   std::vector<std::string> out;
-  if (n.IsScalar()) {
+  if (n.IsScalar() && !Scope::is_eval(n)) {
     out.push_back(n.Scalar());
     return out;
   }
   if (n.IsSequence()) {
     bool ok = true;
     for (const auto& item : n) {
-      if (item.IsScalar()) {
+      if (item.IsScalar() && !Scope::is_eval(item)) {
         out.push_back(item.Scalar());
       } else {
         ctx_.diag.error(where(item) + ": field '" + key + "' must list strings, got " + describe_node(item));
@@ -124,7 +124,8 @@ std::optional<std::vector<std::string>> FieldReader::strings(const std::string& 
     if (ok) return out;
     return std::nullopt;
   }
-  error(key, "field '" + key + "' must be a string or a list of strings, got " + describe_node(n));
+  error(key, "field '" + key + "' must be a string or a list of strings, got " +
+                 (n.IsScalar() ? "an eval(...), which gives a number" : describe_node(n)));
   return std::nullopt;
 }
 
