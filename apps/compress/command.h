@@ -32,6 +32,8 @@ void add_override_flags(CLI::App& app, OverrideFlags& flags);
 
 // Training is what `compress --recipe FILE` does without a subcommand.
 Action register_train(CLI::App& app, const CommonFlags& common);
+// `compress eval`: evaluate a model folder on a dataset without training.
+Action register_eval(CLI::App& sub, const CommonFlags& common);
 
 // `compress check` (`sub` is its subcommand): validate a recipe, and with
 // --model its params, without training.

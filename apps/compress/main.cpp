@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  compress --recipe recipes/fashion_cnn90.yaml\n"
       "  compress --recipe recipes/fashion_cnn90.yaml --out runs/cnn90 --seed 3 --json\n"
+      "  compress --recipe recipes/bert90.yaml\n"
+      "  compress eval --model out/bert90/checkpoint --data spam_assassin --predictions preds.jsonl\n"
       "Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 internal error.");
   app.add_option("--threads", common.threads, "Threads for LibTorch (default: all cores)")->envname("SPARROW_THREADS");
   app.add_flag("--json", common.json, "Print the result as JSON on stdout");
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
       {check, apps::register_check(*check, common)},
       {schedule, apps::register_schedule(*schedule, common)},
   };
+  CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
+  subcommands.emplace_back(eval, apps::register_eval(*eval, common));
 
   try {
     app.parse(argc, argv);

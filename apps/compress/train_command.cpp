@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "apps/compress/command.h"
@@ -15,8 +16,12 @@
 #include "core/logging.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
+#include "data/text/text_dataset.h"
+#include "models/bert/bert_folder.h"
+#include "models/bert/text_task.h"
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
+#include "models/safetensors.h"
 #include "recipe/diagnostics.h"
 #include "recipe/gates.h"
 #include "recipe/param_patterns.h"
@@ -29,6 +34,7 @@ namespace {
 struct TrainFlags {
   std::string recipe_file;
   std::string out_dir;
+  std::string model_dir;
   int64_t seed = -1;
   OverrideFlags overrides;
 };
@@ -48,6 +54,34 @@ void check_trainable(const recipe::Recipe& r) {
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
 }
 
+int run_train(const TrainFlags& flags, const CommonFlags& common);
+
+// model.from naming a recipe: that recipe's trained model is the starting point.
+// It is trained into <staging>/teacher unless the previous run left one in
+// <out>/teacher trained from the same recipe text, which is reused.
+fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, const StagedDir& staging,
+                        const CommonFlags& common) {
+  const fs::path cached = out / "teacher", target = staging.path() / "teacher";
+  const std::string sha = sha256_hex(read_file(teacher_recipe));
+  const fs::path cached_weights = cached / "checkpoint" / "model.safetensors";
+  if (fs::is_regular_file(cached_weights)) {
+    const auto meta = models::read_safetensors(cached_weights).metadata;
+    const auto it = meta.find("recipe_sha256");
+    if (it != meta.end() && it->second == sha) {
+      spdlog::info("reusing the model trained by {} from {}", teacher_recipe.string(), cached.string());
+      fs::copy(cached, target, fs::copy_options::recursive);
+      return target / "checkpoint";
+    }
+    spdlog::info("{} was trained from another version of {}; training again", cached.string(), teacher_recipe.string());
+  }
+  spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
+  CommonFlags quiet = common;
+  quiet.json = false;
+  run_train(TrainFlags{teacher_recipe.string(), target.string(), "", -1, {}}, quiet);
+  log_to_file(staging.path() / "log.txt");
+  return target / "checkpoint";
+}
+
 int run_train(const TrainFlags& flags, const CommonFlags& common) {
   if (flags.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
   const auto started = std::chrono::steady_clock::now();
@@ -58,25 +92,50 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   const fs::path out =
       flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
 
-  torch::manual_seed(r.train.seed);
+  StagedDir staging(out);
+  log_to_file(staging.path() / "log.txt");
+
   nlohmann::json model_config = r.model.options;
   model_config["name"] = r.model.name;
-  auto model = models::build_model(model_config, flags.recipe_file);
+  // model.from: a model folder or a recipe whose trained model to start from
+  // (relative to the recipe's folder); --model overrides it.
+  fs::path from;
+  if (model_config.contains("from")) {
+    if (!model_config["from"].is_string()) throw BadInput(flags.recipe_file + ": model.from must be a path");
+    from = fs::path(flags.recipe_file).parent_path() / model_config["from"].get<std::string>();
+    model_config.erase("from");
+  }
+  if (!flags.model_dir.empty()) from = flags.model_dir;
+  if (from.extension() == ".yaml" || from.extension() == ".yml") from = ensure_teacher(from, out, staging, common);
+
+  torch::manual_seed(r.train.seed);
+  std::shared_ptr<models::Classifier> model;
+  data::Dataset train_set, test_set;
+  if (data::text::is_text_dataset(r.data.dataset)) {
+    auto task = models::bert::prepare_text_task(model_config, r.data, from, flags.recipe_file);
+    model = task.model;
+    train_set = std::move(task.train);
+    test_set = std::move(task.test);
+  } else {
+    model = from.empty() ? models::build_model(model_config, flags.recipe_file) : models::load_checkpoint(from);
+    train_set = data::load_dataset(r.data, data::Split::Train);
+    test_set = data::load_dataset(r.data, data::Split::Test);
+  }
   recipe::ModelParams params;
   for (const auto& p : model->named_parameters()) params.all.push_back(p.key());
   params.prunable = model->prunable_parameters();
   if (const auto errors = recipe::check_against_model(r, params); !errors.empty())
     throw BadInput(recipe::join_errors(flags.recipe_file, errors));
-  const data::Dataset train_set = data::load_dataset(r.data, data::Split::Train);
-  const data::Dataset test_set = data::load_dataset(r.data, data::Split::Test);
   spdlog::info("recipe {}: model {}, {} train / {} test items of {}", flags.recipe_file, r.model.name,
                train_set.size(), test_set.size(), train_set.name);
-
-  StagedDir staging(out);
-  log_to_file(staging.path() / "log.txt");
   const compress::TrainResult result = compress::train(r, *model, train_set, test_set);
 
-  models::save_checkpoint(staging.path() / "checkpoint", *model, {{"recipe_sha256", sha256_hex(r.text)}});
+  const std::map<std::string, std::string> metadata = {{"recipe_sha256", sha256_hex(r.text)}};
+  if (auto* bert = dynamic_cast<models::bert::BertForSequenceClassification*>(model.get())) {
+    models::bert::save_bert_folder(staging.path() / "checkpoint", *bert, metadata);
+  } else {
+    models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
+  }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
@@ -102,6 +161,8 @@ Action register_train(CLI::App& app, const CommonFlags& common) {
   app.add_option("--out", flags->out_dir, "Output folder (default: out/<recipe name>)");
   app.add_option("--seed", flags->seed, "Seed overriding train.seed");
   add_override_flags(app, flags->overrides);
+  app.add_option("--model", flags->model_dir,
+                 "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
   return [flags, &common] { return run_train(*flags, common); };
 }
 

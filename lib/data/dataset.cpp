@@ -42,7 +42,10 @@ Dataset load_dataset(const recipe::DataSpec& spec, Split split) {
     const std::filesystem::path dir = spec.path.empty() ? default_fashion_mnist_dir() : std::filesystem::path(spec.path);
     return load_fashion_mnist(dir, split, limit);
   }
-  throw BadInput("data.dataset: unknown dataset '" + spec.dataset + "'; available: fashion_mnist");
+  // Text datasets are tokenized with the model's vocabulary: data/text/text_dataset.h loads them.
+  if (spec.dataset == "spam_assassin" || spec.dataset == "jsonl" || spec.dataset == "csv")
+    throw BadInput("data.dataset: '" + spec.dataset + "' holds text, which only a text model (model: bert) can read");
+  throw BadInput("data.dataset: unknown dataset '" + spec.dataset + "'; available: fashion_mnist, spam_assassin, jsonl, csv");
 }
 
 }  // namespace sparrow::data

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "models/bert/bert.h"
 #include "models/cnn.h"
 #include "models/mlp.h"
 
@@ -33,6 +34,8 @@ class ConfigFields {
     if (v <= 0) throw BadInput(context_ + ": model." + key + " must be > 0, got " + std::to_string(v));
     return v;
   }
+
+  const std::string& context() const { return context_; }
 
   void finish(const std::string& model) const {
     for (const auto& [key, value] : config_.items()) {
@@ -72,10 +75,51 @@ std::shared_ptr<Classifier> make_mlp(ConfigFields& f) {
   return std::make_shared<Mlp>(o);
 }
 
+// BERT's fields carry Hugging Face's names, so a saved config.json (HF keys plus
+// "name": "bert") rebuilds the model through here as well.
+std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
+  bert::BertConfig c;
+  c.vocab_size = f.positive("vocab_size", c.vocab_size);
+  c.hidden_size = f.positive("hidden_size", c.hidden_size);
+  c.num_hidden_layers = f.positive("num_hidden_layers", c.num_hidden_layers);
+  c.num_attention_heads = f.positive("num_attention_heads", c.num_attention_heads);
+  c.intermediate_size = f.positive("intermediate_size", c.intermediate_size);
+  c.max_position_embeddings = f.positive("max_position_embeddings", c.max_position_embeddings);
+  c.type_vocab_size = f.positive("type_vocab_size", c.type_vocab_size);
+  // HF's config.json has no num_labels: id2label's size says it.
+  const auto id2label = f.get<std::map<std::string, std::string>>("id2label", {});
+  c.num_labels = f.positive("num_labels", id2label.empty() ? c.num_labels : static_cast<int64_t>(id2label.size()));
+  c.pad_token_id = f.get<int64_t>("pad_token_id", c.pad_token_id);
+  c.hidden_dropout_prob = f.get<double>("hidden_dropout_prob", c.hidden_dropout_prob);
+  c.attention_probs_dropout_prob = f.get<double>("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  c.layer_norm_eps = f.get<double>("layer_norm_eps", c.layer_norm_eps);
+  c.initializer_range = f.get<double>("initializer_range", c.initializer_range);
+  c.max_seq_length = f.positive("max_seq_length", c.max_seq_length);
+  c.do_lower_case = f.get<bool>("do_lower_case", c.do_lower_case);
+  if (f.get<std::string>("hidden_act", "gelu") != "gelu")
+    throw BadInput(f.context() + ": model.hidden_act must be \"gelu\" (exact GELU)");
+  if (f.get<std::string>("position_embedding_type", "absolute") != "absolute")
+    throw BadInput(f.context() + ": model.position_embedding_type must be \"absolute\"");
+  // Bookkeeping keys HF writes; they do not change the network.
+  f.get<nlohmann::json>("architectures", {});
+  f.get<nlohmann::json>("model_type", {});
+  f.get<nlohmann::json>("label2id", {});
+  f.finish("bert");
+  c.validate(f.context() + ": model");
+  auto model = std::make_shared<bert::BertForSequenceClassification>(c);
+  for (int64_t i = 0; i < c.num_labels && !id2label.empty(); ++i) {
+    const auto it = id2label.find(std::to_string(i));
+    if (it == id2label.end()) throw BadInput(f.context() + ": model.id2label has no name for label " + std::to_string(i));
+    model->labels[static_cast<size_t>(i)] = it->second;
+  }
+  return model;
+}
+
 }  // namespace
 
 std::shared_ptr<Classifier> build_model(const nlohmann::json& config, const std::string& context) {
   static const std::map<std::string, std::function<std::shared_ptr<Classifier>(ConfigFields&)>> zoo = {
+      {"bert", make_bert},
       {"cnn", make_cnn},
       {"mlp", make_mlp},
   };
