@@ -5,6 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
+
+#include "recipe/recipe.h"
 
 namespace sparrow::apps {
 
@@ -18,9 +22,24 @@ struct CommonFlags {
 
 using Action = std::function<int()>;
 
+// --set and --recipe-args, shared by train, check and schedule (check_command.cpp).
+struct OverrideFlags {
+  std::vector<std::string> sets;
+  std::string recipe_args;
+  recipe::Overrides overrides() const { return {recipe_args, sets}; }
+};
+void add_override_flags(CLI::App& app, OverrideFlags& flags);
+
 // Training is what `compress --recipe FILE` does without a subcommand.
 Action register_train(CLI::App& app, const CommonFlags& common);
 // `compress eval`: evaluate a model folder on a dataset without training.
 Action register_eval(CLI::App& sub, const CommonFlags& common);
+
+// `compress check` (`sub` is its subcommand): validate a recipe, and with
+// --model its params, without training.
+Action register_check(CLI::App& sub, const CommonFlags& common);
+
+// `compress schedule` (`sub` is its subcommand): the per-epoch plan of a recipe.
+Action register_schedule(CLI::App& sub, const CommonFlags& common);
 
 }  // namespace sparrow::apps

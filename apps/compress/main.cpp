@@ -28,9 +28,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   const apps::Action train = apps::register_train(app, common);
-  std::vector<std::pair<CLI::App*, apps::Action>> subcommands;
+  CLI::App* check = app.add_subcommand("check", "Validate a recipe without training (with --model, its params too)");
+  CLI::App* schedule = app.add_subcommand("schedule", "Print a recipe's per-epoch plan: lr, target sparsity, QAT, distillation");
   CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
-  subcommands.emplace_back(eval, apps::register_eval(*eval, common));
+  std::vector<std::pair<CLI::App*, apps::Action>> subcommands = {
+      {check, apps::register_check(*check, common)},
+      {schedule, apps::register_schedule(*schedule, common)},
+      {eval, apps::register_eval(*eval, common)},
+  };
 
   try {
     app.parse(argc, argv);

@@ -22,6 +22,9 @@
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
 #include "models/safetensors.h"
+#include "recipe/diagnostics.h"
+#include "recipe/gates.h"
+#include "recipe/param_patterns.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::apps {
@@ -33,7 +36,27 @@ struct TrainFlags {
   std::string out_dir;
   std::string model_dir;
   int64_t seed = -1;
+  OverrideFlags overrides;
 };
+
+// What the recipe language accepts but this trainer cannot run yet, so that a
+// recipe never runs silently without it. Modifiers the trainer has no class
+// for are refused by the modifier registry.
+void check_trainable(const recipe::Recipe& r) {
+  std::vector<std::string> errors;
+  if (r.model.name.empty()) errors.push_back(r.file.string() + ": training needs a model: section with name:");
+  for (const auto& m : r.modifiers) {
+    const auto* gm = std::get_if<recipe::GMPruningParams>(&m.params);
+    if (!gm) continue;
+    if (gm->mask_type != "unstructured")
+      errors.push_back(m.location + ": mask_type '" + gm->mask_type + "' of !" + m.tag +
+                       " is valid but this trainer prunes unstructured only so far");
+    if (gm->init_sparsity_from_param)
+      errors.push_back(m.location + ": init_sparsity __FROM_PARAM__ of !" + m.tag +
+                       " is valid but this trainer needs a number so far");
+  }
+  if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
+}
 
 int run_train(const TrainFlags& flags, const CommonFlags& common);
 
@@ -58,7 +81,10 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
   spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
   CommonFlags quiet = common;
   quiet.json = false;
-  run_train(TrainFlags{teacher_recipe.string(), target.string(), "", -1}, quiet);
+  TrainFlags teacher_flags;
+  teacher_flags.recipe_file = teacher_recipe.string();
+  teacher_flags.out_dir = target.string();
+  run_train(teacher_flags, quiet);
   log_to_file(staging.path() / "log.txt");
   return target / "checkpoint";
 }
@@ -66,8 +92,10 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
 int run_train(const TrainFlags& flags, const CommonFlags& common) {
   if (flags.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
   const auto started = std::chrono::steady_clock::now();
-  recipe::Recipe r = recipe::load_recipe(flags.recipe_file);
+  recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
   if (flags.seed >= 0) r.train.seed = static_cast<uint64_t>(flags.seed);
+  check_trainable(r);
+  for (const auto& w : r.warnings) spdlog::warn("{}", w);
   const fs::path out =
       flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
 
@@ -100,6 +128,11 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
     train_set = data::load_dataset(r.data, data::Split::Train);
     test_set = data::load_dataset(r.data, data::Split::Test);
   }
+  recipe::ModelParams params;
+  for (const auto& p : model->named_parameters()) params.all.push_back(p.key());
+  params.prunable = model->prunable_parameters();
+  if (const auto errors = recipe::check_against_model(r, params); !errors.empty())
+    throw BadInput(recipe::join_errors(flags.recipe_file, errors));
   spdlog::info("recipe {}: model {}, {} train / {} test items of {}", flags.recipe_file, r.model.name,
                train_set.size(), test_set.size(), train_set.name);
   const compress::TrainResult result = compress::train(r, *model, train_set, test_set);
@@ -112,7 +145,9 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
+  nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
+  const auto gates = recipe::evaluate_gates(r.gates, report);
+  report["gates"] = recipe::gates_json(gates);
   write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");
   spdlog::info("dense accuracy {}, compressed accuracy {:.4f} at sparsity {:.4f}; outputs in {}",
                result.dense_accuracy ? fmt::format("{:.4f}", *result.dense_accuracy) : "n/a", result.final_accuracy,
@@ -120,6 +155,8 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   close_log_file();
   staging.commit();
   if (common.json) std::cout << report.dump(2) << std::endl;
+  // Gates fail the run only after every output is written, so CI can read why.
+  if (const std::string failed = recipe::gate_failures(gates); !failed.empty()) throw GateFailed(failed);
   return 0;
 }
 
@@ -132,6 +169,7 @@ Action register_train(CLI::App& app, const CommonFlags& common) {
   app.add_option("--seed", flags->seed, "Seed overriding train.seed");
   app.add_option("--model", flags->model_dir,
                  "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
+  add_override_flags(app, flags->overrides);
   return [flags, &common] { return run_train(*flags, common); };
 }
 

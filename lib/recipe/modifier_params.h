@@ -1,6 +1,10 @@
 #pragma once
-// Parameters of each recipe modifier, with SparseML's field names. No LibTorch
-// here: lib/compress turns these into modifier objects.
+// Parameters of each recipe modifier, with SparseML's field names and
+// meanings. No LibTorch here: lib/compress turns these into modifier objects.
+// Epochs are fractional; a modifier is active for start_epoch <= e < end_epoch;
+// end_epoch -1 means unset (to the end of training). A start_epoch of -1
+// (SparseML: "start immediately") is stored as 0.
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -21,24 +25,125 @@ struct SetLearningRateParams {
   double learning_rate = 0.0;
 };
 
+enum class LrFunc { Linear, Cosine, CyclicLinear };
+
+// The lr moves from init_lr to final_lr over [start, end) along lr_func;
+// cyclic_linear restarts the linear ramp every cycle_epochs.
+struct LearningRateFunctionParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  LrFunc lr_func = LrFunc::Linear;
+  double init_lr = 0.0;
+  double final_lr = 0.0;
+  double cycle_epochs = -1.0;  // cyclic_linear only; -1: the whole range
+};
+
+enum class LrClass { StepLR, MultiStepLR, ExponentialLR };
+
+// PyTorch's schedulers as SparseML drives them: lr_kwargs' step_size and
+// milestones are in epochs; ExponentialLR decays by gamma once per epoch.
+struct LearningRateParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  LrClass lr_class = LrClass::StepLR;
+  double init_lr = 0.0;
+  double gamma = 0.1;
+  double step_size = 1.0;          // StepLR
+  std::vector<double> milestones;  // MultiStepLR, absolute epochs
+};
+
+struct SetWeightDecayParams {
+  double start_epoch = 0.0;
+  double weight_decay = 0.0;
+  std::vector<int64_t> param_groups;  // empty: every group
+};
+
+// Which weights are removed together. Unstructured: each alone; Block:
+// rows x cols tiles scored by mean magnitude ("block4" = 1 x 4 along the
+// input dimension); NM: N of every M consecutive weights are kept.
+struct MaskSpec {
+  enum class Kind { Unstructured, Block, NM } kind = Kind::Unstructured;
+  int64_t rows = 1, cols = 1;  // Block
+  int64_t n = 0, m = 0;        // NM
+};
+
+// GMPruningModifier and MagnitudePruningModifier (SparseML's alias). The
+// mapping form of final_sparsity ({0.9: [params], 0.8: [params]}) is expanded
+// into one modifier per sparsity when parsed.
 struct GMPruningParams {
   double start_epoch = 0.0;
   double end_epoch = -1.0;
   double update_frequency = -1.0;
   double init_sparsity = 0.0;
+  bool init_sparsity_from_param = false;  // init_sparsity: __FROM_PARAM__
   double final_sparsity = 0.0;
-  std::vector<std::string> params;  // exact names or "re:<regex>"
+  std::vector<std::string> params;  // exact names, "re:<regex>", __ALL__, __ALL_PRUNABLE__
   InterFunc inter_func = InterFunc::Cubic;
-  std::string mask_type = "unstructured";
+  std::string mask_type = "unstructured";  // canonical: unstructured | block4 | [r, c] | N:M
+  MaskSpec mask;
   bool leave_enabled = true;
 };
 
-using ModifierParams = std::variant<EpochRangeParams, SetLearningRateParams, GMPruningParams>;
+// One magnitude threshold across all selected parameters instead of one per parameter.
+struct GlobalMagnitudePruningParams : GMPruningParams {};
+
+// Keeps the zeros the selected parameters already have.
+struct ConstantPruningParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  double update_frequency = -1.0;
+  std::vector<std::string> params;
+};
+
+// Removes whole layers (modules by name) from the forward pass.
+struct LayerPruningParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  double update_frequency = -1.0;
+  std::vector<std::string> layers;
+};
+
+// Quantization-aware training. The legacy fields and the newer scheme/ignore
+// form both land here; Sparrow's one scheme (DESIGN.md) is INT8 weights
+// symmetric per channel, UINT8 activations asymmetric per tensor, so bits and
+// symmetry are checked against it when parsed.
+struct QuantizationParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  std::vector<std::string> submodules;  // empty: the whole model
+  std::vector<std::string> ignore;      // module names or types left in FP32 (scheme form)
+  std::vector<std::string> exclude_module_types;
+  double disable_quantization_observer_epoch = -1.0;
+  double freeze_bn_stats_epoch = -1.0;
+  bool quantize_embeddings = true;
+  bool quantize_linear_activations = true;
+  bool quantize_conv_activations = true;
+  int64_t activation_bits = 8;
+  int64_t weight_bits = 8;
+  int64_t num_calibration_steps = -1;
+};
+
+// Knowledge distillation from the recipe's teacher: loss = (1 - hardness) *
+// task loss + hardness * temperature^2 * KL(student/T || teacher/T).
+struct DistillationParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  double update_frequency = -1.0;
+  double hardness = 0.5;
+  double temperature = 2.0;
+  std::vector<std::string> distill_output_keys;
+};
+
+using ModifierParams =
+    std::variant<EpochRangeParams, SetLearningRateParams, GMPruningParams, LearningRateFunctionParams,
+                 LearningRateParams, SetWeightDecayParams, GlobalMagnitudePruningParams, ConstantPruningParams,
+                 LayerPruningParams, QuantizationParams, DistillationParams>;
 
 struct ModifierSpec {
   std::string tag;       // e.g. "GMPruningModifier" (without the '!')
   std::string location;  // file:line:column of the modifier in the recipe
   ModifierParams params;
+  std::string stage;  // the stage it belongs to; empty in an unstaged recipe
 };
 
 }  // namespace sparrow::recipe

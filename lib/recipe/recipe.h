@@ -1,10 +1,13 @@
 #pragma once
-// A parsed, validated recipe: Sparrow's own sections (model, data, train) and
-// the SparseML-style modifier lists.
+// A parsed, validated recipe: Sparrow's own sections (model, data, teacher,
+// train, export, gates) and the SparseML-style modifier lists, with every
+// variable, eval(...) and command-line override already applied.
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recipe/modifier_params.h"
@@ -12,7 +15,7 @@
 namespace sparrow::recipe {
 
 struct ModelSpec {
-  std::string name;        // "cnn", "mlp", ...
+  std::string name;        // "cnn", "mlp", ...; empty when the recipe has no model: section
   nlohmann::json options;  // the rest of the model: section, checked by the model factory
 };
 
@@ -21,6 +24,14 @@ struct DataSpec {
   std::string path;         // empty: the built-in location
   int64_t train_limit = 0;  // 0: all items
   int64_t test_limit = 0;
+};
+
+// Where the distillation teacher comes from: a checkpoint folder, or "self"
+// (a copy of the model as it is before compression starts).
+struct TeacherSpec {
+  bool self = false;
+  std::string checkpoint;
+  bool defined() const { return self || !checkpoint.empty(); }
 };
 
 struct TrainSpec {
@@ -34,20 +45,57 @@ struct TrainSpec {
   int64_t eval_batch_size = 512;
 };
 
-struct Recipe {
-  std::filesystem::path file;
-  std::string text;  // the recipe file as read, for its hash
-  ModelSpec model;
-  DataSpec data;
-  TrainSpec train;
-  std::vector<ModifierSpec> modifiers;
+struct ExportSpec {
+  bool enabled = false;  // true when the recipe has an export: section
+  std::string format = "sparrow";
+  std::string file = "model.sparrow";
 };
 
-// Parses and validates a recipe file; BadInput names file:line:column on error.
-Recipe load_recipe(const std::filesystem::path& file);
-Recipe parse_recipe(const std::string& text, const std::string& file_name);
+// CI thresholds checked after a run; unset ones are not checked.
+struct GateSpec {
+  std::optional<double> min_accuracy;       // compressed.accuracy >= this
+  std::optional<double> max_accuracy_drop;  // dense.accuracy - compressed.accuracy <= this
+  std::optional<double> min_sparsity;       // compressed.sparsity >= this
+  std::optional<double> min_speedup;        // engine.speedup >= this
+  bool any() const { return min_accuracy || max_accuracy_drop || min_sparsity || min_speedup; }
+};
 
-// The recipe as it ran (seed and overrides applied), as YAML text.
+struct Recipe {
+  std::filesystem::path file;
+  std::string text;     // the recipe file as read, for its hash
+  std::string version;  // the optional version: field, as written
+  ModelSpec model;
+  DataSpec data;
+  TeacherSpec teacher;
+  TrainSpec train;
+  ExportSpec export_spec;
+  GateSpec gates;
+  std::vector<std::string> stages;  // stage names in file order; empty when not staged
+  std::vector<ModifierSpec> modifiers;
+  std::vector<std::string> warnings;  // things read but not honoured, each located
+};
+
+// Command-line changes applied to the recipe before any eval(...): SparseML's
+// --recipe-args JSON object (variables), then each --set NAME=VALUE in order.
+// NAME is a variable (in every stage that defines it), STAGE.VARIABLE, or a
+// dotted field path such as train.batch_size or pruning_modifiers.0.end_epoch.
+struct Overrides {
+  std::string recipe_args_json;
+  std::vector<std::string> sets;  // "NAME=VALUE", VALUE read as YAML
+};
+
+// Parses and validates a recipe file (YAML, or Markdown with YAML front
+// matter). Throws one BadInput listing every error found, each with
+// file:line:column.
+Recipe load_recipe(const std::filesystem::path& file, const Overrides& overrides = {});
+Recipe parse_recipe(const std::string& text, const std::string& file_name, const Overrides& overrides = {});
+
+// The recipe as it runs (overrides, variables and eval applied), as YAML text
+// that parses back to the same Recipe.
 std::string resolved_yaml(const Recipe& recipe);
+
+// Epochs a run trains: an !EpochRangeModifier's end_epoch, else train.epochs
+// (the trainer's rule).
+double planned_epochs(const Recipe& recipe);
 
 }  // namespace sparrow::recipe

@@ -1,52 +1,31 @@
 #include "recipe/yaml_fields.h"
 
 #include <algorithm>
-
-#include "core/errors.h"
+#include <cmath>
+#include <map>
 
 namespace sparrow::recipe {
 
-std::string where(const std::string& file, const YAML::Node& node) {
-  if (!node.IsDefined()) return file;
-  const YAML::Mark mark = node.Mark();
-  if (mark.is_null()) return file;
-  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-}
-
-namespace {
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
+FieldReader::FieldReader(const ParseContext& ctx, YAML::Node map, std::string what)
+    : ctx_(ctx), map_(std::move(map)), what_(std::move(what)) {
+  if (map_.IsDefined() && !map_.IsNull() && !map_.IsMap()) {
+    ctx_.diag.error(where(map_) + ": " + what_ + " must be a mapping of fields, got " + describe_node(map_));
+    return;
   }
-  return row[b.size()];
-}
-}  // namespace
-
-std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(3, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    const size_t d = edit_distance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
+  if (!map_.IsMap()) return;
+  // yaml-cpp keeps both copies of a repeated key and reads the first: say so.
+  std::map<std::string, int> first_line;
+  for (const auto& kv : map_) {
+    const auto key = kv.first.Scalar();
+    const auto [it, inserted] = first_line.emplace(key, kv.first.Mark().line + 1);
+    if (!inserted)
+      ctx_.diag.error(ctx_.source.where(kv.first) + ": field '" + key + "' appears twice in " + what_ +
+                      " (first at line " + std::to_string(it->second) + ")");
   }
-  return best;
 }
 
-FieldReader::FieldReader(std::string file, YAML::Node map, std::string what)
-    : file_(std::move(file)), map_(std::move(map)), what_(std::move(what)) {
-  if (map_ && !map_.IsNull() && !map_.IsMap())
-    throw BadInput(where(map_) + ": " + what_ + " must be a mapping of fields");
+std::string FieldReader::where(const YAML::Node& n) const {
+  return ctx_.source.where(n.IsDefined() ? n : map_);
 }
 
 bool FieldReader::has(const std::string& key) {
@@ -57,79 +36,100 @@ bool FieldReader::has(const std::string& key) {
 
 YAML::Node FieldReader::node(const std::string& key) {
   has(key);
-  // A const lookup: yaml-cpp's non-const operator[] would insert the key.
+  // A const lookup: yaml-cpp's non-const operator[] would insert the key. An
+  // absent key gives an invalid node that throws when asked its type.
   const YAML::Node& map = map_;
-  return map.IsMap() ? map[key] : YAML::Node(YAML::NodeType::Undefined);
+  if (map.IsMap())
+    if (YAML::Node n = map[key]; n.IsDefined()) return n;
+  return YAML::Node(YAML::NodeType::Undefined);
 }
 
-std::string FieldReader::where(const YAML::Node& n) const {
-  return recipe::where(file_, n.IsDefined() ? n : map_);
+void FieldReader::error(const std::string& key, const std::string& message) {
+  ctx_.diag.error(where(node(key)) + ": " + message);
 }
 
-namespace {
-template <typename T>
-T convert(const FieldReader& r, const YAML::Node& n, const std::string& key, const char* expected) {
-  try {
-    if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
-    return n.as<T>();
-  } catch (const YAML::Exception&) {
-    throw BadInput(r.where(n) + ": field '" + key + "' must be " + expected);
-  }
-}
-}  // namespace
-
-double FieldReader::number(const std::string& key, double fallback) {
-  return has(key) ? convert<double>(*this, node(key), key, "a number") : fallback;
+void FieldReader::warn(const std::string& key, const std::string& message) {
+  ctx_.diag.warning(where(node(key)) + ": " + message);
 }
 
-double FieldReader::required_number(const std::string& key) {
-  if (!has(key)) throw BadInput(where(map_) + ": " + what_ + " needs field '" + key + "' (a number)");
-  return convert<double>(*this, node(key), key, "a number");
+bool FieldReader::require(const std::string& key, const std::string& expected) {
+  if (has(key)) return true;
+  ctx_.diag.error(where(map_) + ": " + what_ + " needs field '" + key + "' (" + expected + ")");
+  return false;
 }
 
-int64_t FieldReader::integer(const std::string& key, int64_t fallback) {
-  return has(key) ? convert<int64_t>(*this, node(key), key, "an integer") : fallback;
-}
-
-bool FieldReader::boolean(const std::string& key, bool fallback) {
-  return has(key) ? convert<bool>(*this, node(key), key, "true or false") : fallback;
-}
-
-std::string FieldReader::string(const std::string& key, const std::string& fallback) {
-  return has(key) ? convert<std::string>(*this, node(key), key, "a string") : fallback;
-}
-
-std::string FieldReader::required_string(const std::string& key) {
-  if (!has(key)) throw BadInput(where(map_) + ": " + what_ + " needs field '" + key + "' (a string)");
-  return convert<std::string>(*this, node(key), key, "a string");
-}
-
-std::vector<std::string> FieldReader::strings(const std::string& key) {
-  std::vector<std::string> out;
-  if (!has(key)) return out;
+std::optional<double> FieldReader::number(const std::string& key) {
+  if (!has(key)) return std::nullopt;
   const YAML::Node n = node(key);
-  if (n.IsScalar()) {
-    out.push_back(n.as<std::string>());
-  } else if (n.IsSequence()) {
-    for (const auto& item : n) out.push_back(convert<std::string>(*this, item, key, "a list of strings"));
-  } else {
-    throw BadInput(where(n) + ": field '" + key + "' must be a string or a list of strings");
+  if (!n.IsScalar()) {
+    error(key, "field '" + key + "' must be a number, got " + describe_node(n));
+    return std::nullopt;
   }
-  return out;
+  const auto v = ctx_.scope.number(n, key);
+  if (!v) return std::nullopt;
+  return v->as_double();
+}
+
+std::optional<int64_t> FieldReader::integer(const std::string& key) {
+  const auto v = number(key);
+  if (!v) return std::nullopt;
+  if (std::floor(*v) != *v || std::fabs(*v) > 9.0e15) {
+    error(key, "field '" + key + "' must be an integer, got " + format_number(*v));
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*v);
+}
+
+std::optional<bool> FieldReader::boolean(const std::string& key) {
+  if (!has(key)) return std::nullopt;
+  const YAML::Node n = node(key);
+  bool b;
+  if (n.IsScalar() && YAML::convert<bool>::decode(n, b)) return b;
+  error(key, "field '" + key + "' must be true or false, got " + describe_node(n));
+  return std::nullopt;
+}
+
+std::optional<std::string> FieldReader::string(const std::string& key) {
+  if (!has(key)) return std::nullopt;
+  const YAML::Node n = node(key);
+  if (n.IsScalar()) return n.Scalar();
+  error(key, "field '" + key + "' must be a string, got " + describe_node(n));
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> FieldReader::strings(const std::string& key) {
+  if (!has(key)) return std::nullopt;
+  const YAML::Node n = node(key);
+  std::vector<std::string> out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+    return out;
+  }
+  if (n.IsSequence()) {
+    bool ok = true;
+    for (const auto& item : n) {
+      if (item.IsScalar()) {
+        out.push_back(item.Scalar());
+      } else {
+        ctx_.diag.error(where(item) + ": field '" + key + "' must list strings, got " + describe_node(item));
+        ok = false;
+      }
+    }
+    if (ok) return out;
+    return std::nullopt;
+  }
+  error(key, "field '" + key + "' must be a string or a list of strings, got " + describe_node(n));
+  return std::nullopt;
 }
 
 void FieldReader::finish() {
-  if (!map_ || !map_.IsMap()) return;
-  std::string errors;
+  if (!map_.IsMap()) return;
   for (const auto& kv : map_) {
-    const auto key = kv.first.as<std::string>();
+    const auto key = kv.first.Scalar();
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-    if (!errors.empty()) errors += "\n";
-    errors += where(kv.first) + ": unknown field '" + key + "' in " + what_;
-    const std::string hint = nearest_name(key, known_);
-    if (!hint.empty()) errors += " (did you mean '" + hint + "'?)";
+    ctx_.diag.error(ctx_.source.where(kv.first) + ": unknown field '" + key + "' in " + what_ +
+                    did_you_mean(key, known_));
   }
-  if (!errors.empty()) throw BadInput(errors);
 }
 
 }  // namespace sparrow::recipe

@@ -1,46 +1,56 @@
 #pragma once
-// Reading typed fields from a YAML mapping with errors that point at the
-// file, line and column, and that suggest the nearest valid name.
+// Reading typed fields from a YAML mapping. Errors are recorded (not thrown)
+// with file:line:column, so that a recipe's every mistake is reported at once;
+// a field nobody asked for is unknown, with the nearest valid name suggested.
 #include <yaml-cpp/yaml.h>
 
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "recipe/diagnostics.h"
+#include "recipe/variables.h"
+
 namespace sparrow::recipe {
 
-// "file:line:column" for a node (1-based, as editors count).
-std::string where(const std::string& file, const YAML::Node& node);
+struct ParseContext {
+  const Source& source;
+  Diagnostics& diag;
+  const Scope& scope;  // the variables eval(...) sees here
+};
 
-// The closest of `candidates` to `word` by edit distance, or "" if none is close.
-std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);
-
-// A mapping whose fields are read once each; finish() reports the fields that
-// were never asked for as unknown, with a "did you mean" suggestion.
 class FieldReader {
  public:
-  FieldReader(std::string file, YAML::Node map, std::string what);
+  // `what` names the mapping in messages: "!GMPruningModifier", "train".
+  FieldReader(const ParseContext& ctx, YAML::Node map, std::string what);
 
-  bool has(const std::string& key);
+  bool has(const std::string& key);         // present and not null; marks key as known
   YAML::Node node(const std::string& key);  // marks key as known; undefined node if absent
 
-  double number(const std::string& key, double fallback);
-  double required_number(const std::string& key);
-  int64_t integer(const std::string& key, int64_t fallback);
-  bool boolean(const std::string& key, bool fallback);
-  std::string string(const std::string& key, const std::string& fallback);
-  std::string required_string(const std::string& key);
-  std::vector<std::string> strings(const std::string& key);  // a string or a list of strings
+  // Absent: nullopt. Present but wrong: an error is recorded, nullopt.
+  std::optional<double> number(const std::string& key);
+  std::optional<int64_t> integer(const std::string& key);
+  std::optional<bool> boolean(const std::string& key);
+  std::optional<std::string> string(const std::string& key);
+  std::optional<std::vector<std::string>> strings(const std::string& key);  // a string or a list of strings
 
-  // Throws BadInput listing every unknown field.
+  // Records "<what> needs field 'key' (<expected>)" when absent; returns whether present.
+  bool require(const std::string& key, const std::string& expected);
+
+  // Records an error at the key's value (or at the mapping when absent).
+  void error(const std::string& key, const std::string& message);
+  void warn(const std::string& key, const std::string& message);
+
+  // Records every field that was never asked for as unknown.
   void finish();
 
-  const std::string& file() const { return file_; }
-  // Where `n` is, or where this mapping is when `n` is absent.
-  std::string where(const YAML::Node& n) const;
+  const ParseContext& context() const { return ctx_; }
+  const std::string& what() const { return what_; }
+  const YAML::Node& map() const { return map_; }
+  std::string where(const YAML::Node& n) const;  // `n`, or the mapping when `n` is undefined
 
  private:
-  std::string file_;
+  const ParseContext& ctx_;
   YAML::Node map_;
   std::string what_;
   std::vector<std::string> known_;

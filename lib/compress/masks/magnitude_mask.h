@@ -1,14 +1,30 @@
 #pragma once
-// Unstructured magnitude masks: exactly round(sparsity * numel) zeros, the
-// smallest |w| first (ties broken by position, so masks are reproducible).
+// Magnitude masks of every kind (mask_kind.h). A weight is seen as a matrix
+// [out, in * kernel...]; units (single weights, r x c blocks, or the N:M
+// candidates) are scored by mean |w| and the round(sparsity * units) lowest
+// are removed, ties broken by position so masks are reproducible. Ragged
+// edges form smaller blocks scored by the mean of the weights they hold.
 #include <torch/torch.h>
+
+#include <vector>
+
+#include "compress/masks/mask_kind.h"
 
 namespace sparrow::compress {
 
 // A float mask of `weight`'s shape with 0 where the weight is pruned.
-torch::Tensor magnitude_mask(const torch::Tensor& weight, double sparsity);
+torch::Tensor magnitude_mask(const torch::Tensor& weight, double sparsity, const MaskKind& kind = {});
+
+// One threshold over all the weights (global ranking): the lowest-scoring
+// units across every tensor are removed first.
+std::vector<torch::Tensor> global_magnitude_masks(const std::vector<torch::Tensor>& weights, double sparsity,
+                                                  const MaskKind& kind = {});
 
 // Fraction of exact zeros in a tensor.
 double zero_fraction(const torch::Tensor& t);
+
+// True when `mask` has the structure of `kind`: every block entirely kept or
+// entirely pruned; N:M: at most M - N pruned in every group.
+bool mask_respects_kind(const torch::Tensor& mask, const MaskKind& kind);
 
 }  // namespace sparrow::compress

@@ -4,6 +4,7 @@
 
 #include "compress/masks/magnitude_mask.h"
 #include "compress/param_selection.h"
+#include "core/errors.h"
 #include "recipe/gmp_schedule.h"
 
 namespace sparrow::compress {
@@ -11,7 +12,16 @@ namespace sparrow::compress {
 GMPruningModifier::GMPruningModifier(const recipe::GMPruningParams& p, std::string location)
     : Modifier("GMPruningModifier", p.start_epoch, p.end_epoch, p.update_frequency),
       params_(p),
-      location_(std::move(location)) {}
+      location_(std::move(location)) {
+  try {
+    kind_ = MaskKind::parse(p.mask_type);
+  } catch (const std::invalid_argument& e) {
+    throw BadInput(location_ + ": mask_type '" + p.mask_type + "': " + e.what());
+  }
+  if (p.final_sparsity > kind_.max_sparsity() + 1e-9)
+    throw BadInput(location_ + ": final_sparsity " + std::to_string(p.final_sparsity) + " is above what mask_type " +
+                   kind_.name() + " can reach (" + std::to_string(kind_.max_sparsity()) + ")");
+}
 
 void GMPruningModifier::on_initialize(TrainState& state) {
   for (const auto& name : select_parameters(state.model, params_.params, location_))
@@ -20,7 +30,7 @@ void GMPruningModifier::on_initialize(TrainState& state) {
 
 std::vector<std::pair<std::string, std::string>> GMPruningModifier::pruned_parameters() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& kv : masks_) out.emplace_back(kv.first, params_.mask_type);
+  for (const auto& kv : masks_) out.emplace_back(kv.first, kind_.name());
   return out;
 }
 
@@ -28,7 +38,7 @@ void GMPruningModifier::prune_to(TrainState& state, double sparsity) {
   torch::NoGradGuard no_grad;
   for (auto& [name, mask] : masks_) {
     auto weight = parameter(state.model, name);
-    mask = magnitude_mask(weight, sparsity);
+    mask = magnitude_mask(weight, sparsity, kind_);
     weight.mul_(mask);
   }
   applied_sparsity_ = sparsity;

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "compress/masks/mask_kind.h"
 #include "compress/modifier.h"
 #include "recipe/modifier_params.h"
 
@@ -32,6 +33,7 @@ class GMPruningModifier : public Modifier {
 
   recipe::GMPruningParams params_;
   std::string location_;
+  MaskKind kind_;
   std::map<std::string, torch::Tensor> masks_;
   double applied_sparsity_ = 0.0;
 };

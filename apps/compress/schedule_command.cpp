@@ -1,0 +1,44 @@
+// `compress schedule --recipe FILE [--step E] [--json]`: the per-epoch plan a
+// recipe describes, without training.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "apps/compress/command.h"
+#include "core/errors.h"
+#include "recipe/recipe.h"
+#include "recipe/schedule.h"
+
+namespace sparrow::apps {
+
+namespace {
+
+struct ScheduleFlags {
+  std::string recipe_file;
+  double step = 1.0;
+  OverrideFlags overrides;
+};
+
+int run_schedule(const ScheduleFlags& flags, const CommonFlags& common) {
+  if (!(flags.step > 0)) throw BadInput("--step must be > 0 epochs, got " + std::to_string(flags.step));
+  const recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
+  for (const auto& w : r.warnings) spdlog::warn("{}", w);
+  const recipe::Schedule s = recipe::make_schedule(r, flags.step);
+  if (common.json) std::cout << recipe::schedule_json(s).dump(2) << std::endl;
+  else std::cout << recipe::schedule_text(s);
+  return 0;
+}
+
+}  // namespace
+
+Action register_schedule(CLI::App& sub, const CommonFlags& common) {
+  auto flags = std::make_shared<ScheduleFlags>();
+  sub.fallthrough();
+  sub.add_option("--recipe", flags->recipe_file, "Recipe file (YAML, or Markdown with YAML front matter)")->required();
+  sub.add_option("--step", flags->step, "Epochs between rows of the plan")->capture_default_str();
+  add_override_flags(sub, flags->overrides);
+  return [flags, &common] { return run_schedule(*flags, common); };
+}
+
+}  // namespace sparrow::apps

@@ -1,0 +1,66 @@
+#include "compress/quant/quant_scheme.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sparrow::compress {
+
+namespace {
+constexpr float kWeightMax = 127.0f;
+constexpr float kActivationLevels = 255.0f;
+}  // namespace
+
+torch::Tensor weight_scales(const torch::Tensor& weight) {
+  auto max_abs = weight.detach().reshape({weight.size(0), -1}).abs().amax(1);
+  auto scales = max_abs / kWeightMax;
+  return torch::where(max_abs == 0, torch::ones_like(scales), scales);
+}
+
+torch::Tensor quantize_weight(const torch::Tensor& weight, const torch::Tensor& scales) {
+  std::vector<int64_t> shape(static_cast<size_t>(weight.dim()), 1);
+  shape[0] = weight.size(0);
+  // torch::round rounds half to even, as nearbyint does in the engine.
+  return torch::round(weight.detach() / scales.view(shape)).clamp(-kWeightMax, kWeightMax).to(torch::kInt8);
+}
+
+ActivationQParams activation_qparams(float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  ActivationQParams q;
+  q.scale = (hi - lo) / kActivationLevels;
+  if (q.scale == 0.0f) q.scale = 1.0f;
+  q.zero_point = static_cast<int32_t>(std::clamp(std::nearbyint(-lo / q.scale), 0.0f, kActivationLevels));
+  return q;
+}
+
+torch::Tensor quantize_activation(const torch::Tensor& x, const ActivationQParams& q) {
+  return (torch::round(x.detach() / q.scale) + q.zero_point).clamp(0, kActivationLevels).to(torch::kUInt8);
+}
+
+torch::Tensor fake_quantize_weight(const torch::Tensor& weight) {
+  const auto scales = weight_scales(weight);
+  std::vector<int64_t> shape(static_cast<size_t>(weight.dim()), 1);
+  shape[0] = weight.size(0);
+  const auto dequantized = quantize_weight(weight, scales).to(weight.dtype()) * scales.view(shape);
+  return weight + (dequantized - weight).detach();
+}
+
+torch::Tensor fake_quantize_activation(const torch::Tensor& x, const ActivationQParams& q) {
+  const auto dequantized = (quantize_activation(x, q).to(x.dtype()) - static_cast<float>(q.zero_point)) * q.scale;
+  return x + (dequantized - x).detach();
+}
+
+torch::Tensor quantized_linear_exact(const torch::Tensor& x, const ActivationQParams& q, const torch::Tensor& weight,
+                                     const torch::Tensor& bias) {
+  torch::NoGradGuard no_grad;
+  const auto s_w = weight_scales(weight);
+  const auto q_w = quantize_weight(weight, s_w).to(torch::kFloat64);
+  const auto q_x = quantize_activation(x, q).to(torch::kFloat64);
+  // Sums of products of 8-bit integers are exact in double (far below 2^53).
+  const auto acc = torch::matmul(q_x, q_w.t()) - static_cast<double>(q.zero_point) * q_w.sum(1);
+  auto y = acc.to(torch::kFloat32) * (q.scale * s_w);
+  if (bias.defined()) y = y + bias;
+  return y;
+}
+
+}  // namespace sparrow::compress

@@ -1,0 +1,80 @@
+#include "recipe/gates.h"
+
+#include <cstdio>
+
+namespace sparrow::recipe {
+
+namespace {
+
+// Six significant digits: a measured 0.010000000000000009 reads 0.01.
+std::string shown(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::optional<double> figure(const nlohmann::json& report, const char* section, const char* key) {
+  if (!report.contains(section) || !report[section].is_object()) return std::nullopt;
+  const auto& s = report[section];
+  if (!s.contains(key) || !s[key].is_number()) return std::nullopt;
+  return s[key].get<double>();
+}
+
+GateResult at_least(const char* name, double threshold, std::optional<double> value, const char* missing) {
+  GateResult g{name, threshold, value, value && *value >= threshold, ""};
+  if (!value) g.note = missing;
+  return g;
+}
+
+}  // namespace
+
+std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::json& report) {
+  std::vector<GateResult> out;
+  const auto compressed = figure(report, "compressed", "accuracy");
+  if (gates.min_accuracy)
+    out.push_back(at_least("min_accuracy", *gates.min_accuracy, compressed, "compressed accuracy not measured"));
+  if (gates.max_accuracy_drop) {
+    const auto dense = figure(report, "dense", "accuracy");
+    GateResult g{"max_accuracy_drop", *gates.max_accuracy_drop, std::nullopt, false, ""};
+    if (dense && compressed) {
+      g.value = *dense - *compressed;
+      g.passed = *g.value <= *gates.max_accuracy_drop;
+    } else {
+      g.note = "dense accuracy not measured (pruning started before the first evaluation)";
+    }
+    out.push_back(g);
+  }
+  if (gates.min_sparsity)
+    out.push_back(at_least("min_sparsity", *gates.min_sparsity, figure(report, "compressed", "sparsity"),
+                           "compressed sparsity not measured"));
+  if (gates.min_speedup)
+    out.push_back(at_least("min_speedup", *gates.min_speedup, figure(report, "engine", "speedup"),
+                           "speedup not measured: this run did not benchmark the engine"));
+  return out;
+}
+
+nlohmann::json gates_json(const std::vector<GateResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : results) {
+    nlohmann::json j = {{"name", g.name},
+                        {"threshold", g.threshold},
+                        {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json(nullptr)},
+                        {"passed", g.passed}};
+    if (!g.note.empty()) j["note"] = g.note;
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::string gate_failures(const std::vector<GateResult>& results) {
+  std::string out;
+  for (const auto& g : results) {
+    if (g.passed) continue;
+    if (!out.empty()) out += "\n";
+    out += "gate " + g.name + " failed: threshold " + shown(g.threshold) + ", measured " +
+           (g.value ? shown(*g.value) : "nothing (" + g.note + ")");
+  }
+  return out;
+}
+
+}  // namespace sparrow::recipe

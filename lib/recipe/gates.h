@@ -1,0 +1,32 @@
+#pragma once
+// CI gates: a recipe's thresholds checked against a run's report.json.
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recipe/recipe.h"
+
+namespace sparrow::recipe {
+
+struct GateResult {
+  std::string name;              // min_accuracy, max_accuracy_drop, min_sparsity, min_speedup
+  double threshold = 0;
+  std::optional<double> value;   // nullopt: the report does not have the figure
+  bool passed = false;
+  std::string note;              // why a gate without a value failed
+};
+
+// The recipe's set gates, in the order above. Values come from the report:
+// compressed.accuracy, dense.accuracy - compressed.accuracy,
+// compressed.sparsity, engine.speedup. A gate whose figure was not measured fails.
+std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::json& report);
+
+// report.json's "gates": [{name, threshold, value, passed}] (+ note when one is set).
+nlohmann::json gates_json(const std::vector<GateResult>& results);
+
+// One line per failed gate ("" when all passed): name, threshold, measured value.
+std::string gate_failures(const std::vector<GateResult>& results);
+
+}  // namespace sparrow::recipe

@@ -1,0 +1,560 @@
+#include "recipe/modifier_parsers.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <regex>
+
+#include "recipe/gmp_schedule.h"
+
+namespace sparrow::recipe {
+
+namespace {
+
+std::string num(double v) { return format_number(v); }
+
+// Fields SparseML uses only for its loggers: read, warned about, not honoured.
+void logging_fields(FieldReader& f) {
+  for (const char* key : {"log_types", "constant_logging"})
+    if (f.has(key)) f.warn(key, std::string("field '") + key + "' only steers SparseML's loggers; Sparrow ignores it");
+}
+
+// start_epoch: >= 0, or -1 (SparseML: start immediately) stored as 0.
+// end_epoch: -1 (unset) or greater than start_epoch.
+void read_range(FieldReader& f, double& start, double& end, bool end_required) {
+  if (const auto s = f.number("start_epoch")) {
+    if (*s == -1.0) {
+      start = 0.0;
+    } else if (*s < 0) {
+      f.error("start_epoch", "start_epoch must be >= 0, or -1 to start immediately; got " + num(*s));
+    } else {
+      start = *s;
+    }
+  }
+  if (end_required && !f.require("end_epoch", "a number of epochs")) return;
+  if (const auto e = f.number("end_epoch")) {
+    if (*e == -1.0) {
+      if (end_required) f.error("end_epoch", f.what() + " needs an end_epoch; -1 (unset) is not allowed here");
+      else end = -1.0;
+    } else if (*e <= start) {
+      f.error("end_epoch", "end_epoch (" + num(*e) + ") must be greater than start_epoch (" + num(start) +
+                               "), or -1 for unset");
+    } else {
+      end = *e;
+    }
+  }
+}
+
+void read_update_frequency(FieldReader& f, double& freq) {
+  if (const auto v = f.number("update_frequency")) {
+    if (*v == -1.0 || *v > 0) freq = *v;
+    else f.error("update_frequency", "update_frequency must be > 0 (epochs between updates) or -1, got " + num(*v));
+  }
+}
+
+// A number in [lo, hi) or [lo, hi] into `out`.
+void read_in_range(FieldReader& f, const std::string& key, double& out, double lo, double hi, bool hi_inclusive) {
+  const auto v = f.number(key);
+  if (!v) return;
+  if (*v < lo || (hi_inclusive ? *v > hi : *v >= hi)) {
+    f.error(key, key + " must be in [" + num(lo) + ", " + num(hi) + (hi_inclusive ? "]" : ")") + ", got " + num(*v));
+    return;
+  }
+  out = *v;
+}
+
+void read_positive(FieldReader& f, const std::string& key, double& out) {
+  const auto v = f.number(key);
+  if (!v) return;
+  if (*v <= 0) f.error(key, key + " must be > 0, got " + num(*v));
+  else out = *v;
+}
+
+// An enum field by name, with "did you mean" over the valid names.
+template <typename E>
+void read_choice(FieldReader& f, const std::string& key, E& out, const std::vector<std::pair<std::string, E>>& choices) {
+  const auto v = f.string(key);
+  if (!v) return;
+  std::vector<std::string> names;
+  for (const auto& [name, value] : choices) {
+    if (name == *v) {
+      out = value;
+      return;
+    }
+    names.push_back(name);
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  f.error(key, key + " must be one of " + list + "; got '" + *v + "'" + did_you_mean(*v, names));
+}
+
+// params: a name, "re:<regex>", __ALL__ or __ALL_PRUNABLE__, or a list of them.
+bool read_params(FieldReader& f, const std::string& key, std::vector<std::string>& out, bool required) {
+  if (required && !f.require(key, "a parameter name, re:<regex>, __ALL_PRUNABLE__ or a list of them")) return false;
+  const auto v = f.strings(key);
+  if (!v) return false;
+  if (v->empty()) {
+    f.error(key, key + " must name at least one parameter");
+    return false;
+  }
+  bool ok = true;
+  for (const auto& p : *v) {
+    if (p.rfind("re:", 0) != 0) continue;
+    try {
+      std::regex(p.substr(3));
+    } catch (const std::regex_error& e) {
+      f.error(key, "params pattern '" + p + "' is not a valid regular expression: " + e.what());
+      ok = false;
+    }
+  }
+  out = *v;
+  return ok;
+}
+
+void parse_mask_type(FieldReader& f, GMPruningParams& p) {
+  const YAML::Node n = f.node("mask_type");
+  if (!n.IsDefined() || n.IsNull()) return;
+  const std::string valid = "; valid: unstructured, block4, [r, 4] (e.g. [2, 4]) or \"N:M\" (e.g. \"2:4\")";
+  if (n.IsSequence()) {
+    std::vector<int64_t> dims;
+    for (const auto& d : n) {
+      int64_t v;
+      if (!d.IsScalar() || !YAML::convert<int64_t>::decode(d, v) || v <= 0) {
+        f.error("mask_type", "a block mask_type lists two positive integers [rows, columns], got " + describe_node(d));
+        return;
+      }
+      dims.push_back(v);
+    }
+    if (dims.size() != 2) {
+      f.error("mask_type", "a block mask_type is [rows, columns], got " + std::to_string(dims.size()) + " numbers");
+      return;
+    }
+    if (dims[1] != 4) {
+      f.error("mask_type", "block masks are 4 columns wide ([r, 4]: the engine's INT8 lane), got [" +
+                               std::to_string(dims[0]) + ", " + std::to_string(dims[1]) + "]");
+      return;
+    }
+    p.mask = {MaskSpec::Kind::Block, dims[0], 4, 0, 0};
+    p.mask_type = dims[0] == 1 ? "block4" : "[" + std::to_string(dims[0]) + ", 4]";
+    return;
+  }
+  const auto s = f.string("mask_type");
+  if (!s) return;
+  if (*s == "unstructured") {
+    p.mask = MaskSpec{};
+    p.mask_type = *s;
+  } else if (*s == "block4" || *s == "block") {
+    p.mask = {MaskSpec::Kind::Block, 1, 4, 0, 0};
+    p.mask_type = "block4";
+  } else if (static std::regex nm("([0-9]+):([0-9]+)"); std::regex_match(*s, nm)) {
+    const int64_t n_keep = std::stoll(s->substr(0, s->find(':')));
+    const int64_t m = std::stoll(s->substr(s->find(':') + 1));
+    if (n_keep <= 0 || m <= n_keep || m > 64) {
+      f.error("mask_type", "an N:M mask_type needs 0 < N < M <= 64, got '" + *s + "'");
+      return;
+    }
+    p.mask = {MaskSpec::Kind::NM, 1, 1, n_keep, m};
+    p.mask_type = *s;
+  } else if (*s == "channel" || *s == "filter") {
+    f.error("mask_type", "mask_type '" + *s + "' is a SparseML mask Sparrow does not implement" + valid);
+  } else {
+    f.error("mask_type", "unknown mask_type '" + *s + "'" + did_you_mean(*s, {"unstructured", "block4"}) + valid);
+  }
+}
+
+struct SparsityGroup {
+  double sparsity;
+  std::vector<std::string> params;
+};
+
+// The shared fields of GMPruning / MagnitudePruning / GlobalMagnitudePruning.
+// Returns the per-sparsity groups of the mapping form (empty otherwise).
+std::vector<SparsityGroup> read_magnitude_pruning(FieldReader& f, GMPruningParams& p, bool allow_mapping) {
+  read_range(f, p.start_epoch, p.end_epoch, true);
+  read_update_frequency(f, p.update_frequency);
+  const YAML::Node init = f.node("init_sparsity");
+  if (init.IsScalar() && init.Scalar() == "__FROM_PARAM__") p.init_sparsity_from_param = true;
+  else read_in_range(f, "init_sparsity", p.init_sparsity, 0.0, 1.0, false);
+
+  std::vector<SparsityGroup> groups;
+  const YAML::Node fin = f.node("final_sparsity");
+  const bool mapping = fin.IsMap();
+  if (!mapping) {
+    if (f.require("final_sparsity", "a number in [0, 1), or a mapping {sparsity: [params]}"))
+      read_in_range(f, "final_sparsity", p.final_sparsity, 0.0, 1.0, false);
+    read_params(f, "params", p.params, true);
+  } else if (!allow_mapping) {
+    f.error("final_sparsity", f.what() + " takes one final_sparsity for all its params, not a mapping");
+  } else {
+    if (f.has("params"))
+      f.error("params", "leave params out when final_sparsity maps sparsities to params (they come from the mapping)");
+    for (const auto& kv : fin) {
+      double s;
+      if (!YAML::convert<double>::decode(kv.first, s) || s < 0.0 || s >= 1.0) {
+        f.context().diag.error(f.where(kv.first) + ": final_sparsity keys must be sparsities in [0, 1), got " +
+                               describe_node(kv.first));
+        continue;
+      }
+      SparsityGroup g{s, {}};
+      if (kv.second.IsScalar()) {
+        g.params.push_back(kv.second.Scalar());
+      } else if (kv.second.IsSequence() && kv.second.size() > 0) {
+        for (const auto& item : kv.second) {
+          if (item.IsScalar()) g.params.push_back(item.Scalar());
+          else f.context().diag.error(f.where(item) + ": final_sparsity lists parameter names, got " + describe_node(item));
+        }
+      } else {
+        f.context().diag.error(f.where(kv.second) + ": final_sparsity " + num(s) +
+                               " needs a parameter name or a list of them, got " + describe_node(kv.second));
+        continue;
+      }
+      groups.push_back(std::move(g));
+    }
+  }
+  const auto check_init = [&](double final_sparsity) {
+    if (!p.init_sparsity_from_param && p.init_sparsity > final_sparsity)
+      f.error("init_sparsity", "init_sparsity (" + num(p.init_sparsity) + ") must not exceed final_sparsity (" +
+                                   num(final_sparsity) + ")");
+  };
+  if (groups.empty()) check_init(p.final_sparsity);
+  for (const auto& g : groups) check_init(g.sparsity);
+
+  const auto inter = f.string("inter_func");
+  if (inter) {
+    try {
+      p.inter_func = parse_inter_func(*inter);
+    } catch (const std::invalid_argument&) {
+      f.error("inter_func", "inter_func must be linear, cubic or inverse_cubic; got '" + *inter + "'" +
+                                did_you_mean(*inter, {"linear", "cubic", "inverse_cubic"}));
+    }
+  }
+  parse_mask_type(f, p);
+  if (p.mask.kind == MaskSpec::Kind::NM) {
+    // N:M keeps N of every M weights: it cannot remove more than 1 - N/M.
+    const double most = 1.0 - static_cast<double>(p.mask.n) / static_cast<double>(p.mask.m);
+    double highest = groups.empty() ? p.final_sparsity : 0.0;
+    for (const auto& g : groups) highest = std::max(highest, g.sparsity);
+    if (highest > most + 1e-12)
+      f.error("mask_type", "a " + p.mask_type + " mask keeps " + std::to_string(p.mask.n) + " of every " +
+                               std::to_string(p.mask.m) + " weights, so final_sparsity can be at most " + num(most) +
+                               "; got " + num(highest));
+  }
+  if (const auto v = f.boolean("leave_enabled")) p.leave_enabled = *v;
+  logging_fields(f);
+  return groups;
+}
+
+using Emit = std::function<void(ModifierParams)>;
+using Parser = std::function<void(FieldReader&, const Emit&)>;
+
+void parse_epoch_range(FieldReader& f, const Emit& emit) {
+  EpochRangeParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  emit(p);
+}
+
+void parse_set_lr(FieldReader& f, const Emit& emit) {
+  SetLearningRateParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  if (f.require("learning_rate", "a number > 0")) read_positive(f, "learning_rate", p.learning_rate);
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_lr_function(FieldReader& f, const Emit& emit) {
+  LearningRateFunctionParams p;
+  read_range(f, p.start_epoch, p.end_epoch, true);
+  if (f.require("lr_func", "linear, cosine or cyclic_linear"))
+    read_choice<LrFunc>(f, "lr_func", p.lr_func,
+                        {{"linear", LrFunc::Linear}, {"cosine", LrFunc::Cosine}, {"cyclic_linear", LrFunc::CyclicLinear}});
+  if (f.require("init_lr", "a number >= 0")) read_in_range(f, "init_lr", p.init_lr, 0.0, 1e9, true);
+  if (f.require("final_lr", "a number >= 0")) read_in_range(f, "final_lr", p.final_lr, 0.0, 1e9, true);
+  if (const auto c = f.number("cycle_epochs")) {
+    if (*c != -1.0 && *c <= 0) f.error("cycle_epochs", "cycle_epochs must be > 0, or -1 for the whole range; got " + num(*c));
+    else if (p.lr_func != LrFunc::CyclicLinear && *c != -1.0)
+      f.warn("cycle_epochs", "cycle_epochs only matters for lr_func cyclic_linear; ignored");
+    else p.cycle_epochs = *c;
+  }
+  if (const auto u = f.number("update_frequency"); u && *u != -1.0)
+    f.error("update_frequency", "!LearningRateFunctionModifier updates every step; update_frequency must be -1");
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_lr(FieldReader& f, const Emit& emit) {
+  LearningRateParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  if (f.require("lr_class", "StepLR, MultiStepLR or ExponentialLR"))
+    read_choice<LrClass>(f, "lr_class", p.lr_class,
+                         {{"StepLR", LrClass::StepLR}, {"MultiStepLR", LrClass::MultiStepLR},
+                          {"ExponentialLR", LrClass::ExponentialLR}});
+  if (f.require("init_lr", "a number > 0")) read_positive(f, "init_lr", p.init_lr);
+  if (const auto u = f.number("update_frequency"); u && *u != -1.0)
+    f.error("update_frequency", "!LearningRateModifier updates every step; update_frequency must be -1");
+  const YAML::Node kwargs_node = f.node("lr_kwargs");
+  if (f.require("lr_kwargs", "a mapping, e.g. {gamma: 0.9}")) {
+    const char* cls = p.lr_class == LrClass::StepLR ? "StepLR" : p.lr_class == LrClass::MultiStepLR ? "MultiStepLR" : "ExponentialLR";
+    FieldReader k(f.context(), kwargs_node, std::string("lr_kwargs of ") + cls);
+    if (k.require("gamma", "a number > 0")) read_positive(k, "gamma", p.gamma);
+    if (p.lr_class == LrClass::StepLR && k.require("step_size", "epochs between decays")) read_positive(k, "step_size", p.step_size);
+    if (p.lr_class == LrClass::MultiStepLR && k.require("milestones", "a list of epochs")) {
+      const YAML::Node ms = k.node("milestones");
+      if (!ms.IsSequence() || ms.size() == 0) {
+        k.error("milestones", "milestones must be a list of epochs, got " + describe_node(ms));
+      } else {
+        for (const auto& m : ms) {
+          const auto v = k.context().scope.number(m, "milestones");
+          if (!v) continue;
+          const double e = v->as_double();
+          if (e <= p.start_epoch || (p.end_epoch >= 0 && e >= p.end_epoch))
+            k.context().diag.error(k.where(m) + ": milestone " + num(e) + " must lie inside (start_epoch, end_epoch)");
+          else if (!p.milestones.empty() && e <= p.milestones.back())
+            k.context().diag.error(k.where(m) + ": milestones must increase, got " + num(e) + " after " + num(p.milestones.back()));
+          else p.milestones.push_back(e);
+        }
+      }
+    }
+    k.finish();
+  }
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_set_weight_decay(FieldReader& f, const Emit& emit) {
+  SetWeightDecayParams p;
+  double end = -1.0;
+  read_range(f, p.start_epoch, end, false);
+  if (end != -1.0) f.error("end_epoch", "!SetWeightDecayModifier sets the weight decay once and has no end; end_epoch must be -1");
+  if (f.require("weight_decay", "a number >= 0")) read_in_range(f, "weight_decay", p.weight_decay, 0.0, 1.0, true);
+  const YAML::Node groups = f.node("param_groups");
+  if (groups.IsDefined() && !groups.IsNull()) {
+    int64_t g;
+    for (const auto& item : groups) {
+      if (item.IsScalar() && YAML::convert<int64_t>::decode(item, g) && g >= 0) p.param_groups.push_back(g);
+      else f.context().diag.error(f.where(item) + ": param_groups lists optimizer group indices (integers >= 0), got " + describe_node(item));
+    }
+    if (!groups.IsSequence()) f.error("param_groups", "param_groups must be a list of integers, got " + describe_node(groups));
+  }
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_gm_pruning(FieldReader& f, const Emit& emit) {
+  GMPruningParams p;
+  const bool global = f.boolean("global_sparsity").value_or(false);
+  const auto groups = read_magnitude_pruning(f, p, !global);
+  if (global) {
+    GlobalMagnitudePruningParams g;
+    static_cast<GMPruningParams&>(g) = p;
+    emit(g);
+    return;
+  }
+  if (groups.empty()) {
+    emit(p);
+    return;
+  }
+  for (const auto& group : groups) {
+    GMPruningParams one = p;
+    one.final_sparsity = group.sparsity;
+    one.params = group.params;
+    emit(one);
+  }
+}
+
+void parse_global_pruning(FieldReader& f, const Emit& emit) {
+  GlobalMagnitudePruningParams p;
+  read_magnitude_pruning(f, p, false);
+  emit(p);
+}
+
+void parse_constant_pruning(FieldReader& f, const Emit& emit) {
+  ConstantPruningParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  read_update_frequency(f, p.update_frequency);
+  read_params(f, "params", p.params, true);
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_layer_pruning(FieldReader& f, const Emit& emit) {
+  LayerPruningParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  read_update_frequency(f, p.update_frequency);
+  if (f.require("layers", "a layer name or a list of them")) read_params(f, "layers", p.layers, false);
+  logging_fields(f);
+  emit(p);
+}
+
+// The newer scheme: form, checked against Sparrow's one quantization scheme.
+void read_scheme(FieldReader& f) {
+  const YAML::Node n = f.node("scheme");
+  if (n.IsScalar()) {
+    if (n.Scalar() != "W8A8")
+      f.error("scheme", "Sparrow implements one quantization scheme, W8A8 (INT8 weights, UINT8 activations); got '" +
+                            n.Scalar() + "'");
+    return;
+  }
+  FieldReader s(f.context(), n, "scheme");
+  const auto check_args = [&](const char* key, bool symmetric, const char* strategy) {
+    if (!s.has(key)) return;
+    FieldReader a(f.context(), s.node(key), std::string("scheme.") + key);
+    if (const auto bits = a.integer("num_bits"); bits && *bits != 8)
+      a.error("num_bits", std::string(key) + ".num_bits must be 8: Sparrow's engine computes in INT8; got " + std::to_string(*bits));
+    if (const auto sym = a.boolean("symmetric"); sym && *sym != symmetric)
+      a.error("symmetric", std::string(key) + " are " + (symmetric ? "symmetric" : "asymmetric") +
+                               " in Sparrow's scheme; symmetric must be " + (symmetric ? "true" : "false"));
+    if (const auto st = a.string("strategy"); st && *st != strategy)
+      a.error("strategy", std::string(key) + " are quantized per " + strategy + " in Sparrow's scheme; strategy must be " + strategy);
+    if (const auto type = a.string("type"); type && *type != "int")
+      a.error("type", std::string(key) + " are integers in Sparrow's scheme; type must be int, got '" + *type + "'");
+    a.finish();
+  };
+  check_args("weights", true, "channel");
+  check_args("input_activations", false, "tensor");
+  if (s.has("output_activations"))
+    s.error("output_activations", "Sparrow does not quantize output activations; leave output_activations out");
+  s.finish();
+}
+
+void parse_quantization(FieldReader& f, const Emit& emit) {
+  QuantizationParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  const auto epoch_field = [&](const char* key, double& out) {
+    const auto v = f.number(key);
+    if (!v) return;
+    if (*v != -1.0 && *v < p.start_epoch)
+      f.error(key, std::string(key) + " (" + num(*v) + ") must be >= start_epoch (" + num(p.start_epoch) + "), or -1");
+    else out = *v;
+  };
+  epoch_field("disable_quantization_observer_epoch", p.disable_quantization_observer_epoch);
+  epoch_field("freeze_bn_stats_epoch", p.freeze_bn_stats_epoch);
+  if (const auto v = f.integer("num_calibration_steps")) {
+    if (*v != -1 && *v <= 0) f.error("num_calibration_steps", "num_calibration_steps must be > 0 or -1, got " + std::to_string(*v));
+    else p.num_calibration_steps = *v;
+  }
+  if (f.has("scheme")) read_scheme(f);
+  if (const auto v = f.strings("ignore")) p.ignore = *v;
+
+  static const char* const kLegacy[] = {"submodules", "quantize_embeddings", "quantize_linear_activations",
+                                        "quantize_conv_activations", "exclude_module_types", "activation_bits",
+                                        "weight_bits"};
+  if (f.has("scheme") || f.has("ignore"))
+    for (const char* key : kLegacy)
+      if (f.has(key))
+        f.error(key, std::string("field '") + key + "' belongs to the legacy form; with scheme:/ignore: use ignore: to leave modules in FP32");
+  if (const auto v = f.strings("submodules")) p.submodules = *v;
+  if (const auto v = f.strings("exclude_module_types")) p.exclude_module_types = *v;
+  if (const auto v = f.boolean("quantize_embeddings")) p.quantize_embeddings = *v;
+  if (const auto v = f.boolean("quantize_linear_activations")) p.quantize_linear_activations = *v;
+  if (const auto v = f.boolean("quantize_conv_activations")) p.quantize_conv_activations = *v;
+  for (const char* key : {"activation_bits", "weight_bits"}) {
+    const auto v = f.integer(key);
+    if (v && *v != 8)
+      f.error(key, std::string(key) + " must be 8: Sparrow's engine computes in INT8 only; got " + std::to_string(*v));
+  }
+  if (f.has("model_fuse_fn_name"))
+    f.warn("model_fuse_fn_name", "field 'model_fuse_fn_name' names a Python function; Sparrow's models fuse nothing and ignore it");
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_distillation(FieldReader& f, const Emit& emit) {
+  DistillationParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  read_update_frequency(f, p.update_frequency);
+  read_in_range(f, "hardness", p.hardness, 0.0, 1.0, true);
+  read_positive(f, "temperature", p.temperature);
+  if (const auto v = f.strings("distill_output_keys")) p.distill_output_keys = *v;
+  logging_fields(f);
+  emit(p);
+}
+
+const std::map<std::string, Parser>& parsers() {
+  static const std::map<std::string, Parser> table = {
+      {"EpochRangeModifier", parse_epoch_range},
+      {"SetLearningRateModifier", parse_set_lr},
+      {"LearningRateFunctionModifier", parse_lr_function},
+      {"LearningRateModifier", parse_lr},
+      {"SetWeightDecayModifier", parse_set_weight_decay},
+      {"GMPruningModifier", parse_gm_pruning},
+      {"MagnitudePruningModifier", parse_gm_pruning},
+      {"GlobalMagnitudePruningModifier", parse_global_pruning},
+      {"ConstantPruningModifier", parse_constant_pruning},
+      {"LayerPruningModifier", parse_layer_pruning},
+      {"QuantizationModifier", parse_quantization},
+      {"DistillationModifier", parse_distillation},
+  };
+  return table;
+}
+
+// SparseML modifiers Sparrow knows of but does not implement.
+const std::vector<std::string>& sparseml_only_tags() {
+  static const std::vector<std::string> tags = {
+      "ACDCPruningModifier", "GradualParamModifier", "LayerThinningModifier", "LegacyQuantizationModifier",
+      "MFACPruningModifier", "MovementPruningModifier", "OBSPruningModifier", "OutputDistillationModifier",
+      "PerLayerDistillationModifier", "PowerpropagationModifier", "SetParamModifier", "SparseGPTModifier",
+      "StructuredPruningModifier", "ThinningModifier", "TopKASTPruningModifier", "TrainableParamsModifier",
+      "WandaPruningModifier", "SmoothQuantModifier"};
+  return tags;
+}
+
+std::string tag_list() {
+  std::string list;
+  for (const auto& t : modifier_tags()) list += " !" + t;
+  return list;
+}
+
+}  // namespace
+
+std::vector<std::string> modifier_tags() {
+  std::vector<std::string> tags;
+  for (const auto& kv : parsers()) tags.push_back(kv.first);
+  return tags;
+}
+
+void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::string& stage,
+                    std::vector<ModifierSpec>& out) {
+  const std::string tag = node.Tag();
+  const std::string name = tag.size() > 1 && tag[0] == '!' ? tag.substr(1) : "";
+  const auto it = parsers().find(name);
+  if (it == parsers().end()) {
+    const auto& sparseml = sparseml_only_tags();
+    std::string msg = ctx.source.where(node) + ": ";
+    if (name.empty())
+      msg += "a modifier needs a tag (write e.g. '- !GMPruningModifier')";
+    else if (std::find(sparseml.begin(), sparseml.end(), name) != sparseml.end())
+      msg += "!" + name + " is a SparseML modifier that Sparrow does not implement";
+    else
+      msg += "unknown modifier tag '!" + name + "'" + did_you_mean(name, modifier_tags(), "!");
+    ctx.diag.error(msg + "; Sparrow reads:" + tag_list());
+    return;
+  }
+  FieldReader fields(ctx, node, "!" + name);
+  if (!node.IsMap()) return;  // FieldReader reported it
+  const std::string location = ctx.source.where(node);
+  it->second(fields, [&](ModifierParams p) {
+    // global_sparsity: true turns a GMPruningModifier into a global one; say so in its tag.
+    const bool global = std::holds_alternative<GlobalMagnitudePruningParams>(p);
+    out.push_back({global ? "GlobalMagnitudePruningModifier" : name, location, std::move(p), stage});
+  });
+  fields.finish();
+}
+
+const std::vector<std::string>* pruning_params(const ModifierParams& p) {
+  if (const auto* gm = std::get_if<GMPruningParams>(&p)) return &gm->params;
+  if (const auto* global = std::get_if<GlobalMagnitudePruningParams>(&p)) return &global->params;
+  if (const auto* c = std::get_if<ConstantPruningParams>(&p)) return &c->params;
+  return nullptr;
+}
+
+std::pair<double, double> epoch_range(const ModifierParams& params) {
+  return std::visit(
+      [](const auto& p) -> std::pair<double, double> {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, SetWeightDecayParams>) return {p.start_epoch, -1.0};
+        else return {p.start_epoch, p.end_epoch};
+      },
+      params);
+}
+
+}  // namespace sparrow::recipe

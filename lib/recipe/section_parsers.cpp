@@ -1,0 +1,178 @@
+#include "recipe/section_parsers.h"
+
+#include <functional>
+#include <map>
+
+namespace sparrow::recipe {
+
+namespace {
+
+std::string num(double v) { return format_number(v); }
+
+// A model: section as JSON for the model factory, with eval(...) applied.
+nlohmann::json to_json(const ParseContext& ctx, const YAML::Node& n, const std::string& field) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& kv : n) j[kv.first.Scalar()] = to_json(ctx, kv.second, kv.first.Scalar());
+      return j;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& item : n) j.push_back(to_json(ctx, item, field));
+      return j;
+    }
+    case YAML::NodeType::Scalar: {
+      if (Scope::is_eval(n)) {
+        const auto v = ctx.scope.number(n, field);
+        if (!v) return nullptr;
+        return v->is_int() ? nlohmann::json(v->as_int()) : nlohmann::json(v->as_double());
+      }
+      if (n.Tag() == "!") return n.Scalar();  // quoted in the file: keep as a string
+      bool b;
+      if (YAML::convert<bool>::decode(n, b)) return b;
+      int64_t i;
+      if (YAML::convert<int64_t>::decode(n, i)) return i;
+      double d;
+      if (YAML::convert<double>::decode(n, d)) return d;
+      return n.Scalar();
+    }
+    default: return nullptr;
+  }
+}
+
+void positive(FieldReader& f, const std::string& key, double& out) {
+  if (const auto v = f.number(key)) {
+    if (*v <= 0) f.error(key, key + " must be > 0, got " + num(*v));
+    else out = *v;
+  }
+}
+
+void positive(FieldReader& f, const std::string& key, int64_t& out) {
+  if (const auto v = f.integer(key)) {
+    if (*v <= 0) f.error(key, key + " must be > 0, got " + std::to_string(*v));
+    else out = *v;
+  }
+}
+
+void non_negative(FieldReader& f, const std::string& key, int64_t& out) {
+  if (const auto v = f.integer(key)) {
+    if (*v < 0) f.error(key, key + " must be >= 0, got " + std::to_string(*v));
+    else out = *v;
+  }
+}
+
+void fraction(FieldReader& f, const std::string& key, double& out, double hi, bool hi_inclusive) {
+  if (const auto v = f.number(key)) {
+    if (*v < 0 || (hi_inclusive ? *v > hi : *v >= hi))
+      f.error(key, key + " must be in [0, " + num(hi) + (hi_inclusive ? "]" : ")") + ", got " + num(*v));
+    else out = *v;
+  }
+}
+
+void fraction(FieldReader& f, const std::string& key, std::optional<double>& out) {
+  double v = -1;
+  fraction(f, key, v, 1.0, true);
+  if (v >= 0) out = v;
+}
+
+void parse_model(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
+  FieldReader f(ctx, node, "model");
+  if (!node.IsMap()) return;
+  if (f.require("name", "a zoo model such as cnn, mlp or bert"))
+    if (const auto name = f.string("name")) r.model.name = *name;
+  r.model.options = to_json(ctx, node, "model");
+  r.model.options.erase("name");
+  // The remaining fields belong to the model factory, which checks them.
+}
+
+void parse_data(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
+  FieldReader f(ctx, node, "data");
+  if (const auto v = f.string("dataset")) r.data.dataset = *v;
+  if (const auto v = f.string("path")) r.data.path = *v;
+  non_negative(f, "train_limit", r.data.train_limit);
+  non_negative(f, "test_limit", r.data.test_limit);
+  f.finish();
+}
+
+void parse_teacher(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
+  if (node.IsScalar()) {
+    if (node.Scalar() == "self") r.teacher.self = true;
+    else ctx.diag.error(ctx.source.where(node) + ": teacher must be 'self' or a mapping {checkpoint: DIR}, got " + describe_node(node));
+    return;
+  }
+  FieldReader f(ctx, node, "teacher");
+  if (f.require("checkpoint", "a checkpoint folder written by compress"))
+    if (const auto v = f.string("checkpoint")) r.teacher.checkpoint = *v;
+  f.finish();
+}
+
+void parse_train(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
+  TrainSpec& t = r.train;
+  FieldReader f(ctx, node, "train");
+  positive(f, "epochs", t.epochs);
+  positive(f, "batch_size", t.batch_size);
+  positive(f, "eval_batch_size", t.eval_batch_size);
+  if (const auto v = f.string("optimizer")) {
+    if (*v != "sgd" && *v != "adamw")
+      f.error("optimizer", "optimizer must be sgd or adamw, got '" + *v + "'" + did_you_mean(*v, {"sgd", "adamw"}));
+    else t.optimizer = *v;
+  }
+  positive(f, "lr", t.lr);
+  fraction(f, "momentum", t.momentum, 1.0, false);
+  fraction(f, "weight_decay", t.weight_decay, 1.0, true);
+  int64_t seed = 0;
+  non_negative(f, "seed", seed);
+  t.seed = static_cast<uint64_t>(seed);
+  f.finish();
+}
+
+void parse_export(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
+  r.export_spec.enabled = true;
+  FieldReader f(ctx, node, "export");
+  if (const auto v = f.string("format")) {
+    if (*v != "sparrow") f.error("format", "export format must be sparrow (the engine's .sparrow file), got '" + *v + "'");
+    else r.export_spec.format = *v;
+  }
+  if (const auto v = f.string("file")) {
+    if (v->empty() || v->find('/') != std::string::npos)
+      f.error("file", "export file is a file name inside the output folder, got '" + *v + "'");
+    else r.export_spec.file = *v;
+  }
+  f.finish();
+}
+
+void parse_gates(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
+  FieldReader f(ctx, node, "gates");
+  fraction(f, "min_accuracy", r.gates.min_accuracy);
+  fraction(f, "max_accuracy_drop", r.gates.max_accuracy_drop);
+  fraction(f, "min_sparsity", r.gates.min_sparsity);
+  if (const auto v = f.number("min_speedup")) {
+    if (*v <= 0) f.error("min_speedup", "min_speedup must be > 0 (times faster than dense), got " + num(*v));
+    else r.gates.min_speedup = *v;
+  }
+  f.finish();
+}
+
+using SectionParser = std::function<void(const ParseContext&, const YAML::Node&, Recipe&)>;
+
+const std::map<std::string, SectionParser>& parsers() {
+  static const std::map<std::string, SectionParser> table = {
+      {"model", parse_model}, {"data", parse_data},     {"teacher", parse_teacher},
+      {"train", parse_train}, {"export", parse_export}, {"gates", parse_gates},
+  };
+  return table;
+}
+
+}  // namespace
+
+const std::vector<std::string>& section_names() {
+  static const std::vector<std::string> names = {"model", "data", "teacher", "train", "export", "gates"};
+  return names;
+}
+
+void parse_section(const ParseContext& ctx, const std::string& name, const YAML::Node& node, Recipe& r) {
+  parsers().at(name)(ctx, node, r);
+}
+
+}  // namespace sparrow::recipe

@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "compress/masks/magnitude_mask.h"
+#include "core/files.h"
+#include "models/checkpoint.h"
+#include "support/run_command.h"
+
+using namespace sparrow;
+using sparrow::testing::run_command;
+
+namespace {
+
+const std::string kCompress = std::string(SPARROW_BINARY_DIR) + "/apps/compress/compress";
+
+fs::path scratch_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_cli_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Writes `text` as a recipe and runs compress on it with --out inside `dir`.
+testing::CommandResult compress_recipe(const fs::path& dir, const std::string& text) {
+  write_file_atomic(dir / "recipe.yaml", text);
+  return run_command(kCompress + " --recipe " + (dir / "recipe.yaml").string() + " --out " + (dir / "out").string());
+}
+
+bool nothing_written(const fs::path& dir) { return !fs::exists(dir / "out") && !fs::exists(dir / "out.partial"); }
+
+}  // namespace
+
+TEST_CASE("compress --help and --version", "[cli]") {
+  const auto help = run_command(kCompress + " --help");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.output, Catch::Contains("--recipe") && Catch::Contains("Examples:"));
+  const auto version = run_command(kCompress + " --version");
+  CHECK(version.exit_code == 0);
+  CHECK_THAT(version.output, Catch::Contains(SPARROW_VERSION));
+}
+
+TEST_CASE("compress on bad input exits 2 naming the file and line, and writes nothing", "[cli]") {
+  const fs::path dir = scratch_dir("bad");
+  const std::string file = (dir / "recipe.yaml").string();
+
+  SECTION("missing recipe") {
+    const auto r = run_command(kCompress + " --recipe " + (dir / "absent.yaml").string() + " --out " + (dir / "out").string());
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("absent.yaml") && Catch::Contains("not found"));
+  }
+  SECTION("unknown flag") {
+    const auto r = run_command(kCompress + " --recipy x.yaml");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--recipy"));
+  }
+  SECTION("bad YAML") {
+    const auto r = compress_recipe(dir, "model:\n  name: cnn\ntrain: [epochs: 1\n");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(file + ":4:1") && Catch::Contains("invalid YAML"));
+  }
+  SECTION("unknown tag") {
+    const auto r = compress_recipe(dir, "model: {name: cnn}\nmodifiers:\n  - !GMPrunningModifier\n    final_sparsity: 0.9\n");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(file + ":3:5") && Catch::Contains("!GMPrunningModifier") &&
+                             Catch::Contains("did you mean '!GMPruningModifier'"));
+  }
+  SECTION("unknown field") {
+    const auto r = compress_recipe(dir, "model: {name: cnn}\ntrain:\n  epochs: 1\n  batch_sise: 8\n");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(file + ":4:3") && Catch::Contains("did you mean 'batch_size'"));
+  }
+  SECTION("params matching nothing") {
+    const auto r = compress_recipe(dir,
+                                   "model: {name: cnn}\ndata: {train_limit: 10, test_limit: 10}\nmodifiers:\n"
+                                   "  - !GMPruningModifier\n    params: [fc7.weight]\n    final_sparsity: 0.5\n"
+                                   "    start_epoch: 0\n    end_epoch: 1\n");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("fc7.weight") && Catch::Contains("conv2.weight"));
+  }
+  SECTION("unreadable data") {
+    const auto r = compress_recipe(dir, "model: {name: cnn}\ndata: {path: " + dir.string() + "}\n");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("train-images-idx3-ubyte.gz"));
+  }
+  CHECK(nothing_written(dir));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("compress trains, prunes to the exact sparsity and writes every output", "[cli][e2e]") {
+  const fs::path dir = scratch_dir("e2e");
+  const fs::path out = dir / "run";
+  const auto r = run_command(kCompress + " --threads 2 --recipe " + SPARROW_SOURCE_DIR +
+                             "/tests/data/recipes/tiny_gmp.yaml --out " + out.string() + " --json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (const char* f : {"report.json", "recipe.resolved.yaml", "log.txt", "checkpoint/model.safetensors", "checkpoint/config.json"})
+    CHECK(fs::exists(out / f));
+
+  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
+  CHECK(report["report_version"] == 1);
+  CHECK(report["dataset"]["train_items"] == 3000);
+  CHECK(report["dataset"]["test_items"] == 1000);
+  CHECK(report["epochs"].size() == 4u);
+  CHECK(report["recipe_sha256"].get<std::string>().size() == 64u);
+  const double dense = report["dense"]["accuracy"];
+  const double compressed = report["compressed"]["accuracy"];
+  CHECK(dense > 0.6);
+  CHECK(compressed > 0.6);
+  CHECK(report["compressed"]["sparsity"].get<double>() == Approx(0.9).margin(1e-3));
+
+  // Zeros counted in the saved checkpoint, not in the report.
+  auto model = models::load_checkpoint(out / "checkpoint");
+  for (const auto& p : model->named_parameters()) {
+    if (p.key() == "conv2.weight" || p.key() == "fc1.weight")
+      CHECK(compress::zero_fraction(p.value()) == Approx(0.9).margin(0.5 / p.value().numel() + 1e-9));
+    if (p.key() == "fc2.weight") CHECK(compress::zero_fraction(p.value()) < 0.01);
+  }
+  for (const auto& layer : report["layers"])
+    if (layer["name"] == "fc1.weight") CHECK(layer["mask"] == "unstructured");
+
+  // A rerun from the resolved recipe reproduces the report's accuracies exactly.
+  const auto again = run_command(kCompress + " --threads 2 --recipe " + (out / "recipe.resolved.yaml").string() +
+                                 " --out " + (dir / "again").string());
+  REQUIRE(again.exit_code == 0);
+  const auto report2 = nlohmann::json::parse(read_file(dir / "again" / "report.json"));
+  CHECK(report2["compressed"]["accuracy"] == report["compressed"]["accuracy"]);
+  fs::remove_all(dir);
+}

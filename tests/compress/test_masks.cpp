@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "compress/masks/magnitude_mask.h"
+
+using namespace sparrow::compress;
+
+namespace {
+
+// Straightforward per-block loop, independent of the tensor-op implementation:
+// mean |w| of each r x c block (ragged edges: the weights present).
+std::vector<double> block_means(const torch::Tensor& w2, int64_t r, int64_t c) {
+  const auto a = w2.accessor<float, 2>();
+  std::vector<double> means;
+  for (int64_t i = 0; i < w2.size(0); i += r)
+    for (int64_t j = 0; j < w2.size(1); j += c) {
+      double sum = 0;
+      int count = 0;
+      for (int64_t di = i; di < std::min(i + r, w2.size(0)); ++di)
+        for (int64_t dj = j; dj < std::min(j + c, w2.size(1)); ++dj) {
+          sum += std::abs(a[di][dj]);
+          ++count;
+        }
+      means.push_back(sum / count);
+    }
+  return means;
+}
+
+}  // namespace
+
+TEST_CASE("mask kinds parse SparseML's spellings", "[compress][mask]") {
+  CHECK(MaskKind::parse("unstructured").type == MaskKind::Type::Unstructured);
+  CHECK(MaskKind::parse("block4").name() == "block4");
+  CHECK(MaskKind::parse("[1, 4]").name() == "block4");
+  CHECK(MaskKind::parse("[4,4]").rows == 4);
+  CHECK(MaskKind::parse("2:4").name() == "2:4");
+  CHECK(MaskKind::parse("2:4").max_sparsity() == 0.5);
+  CHECK_THROWS_AS(MaskKind::parse("4:2"), std::invalid_argument);
+  CHECK_THROWS_AS(MaskKind::parse("blocky"), std::invalid_argument);
+}
+
+TEST_CASE("block masks prune whole blocks with the lowest mean magnitude", "[compress][mask]") {
+  torch::manual_seed(3);
+  for (auto shape : {std::vector<int64_t>{16, 32}, {13, 30}, {8, 3, 3, 3}}) {
+    for (const char* kind_name : {"block4", "[2,4]", "[4,4]"}) {
+      const MaskKind kind = MaskKind::parse(kind_name);
+      const auto w = torch::randn(shape);
+      const auto mask = magnitude_mask(w, 0.75, kind);
+      INFO(kind_name << " shape " << w.sizes());
+      CHECK(mask.sizes() == w.sizes());
+      CHECK(mask_respects_kind(mask, kind));
+      // Every pruned block scores no higher than every kept block.
+      const auto w2 = w.reshape({w.size(0), -1});
+      const auto means = block_means(w2, kind.rows, kind.cols);
+      const auto keep = block_means(mask.reshape({w.size(0), -1}), kind.rows, kind.cols);
+      double max_pruned = 0, min_kept = 1e9;
+      size_t pruned_blocks = 0;
+      for (size_t b = 0; b < means.size(); ++b) {
+        if (keep[b] == 0) {
+          max_pruned = std::max(max_pruned, means[b]);
+          ++pruned_blocks;
+        } else {
+          min_kept = std::min(min_kept, means[b]);
+        }
+      }
+      CHECK(max_pruned <= min_kept + 1e-6);
+      CHECK(static_cast<double>(pruned_blocks) == Approx(std::round(0.75 * means.size())).margin(1.0));
+    }
+  }
+}
+
+TEST_CASE("a partly pruned block is detected", "[compress][mask]") {
+  auto mask = torch::ones({4, 8});
+  CHECK(mask_respects_kind(mask, MaskKind::parse("block4")));
+  mask[1][5] = 0;
+  CHECK_FALSE(mask_respects_kind(mask, MaskKind::parse("block4")));
+  mask[1][4] = mask[1][6] = mask[1][7] = 0;
+  CHECK(mask_respects_kind(mask, MaskKind::parse("block4")));
+  CHECK_FALSE(mask_respects_kind(mask, MaskKind::parse("[2,4]")));
+}
+
+TEST_CASE("N:M masks reach exactly N of M at their final sparsity and ramp before it", "[compress][mask]") {
+  torch::manual_seed(4);
+  const auto w = torch::randn({12, 22});  // ragged: 22 inputs = 5 groups of 4 + 2
+  const MaskKind kind = MaskKind::parse("2:4");
+  const auto half = magnitude_mask(w, 0.25, kind);
+  CHECK(mask_respects_kind(half, kind));
+  CHECK((half == 0).sum().item<int64_t>() == std::llround(0.25 * w.numel()));
+  const auto full = magnitude_mask(w, 0.5, kind);
+  const auto groups = full.slice(1, 0, 20).reshape({12, 5, 4});
+  CHECK((groups.sum(-1) == 2).all().item<bool>());
+  // Within each group the two kept weights are the two largest.
+  const auto wg = w.slice(1, 0, 20).abs().reshape({12, 5, 4});
+  const auto kept_min = (wg + (1 - groups) * 1e9).amin(-1);
+  const auto pruned_max = (wg * (1 - groups)).amax(-1);
+  CHECK((pruned_max <= kept_min).all().item<bool>());
+}
+
+TEST_CASE("global ranking uses one threshold across tensors", "[compress][mask]") {
+  torch::manual_seed(5);
+  const auto small = torch::randn({20, 20}) * 0.1;
+  const auto large = torch::randn({20, 20});
+  const auto masks = global_magnitude_masks({small, large}, 0.5);
+  const int64_t zeros_small = (masks[0] == 0).sum().item<int64_t>();
+  const int64_t zeros_large = (masks[1] == 0).sum().item<int64_t>();
+  CHECK(zeros_small + zeros_large == 400);
+  CHECK(zeros_small > zeros_large);
+  const float max_pruned = std::max((small.abs() * (1 - masks[0])).max().item<float>(),
+                                    (large.abs() * (1 - masks[1])).max().item<float>());
+  const float min_kept = std::min((small.abs() + (1 - masks[0]) * 1e9).min().item<float>(),
+                                  (large.abs() + (1 - masks[1]) * 1e9).min().item<float>());
+  CHECK(max_pruned <= min_kept);
+}

@@ -1,0 +1,63 @@
+// Gates against report.json figures: each passes, fails, or fails because
+// its figure was not measured.
+#include <catch2/catch.hpp>
+
+#include "recipe/gates.h"
+
+using namespace sparrow::recipe;
+
+namespace {
+nlohmann::json report(double dense, double compressed, double sparsity) {
+  return {{"dense", {{"accuracy", dense}}},
+          {"compressed", {{"accuracy", compressed}, {"sparsity", sparsity}, {"quantized", false}}},
+          {"engine", nullptr}};
+}
+}  // namespace
+
+TEST_CASE("gates: unset gates are not evaluated", "[recipe][gates]") {
+  CHECK(evaluate_gates(GateSpec{}, report(0.9, 0.89, 0.9)).empty());
+  CHECK(gates_json({}).is_array());
+}
+
+TEST_CASE("gates: pass and fail against the report", "[recipe][gates]") {
+  GateSpec g;
+  g.min_accuracy = 0.88;
+  g.max_accuracy_drop = 0.005;
+  g.min_sparsity = 0.85;
+  const auto results = evaluate_gates(g, report(0.9, 0.89, 0.9));
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].name == "min_accuracy");
+  CHECK(results[0].passed);
+  CHECK(results[1].name == "max_accuracy_drop");
+  CHECK(*results[1].value == Approx(0.01));
+  CHECK_FALSE(results[1].passed);
+  CHECK(results[2].passed);
+  CHECK(gate_failures(results) == "gate max_accuracy_drop failed: threshold 0.005, measured 0.01");
+  const auto j = gates_json(results);
+  CHECK(j[1]["name"] == "max_accuracy_drop");
+  CHECK(j[1]["threshold"] == 0.005);
+  CHECK(j[1]["passed"] == false);
+  CHECK(j[0]["value"] == 0.89);
+}
+
+TEST_CASE("gates: a figure the run did not measure fails its gate", "[recipe][gates]") {
+  GateSpec g;
+  g.min_speedup = 10;
+  g.max_accuracy_drop = 0.01;
+  nlohmann::json r = report(0.9, 0.9, 0.5);
+  r["dense"]["accuracy"] = nullptr;
+  const auto results = evaluate_gates(g, r);
+  REQUIRE(results.size() == 2);
+  CHECK_FALSE(results[0].passed);
+  CHECK_FALSE(results[0].value.has_value());
+  CHECK(results[1].name == "min_speedup");
+  CHECK_FALSE(results[1].passed);
+  CHECK(gate_failures(results) ==
+        "gate max_accuracy_drop failed: threshold 0.01, measured nothing (dense accuracy not measured (pruning started "
+        "before the first evaluation))\n"
+        "gate min_speedup failed: threshold 10, measured nothing (speedup not measured: this run did not benchmark the "
+        "engine)");
+  CHECK(gates_json(results)[1]["value"].is_null());
+  r["engine"] = {{"speedup", 12.5}};
+  CHECK(evaluate_gates(g, r)[1].passed);
+}
