@@ -30,12 +30,12 @@ int main(int argc, char** argv) {
   const apps::Action train = apps::register_train(app, common);
   CLI::App* check = app.add_subcommand("check", "Validate a recipe without training (with --model, its params too)");
   CLI::App* schedule = app.add_subcommand("schedule", "Print a recipe's per-epoch plan: lr, target sparsity, QAT, distillation");
+  CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands = {
       {check, apps::register_check(*check, common)},
       {schedule, apps::register_schedule(*schedule, common)},
+      {eval, apps::register_eval(*eval, common)},
   };
-  CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
-  subcommands.emplace_back(eval, apps::register_eval(*eval, common));
 
   try {
     app.parse(argc, argv);

@@ -80,7 +80,10 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
   spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
   CommonFlags quiet = common;
   quiet.json = false;
-  run_train(TrainFlags{teacher_recipe.string(), target.string(), "", -1, {}}, quiet);
+  TrainFlags teacher_flags;
+  teacher_flags.recipe_file = teacher_recipe.string();
+  teacher_flags.out_dir = target.string();
+  run_train(teacher_flags, quiet);
   log_to_file(staging.path() / "log.txt");
   return target / "checkpoint";
 }

@@ -207,6 +207,13 @@ nlohmann::json BertForSequenceClassification::config() const {
           {"do_lower_case", c.do_lower_case}};
 }
 
+void BertForSequenceClassification::set_max_seq_length(int64_t length) {
+  BertConfig c = config_;
+  c.max_seq_length = length;
+  c.validate("model");
+  config_ = c;
+}
+
 void BertForSequenceClassification::set_tokenizer(std::shared_ptr<const data::text::Tokenizer> tokenizer) {
   if (tokenizer && tokenizer->size() != config_.vocab_size)
     throw BadInput("bert: the vocabulary has " + std::to_string(tokenizer->size()) + " tokens but vocab_size is " +
