@@ -102,3 +102,15 @@ TEST_CASE("a file without tensors round-trips", "[format]") {
   CHECK(f.tensors().empty());
   CHECK(f.graph()["ops"][0]["op"] == "relu");
 }
+
+// Hidden: `test_format "[.write-fuzz-seeds]"` rewrites the fuzzer's seed corpus (tests/format/fuzz_corpus).
+TEST_CASE("write the fuzz seed corpus", "[.write-fuzz-seeds]") {
+  const std::filesystem::path dir = std::filesystem::path(SPARROW_SOURCE_DIR) / "tests/format/fuzz_corpus";
+  std::filesystem::create_directories(dir);
+  testing::make_sample().writer.write(dir / "sample.sparrow");
+  Writer w;
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, 4}}}}},
+               {"outputs", {{{"name", "y"}}}},
+               {"ops", {{{"name", "r"}, {"op", "relu"}, {"inputs", {"x"}}, {"outputs", {"y"}}}}}});
+  w.write(dir / "tensorless.sparrow");
+}
