@@ -109,4 +109,36 @@ std::vector<float> unpack_fp32(const WeightsView& w) {
   return out;
 }
 
+double block_sparsity(const WeightsView& w) {
+  const std::size_t k4 = k4_of(w.k), total = w.n * k4;
+  if (total == 0) return 0.0;
+  if (w.format == WeightFormat::sparse_int8) return 1.0 - static_cast<double>(w.block_count) / static_cast<double>(total);
+  std::vector<bool> nonzero(w.n * w.k);
+  if (w.format == WeightFormat::dense_int8) {
+    const auto q = unpack_int8(w);
+    for (std::size_t i = 0; i < q.size(); ++i) nonzero[i] = q[i] != 0;
+  } else {
+    const auto f = unpack_fp32(w);
+    for (std::size_t i = 0; i < f.size(); ++i) nonzero[i] = f[i] != 0.0f;
+  }
+  std::size_t zero = 0;
+  for (std::size_t b = 0; b < total; ++b) {
+    const std::size_t row = b / k4, first = (b % k4) * 4;
+    bool all_zero = true;
+    for (std::size_t i = first; i < first + 4 && i < w.k; ++i) all_zero = all_zero && !nonzero[row * w.k + i];
+    zero += all_zero;
+  }
+  return static_cast<double>(zero) / static_cast<double>(total);
+}
+
+std::size_t weight_bytes(const WeightsView& w) {
+  const std::size_t k4 = k4_of(w.k);
+  switch (w.format) {
+    case WeightFormat::sparse_int8: return (w.n + 1) * 4 + w.block_count * 8 + w.n * 8;
+    case WeightFormat::dense_int8: return (w.n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows * k4 * 16 + w.n * 8;
+    case WeightFormat::fp32: return (w.n + kF32PanelRows - 1) / kF32PanelRows * w.k * kF32PanelRows * 4;
+  }
+  return 0;
+}
+
 }  // namespace sparrow::format

@@ -56,6 +56,12 @@ PackedWeights pack_fp32(const float* w, std::size_t n, std::size_t k);
 std::vector<std::int8_t> unpack_int8(const WeightsView& w);
 std::vector<float> unpack_fp32(const WeightsView& w);
 
+// Share of the 1x4 blocks (rows x K4) whose weights are all zero, for any format.
+double block_sparsity(const WeightsView& w);
+
+// Bytes of the packed weight arrays (row pointers, blocks, row sums, scales or the dense panels), no bias.
+std::size_t weight_bytes(const WeightsView& w);
+
 // The 4 INT8 weights and the k4 index of one sparse block record.
 inline std::uint32_t block_k4(std::uint64_t record) { return static_cast<std::uint32_t>(record); }
 inline std::int8_t block_weight(std::uint64_t record, std::size_t j) {
