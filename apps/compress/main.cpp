@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       "  compress --recipe recipes/fashion_cnn90.yaml\n"
       "  compress --recipe recipes/fashion_cnn90.yaml --out runs/cnn90 --seed 3 --json\n"
       "  compress --recipe recipes/bert90.yaml\n"
+      "  compress export --checkpoint out/fashion_cnn90/checkpoint --out cnn90.sparrow\n"
       "  compress eval --model out/bert90/checkpoint --data spam_assassin --predictions preds.jsonl\n"
       "Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 internal error.");
   app.add_option("--threads", common.threads, "Threads for LibTorch (default: all cores)")->envname("SPARROW_THREADS");
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
       {schedule, apps::register_schedule(*schedule, common)},
       {eval, apps::register_eval(*eval, common)},
   };
+  CLI::App* export_cmd = app.add_subcommand("export", "Export a checkpoint folder to a .sparrow file for the engine");
+  subcommands.emplace_back(export_cmd, apps::register_export(*export_cmd, common));
 
   try {
     app.parse(argc, argv);
