@@ -32,13 +32,13 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand("check", "Validate a recipe without training (with --model, its params too)");
   CLI::App* schedule = app.add_subcommand("schedule", "Print a recipe's per-epoch plan: lr, target sparsity, QAT, distillation");
   CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
+  CLI::App* export_cmd = app.add_subcommand("export", "Export a checkpoint folder to a .sparrow file for the engine");
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands = {
       {check, apps::register_check(*check, common)},
       {schedule, apps::register_schedule(*schedule, common)},
       {eval, apps::register_eval(*eval, common)},
+      {export_cmd, apps::register_export(*export_cmd, common)},
   };
-  CLI::App* export_cmd = app.add_subcommand("export", "Export a checkpoint folder to a .sparrow file for the engine");
-  subcommands.emplace_back(export_cmd, apps::register_export(*export_cmd, common));
 
   try {
     app.parse(argc, argv);
