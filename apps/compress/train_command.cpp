@@ -14,6 +14,7 @@
 #include "apps/compress/command.h"
 #include "compress/distributed/launch.h"
 #include "compress/distributed/process_group.h"
+#include "compress/quant/qat_hook.h"
 #include "compress/report.h"
 #include "compress/trainer.h"
 #include "core/errors.h"
@@ -63,6 +64,8 @@ void check_trainable(const recipe::Recipe& r) {
 
 int run_train(const TrainFlags& flags, const CommonFlags& common);
 
+bool is_recipe(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
+
 // model.from naming a recipe: that recipe's trained model is the starting point.
 // It is trained into <staging>/teacher unless the previous run left one in
 // <out>/teacher trained from the same recipe text, which is reused.
@@ -89,7 +92,10 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
   spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
   CommonFlags quiet = common;
   quiet.json = false;
-  run_train(TrainFlags{teacher_recipe.string(), target.string(), "", -1, {}}, quiet);
+  TrainFlags teacher_flags;
+  teacher_flags.recipe_file = teacher_recipe.string();
+  teacher_flags.out_dir = target.string();
+  run_train(teacher_flags, quiet);
   log_to_file(staging.path() / "log.txt");
   return target / "checkpoint";
 }
@@ -157,14 +163,17 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   model_config["name"] = r.model.name;
   // model.from: a model folder or a recipe whose trained model to start from
   // (relative to the recipe's folder); --model overrides it.
-  fs::path from;
+  fs::path from, from_recipe;
   if (model_config.contains("from")) {
     if (!model_config["from"].is_string()) throw BadInput(flags.recipe_file + ": model.from must be a path");
     from = fs::path(flags.recipe_file).parent_path() / model_config["from"].get<std::string>();
     model_config.erase("from");
   }
   if (!flags.model_dir.empty()) from = flags.model_dir;
-  if (from.extension() == ".yaml" || from.extension() == ".yml") from = ensure_teacher(from, out, staging, common);
+  if (is_recipe(from)) {
+    from_recipe = from;
+    from = ensure_teacher(from, out, staging, common);
+  }
 
   torch::manual_seed(r.train.seed);
   std::shared_ptr<models::Classifier> model;
@@ -186,14 +195,21 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
     throw BadInput(recipe::join_errors(flags.recipe_file, errors));
   spdlog::info("recipe {}: model {}, {} train / {} test items of {}", flags.recipe_file, r.model.name,
                train_set.size(), test_set.size(), train_set.name);
-  const compress::TrainResult result = compress::train(r, *model, train_set, test_set);
+  // The distillation teacher: a copy of the starting model (teacher: self), or
+  // a checkpoint folder or recipe (its trained model), relative to the recipe.
+  std::shared_ptr<models::Classifier> teacher;
+  if (r.teacher.self) {
+    teacher = models::clone_model(*model);
+  } else if (!r.teacher.checkpoint.empty()) {
+    fs::path dir = fs::path(flags.recipe_file).parent_path() / r.teacher.checkpoint;
+    if (is_recipe(dir)) dir = fs::equivalent(dir, from_recipe) ? from : ensure_teacher(dir, out, staging, common);
+    teacher = models::load_checkpoint(dir);
+  }
+  const compress::TrainResult result = compress::train(r, *model, train_set, test_set, teacher.get());
 
   const std::map<std::string, std::string> metadata = {{"recipe_sha256", sha256_hex(r.text)}};
-  if (auto* bert = dynamic_cast<models::bert::BertForSequenceClassification*>(model.get())) {
-    models::bert::save_bert_folder(staging.path() / "checkpoint", *bert, metadata);
-  } else {
-    models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
-  }
+  models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
+  compress::save_quantization(staging.path() / "checkpoint", *model);
   if (dist::rank() != 0) {  // its checkpoint only serves a nested run as its starting model
     close_log_file();
     return 0;

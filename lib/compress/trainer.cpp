@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "compress/distributed/process_group.h"
 #include "compress/distributed/sampler.h"
@@ -13,6 +14,7 @@
 #include "compress/modifiers/gm_pruning_modifier.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
 #include "compress/param_selection.h"
+#include "compress/quant/qat_hook.h"
 #include "core/progress.h"
 
 namespace sparrow::compress {
@@ -61,28 +63,26 @@ double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, i
   for (int64_t begin = first; begin < last; begin += batch_size) {
     const auto idx = torch::arange(begin, std::min(begin + batch_size, last), torch::kInt64);
     const data::Batch batch = test.batch(idx);
-    correct += (model.forward(batch).argmax(1) == batch.labels).sum().item<int64_t>();
+    correct += (model.logits(batch).argmax(1) == batch.labels).sum().item<int64_t>();
   }
   model.train(was_training);
   const double total_correct = distributed::all_reduce_sum({static_cast<double>(correct)})[0];
   return test.size() ? total_correct / static_cast<double>(test.size()) : 0.0;
 }
 
-double total_epochs(const recipe::Recipe& recipe) {
-  for (const auto& m : recipe.modifiers)
-    if (const auto* range = std::get_if<recipe::EpochRangeParams>(&m.params); range && range->end_epoch > 0)
-      return range->end_epoch;
-  return recipe.train.epochs;
-}
-
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
-                  const data::Dataset& test_set) {
+                  const data::Dataset& test_set, models::Classifier* teacher) {
   const recipe::TrainSpec& spec = recipe.train;
   auto optimizer = make_optimizer(spec, model);
   auto modifiers = make_modifiers(recipe);
-  const double epochs = total_epochs(recipe);
+  const double epochs = recipe::planned_epochs(recipe);
   const int64_t steps_per_epoch = (train_set.size() + spec.batch_size - 1) / spec.batch_size;
-  TrainState state{model, *optimizer, steps_per_epoch, 0.0, torch::Tensor()};
+  TrainState state{model, *optimizer, steps_per_epoch};
+  if (teacher) {
+    teacher->eval();
+    for (auto& p : teacher->parameters()) p.set_requires_grad(false);
+    state.teacher = teacher;
+  }
   const int world = distributed::world_size(), rank = distributed::rank();
   distributed::broadcast_parameters(model);
   // Dropout must not draw the same masks on every rank's different items.
@@ -99,7 +99,10 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
 
   TrainResult result;
   result.pruned = pruned;
-  if (pruning_start < 1.0) {
+  if (teacher) {
+    result.dense_accuracy = evaluate_accuracy(*teacher, test_set, spec.eval_batch_size);
+    spdlog::info("teacher accuracy: {:.4f}", *result.dense_accuracy);
+  } else if (pruning_start < 1.0) {
     result.dense_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
     spdlog::info("dense accuracy before pruning: {:.4f}", *result.dense_accuracy);
   }
@@ -128,13 +131,19 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
       const torch::Tensor local = distributed::shard(global, world, rank);
       const double share = static_cast<double>(local.size(0)) / static_cast<double>(global.size(0));
       optimizer->zero_grad();
+      std::optional<data::Batch> batch;  // lives through the step: modifiers see it as state.batch
       if (local.size(0) > 0) {
-        const data::Batch batch = train_set.batch(local);
-        state.loss = torch::nn::functional::cross_entropy(model.forward(batch), batch.labels);
+        batch = train_set.batch(local);
+        state.batch = &*batch;
+        state.logits = model.logits(*batch);
+        state.loss = torch::nn::functional::cross_entropy(state.logits, batch->labels);
         fire(EventType::LossCalculated);
         state.loss.backward();
       } else {
-        state.loss = torch::zeros({});  // a last batch smaller than the world leaves some ranks nothing
+        // A last batch smaller than the world leaves some ranks nothing to compute.
+        state.batch = nullptr;
+        state.logits = torch::Tensor();
+        state.loss = torch::zeros({});
       }
       distributed::all_reduce_gradients(model, share);
       fire(EventType::OptimizerPreStep);
@@ -163,12 +172,13 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
     result.epochs.push_back(rec);
     spdlog::info("epoch {:.2f}: loss {:.4f} accuracy {:.4f} lr {:.3g} sparsity {:.4f}", rec.epoch, rec.loss,
                  rec.accuracy, rec.lr, rec.sparsity);
-    if (rec.epoch <= pruning_start + 1e-9) result.dense_accuracy = rec.accuracy;
+    if (!teacher && rec.epoch <= pruning_start + 1e-9) result.dense_accuracy = rec.accuracy;
   }
   if (train_seconds > 0)
     spdlog::info("training: {} samples in {:.2f} s, {:.0f} samples/s over {} rank(s)", train_items, train_seconds,
                  static_cast<double>(train_items) / train_seconds, world);
   result.final_accuracy = result.epochs.empty() ? 0.0 : result.epochs.back().accuracy;
+  if (const auto* qat = dynamic_cast<const QatHook*>(model.linear_hook().get())) result.quantized = qat->layers();
   result.final_sparsity = pruned_sparsity(model, pruned);
   return result;
 }

@@ -100,6 +100,10 @@ std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
     throw BadInput(f.context() + ": model.hidden_act must be \"gelu\" (exact GELU)");
   if (f.get<std::string>("position_embedding_type", "absolute") != "absolute")
     throw BadInput(f.context() + ": model.position_embedding_type must be \"absolute\"");
+  // Read by the train command, not the network: the folder or recipe to start
+  // from, and a vocab.txt to use instead of training one.
+  f.get<nlohmann::json>("from", {});
+  f.get<nlohmann::json>("vocab", {});
   // Bookkeeping keys HF writes; they do not change the network.
   f.get<nlohmann::json>("architectures", {});
   f.get<nlohmann::json>("model_type", {});

@@ -206,6 +206,23 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
   st.SetLabel(kernel.name);
 }
 
+// FP32 -> UINT8 quantize-and-pack of one layer's input (the step before the first INT8 linear of a block).
+void run_quantize_pack(benchmark::State& st, std::size_t k, std::size_t m) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> real(-4.0f, 4.0f);
+  std::vector<float> x(m * k);
+  for (auto& v : x) v = real(rng);
+  const std::size_t mr = sk::spmm_b4_kernel().mr;
+  std::vector<std::uint8_t> panels(sk::panels_bytes(m, k, mr));
+  for (auto _ : st) {
+    sk::qu8_pack_panels_f32(x.data(), m, k, k, sk::choose_qu8_params(-4.0f, 4.0f), mr, panels.data());
+    benchmark::ClobberMemory();
+  }
+  st.counters["Gelem_per_s"] =
+      benchmark::Counter(static_cast<double>(m * k) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel(sk::quantize_pack_kernel().name);
+}
+
 void register_all() {
   const char* kind_names[] = {"spmm_b4", "spmm_unstructured", "qgemm_dense", "f32_gemm", "spmm_b4_qu8",
                               "qgemm_dense_qu8"};
@@ -220,6 +237,12 @@ void register_all() {
     // holds the CPU time of the whole process (both threads, spin-waits included).
     if (threads > 1) b->UseRealTime()->MeasureProcessCPUTime();
   };
+  for (std::size_t m : {128, 1024}) {
+    for (std::size_t k : {768, 3072}) {
+      const std::string name = "quantize_pack/K" + std::to_string(k) + "/M" + std::to_string(m);
+      benchmark::RegisterBenchmark(name.c_str(), run_quantize_pack, k, m)->Unit(benchmark::kMicrosecond);
+    }
+  }
   for (std::size_t threads : {1, 2}) {
     for (std::size_t m : {128, 1024}) {
       for (const Shape& s : load_shapes()) {

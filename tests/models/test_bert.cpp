@@ -182,6 +182,10 @@ TEST_CASE("BERT config is validated and rebuilt from its own config()", "[bert]"
   REQUIRE(rebuilt);
   CHECK(rebuilt->config() == m->config());
   CHECK(rebuilt->labels == m->labels);
+  m->set_max_seq_length(8);
+  CHECK(m->config()["max_seq_length"] == 8);
+  CHECK_THROWS_WITH(m->set_max_seq_length(13), Catch::Contains("max_position_embeddings"));
+  CHECK(m->bert_config().max_seq_length == 8);
   auto bad = m->config();
   bad["hidden_act"] = "relu";
   CHECK_THROWS_WITH(models::build_model(bad, "r.yaml"), Catch::Contains("hidden_act"));

@@ -123,6 +123,15 @@ const std::vector<QEpilogueKernel>& qepilogue_kernels() {
 }
 #undef SPR_EPILOGUE
 
+#define SPR_PACK(isa, fn) {#fn, isa, fn},
+const std::vector<QuantizePackKernel>& quantize_pack_kernels() {
+  static const std::vector<QuantizePackKernel> table = {
+#include "engine/kernels/pack/f32-qu8-pack.inc"
+  };
+  return table;
+}
+#undef SPR_PACK
+
 const SpmmB4Kernel& spmm_b4_kernel() {
   static const SpmmB4Kernel& k = select(spmm_b4_kernels(), "spmm-b4");
   return k;
@@ -133,6 +142,10 @@ const QGemmKernel& qgemm_kernel() {
 }
 const F32GemmKernel& f32_gemm_kernel() {
   static const F32GemmKernel& k = select(f32_gemm_kernels(), "FP32 GEMM");
+  return k;
+}
+const QuantizePackKernel& quantize_pack_kernel() {
+  static const QuantizePackKernel& k = select(quantize_pack_kernels(), "quantize-and-pack");
   return k;
 }
 const QEpilogueKernel& qepilogue_kernel() {

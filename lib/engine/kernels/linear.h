@@ -67,12 +67,19 @@ const std::vector<SpmmB4Kernel>& spmm_b4_kernels();
 const std::vector<QGemmKernel>& qgemm_kernels();
 const std::vector<F32GemmKernel>& f32_gemm_kernels();
 const std::vector<QEpilogueKernel>& qepilogue_kernels();
+struct QuantizePackKernel {
+  const char* name;
+  Isa isa;
+  QuantizePackRowFn fn;
+};
+const std::vector<QuantizePackKernel>& quantize_pack_kernels();
 
 // The kernel chosen for this CPU (first of its table that mayiuse() allows); the choice is logged once.
 const SpmmB4Kernel& spmm_b4_kernel();
 const QGemmKernel& qgemm_kernel();
 const F32GemmKernel& f32_gemm_kernel();
 const QEpilogueKernel& qepilogue_kernel();
+const QuantizePackKernel& quantize_pack_kernel();
 
 // Where dispatch decisions go (default: one line each on stderr). Pass null to silence.
 using KernelLogFn = void (*)(const char* message);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/kernels/linear.h"
+
 namespace sparrow::kernels {
 
 QuantParams choose_qu8_params(float lo, float hi) {
@@ -44,7 +46,11 @@ void pack_panels(std::size_t m, std::size_t k, std::size_t mr, std::uint8_t* out
 
 void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, QuantParams q,
                          std::size_t mr, std::uint8_t* out) {
-  pack_panels(m, k, mr, out, [&](std::size_t t, std::size_t i) { return quantize_qu8(x[t * ldx + i], q); });
+  const QuantizePackRowFn row = quantize_pack_kernel().fn;
+  const std::size_t stride = panel_stride(k, mr);
+  // Rows write every input group and its zero padding; only the tokens past m, in the last panel, need clearing.
+  if (m % mr != 0) std::memset(out + (m / mr) * stride, 0, stride);
+  for (std::size_t t = 0; t < m; ++t) row(x + t * ldx, k, q, mr, out + (t / mr) * stride + (t % mr) * 4);
 }
 
 void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std::size_t ldx, std::size_t mr,

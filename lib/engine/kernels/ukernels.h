@@ -51,6 +51,11 @@ using QEpilogueQu8Fn = void (*)(std::size_t m, std::size_t mr, std::size_t n_beg
 // multiple of 4. Only tokens < m and channels < N are written.
 using QEpiloguePanelFn = void (*)(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                   const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y_panel);
+// Quantizes one token row x[0..k) (quant.h scheme) into its slot of an activation panel: panel_row points at
+// the token's first 4 bytes (panel + (t % mr) * 4), successive groups of 4 inputs are mr * 4 bytes apart, and
+// inputs past k up to a multiple of 4 are written as 0.
+using QuantizePackRowFn = void (*)(const float* x, std::size_t k, QuantParams q, std::size_t mr,
+                                   std::uint8_t* panel_row);
 // y[i][j] = act(sum_k x[i][k] * w[n0+j][k] + bias[j]) for i < m (<= the kernel's MR), j < nc (<= its NR);
 // w points at the first 16-channel panel of the tile, bias (nullable) at bias[n0].
 using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const float* x, std::size_t ldx,
@@ -77,6 +82,11 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
                     const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y_panel);
 #include "engine/kernels/epilogue/epilogue.inc"
 #undef SPR_EPILOGUE
+
+#define SPR_PACK(isa, fn) \
+  void fn(const float* x, std::size_t k, QuantParams q, std::size_t mr, std::uint8_t* panel_row);
+#include "engine/kernels/pack/f32-qu8-pack.inc"
+#undef SPR_PACK
 
 #define SPR_UKERNEL(isa, fn, mr, nr)                                                                      \
   void fn(std::size_t m, std::size_t nc, std::size_t k, const float* x, std::size_t ldx, const float* w, \

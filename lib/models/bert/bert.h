@@ -127,6 +127,8 @@ class BertForSequenceClassification : public Classifier {
   nlohmann::json config() const override;
 
   const BertConfig& bert_config() const { return config_; }
+  // Sequence length items are encoded to (the architecture is unchanged); BadInput outside [2, max_position_embeddings].
+  void set_max_seq_length(int64_t length);
   // The vocabulary the model's ids refer to; null until one is set.
   const std::shared_ptr<const data::text::Tokenizer>& tokenizer() const { return tokenizer_; }
   void set_tokenizer(std::shared_ptr<const data::text::Tokenizer> tokenizer);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/errors.h"
@@ -41,6 +42,15 @@ TextTask prepare_text_task(nlohmann::json model_config, const recipe::DataSpec& 
     if (task.model->bert_config().num_labels != static_cast<int64_t>(texts_train.label_names.size()))
       throw BadInput(from.string() + ": the model has " + std::to_string(task.model->bert_config().num_labels) +
                      " labels, the dataset " + std::to_string(texts_train.label_names.size()));
+    // The folder decides the architecture; the recipe may still choose the sequence length.
+    for (const auto& [key, value] : model_config.items()) {
+      if (key == "name") continue;
+      if (key == "max_seq_length" && value.is_number_integer()) {
+        task.model->set_max_seq_length(value.get<int64_t>());
+      } else {
+        spdlog::warn("{}: model.{} is ignored: the model comes from {}", context, key, from.string());
+      }
+    }
     spdlog::info("model from {}", from.string());
   } else {
     std::string vocab_file;
