@@ -78,6 +78,7 @@ std::optional<LaunchEnv> launch_env_from_environment() {
   if (!addr) throw BadInput("MASTER_ADDR is not set; a distributed launch needs MASTER_ADDR, MASTER_PORT, WORLD_SIZE and RANK");
   e.master_addr = *addr;
   e.master_port = static_cast<uint16_t>(env_int("MASTER_PORT", 1, 65535));
+  e.agent_store = env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
   return e;
 }
 

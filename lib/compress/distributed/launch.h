@@ -16,6 +16,8 @@ struct LaunchEnv {
   int world_size = 1;
   int rank = 0;
   int local_rank = 0;
+  // torchrun with a static rendezvous hosts the store itself (TORCHELASTIC_USE_AGENT_STORE=True).
+  bool agent_store = false;
 };
 
 // The job this process belongs to; nullopt when WORLD_SIZE is unset (a plain

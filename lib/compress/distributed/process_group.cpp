@@ -201,7 +201,7 @@ struct Session::Impl {
   void join() {
     const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
     try {
-      store = connect_store(env, env.rank == 0, options.timeout);
+      store = connect_store(env, env.rank == 0 && !env.agent_store, options.timeout);
     } catch (const std::exception& e) {
       throw PeerFailure(env.rank == 0 ? fmt::format("rank 0 cannot host the rendezvous store at {}: {}", where, first_line(e))
                                       : fmt::format("rank {} cannot reach the rendezvous store of rank 0 at {} within {}: {}",
