@@ -167,7 +167,7 @@ void save_bert_folder(const std::filesystem::path& dir, BertForSequenceClassific
                       const std::map<std::string, std::string>& metadata) {
   auto meta = metadata;
   meta["format"] = "pt";
-  save_checkpoint(dir, model, meta);
+  save_weights_and_config(dir, model, meta);
   const auto& c = model.bert_config();
   const nlohmann::json tok = {{"tokenizer_class", "BertTokenizer"},
                               {"do_lower_case", c.do_lower_case},
