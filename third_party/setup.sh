@@ -6,7 +6,7 @@ debian_packages=(
   build-essential cmake ninja-build ccache clang lld pkg-config
   libtorch-dev libgloo-dev libopenblas-dev libopenblas0-openmp
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev catch2 zlib1g-dev
-  libbenchmark-dev dataset-fashion-mnist
+  libbenchmark-dev libsimde-dev python3 dataset-fashion-mnist
 )
 # Where the npm datasets live; lib/data looks here unless SPARROW_DATA_DIR says otherwise.
 data_dir=/usr/local/share/sparrow

@@ -15,6 +15,7 @@
 #include "data/text/text_dataset.h"
 #include "models/bert/bert_folder.h"
 #include "models/bert/text_task.h"
+#include "compress/quant/qat_hook.h"
 #include "models/checkpoint.h"
 
 namespace sparrow::apps {
@@ -57,12 +58,9 @@ data::Dataset load_eval_data(const EvalFlags& flags, models::Classifier& model) 
 int run_eval(const EvalFlags& flags, const CommonFlags& common) {
   const fs::path dir = flags.model_dir;
   if (!fs::is_directory(dir)) throw BadInput("--model: " + flags.model_dir + " is not a model folder");
-  std::shared_ptr<models::Classifier> model;
-  if (models::bert::is_bert_folder(dir)) {
-    model = models::bert::load_bert_folder(dir, /*allow_new_head=*/false);
-  } else {
-    model = models::load_checkpoint(dir);
-  }
+  const std::shared_ptr<models::Classifier> model = models::load_checkpoint(dir);
+  // A quantization-aware trained checkpoint evaluates as the engine computes.
+  compress::load_quantization(dir, *model);
   const data::Dataset set = load_eval_data(flags, *model);
   torch::NoGradGuard no_grad;
   model->eval();
@@ -70,7 +68,7 @@ int run_eval(const EvalFlags& flags, const CommonFlags& common) {
   std::vector<torch::Tensor> logits;
   for (int64_t begin = 0; begin < set.size(); begin += flags.batch_size) {
     const auto idx = torch::arange(begin, std::min(begin + flags.batch_size, set.size()), torch::kInt64);
-    logits.push_back(model->forward(set.batch(idx)));
+    logits.push_back(model->logits(set.batch(idx)));
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const torch::Tensor all = logits.empty() ? torch::empty({0, 0}) : torch::cat(logits);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       "  compress --recipe recipes/fashion_cnn90.yaml\n"
       "  compress --recipe recipes/fashion_cnn90.yaml --out runs/cnn90 --seed 3 --json\n"
       "  compress --recipe recipes/bert90.yaml\n"
+      "  compress export --checkpoint out/fashion_cnn90/checkpoint --out cnn90.sparrow\n"
       "  compress eval --model out/bert90/checkpoint --data spam_assassin --predictions preds.jsonl\n"
       "Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 internal error.");
   app.add_option("--threads", common.threads, "Threads for LibTorch (default: all cores)")->envname("SPARROW_THREADS");
@@ -31,10 +32,12 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand("check", "Validate a recipe without training (with --model, its params too)");
   CLI::App* schedule = app.add_subcommand("schedule", "Print a recipe's per-epoch plan: lr, target sparsity, QAT, distillation");
   CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
+  CLI::App* export_cmd = app.add_subcommand("export", "Export a checkpoint folder to a .sparrow file for the engine");
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands = {
       {check, apps::register_check(*check, common)},
       {schedule, apps::register_schedule(*schedule, common)},
       {eval, apps::register_eval(*eval, common)},
+      {export_cmd, apps::register_export(*export_cmd, common)},
   };
 
   try {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "apps/compress/command.h"
+#include "compress/quant/qat_hook.h"
 #include "compress/report.h"
 #include "compress/trainer.h"
 #include "core/errors.h"
@@ -47,11 +48,7 @@ void check_trainable(const recipe::Recipe& r) {
   if (r.model.name.empty()) errors.push_back(r.file.string() + ": training needs a model: section with name:");
   for (const auto& m : r.modifiers) {
     const auto* gm = std::get_if<recipe::GMPruningParams>(&m.params);
-    if (!gm) continue;
-    if (gm->mask_type != "unstructured")
-      errors.push_back(m.location + ": mask_type '" + gm->mask_type + "' of !" + m.tag +
-                       " is valid but this trainer prunes unstructured only so far");
-    if (gm->init_sparsity_from_param)
+    if (gm && gm->init_sparsity_from_param)
       errors.push_back(m.location + ": init_sparsity __FROM_PARAM__ of !" + m.tag +
                        " is valid but this trainer needs a number so far");
   }
@@ -59,6 +56,8 @@ void check_trainable(const recipe::Recipe& r) {
 }
 
 int run_train(const TrainFlags& flags, const CommonFlags& common);
+
+bool is_recipe(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
 // model.from naming a recipe: that recipe's trained model is the starting point.
 // It is trained into <staging>/teacher unless the previous run left one in
@@ -106,14 +105,17 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   model_config["name"] = r.model.name;
   // model.from: a model folder or a recipe whose trained model to start from
   // (relative to the recipe's folder); --model overrides it.
-  fs::path from;
+  fs::path from, from_recipe;
   if (model_config.contains("from")) {
     if (!model_config["from"].is_string()) throw BadInput(flags.recipe_file + ": model.from must be a path");
     from = fs::path(flags.recipe_file).parent_path() / model_config["from"].get<std::string>();
     model_config.erase("from");
   }
   if (!flags.model_dir.empty()) from = flags.model_dir;
-  if (from.extension() == ".yaml" || from.extension() == ".yml") from = ensure_teacher(from, out, staging, common);
+  if (is_recipe(from)) {
+    from_recipe = from;
+    from = ensure_teacher(from, out, staging, common);
+  }
 
   torch::manual_seed(r.train.seed);
   std::shared_ptr<models::Classifier> model;
@@ -135,14 +137,21 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
     throw BadInput(recipe::join_errors(flags.recipe_file, errors));
   spdlog::info("recipe {}: model {}, {} train / {} test items of {}", flags.recipe_file, r.model.name,
                train_set.size(), test_set.size(), train_set.name);
-  const compress::TrainResult result = compress::train(r, *model, train_set, test_set);
+  // The distillation teacher: a copy of the starting model (teacher: self), or
+  // a checkpoint folder or recipe (its trained model), relative to the recipe.
+  std::shared_ptr<models::Classifier> teacher;
+  if (r.teacher.self) {
+    teacher = models::clone_model(*model);
+  } else if (!r.teacher.checkpoint.empty()) {
+    fs::path dir = fs::path(flags.recipe_file).parent_path() / r.teacher.checkpoint;
+    if (is_recipe(dir)) dir = fs::equivalent(dir, from_recipe) ? from : ensure_teacher(dir, out, staging, common);
+    teacher = models::load_checkpoint(dir);
+  }
+  const compress::TrainResult result = compress::train(r, *model, train_set, test_set, teacher.get());
 
   const std::map<std::string, std::string> metadata = {{"recipe_sha256", sha256_hex(r.text)}};
-  if (auto* bert = dynamic_cast<models::bert::BertForSequenceClassification*>(model.get())) {
-    models::bert::save_bert_folder(staging.path() / "checkpoint", *bert, metadata);
-  } else {
-    models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
-  }
+  models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
+  compress::save_quantization(staging.path() / "checkpoint", *model);
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
@@ -167,9 +176,9 @@ Action register_train(CLI::App& app, const CommonFlags& common) {
   app.add_option("--recipe", flags->recipe_file, "Recipe file (YAML) to train with");
   app.add_option("--out", flags->out_dir, "Output folder (default: out/<recipe name>)");
   app.add_option("--seed", flags->seed, "Seed overriding train.seed");
+  add_override_flags(app, flags->overrides);
   app.add_option("--model", flags->model_dir,
                  "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
-  add_override_flags(app, flags->overrides);
   return [flags, &common] { return run_train(*flags, common); };
 }
 

@@ -19,11 +19,13 @@ nlohmann::json make_report(const RunInfo& run) {
     std::string mask = "none";
     for (const auto& [pruned_name, kind] : r.pruned)
       if (pruned_name == name) mask = kind;
+    const std::string layer = name.substr(0, name.rfind('.'));
+    const bool quantized = std::find(r.quantized.begin(), r.quantized.end(), layer) != r.quantized.end();
     layers.push_back({{"name", name},
                       {"shape", w.sizes().vec()},
                       {"sparsity", zero_fraction(w)},
                       {"mask", mask},
-                      {"quantized", false}});
+                      {"quantized", quantized}});
   }
 
   return {
@@ -38,7 +40,7 @@ nlohmann::json make_report(const RunInfo& run) {
       {"epochs", epochs},
       {"layers", layers},
       {"dense", {{"accuracy", r.dense_accuracy ? json(*r.dense_accuracy) : json(nullptr)}}},
-      {"compressed", {{"accuracy", r.final_accuracy}, {"sparsity", r.final_sparsity}, {"quantized", false}}},
+      {"compressed", {{"accuracy", r.final_accuracy}, {"sparsity", r.final_sparsity}, {"quantized", !r.quantized.empty()}}},
       {"engine", nullptr},
       {"gates", json::array()},
       {"wall_seconds", run.wall_seconds},

@@ -7,11 +7,17 @@
 namespace sparrow::compress {
 
 struct TrainState {
+  TrainState(models::Classifier& m, torch::optim::Optimizer& o, int64_t steps)
+      : model(m), optimizer(o), steps_per_epoch(steps) {}
+
   models::Classifier& model;
   torch::optim::Optimizer& optimizer;
   int64_t steps_per_epoch = 1;
   double epoch = 0.0;  // fractional: epoch index + step / steps_per_epoch
-  torch::Tensor loss;  // set after the forward pass; modifiers may replace it
+  const data::Batch* batch = nullptr;  // the batch of the current step
+  torch::Tensor logits;                // the student's logits of the current step
+  torch::Tensor loss;                  // set after the forward pass; modifiers may replace it
+  models::Classifier* teacher = nullptr;  // the frozen distillation teacher, when the recipe has one
 };
 
 // The points of a training step at which modifiers run (SparseML's events).

@@ -9,6 +9,7 @@
 #include "compress/modifier_registry.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
 #include "compress/param_selection.h"
+#include "compress/quant/qat_hook.h"
 #include "core/progress.h"
 
 namespace sparrow::compress {
@@ -43,27 +44,25 @@ double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, i
   for (int64_t begin = 0; begin < test.size(); begin += batch_size) {
     const auto idx = torch::arange(begin, std::min(begin + batch_size, test.size()), torch::kInt64);
     const data::Batch batch = test.batch(idx);
-    correct += (model.forward(batch).argmax(1) == batch.labels).sum().item<int64_t>();
+    correct += (model.logits(batch).argmax(1) == batch.labels).sum().item<int64_t>();
   }
   model.train(was_training);
   return test.size() ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0;
 }
 
-double total_epochs(const recipe::Recipe& recipe) {
-  for (const auto& m : recipe.modifiers)
-    if (const auto* range = std::get_if<recipe::EpochRangeParams>(&m.params); range && range->end_epoch > 0)
-      return range->end_epoch;
-  return recipe.train.epochs;
-}
-
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
-                  const data::Dataset& test_set) {
+                  const data::Dataset& test_set, models::Classifier* teacher) {
   const recipe::TrainSpec& spec = recipe.train;
   auto optimizer = make_optimizer(spec, model);
   auto modifiers = make_modifiers(recipe);
-  const double epochs = total_epochs(recipe);
+  const double epochs = recipe::planned_epochs(recipe);
   const int64_t steps_per_epoch = (train_set.size() + spec.batch_size - 1) / spec.batch_size;
-  TrainState state{model, *optimizer, steps_per_epoch, 0.0, torch::Tensor()};
+  TrainState state{model, *optimizer, steps_per_epoch};
+  if (teacher) {
+    teacher->eval();
+    for (auto& p : teacher->parameters()) p.set_requires_grad(false);
+    state.teacher = teacher;
+  }
 
   for (auto& m : modifiers) m->initialize(state);
   std::vector<std::pair<std::string, std::string>> pruned;
@@ -76,7 +75,10 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
 
   TrainResult result;
   result.pruned = pruned;
-  if (pruning_start < 1.0) {
+  if (teacher) {
+    result.dense_accuracy = evaluate_accuracy(*teacher, test_set, spec.eval_batch_size);
+    spdlog::info("teacher accuracy: {:.4f}", *result.dense_accuracy);
+  } else if (pruning_start < 1.0) {
     result.dense_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
     spdlog::info("dense accuracy before pruning: {:.4f}", *result.dense_accuracy);
   }
@@ -98,7 +100,9 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
       fire(EventType::BatchStart);
       const data::Batch batch = train_set.batch(batches[static_cast<size_t>(step)]);
       optimizer->zero_grad();
-      state.loss = torch::nn::functional::cross_entropy(model.forward(batch), batch.labels);
+      state.batch = &batch;
+      state.logits = model.logits(batch);
+      state.loss = torch::nn::functional::cross_entropy(state.logits, batch.labels);
       fire(EventType::LossCalculated);
       state.loss.backward();
       fire(EventType::OptimizerPreStep);
@@ -121,9 +125,10 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
     result.epochs.push_back(rec);
     spdlog::info("epoch {:.2f}: loss {:.4f} accuracy {:.4f} lr {:.3g} sparsity {:.4f}", rec.epoch, rec.loss,
                  rec.accuracy, rec.lr, rec.sparsity);
-    if (rec.epoch <= pruning_start + 1e-9) result.dense_accuracy = rec.accuracy;
+    if (!teacher && rec.epoch <= pruning_start + 1e-9) result.dense_accuracy = rec.accuracy;
   }
   result.final_accuracy = result.epochs.empty() ? 0.0 : result.epochs.back().accuracy;
+  if (const auto* qat = dynamic_cast<const QatHook*>(model.linear_hook().get())) result.quantized = qat->layers();
   result.final_sparsity = pruned_sparsity(model, pruned);
   return result;
 }

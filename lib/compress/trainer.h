@@ -28,15 +28,16 @@ struct TrainResult {
   double final_sparsity = 0;
   // Every pruned parameter with the mask kind that pruned it.
   std::vector<std::pair<std::string, std::string>> pruned;
+  // Layers (module names) trained with quantization, still quantized at the end.
+  std::vector<std::string> quantized;
 };
 
 // Fraction of items whose arg-max logit is the label.
 double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, int64_t batch_size);
 
-// The number of epochs to train: an !EpochRangeModifier's end_epoch, else train.epochs.
-double total_epochs(const recipe::Recipe& recipe);
-
+// Trains for recipe::planned_epochs(). `teacher` (frozen here) is what
+// !DistillationModifier distills from; null when the recipe has none.
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
-                  const data::Dataset& test_set);
+                  const data::Dataset& test_set, models::Classifier* teacher = nullptr);
 
 }  // namespace sparrow::compress

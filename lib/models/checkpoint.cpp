@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "models/bert/bert_folder.h"
 #include "models/model_factory.h"
 #include "models/safetensors.h"
 
@@ -54,6 +55,10 @@ std::vector<std::pair<std::string, torch::Tensor>> state_of(Classifier& model) {
 
 void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
                      const std::map<std::string, std::string>& metadata) {
+  if (auto* bert = dynamic_cast<bert::BertForSequenceClassification*>(&model)) {
+    bert::save_bert_folder(dir, *bert, metadata);
+    return;
+  }
   std::filesystem::create_directories(dir);
   std::vector<torch::Tensor> keep_alive;
   std::vector<SafeTensorView> views;
@@ -93,7 +98,17 @@ void load_state(Classifier& model, const std::filesystem::path& safetensors_file
   }
 }
 
+std::shared_ptr<Classifier> clone_model(Classifier& model) {
+  auto copy = build_model(model.config(), "copy of the model");
+  torch::NoGradGuard no_grad;
+  auto target = state_of(*copy);
+  auto source = state_of(model);
+  for (size_t i = 0; i < source.size(); ++i) target[i].second.copy_(source[i].second);
+  return copy;
+}
+
 std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir) {
+  if (bert::is_bert_folder(dir)) return bert::load_bert_folder(dir, /*allow_new_head=*/false);
   const auto config_file = dir / "config.json";
   nlohmann::json config;
   try {

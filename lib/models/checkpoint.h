@@ -1,6 +1,8 @@
 #pragma once
 // A checkpoint folder: config.json (the model: section that rebuilds the
 // architecture) and model.safetensors (every parameter and buffer by name).
+// BERT checkpoints are Hugging Face model folders (bert/bert_folder.h); both
+// functions below handle them too.
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -16,6 +18,9 @@ void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
 // Rebuilds the model from config.json and loads every tensor; a missing,
 // extra or mis-shaped tensor is BadInput naming it.
 std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir);
+
+// A new model of the same architecture with the same weights (no hook).
+std::shared_ptr<Classifier> clone_model(Classifier& model);
 
 // Copies the named tensors of `file` into the model's parameters and buffers.
 void load_state(Classifier& model, const std::filesystem::path& safetensors_file);

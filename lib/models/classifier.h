@@ -8,17 +8,28 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "models/linear_hook.h"
 
 namespace sparrow::models {
 
 class Classifier : public torch::nn::Module {
  public:
-  // [B, num_classes] logits.
+  // [B, num_classes] logits, computed through the linear hook when one is set.
+  // Callers use this; forward() is what each model implements.
+  torch::Tensor logits(const data::Batch& batch) {
+    ActiveHookScope scope(hook_.get());
+    return forward(batch);
+  }
   virtual torch::Tensor forward(const data::Batch& batch) = 0;
+  void set_linear_hook(std::shared_ptr<LinearHook> hook) { hook_ = std::move(hook); }
+  const std::shared_ptr<LinearHook>& linear_hook() const { return hook_; }
   // Names of the linear and conv weights (SparseML's __ALL_PRUNABLE__).
   virtual std::vector<std::string> prunable_parameters() const = 0;
   // The model: section that rebuilds this architecture (saved as config.json).
   virtual nlohmann::json config() const = 0;
+
+ private:
+  std::shared_ptr<LinearHook> hook_;
 };
 
 }  // namespace sparrow::models

@@ -13,10 +13,10 @@ Cnn::Cnn(const CnnOptions& o) : options_(o) {
 }
 
 torch::Tensor Cnn::forward(const data::Batch& batch) {
-  auto x = torch::max_pool2d(torch::relu(conv1_->forward(batch.inputs)), 2);
-  x = torch::max_pool2d(torch::relu(conv2_->forward(x)), 2);
-  x = dropout_->forward(torch::relu(fc1_->forward(x.flatten(1))));
-  return fc2_->forward(x);
+  auto x = torch::max_pool2d(torch::relu(conv2d(conv1_, batch.inputs)), 2);
+  x = torch::max_pool2d(torch::relu(conv2d(conv2_, x)), 2);
+  x = dropout_->forward(torch::relu(linear(fc1_, x.flatten(1))));
+  return linear(fc2_, x);
 }
 
 std::vector<std::string> Cnn::prunable_parameters() const {

@@ -15,8 +15,8 @@ Mlp::Mlp(const MlpOptions& o) : options_(o) {
 
 torch::Tensor Mlp::forward(const data::Batch& batch) {
   auto x = batch.inputs.flatten(1);
-  for (size_t i = 0; i + 1 < layers_.size(); ++i) x = dropout_->forward(torch::relu(layers_[i]->forward(x)));
-  return layers_.back()->forward(x);
+  for (size_t i = 0; i + 1 < layers_.size(); ++i) x = dropout_->forward(torch::relu(linear(layers_[i], x)));
+  return linear(layers_.back(), x);
 }
 
 std::vector<std::string> Mlp::prunable_parameters() const {

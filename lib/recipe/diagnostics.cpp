@@ -8,10 +8,6 @@
 
 namespace sparrow::recipe {
 
-bool Source::is_override(const YAML::Node& node) const {
-  return std::any_of(overrides_.begin(), overrides_.end(), [&](const auto& o) { return o.first.is(node); });
-}
-
 std::string Source::where(const YAML::Node& node, size_t column_offset) const {
   for (const auto& [n, label] : overrides_)
     if (n.is(node)) return label;

@@ -21,7 +21,6 @@ class Source {
   // "file:line:column" (1-based, as editors count), shifted right by
   // `column_offset` characters inside the node's text.
   std::string where(const YAML::Node& node, size_t column_offset = 0) const;
-  bool is_override(const YAML::Node& node) const;
 
  private:
   std::string file_;

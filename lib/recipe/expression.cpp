@@ -224,7 +224,17 @@ class Parser {
     return v;
   }
 
+  // Bounds recursion, so a pathological expression is an error, not a crash.
+  struct Depth {
+    Parser& p;
+    explicit Depth(Parser& parser, size_t offset) : p(parser) {
+      if (++p.depth_ > 200) throw ExpressionError(offset, "expression nested too deeply");
+    }
+    ~Depth() { --p.depth_; }
+  };
+
   Value unary() {
+    const Depth guard(*this, peek().offset);
     if (at_op("-")) {
       const size_t offset = next().offset;
       const Value v = unary();
@@ -319,6 +329,7 @@ class Parser {
 
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;
   const VariableLookup& lookup_;
 };
 

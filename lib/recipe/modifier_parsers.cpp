@@ -530,7 +530,7 @@ void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::
     return;
   }
   FieldReader fields(ctx, node, "!" + name);
-  if (!node.IsMap()) return;  // FieldReader reported it
+  if (!node.IsMap() && !is_empty_node(node)) return;  // FieldReader reported it
   const std::string location = ctx.source.where(node);
   it->second(fields, [&](ModifierParams p) {
     // global_sparsity: true turns a GMPruningModifier into a global one; say so in its tag.

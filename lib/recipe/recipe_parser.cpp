@@ -56,6 +56,7 @@ void parse_modifier_list(const ParseContext& ctx, const std::string& key, const 
 
 void parse_stage(const Source& source, Diagnostics& diag, const Scope& global, const std::string& name,
                  const YAML::Node& stage, Recipe& r) {
+  check_duplicate_keys(source, diag, stage, "stage '" + name + "'");
   Scope scope(source, diag, &global);
   for (const auto& kv : stage)
     if (is_variable(kv.first.Scalar(), kv.second)) scope.define(kv.first.Scalar(), kv.second);
@@ -116,6 +117,7 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
 
   Source source(file_name);
   Diagnostics diag;
+  check_duplicate_keys(source, diag, root, "the recipe");
   apply_overrides(root, overrides, source, diag);
 
   Scope global(source, diag);

@@ -19,6 +19,8 @@ bool active(double start, double end, double epoch) {
   return epoch + kEps >= start && (end < 0 || epoch + kEps < end);
 }
 
+}  // namespace
+
 double lr_function(const LearningRateFunctionParams& p, double epoch) {
   const double span = p.end_epoch - p.start_epoch;
   const double t = std::clamp(epoch - p.start_epoch, 0.0, span);
@@ -48,6 +50,8 @@ double lr_scheduler(const LearningRateParams& p, double epoch) {
   }
   return p.init_lr * std::pow(p.gamma, std::max(0.0, decays));
 }
+
+namespace {
 
 std::string cell(const std::optional<double>& v) {
   char buf[32];

@@ -13,6 +13,10 @@
 
 namespace sparrow::recipe {
 
+// The lr one function or scheduler modifier sets at `epoch` within its range.
+double lr_function(const LearningRateFunctionParams& p, double epoch);
+double lr_scheduler(const LearningRateParams& p, double epoch);
+
 // The lr the recipe asks for at `epoch`: train.lr, changed by the LR
 // modifiers in order of start_epoch (a later start wins). After a function
 // modifier ends, its last value holds.

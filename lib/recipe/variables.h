@@ -22,7 +22,6 @@ class Scope {
   Scope& operator=(const Scope&) = delete;
 
   void define(const std::string& name, const YAML::Node& node);
-  bool defines(const std::string& name) const { return vars_.count(name) != 0; }
 
   // Evaluates every variable defined here, so a broken one is reported even if unused.
   void evaluate_all() const;

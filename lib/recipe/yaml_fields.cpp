@@ -6,22 +6,28 @@
 
 namespace sparrow::recipe {
 
-FieldReader::FieldReader(const ParseContext& ctx, YAML::Node map, std::string what)
-    : ctx_(ctx), map_(std::move(map)), what_(std::move(what)) {
-  if (map_.IsDefined() && !map_.IsNull() && !map_.IsMap()) {
-    ctx_.diag.error(where(map_) + ": " + what_ + " must be a mapping of fields, got " + describe_node(map_));
-    return;
-  }
-  if (!map_.IsMap()) return;
+void check_duplicate_keys(const Source& source, Diagnostics& diag, const YAML::Node& map, const std::string& what) {
+  if (!map.IsMap()) return;
   // yaml-cpp keeps both copies of a repeated key and reads the first: say so.
   std::map<std::string, int> first_line;
-  for (const auto& kv : map_) {
+  for (const auto& kv : map) {
     const auto key = kv.first.Scalar();
     const auto [it, inserted] = first_line.emplace(key, kv.first.Mark().line + 1);
     if (!inserted)
-      ctx_.diag.error(ctx_.source.where(kv.first) + ": field '" + key + "' appears twice in " + what_ +
-                      " (first at line " + std::to_string(it->second) + ")");
+      diag.error(source.where(kv.first) + ": '" + key + "' appears twice in " + what + " (first at line " +
+                 std::to_string(it->second) + ")");
   }
+}
+
+bool is_empty_node(const YAML::Node& n) {
+  return !n.IsDefined() || n.IsNull() || (n.IsScalar() && n.Scalar().empty());
+}
+
+FieldReader::FieldReader(const ParseContext& ctx, YAML::Node map, std::string what)
+    : ctx_(ctx), map_(std::move(map)), what_(std::move(what)) {
+  if (!is_empty_node(map_) && !map_.IsMap())
+    ctx_.diag.error(where(map_) + ": " + what_ + " must be a mapping of fields, got " + describe_node(map_));
+  check_duplicate_keys(ctx_.source, ctx_.diag, map_, what_);
 }
 
 std::string FieldReader::where(const YAML::Node& n) const {
@@ -92,8 +98,8 @@ std::optional<bool> FieldReader::boolean(const std::string& key) {
 std::optional<std::string> FieldReader::string(const std::string& key) {
   if (!has(key)) return std::nullopt;
   const YAML::Node n = node(key);
-  if (n.IsScalar()) return n.Scalar();
-  error(key, "field '" + key + "' must be a string, got " + describe_node(n));
+  if (n.IsScalar() && !Scope::is_eval(n)) return n.Scalar();
+  error(key, "field '" + key + "' must be a string, got " + (n.IsScalar() ? "an eval(...), which gives a number" : describe_node(n)));
   return std::nullopt;
 }
 
@@ -101,14 +107,14 @@ std::optional<std::vector<std::string>> FieldReader::strings(const std::string& 
   if (!has(key)) return std::nullopt;
   const YAML::Node n = node(key);
   std::vector<std::string> out;
-  if (n.IsScalar()) {
+  if (n.IsScalar() && !Scope::is_eval(n)) {
     out.push_back(n.Scalar());
     return out;
   }
   if (n.IsSequence()) {
     bool ok = true;
     for (const auto& item : n) {
-      if (item.IsScalar()) {
+      if (item.IsScalar() && !Scope::is_eval(item)) {
         out.push_back(item.Scalar());
       } else {
         ctx_.diag.error(where(item) + ": field '" + key + "' must list strings, got " + describe_node(item));
@@ -118,7 +124,8 @@ std::optional<std::vector<std::string>> FieldReader::strings(const std::string& 
     if (ok) return out;
     return std::nullopt;
   }
-  error(key, "field '" + key + "' must be a string or a list of strings, got " + describe_node(n));
+  error(key, "field '" + key + "' must be a string or a list of strings, got " +
+                 (n.IsScalar() ? "an eval(...), which gives a number" : describe_node(n)));
   return std::nullopt;
 }
 

@@ -19,6 +19,12 @@ struct ParseContext {
   const Scope& scope;  // the variables eval(...) sees here
 };
 
+// Records an error for each key that appears twice in `map`.
+void check_duplicate_keys(const Source& source, Diagnostics& diag, const YAML::Node& map, const std::string& what);
+
+// Absent, null, or an empty scalar (a tag with no fields: "- !EpochRangeModifier").
+bool is_empty_node(const YAML::Node& n);
+
 class FieldReader {
  public:
   // `what` names the mapping in messages: "!GMPruningModifier", "train".

@@ -67,7 +67,7 @@ TEST_CASE("pruned weights stay zero across SGD steps with momentum and weight de
   torch::manual_seed(2);
   models::Mlp model(models::MlpOptions{20, {16}, 3, 0.0});
   torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(0.01));
-  TrainState state{model, opt, 10, 0.0, torch::Tensor()};
+  TrainState state(model, opt, 10);
   GMPruningModifier pruning(gmp(0.3, 0.8, 0.0, 1.0, 0.1), "test");
   pruning.initialize(state);
 
@@ -97,7 +97,7 @@ TEST_CASE("pruned weights stay zero across SGD steps with momentum and weight de
 TEST_CASE("GMP updates only at its update frequency", "[compress][schedule]") {
   models::Mlp model(models::MlpOptions{10, {8}, 2, 0.0});
   torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(0.1));
-  TrainState state{model, opt, 8, 0.0, torch::Tensor()};
+  TrainState state(model, opt, 8);
   GMPruningModifier pruning(gmp(0.1, 0.9, 1.0, 3.0, 0.5), "test");
   pruning.initialize(state);
   std::vector<double> applied;
@@ -114,7 +114,7 @@ TEST_CASE("GMP updates only at its update frequency", "[compress][schedule]") {
 TEST_CASE("modifier lifecycle misuse is an error", "[compress][lifecycle]") {
   models::Mlp model(models::MlpOptions{10, {8}, 2, 0.0});
   torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(0.1));
-  TrainState state{model, opt, 8, 0.0, torch::Tensor()};
+  TrainState state(model, opt, 8);
   GMPruningModifier pruning(gmp(0.1, 0.9, 1.0, 3.0, 0.5), "test");
   CHECK_THROWS_AS(pruning.on_event(state, {EventType::BatchStart, 0.0}), LifecycleError);
   pruning.initialize(state);

@@ -117,6 +117,9 @@ TEST_CASE("expression: nothing but arithmetic runs", "[recipe][expression]") {
   CHECK(failure("+1").second == "unexpected '+'");  // unary plus is not in the language
   CHECK(failure("[1]").first == 0);
   CHECK(failure("2 < 3").first == 2);
+  CHECK(failure(std::string(100000, '(') + "1" + std::string(100000, ')')).second == "expression nested too deeply");
+  CHECK(failure(std::string(100000, '-') + "1").second == "expression nested too deeply");
+  CHECK(integer(std::string(50, '(') + "1" + std::string(50, ')')) == 1);
 }
 
 TEST_CASE("expression: eval body and number formatting", "[recipe][expression]") {

@@ -307,13 +307,21 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
   CHECK(error_of("modifiers:\n  - !GMPruningModifier\n    params: [\"re:fc[\"]\n    end_epoch: 2\n    final_sparsity: 0.5\n")
             .find("r.yaml:3:13: params pattern 're:fc[' is not a valid regular expression") == 0);
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    final_sparsity: 0.6\n") ==
-        "r.yaml:6:5: field 'final_sparsity' appears twice in !GMPruningModifier (first at line 5)");
+        "r.yaml:6:5: 'final_sparsity' appears twice in !GMPruningModifier (first at line 5)");
+  CHECK(error_of("modifiers: []\nnum_epochs: 3\nmodifiers: []\n") ==
+        "r.yaml:3:1: 'modifiers' appears twice in the recipe (first at line 1)");
+  CHECK(error_of("modifiers:\n  - !EpochRangeModifier\n  - !SetLearningRateModifier\n") ==
+        "r.yaml:3:5: !SetLearningRateModifier needs field 'learning_rate' (a number > 0)");
   CHECK(error_of("modifiers:\n  - !GMPruningModifer\n    params: w\n").find(
             "r.yaml:2:5: unknown modifier tag '!GMPruningModifer' (did you mean '!GMPruningModifier'?); Sparrow reads:") == 0);
   CHECK(error_of("modifiers:\n  - !OBSPruningModifier\n    params: w\n").find(
             "r.yaml:2:5: !OBSPruningModifier is a SparseML modifier that Sparrow does not implement; Sparrow reads: "
             "!ConstantPruningModifier") == 0);
   CHECK(error_of("modifiers:\n  - start_epoch: 1\n").find("r.yaml:2:5: a modifier needs a tag") == 0);
+  CHECK(error_of(gmp + "    final_sparsity: 0.5\n    inter_func: eval(1)\n") ==
+        "r.yaml:6:17: field 'inter_func' must be a string, got an eval(...), which gives a number");
+  CHECK(error_of("modifiers:\n  - !ConstantPruningModifier\n    params: [a, eval(2)]\n") ==
+        "r.yaml:3:17: field 'params' must list strings, got 'eval(2)'");
   CHECK(error_of("modifiers: 3\n") == "r.yaml:1:12: 'modifiers' must be a list of modifiers (- !Tag ...), got '3'");
   CHECK(error_of("trian:\n  epochs: 3\n") ==
         "r.yaml:1:1: unknown section 'trian' (did you mean 'train'?); a recipe has model, data, teacher, train, export, "

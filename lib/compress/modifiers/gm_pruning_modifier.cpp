@@ -3,16 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include "compress/masks/magnitude_mask.h"
+#include "compress/modifiers/constant_pruning_modifier.h"
 #include "compress/param_selection.h"
 #include "core/errors.h"
 #include "recipe/gmp_schedule.h"
 
 namespace sparrow::compress {
 
-GMPruningModifier::GMPruningModifier(const recipe::GMPruningParams& p, std::string location)
-    : Modifier("GMPruningModifier", p.start_epoch, p.end_epoch, p.update_frequency),
+GMPruningModifier::GMPruningModifier(const recipe::GMPruningParams& p, std::string location, bool global)
+    : Modifier(global ? "GlobalMagnitudePruningModifier" : "GMPruningModifier", p.start_epoch, p.end_epoch,
+               p.update_frequency),
       params_(p),
-      location_(std::move(location)) {
+      location_(std::move(location)),
+      global_(global) {
   try {
     kind_ = MaskKind::parse(p.mask_type);
   } catch (const std::invalid_argument& e) {
@@ -36,11 +39,16 @@ std::vector<std::pair<std::string, std::string>> GMPruningModifier::pruned_param
 
 void GMPruningModifier::prune_to(TrainState& state, double sparsity) {
   torch::NoGradGuard no_grad;
-  for (auto& [name, mask] : masks_) {
-    auto weight = parameter(state.model, name);
-    mask = magnitude_mask(weight, sparsity, kind_);
-    weight.mul_(mask);
+  if (global_) {
+    std::vector<torch::Tensor> weights;
+    for (auto& [name, mask] : masks_) weights.push_back(parameter(state.model, name));
+    const auto masks = global_magnitude_masks(weights, sparsity, kind_);
+    size_t i = 0;
+    for (auto& [name, mask] : masks_) mask = masks[i++];
+  } else {
+    for (auto& [name, mask] : masks_) mask = magnitude_mask(parameter(state.model, name), sparsity, kind_);
   }
+  for (auto& [name, mask] : masks_) parameter(state.model, name).mul_(mask);
   applied_sparsity_ = sparsity;
   spdlog::debug("{}: epoch {:.3f} sparsity {:.4f} on {} parameters", tag(), state.epoch, sparsity, masks_.size());
 }
@@ -51,16 +59,6 @@ void GMPruningModifier::on_update(TrainState& state, double epoch) {
 
 void GMPruningModifier::on_end(TrainState& state, double) { prune_to(state, params_.final_sparsity); }
 
-void GMPruningModifier::on_step(TrainState& state, const Event& event) {
-  torch::NoGradGuard no_grad;
-  if (event.type == EventType::OptimizerPreStep) {
-    for (auto& [name, mask] : masks_) {
-      auto grad = parameter(state.model, name).mutable_grad();
-      if (grad.defined()) grad.mul_(mask);
-    }
-  } else if (event.type == EventType::BatchEnd) {
-    for (auto& [name, mask] : masks_) parameter(state.model, name).mul_(mask);
-  }
-}
+void GMPruningModifier::on_step(TrainState& state, const Event& event) { hold_masks(state, event, masks_); }
 
 }  // namespace sparrow::compress

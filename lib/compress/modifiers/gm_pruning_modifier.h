@@ -1,5 +1,6 @@
 #pragma once
-// !GMPruningModifier: gradual magnitude pruning. At each update the selected
+// !GMPruningModifier (and !MagnitudePruningModifier, !GlobalMagnitudePruningModifier):
+// gradual magnitude pruning. At each update the selected
 // weights get a fresh magnitude mask at the schedule's sparsity; between
 // updates the masks are held: gradients are masked before the optimizer step
 // and the weights again after it, so momentum or weight decay revive nothing.
@@ -14,7 +15,9 @@ namespace sparrow::compress {
 
 class GMPruningModifier : public Modifier {
  public:
-  GMPruningModifier(const recipe::GMPruningParams& p, std::string location);
+  // `global`: one magnitude threshold across all selected parameters
+  // (!GlobalMagnitudePruningModifier) instead of one per parameter.
+  GMPruningModifier(const recipe::GMPruningParams& p, std::string location, bool global = false);
 
   // Current masks by parameter name (1 kept, 0 pruned).
   const std::map<std::string, torch::Tensor>& masks() const { return masks_; }
@@ -34,6 +37,7 @@ class GMPruningModifier : public Modifier {
   recipe::GMPruningParams params_;
   std::string location_;
   MaskKind kind_;
+  bool global_;
   std::map<std::string, torch::Tensor> masks_;
   double applied_sparsity_ = 0.0;
 };

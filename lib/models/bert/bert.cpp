@@ -52,7 +52,7 @@ ResidualOutputImpl::ResidualOutputImpl(int64_t in, const BertConfig& c) {
 }
 
 torch::Tensor ResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return LayerNorm->forward(dropout->forward(dense->forward(x)) + residual);
+  return LayerNorm->forward(dropout->forward(linear(dense, x)) + residual);
 }
 
 AttentionImpl::AttentionImpl(const BertConfig& c) {
@@ -74,16 +74,16 @@ torch::Tensor LayerImpl::forward(const torch::Tensor& hidden, const torch::Tenso
   auto& sa = *attention->self;
   const int64_t B = hidden.size(0), L = hidden.size(1);
   const auto heads = [&](const torch::Tensor& x) { return x.view({B, L, sa.heads, sa.head_size}).transpose(1, 2); };
-  const auto q = heads(sa.query->forward(hidden));
-  const auto k = heads(sa.key->forward(hidden));
-  const auto v = heads(sa.value->forward(hidden));
+  const auto q = heads(linear(sa.query, hidden));
+  const auto k = heads(linear(sa.key, hidden));
+  const auto v = heads(linear(sa.value, hidden));
   auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(sa.head_size));
   if (mask_bias.defined()) scores = scores + mask_bias;
   const auto probs = sa.dropout->forward(torch::softmax(scores, -1));
   const auto context = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, sa.heads * sa.head_size});
   const auto attended = attention->output->forward(context, hidden);
   // Exact (erf) GELU, HF's "gelu".
-  const auto inner = torch::gelu(intermediate->dense->forward(attended));
+  const auto inner = torch::gelu(linear(intermediate->dense, attended));
   return output->forward(inner, attended);
 }
 
@@ -162,8 +162,8 @@ torch::Tensor BertForSequenceClassification::forward(const data::Batch& batch) {
   }
   auto hidden = bert_->embeddings->forward(ids);
   for (const auto& layer : *bert_->encoder->layer) hidden = layer->as<detail::Layer>()->forward(hidden, mask_bias);
-  const auto pooled = torch::tanh(bert_->pooler->dense->forward(hidden.select(1, 0)));
-  return classifier_->forward(dropout_->forward(pooled));
+  const auto pooled = torch::tanh(linear(bert_->pooler->dense, hidden.select(1, 0)));
+  return linear(classifier_, dropout_->forward(pooled));
 }
 
 std::vector<std::string> BertForSequenceClassification::prunable_parameters() const {

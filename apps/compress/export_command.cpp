@@ -1,0 +1,102 @@
+// `compress export --checkpoint DIR --out FILE`: a checkpoint folder -> one .sparrow file for the engine.
+// Activation quantization comes from the folder's quantization.json (QAT); without one, --data
+// calibrates it on a few batches (min/max), and without either every layer stays FP32.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "apps/compress/command.h"
+#include "core/errors.h"
+#include "data/text/text_dataset.h"
+#include "export/exporter.h"
+#include "models/bert/bert_folder.h"
+#include "models/bert/text_task.h"
+#include "models/checkpoint.h"
+
+namespace sparrow::apps {
+
+namespace {
+
+struct ExportFlags {
+  std::string checkpoint;
+  std::string out;
+  std::string data;
+  int64_t calibration_batches = 8;
+  int64_t batch_size = 64;
+  double min_sparse_fraction = exporter::ExportOptions{}.min_sparse_fraction;
+};
+
+// Calibration batches from the training split of --data, encoded for the model when it is a BERT.
+std::vector<data::Batch> calibration(const ExportFlags& flags) {
+  const fs::path dir = flags.checkpoint;
+  recipe::DataSpec spec;
+  spec.dataset = flags.data;
+  spec.train_limit = flags.calibration_batches * flags.batch_size;
+  const fs::path path = flags.data;
+  const bool text_file = path.extension() == ".jsonl" || path.extension() == ".csv";
+  data::Dataset set;
+  if (models::bert::is_bert_folder(dir)) {
+    if (!text_file && !data::text::is_text_dataset(flags.data))
+      throw BadInput("--data: '" + flags.data + "' is not text; a BERT calibrates on a .jsonl/.csv file or spam_assassin");
+    const auto bert = models::bert::load_bert_folder(dir, /*allow_new_head=*/false);
+    set = models::bert::encode_for(*bert, text_file ? data::text::load_text_file(path)
+                                                    : data::text::load_text_dataset(spec, data::Split::Train));
+  } else {
+    if (text_file || data::text::is_text_dataset(flags.data)) throw BadInput("--data: '" + flags.data + "' holds text but the model is not a BERT");
+    set = data::load_dataset(spec, data::Split::Train);
+  }
+  return exporter::calibration_batches(set, flags.calibration_batches, flags.batch_size);
+}
+
+int run_export(const ExportFlags& flags, const CommonFlags& common) {
+  exporter::ExportOptions options;
+  options.min_sparse_fraction = flags.min_sparse_fraction;
+  const bool has_qat = fs::exists(fs::path(flags.checkpoint) / "quantization.json");
+  std::vector<data::Batch> batches;
+  if (!has_qat && !flags.data.empty()) batches = calibration(flags);
+  if (!has_qat && flags.data.empty())
+    spdlog::warn("{} has no quantization.json and no --data was given to calibrate on: every layer is exported FP32",
+                 flags.checkpoint);
+  const auto summary = exporter::export_checkpoint(flags.checkpoint, flags.out, options, batches);
+
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : summary.layers)
+    layers.push_back({{"name", l.name},
+                      {"format", format::weight_format_name(l.format)},
+                      {"shape", {l.n, l.k}},
+                      {"block_sparsity", l.block_sparsity},
+                      {"weight_bytes", l.weight_bytes},
+                      {"dense_fp32_bytes", l.dense_fp32_bytes}});
+  if (common.json) {
+    std::cout << nlohmann::json({{"file", summary.file.string()}, {"bytes", summary.file_bytes}, {"layers", layers}}).dump(2)
+              << std::endl;
+  } else {
+    for (const auto& l : summary.layers)
+      spdlog::info("{:<48} {:<11} {:>5}x{:<5} block sparsity {:5.1f} %  {:>9} B (dense FP32 {} B)", l.name,
+                   format::weight_format_name(l.format), l.n, l.k, 100.0 * l.block_sparsity, l.weight_bytes, l.dense_fp32_bytes);
+    spdlog::info("wrote {} ({} bytes)", summary.file.string(), summary.file_bytes);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Action register_export(CLI::App& sub, const CommonFlags& common) {
+  auto flags = std::make_shared<ExportFlags>();
+  sub.add_option("--checkpoint", flags->checkpoint, "Checkpoint folder (a compress run's checkpoint/, or a BERT folder)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub.add_option("--out", flags->out, "The .sparrow file to write")->required();
+  sub.add_option("--data", flags->data,
+                 "Calibrate activation ranges on this dataset's training split when the checkpoint has no "
+                 "quantization.json (fashion_mnist, spam_assassin, a .jsonl/.csv file)");
+  sub.add_option("--calibration-batches", flags->calibration_batches, "Batches to calibrate on")->check(CLI::PositiveNumber);
+  sub.add_option("--batch-size", flags->batch_size, "Items per calibration batch")->check(CLI::PositiveNumber);
+  sub.add_option("--min-sparse-fraction", flags->min_sparse_fraction,
+                 "Store an INT8 layer sparse when at least this share of its 1x4 blocks is zero, else dense")
+      ->check(CLI::Range(0.0, 1.0));
+  return [flags, &common] { return run_export(*flags, common); };
+}
+
+}  // namespace sparrow::apps

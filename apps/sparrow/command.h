@@ -1,0 +1,21 @@
+#pragma once
+// Each sparrow subcommand lives in its own file and declares its flags once: register_* adds them to its
+// CLI11 subcommand and returns what to run after parsing; main() maps exceptions to exit codes.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace sparrow::apps {
+
+// Flags every subcommand understands.
+struct CommonFlags {
+  bool quiet = false;
+  bool verbose = false;
+};
+
+using Action = std::function<int()>;
+
+// `sparrow inspect FILE [--json]`: graph, per-layer storage and sizes, metadata (inspect_command.cpp).
+Action register_inspect(CLI::App& sub, const CommonFlags& common);
+
+}  // namespace sparrow::apps

@@ -1,0 +1,45 @@
+// sparrow: the engine's command line — look inside, run and benchmark .sparrow files. See command.h for
+// how subcommands plug in.
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+#include "apps/sparrow/command.h"
+#include "core/errors.h"
+#include "core/logging.h"
+
+int main(int argc, char** argv) {
+  using namespace sparrow;
+  apps::CommonFlags common;
+  CLI::App app{"sparrow: inspect, run and benchmark .sparrow models.", "sparrow"};
+  app.set_version_flag("--version", std::string("sparrow ") + SPARROW_VERSION);
+  app.footer(
+      "Examples:\n"
+      "  sparrow inspect out/bert90/model.sparrow\n"
+      "  sparrow inspect model.sparrow --json\n"
+      "Exit codes: 0 ok, 2 bad input (including a malformed .sparrow file), 3 internal error.");
+  app.add_flag("-q,--quiet", common.quiet, "Only warnings and errors on the console");
+  app.add_flag("-v,--verbose", common.verbose, "Debug output on the console");
+  app.require_subcommand(1);
+
+  std::vector<std::pair<CLI::App*, apps::Action>> subcommands;
+  CLI::App* inspect = app.add_subcommand("inspect", "Show a .sparrow file's graph, layers, sizes and metadata");
+  subcommands.emplace_back(inspect, apps::register_inspect(*inspect, common));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(ErrorKind::BadInput);
+  }
+  setup_logging(common.quiet ? Verbosity::Quiet : common.verbose ? Verbosity::Verbose : Verbosity::Normal);
+  try {
+    for (auto& [sub, action] : subcommands)
+      if (sub->parsed()) return action();
+    return static_cast<int>(ErrorKind::BadInput);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_code_for(e);
+  }
+}

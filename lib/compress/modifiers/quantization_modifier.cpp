@@ -1,0 +1,62 @@
+#include "compress/modifiers/quantization_modifier.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/errors.h"
+
+namespace sparrow::compress {
+
+namespace {
+
+bool has_prefix(const std::string& name, const std::string& prefix) {
+  return name == prefix || name.rfind(prefix + ".", 0) == 0;
+}
+
+std::string module_type(const torch::nn::Module& m) {
+  if (m.as<torch::nn::Linear>()) return "Linear";
+  if (m.as<torch::nn::Conv2d>()) return "Conv2d";
+  return "";
+}
+
+}  // namespace
+
+QuantizationModifier::QuantizationModifier(const recipe::QuantizationParams& p, std::string location)
+    : Modifier("QuantizationModifier", p.start_epoch, p.end_epoch, -1.0), params_(p), location_(std::move(location)) {
+  if (p.weight_bits != 8 || p.activation_bits != 8)
+    throw BadInput(location_ + ": Sparrow's engine runs 8-bit weights and activations only (weight_bits: " +
+                   std::to_string(p.weight_bits) + ", activation_bits: " + std::to_string(p.activation_bits) + ")");
+}
+
+std::vector<std::string> QuantizationModifier::select_layers(models::Classifier& model,
+                                                             const recipe::QuantizationParams& p) {
+  std::vector<std::string> out;
+  const auto modules = model.named_modules("", false);
+  for (const auto& name : quantizable_layers(model)) {
+    const auto& module = *modules[name];
+    const bool in_scope = p.submodules.empty() ||
+                          std::any_of(p.submodules.begin(), p.submodules.end(), [&](const auto& s) { return has_prefix(name, s); });
+    const auto type = module_type(module);
+    const bool ignored = std::any_of(p.ignore.begin(), p.ignore.end(), [&](const auto& s) { return has_prefix(name, s) || s == type; }) ||
+                         std::find(p.exclude_module_types.begin(), p.exclude_module_types.end(), type) != p.exclude_module_types.end();
+    if (in_scope && !ignored) out.push_back(name);
+  }
+  return out;
+}
+
+void QuantizationModifier::on_initialize(TrainState& state) {
+  layers_ = select_layers(state.model, params_);
+  if (layers_.empty()) throw BadInput(location_ + ": submodules/ignore leave no linear or conv layer to quantize");
+}
+
+void QuantizationModifier::on_start(TrainState& state, double epoch) {
+  hook_ = std::make_shared<QatHook>(state.model, layers_);
+  state.model.set_linear_hook(hook_);
+  spdlog::info("quantization-aware training from epoch {:.2f} on {} layers", epoch, layers_.size());
+}
+
+void QuantizationModifier::on_step(TrainState&, const Event& event) {
+  const double freeze = params_.disable_quantization_observer_epoch;
+  if (event.type == EventType::BatchStart && freeze >= 0 && event.epoch + 1e-9 >= freeze) hook_->freeze_observers();
+}
+
+}  // namespace sparrow::compress

@@ -1,0 +1,124 @@
+#include "compress/quant/qat_hook.h"
+
+#include "core/errors.h"
+#include "core/files.h"
+
+namespace sparrow::compress {
+
+namespace F = torch::nn::functional;
+
+QatHook::QatHook(models::Classifier& model, const std::vector<std::string>& layers) {
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    if (std::find(layers.begin(), layers.end(), item.key()) != layers.end())
+      layers_[item.value().get()] = Layer{item.key(), {}};
+  }
+}
+
+QatHook::Layer* QatHook::find(const torch::nn::Module& module) {
+  const auto it = layers_.find(&module);
+  return it == layers_.end() ? nullptr : &it->second;
+}
+
+ActivationQParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool training) {
+  if (training || !layer.observer.initialized()) {
+    const auto range = torch::aminmax(x.detach());
+    layer.observer.observe(std::get<0>(range).item<float>(), std::get<1>(range).item<float>());
+  }
+  return activation_qparams(layer.observer.lo(), layer.observer.hi());
+}
+
+torch::Tensor QatHook::linear(const torch::nn::LinearImpl& module, const torch::Tensor& x) {
+  Layer* layer = find(module);
+  if (!layer) return F::linear(x, module.weight, module.bias);
+  const auto q = qparams(*layer, x, module.is_training());
+  if (module.is_training())
+    return F::linear(fake_quantize_activation(x, q), fake_quantize_weight(module.weight), module.bias);
+  return quantized_linear_exact(x, q, module.weight, module.bias);
+}
+
+torch::Tensor QatHook::conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x) {
+  Layer* layer = find(module);
+  const auto& o = module.options;
+  const auto padding = c10::get<torch::ExpandingArray<2>>(o.padding());
+  const auto conv_options =
+      F::Conv2dFuncOptions().stride(o.stride()).dilation(o.dilation()).groups(o.groups()).padding(padding).bias(module.bias);
+  if (!layer) return F::conv2d(x, module.weight, conv_options);
+  const auto q = qparams(*layer, x, module.is_training());
+  if (module.is_training())
+    return F::conv2d(fake_quantize_activation(x, q), fake_quantize_weight(module.weight), conv_options);
+  // The engine runs conv as im2col + GEMM: columns [B, L, C*kh*kw] times W [out, C*kh*kw].
+  const auto kernel = o.kernel_size();
+  const auto cols = F::unfold(x, F::UnfoldFuncOptions(kernel).padding(padding).stride(o.stride()).dilation(o.dilation()));
+  const auto y = quantized_linear_exact(cols.transpose(1, 2), q, module.weight.reshape({module.weight.size(0), -1}),
+                                        module.bias);
+  const int64_t h = (x.size(2) + 2 * (*padding)[0] - (*o.dilation())[0] * ((*kernel)[0] - 1) - 1) / (*o.stride())[0] + 1;
+  const int64_t w = (x.size(3) + 2 * (*padding)[1] - (*o.dilation())[1] * ((*kernel)[1] - 1) - 1) / (*o.stride())[1] + 1;
+  return y.transpose(1, 2).reshape({x.size(0), module.weight.size(0), h, w});
+}
+
+void QatHook::freeze_observers() {
+  for (auto& [module, layer] : layers_) layer.observer.freeze();
+}
+
+std::vector<std::string> QatHook::layers() const {
+  std::vector<std::string> names;
+  for (const auto& [module, layer] : layers_) names.push_back(layer.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+nlohmann::json QatHook::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [module, layer] : layers_) {
+    const auto q = activation_qparams(layer.observer.lo(), layer.observer.hi());
+    j[layer.name] = {{"lo", layer.observer.lo()}, {"hi", layer.observer.hi()}, {"scale", q.scale}, {"zero_point", q.zero_point}};
+  }
+  return j;
+}
+
+void QatHook::load_json(const nlohmann::json& j, const std::string& source) {
+  for (auto& [module, layer] : layers_) {
+    if (!j.contains(layer.name)) throw BadInput(source + ": no quantization parameters for layer '" + layer.name + "'");
+    const auto& entry = j.at(layer.name);
+    try {
+      layer.observer.set(entry.at("lo").get<float>(), entry.at("hi").get<float>());
+    } catch (const nlohmann::json::exception&) {
+      throw BadInput(source + ": layer '" + layer.name + "' needs numbers lo and hi");
+    }
+    layer.observer.freeze();
+  }
+}
+
+std::vector<std::string> quantizable_layers(models::Classifier& model) {
+  std::vector<std::string> names;
+  for (const auto& item : model.named_modules("", /*include_self=*/false))
+    if (item.value()->as<torch::nn::Linear>() || item.value()->as<torch::nn::Conv2d>()) names.push_back(item.key());
+  return names;
+}
+
+void save_quantization(const std::filesystem::path& checkpoint_dir, const models::Classifier& model) {
+  const auto* hook = dynamic_cast<const QatHook*>(model.linear_hook().get());
+  if (!hook) return;
+  write_file_atomic(checkpoint_dir / "quantization.json", hook->to_json().dump(2) + "\n");
+}
+
+void load_quantization(const std::filesystem::path& checkpoint_dir, models::Classifier& model) {
+  const auto file = checkpoint_dir / "quantization.json";
+  if (!std::filesystem::exists(file)) return;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(file.string() + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw BadInput(file.string() + ": expected an object of layers");
+  std::vector<std::string> layers;
+  for (const auto& [name, entry] : j.items()) layers.push_back(name);
+  auto hook = std::make_shared<QatHook>(model, layers);
+  if (hook->layers().size() != layers.size())
+    throw BadInput(file.string() + ": names layers this model does not have");
+  hook->load_json(j, file.string());
+  model.set_linear_hook(hook);
+}
+
+}  // namespace sparrow::compress

@@ -1,0 +1,53 @@
+#pragma once
+// Quantization-aware training as a linear hook: the selected linear and conv
+// layers see fake-quantized inputs and weights while training (straight-
+// through gradients), and in evaluation compute exactly what the engine
+// computes (integer sums, then the FP32 epilogue).
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compress/quant/activation_observer.h"
+#include "compress/quant/quant_scheme.h"
+#include "models/classifier.h"
+
+namespace sparrow::compress {
+
+class QatHook : public models::LinearHook {
+ public:
+  // Quantizes the layers (module names, e.g. "fc1") of `model`.
+  QatHook(models::Classifier& model, const std::vector<std::string>& layers);
+
+  torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) override;
+  torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) override;
+
+  void freeze_observers();
+  std::vector<std::string> layers() const;
+  // {layer: {lo, hi, scale, zero_point}}: what quantization.json holds.
+  nlohmann::json to_json() const;
+  // Sets (and freezes) observers from quantization.json content; BadInput names `source`.
+  void load_json(const nlohmann::json& j, const std::string& source);
+
+ private:
+  struct Layer {
+    std::string name;
+    ActivationObserver observer;
+  };
+  Layer* find(const torch::nn::Module& module);
+  ActivationQParams qparams(Layer& layer, const torch::Tensor& x, bool training);
+
+  std::map<const torch::nn::Module*, Layer> layers_;
+};
+
+// Names of the linear and conv modules of `model`, in model order.
+std::vector<std::string> quantizable_layers(models::Classifier& model);
+
+// quantization.json beside a checkpoint: written when the model has a QatHook,
+// and read back into a frozen hook by load_quantization (no-op without the file).
+void save_quantization(const std::filesystem::path& checkpoint_dir, const models::Classifier& model);
+void load_quantization(const std::filesystem::path& checkpoint_dir, models::Classifier& model);
+
+}  // namespace sparrow::compress

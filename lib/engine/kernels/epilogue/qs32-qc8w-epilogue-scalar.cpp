@@ -1,0 +1,59 @@
+// Portable reference of the fused INT8-linear epilogue. The SIMD versions perform the same FP32 operations
+// in the same order (no FMA contraction: the library is built with -ffp-contract=off), so
+// their results are bit-identical.
+#include <cassert>
+#include <cmath>
+
+#include "engine/kernels/ukernels.h"
+
+namespace sparrow::kernels {
+namespace {
+
+float epilogue_value(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
+  const std::int32_t corrected = acc - p.x_zero_point * p.row_sum[n];
+  float v = static_cast<float>(corrected) * (p.x_scale * p.w_scale[n]);
+  if (p.bias != nullptr) v = v + p.bias[n];
+  switch (p.activation) {
+    case Activation::none: break;
+    case Activation::relu: v = v > 0.0f ? v : 0.0f; break;
+    case Activation::gelu: v = gelu_f32(v); break;
+  }
+  return v;
+}
+
+std::uint8_t requantized(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
+  const float v = epilogue_value(acc, n, p);
+  float q = std::nearbyint(v / p.y.scale) + static_cast<float>(p.y.zero_point);
+  q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
+  return static_cast<std::uint8_t>(q);
+}
+
+}  // namespace
+
+void qs32_f32_qc8w_epilogue__scalar(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                    const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
+  assert(m <= mr);
+  for (std::size_t j = 0; j < nc; ++j) {
+    for (std::size_t t = 0; t < m; ++t) y[t * ldy + n_begin + j] = epilogue_value(acc[j * mr + t], n_begin + j, p);
+  }
+}
+
+void qs32_qu8_qc8w_epilogue__scalar(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                    const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y,
+                                    std::size_t ldy) {
+  assert(m <= mr);
+  for (std::size_t j = 0; j < nc; ++j) {
+    for (std::size_t t = 0; t < m; ++t) y[t * ldy + n_begin + j] = requantized(acc[j * mr + t], n_begin + j, p);
+  }
+}
+
+void qs32_qu8_qc8w_panel_epilogue__scalar(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                          const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y_panel) {
+  assert(m <= mr && n_begin % 4 == 0);
+  for (std::size_t j = 0; j < nc; ++j) {
+    const std::size_t n = n_begin + j;
+    for (std::size_t t = 0; t < m; ++t) y_panel[(n / 4) * mr * 4 + t * 4 + n % 4] = requantized(acc[j * mr + t], n, p);
+  }
+}
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,284 @@
+#include "engine/kernels/linear.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+#include <string>
+
+namespace sparrow::kernels {
+namespace {
+
+void stderr_log(const char* message) { std::fprintf(stderr, "sparrow: %s\n", message); }
+KernelLogFn g_log = stderr_log;
+
+// The first entry this CPU may use; the table ends with a scalar entry, so one always exists.
+template <class K>
+const K& select(const std::vector<K>& table, const char* what) {
+  std::string skipped;
+  for (const K& k : table) {
+    if (mayiuse(k.isa)) {
+      if (g_log != nullptr) {
+        std::string msg = std::string("using ") + what + " kernel '" + k.name + "' (max ISA " + isa_name(max_isa()) + ")";
+        if (!skipped.empty()) msg += "; skipped" + skipped;
+        g_log(msg.c_str());
+      }
+      return k;
+    }
+    skipped += std::string(" ") + k.name;
+  }
+  return table.back();
+}
+
+// Channels per micro-kernel call: the INT32 tile [16][MR] stays in L1 between kernel and epilogue.
+constexpr std::size_t kChannelTile = 16;
+// Channels per work item handed to a thread.
+constexpr std::size_t kChannelChunk = 64;
+constexpr std::size_t kMaxPanelMr = 64;
+
+// Activation panels that share one pass over the weights: at most about an L2 (512 KiB to 1 MiB here).
+constexpr std::size_t kPanelGroupBytes = 512 * 1024;
+// ... and at most this many: the output rows of a group are written chunk by chunk, and rows far apart
+// (each on its own page) cost TLB misses.
+constexpr std::size_t kMaxPanelGroup = 4;
+
+// Work items are (token panel, channel chunk). Panels are taken in groups that fit in L2; inside a group
+// the order is chunk-major, so a chunk of weights is read from memory once and reused from L1 for every
+// panel of the group. Threads get contiguous item ranges, i.e. disjoint channel chunks of a group.
+// `store(rows, panel, n0, nc, acc)` runs the epilogue of one INT32 tile.
+template <class Ukernel, class View, class Store>
+void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std::size_t k, std::size_t mr,
+                 Ukernel ukernel, const View& view, Store store, ThreadPool* pool) {
+  assert(mr != 0 && mr <= kMaxPanelMr);
+  const std::size_t panels = panel_count(m, mr), chunks = (n + kChannelChunk - 1) / kChannelChunk;
+  const std::size_t stride = panel_stride(k, mr);
+  const std::size_t group = std::max<std::size_t>(1, std::min({panels, kPanelGroupBytes / stride, kMaxPanelGroup}));
+  const std::size_t full_groups = panels / group, last_group = panels - full_groups * group;
+  parallel_for(pool, panels * chunks, [&](std::size_t begin, std::size_t end) {
+    alignas(64) std::int32_t acc[kChannelTile * kMaxPanelMr];
+    for (std::size_t item = begin; item < end; ++item) {
+      std::size_t g = item / (chunks * group), size = group, within = item % (chunks * group);
+      if (g >= full_groups) {
+        g = full_groups;
+        size = last_group;
+        within = item - full_groups * chunks * group;
+      }
+      const std::size_t panel = g * group + within % size, chunk = within / size;
+      const std::size_t rows = std::min(mr, m - panel * mr);
+      const std::size_t n_end = std::min(n, (chunk + 1) * kChannelChunk);
+      for (std::size_t n0 = chunk * kChannelChunk; n0 < n_end; n0 += kChannelTile) {
+        const std::size_t n1 = std::min(n_end, n0 + kChannelTile);
+        ukernel(mr, x_panels + panel * stride, view, n0, n1, acc);
+        store(rows, panel, n0, n1 - n0, acc);
+      }
+    }
+  });
+}
+
+// Epilogue writing row-major output y[t][n].
+template <class Out, class Fn>
+auto row_major_store(Fn epilogue, std::size_t mr, const QEpilogueParams& p, Out* y, std::size_t ldy) {
+  return [=, &p](std::size_t rows, std::size_t panel, std::size_t n0, std::size_t nc, const std::int32_t* acc) {
+    epilogue(rows, mr, n0, nc, acc, p, y + panel * mr * ldy, ldy);
+  };
+}
+
+// Epilogue writing the next layer's activation panels.
+inline auto panel_store(QEpiloguePanelFn epilogue, std::size_t mr, std::size_t n, const QEpilogueParams& p,
+                        std::uint8_t* y_panels) {
+  return [=, &p](std::size_t rows, std::size_t panel, std::size_t n0, std::size_t nc, const std::int32_t* acc) {
+    epilogue(rows, mr, n0, nc, acc, p, y_panels + panel * panel_stride(n, mr));
+  };
+}
+
+}  // namespace
+
+void set_kernel_log(KernelLogFn fn) { g_log = fn; }
+
+#define SPR_UKERNEL(isa, fn, mr, nr) {#fn, isa, mr, nr, fn},
+const std::vector<SpmmB4Kernel>& spmm_b4_kernels() {
+  static const std::vector<SpmmB4Kernel> table = {
+#include "engine/kernels/spmm-b4/spmm-b4.inc"
+  };
+  return table;
+}
+const std::vector<QGemmKernel>& qgemm_kernels() {
+  static const std::vector<QGemmKernel> table = {
+#include "engine/kernels/qgemm/qgemm.inc"
+  };
+  return table;
+}
+const std::vector<F32GemmKernel>& f32_gemm_kernels() {
+  static const std::vector<F32GemmKernel> table = {
+#include "engine/kernels/f32-gemm/f32-gemm.inc"
+  };
+  return table;
+}
+#undef SPR_UKERNEL
+#define SPR_EPILOGUE(isa, f32_fn, qu8_fn, qu8_panel_fn) {#f32_fn, isa, f32_fn, qu8_fn, qu8_panel_fn},
+const std::vector<QEpilogueKernel>& qepilogue_kernels() {
+  static const std::vector<QEpilogueKernel> table = {
+#include "engine/kernels/epilogue/epilogue.inc"
+  };
+  return table;
+}
+#undef SPR_EPILOGUE
+
+#define SPR_PACK(isa, fn) {#fn, isa, fn},
+const std::vector<QuantizePackKernel>& quantize_pack_kernels() {
+  static const std::vector<QuantizePackKernel> table = {
+#include "engine/kernels/pack/f32-qu8-pack.inc"
+  };
+  return table;
+}
+#undef SPR_PACK
+
+const SpmmB4Kernel& spmm_b4_kernel() {
+  static const SpmmB4Kernel& k = select(spmm_b4_kernels(), "spmm-b4");
+  return k;
+}
+const QGemmKernel& qgemm_kernel() {
+  static const QGemmKernel& k = select(qgemm_kernels(), "dense INT8 GEMM");
+  return k;
+}
+const F32GemmKernel& f32_gemm_kernel() {
+  static const F32GemmKernel& k = select(f32_gemm_kernels(), "FP32 GEMM");
+  return k;
+}
+const QuantizePackKernel& quantize_pack_kernel() {
+  static const QuantizePackKernel& k = select(quantize_pack_kernels(), "quantize-and-pack");
+  return k;
+}
+const QEpilogueKernel& qepilogue_kernel() {
+  static const QEpilogueKernel& k = select(qepilogue_kernels(), "INT8 epilogue");
+  return k;
+}
+
+PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw) {
+  PackedB4 out;
+  out.n = n;
+  out.k = k;
+  out.row_ptr.assign(1, 0);
+  out.row_sum.assign(n, 0);
+  const std::size_t k4 = round_up_4(k) / 4;
+  for (std::size_t row = 0; row < n; ++row) {
+    for (std::size_t b = 0; b < k4; ++b) {
+      std::uint32_t word = 0;
+      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j) {
+        const std::int8_t v = w[row * ldw + b * 4 + j];
+        out.row_sum[row] += v;
+        word |= std::uint32_t{static_cast<std::uint8_t>(v)} << (8 * j);
+      }
+      if (word != 0) out.blocks.push_back(b | std::uint64_t{word} << 32);
+    }
+    out.row_ptr.push_back(static_cast<std::uint32_t>(out.blocks.size()));
+  }
+  return out;
+}
+
+std::vector<std::int8_t> unpack_b4(const PackedB4& w) {
+  std::vector<std::int8_t> dense(w.n * w.k, 0);
+  for (std::size_t row = 0; row < w.n; ++row) {
+    for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b) {
+      const std::size_t k4 = static_cast<std::uint32_t>(w.blocks[b]);
+      for (std::size_t j = 0; j < 4 && k4 * 4 + j < w.k; ++j) {
+        dense[row * w.k + k4 * 4 + j] = static_cast<std::int8_t>(w.blocks[b] >> (32 + 8 * j));
+      }
+    }
+  }
+  return dense;
+}
+
+PackedQc8w pack_qc8w(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw) {
+  PackedQc8w out;
+  out.n = n;
+  out.k = k;
+  const std::size_t k4 = round_up_4(k) / 4, groups = (n + kDenseQc8wNr - 1) / kDenseQc8wNr;
+  out.w.assign(groups * k4 * kDenseQc8wNr, 0);
+  out.row_sum.assign(n, 0);
+  for (std::size_t row = 0; row < n; ++row) {
+    for (std::size_t b = 0; b < k4; ++b) {
+      std::uint32_t word = 0;
+      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j) {
+        const std::int8_t v = w[row * ldw + b * 4 + j];
+        out.row_sum[row] += v;
+        word |= std::uint32_t{static_cast<std::uint8_t>(v)} << (8 * j);
+      }
+      out.w[(row / kDenseQc8wNr) * k4 * kDenseQc8wNr + b * kDenseQc8wNr + row % kDenseQc8wNr] =
+          static_cast<std::int32_t>(word);
+    }
+  }
+  return out;
+}
+
+PackedF32 pack_f32(const float* w, std::size_t n, std::size_t k, std::size_t ldw) {
+  PackedF32 out;
+  out.n = n;
+  out.k = k;
+  const std::size_t panels = (n + kF32PanelNr - 1) / kF32PanelNr;
+  out.w.assign(panels * k * kF32PanelNr, 0.0f);
+  for (std::size_t row = 0; row < n; ++row) {
+    for (std::size_t i = 0; i < k; ++i) {
+      out.w[(row / kF32PanelNr) * k * kF32PanelNr + i * kF32PanelNr + row % kF32PanelNr] = w[row * ldw + i];
+    }
+  }
+  return out;
+}
+
+void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                          float* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
+}
+
+void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                          std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
+}
+
+void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                                 std::uint8_t* y_panels, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);
+}
+
+void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                       float* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
+}
+
+void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                       std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
+}
+
+void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                              std::uint8_t* y_panels, ThreadPool* pool, const QGemmKernel& kernel) {
+  p.row_sum = w.row_sum.data();
+  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+              panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);
+}
+
+void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const PackedF32& w, const float* bias, Activation act,
+              float* y, std::size_t ldy, ThreadPool* pool, const F32GemmKernel& kernel) {
+  const std::size_t mr = kernel.mr, nr = kernel.nr;
+  const std::size_t row_blocks = (m + mr - 1) / mr, col_tiles = (w.n + nr - 1) / nr;
+  // Column-tile-major: a thread streams one weight tile (L2) past all its row blocks.
+  parallel_for(pool, row_blocks * col_tiles, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t item = begin; item < end; ++item) {
+      const std::size_t tile = item / row_blocks, rb = item % row_blocks;
+      const std::size_t n0 = tile * nr, r0 = rb * mr;
+      kernel.fn(std::min(mr, m - r0), std::min(nr, w.n - n0), w.k, x + r0 * ldx, ldx, w.w.data() + n0 * w.k,
+                bias != nullptr ? bias + n0 : nullptr, act, y + r0 * ldy + n0, ldy);
+    }
+  });
+}
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,117 @@
+// Linear layers over packed weights: sparse block4 INT8, dense INT8 and FP32, each with the fused epilogue,
+// dispatched at run time to the best micro-kernel this CPU may use (isa.h) and split over a thread pool.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/kernels/isa.h"
+#include "engine/kernels/quant.h"
+#include "engine/kernels/thread_pool.h"
+#include "engine/kernels/ukernels.h"
+
+namespace sparrow::kernels {
+
+// Sparse INT8 weights W[N][K] in 1x4 blocks (layout: B4WeightsView). A block is kept when any of its 4
+// weights is nonzero; K is padded to a multiple of 4 with zeros.
+struct PackedB4 {
+  std::size_t n = 0;
+  std::size_t k = 0;
+  std::vector<std::uint32_t> row_ptr;  // N + 1
+  std::vector<std::uint64_t> blocks;
+  std::vector<std::int32_t> row_sum;   // N
+  B4WeightsView view() const { return {n, round_up_4(k) / 4, row_ptr.data(), blocks.data()}; }
+};
+PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw);
+// Back to dense [N][K] (for checks and tools).
+std::vector<std::int8_t> unpack_b4(const PackedB4& w);
+
+struct PackedQc8w {
+  std::size_t n = 0;
+  std::size_t k = 0;
+  std::vector<std::int32_t> w;        // layout: DenseQc8wView
+  std::vector<std::int32_t> row_sum;  // N
+  DenseQc8wView view() const { return {n, round_up_4(k) / 4, w.data()}; }
+};
+PackedQc8w pack_qc8w(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw);
+
+struct PackedF32 {
+  std::size_t n = 0;
+  std::size_t k = 0;
+  std::vector<float> w;  // ceil(N/16) panels of [K][16]
+};
+PackedF32 pack_f32(const float* w, std::size_t n, std::size_t k, std::size_t ldw);
+
+// One row of a micro-kernel table (.inc), best first.
+template <class Fn>
+struct UKernel {
+  const char* name;
+  Isa isa;
+  std::size_t mr;  // tokens per activation panel (INT8) or rows per call (FP32)
+  std::size_t nr;
+  Fn fn;
+};
+using SpmmB4Kernel = UKernel<QGemmSpmmB4Fn>;
+using QGemmKernel = UKernel<QGemmDenseFn>;
+using F32GemmKernel = UKernel<F32GemmFn>;
+struct QEpilogueKernel {
+  const char* name;
+  Isa isa;
+  QEpilogueF32Fn f32;
+  QEpilogueQu8Fn qu8;
+  QEpiloguePanelFn qu8_panel;
+};
+
+const std::vector<SpmmB4Kernel>& spmm_b4_kernels();
+const std::vector<QGemmKernel>& qgemm_kernels();
+const std::vector<F32GemmKernel>& f32_gemm_kernels();
+const std::vector<QEpilogueKernel>& qepilogue_kernels();
+struct QuantizePackKernel {
+  const char* name;
+  Isa isa;
+  QuantizePackRowFn fn;
+};
+const std::vector<QuantizePackKernel>& quantize_pack_kernels();
+
+// The kernel chosen for this CPU (first of its table that mayiuse() allows); the choice is logged once.
+const SpmmB4Kernel& spmm_b4_kernel();
+const QGemmKernel& qgemm_kernel();
+const F32GemmKernel& f32_gemm_kernel();
+const QEpilogueKernel& qepilogue_kernel();
+const QuantizePackKernel& quantize_pack_kernel();
+
+// Where dispatch decisions go (default: one line each on stderr). Pass null to silence.
+using KernelLogFn = void (*)(const char* message);
+void set_kernel_log(KernelLogFn fn);
+
+// Y = epilogue(X . W^T) for M tokens. x_panels holds X packed with the kernel's MR (qu8_pack_panels_*);
+// p.row_sum is taken from w. Y is row-major [M][ldy].
+void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                          float* y, std::size_t ldy, ThreadPool* pool = nullptr,
+                          const SpmmB4Kernel& kernel = spmm_b4_kernel());
+void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                          std::uint8_t* y, std::size_t ldy, ThreadPool* pool = nullptr,
+                          const SpmmB4Kernel& kernel = spmm_b4_kernel());
+void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                       float* y, std::size_t ldy, ThreadPool* pool = nullptr,
+                       const QGemmKernel& kernel = qgemm_kernel());
+void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                       std::uint8_t* y, std::size_t ldy, ThreadPool* pool = nullptr,
+                       const QGemmKernel& kernel = qgemm_kernel());
+// Requantized output written directly as the next layer's activation panels (same panel width as x_panels,
+// that layer's K = w.n), so it needs no packing pass: y_panels holds panels_bytes(m, w.n, kernel.mr) bytes.
+// Padding bytes (tokens >= m, channels >= N) are not written: the next layer's zero weight padding or its
+// discarded rows make their value irrelevant.
+void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
+                                 std::uint8_t* y_panels, ThreadPool* pool = nullptr,
+                                 const SpmmB4Kernel& kernel = spmm_b4_kernel());
+void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+                              std::uint8_t* y_panels, ThreadPool* pool = nullptr,
+                              const QGemmKernel& kernel = qgemm_kernel());
+// Y = act(X . W^T + bias) in FP32; X row-major [M][ldx], bias nullable.
+void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const PackedF32& w, const float* bias,
+              Activation act, float* y, std::size_t ldy, ThreadPool* pool = nullptr,
+              const F32GemmKernel& kernel = f32_gemm_kernel());
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,57 @@
+// The FP32 operators around the linear layers. Each is the portable reference implementation; the
+// engine's hot path is in the GEMMs (linear.h), which conv2d also uses.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/linear.h"
+
+namespace sparrow::kernels {
+
+// y[i] = (x[i] - mean) / sqrt(var + eps) * gamma + beta over each row of n values (biased variance).
+void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, const float* gamma,
+                    const float* beta, float eps, float* y, std::size_t ldy);
+// Row-wise softmax, max-subtracted.
+void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, float* y, std::size_t ldy);
+void gelu_f32(const float* x, std::size_t count, float* y);
+void relu_f32(const float* x, std::size_t count, float* y);
+void add_f32(const float* a, const float* b, std::size_t count, float* y);
+
+// Multi-head attention of one sequence: for each head h, out_h = softmax(Q_h K_h^T * scale + mask) V_h, where
+// Q_h is columns [h*head_dim, (h+1)*head_dim) of q (row-major [seq][ld]), same for k, v and out.
+// key_valid (nullable) marks padding keys with 0: they get no weight (a row with no valid key is zero).
+// seq <= kMaxAttentionSeq. Both products run on the FP32 GEMM; split over heads and blocks of query rows.
+inline constexpr std::size_t kMaxAttentionSeq = 512;
+void attention_f32(const float* q, const float* k, const float* v, std::size_t ld, std::size_t seq, std::size_t heads,
+                   std::size_t head_dim, const std::uint8_t* key_valid, float scale, float* out, std::size_t ldo,
+                   ThreadPool* pool = nullptr);
+
+struct Conv2dShape {
+  std::size_t channels = 0, height = 0, width = 0;  // input, NCHW, one image
+  std::size_t kernel_h = 1, kernel_w = 1, stride = 1, pad = 0;
+  std::size_t out_h() const { return (height + 2 * pad - kernel_h) / stride + 1; }
+  std::size_t out_w() const { return (width + 2 * pad - kernel_w) / stride + 1; }
+  std::size_t patch() const { return channels * kernel_h * kernel_w; }
+};
+// cols[(oy*out_w + ox)][c*kh*kw + ky*kw + kx] = x[c][oy*stride + ky - pad][ox*stride + kx - pad] (0 outside).
+void im2col_f32(const float* x, const Conv2dShape& s, float* cols);
+// Conv2d of one NCHW image as im2col + the FP32 GEMM; w packs [out_channels][patch]; y is [out_channels][oh][ow].
+void conv2d_f32(const float* x, const Conv2dShape& s, const PackedF32& w, const float* bias, Activation act, float* y,
+                ThreadPool* pool = nullptr);
+// Quantized conv2d: im2col, quantization to UINT8 panels, then the sparse block4 INT8 GEMM (p as for
+// qu8_f32_qc8w_spmm_b4; p.x_* quantize the input). y is [out_channels][oh][ow].
+void conv2d_qu8_f32_qc8w_spmm_b4(const float* x, const Conv2dShape& s, const PackedB4& w, const QEpilogueParams& p,
+                                 float* y, ThreadPool* pool = nullptr);
+
+struct Pool2dShape {
+  std::size_t channels = 0, height = 0, width = 0;
+  std::size_t kernel = 2, stride = 2, pad = 0;
+  std::size_t out_h() const { return (height + 2 * pad - kernel) / stride + 1; }
+  std::size_t out_w() const { return (width + 2 * pad - kernel) / stride + 1; }
+};
+// NCHW, one image. Max ignores padding; average divides by the full window (PyTorch's count_include_pad).
+void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
+void avg_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
+
+}  // namespace sparrow::kernels

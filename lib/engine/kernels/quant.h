@@ -1,0 +1,62 @@
+// Quantization scheme shared with the trainer (docs: shared DESIGN "One quantization scheme") and the
+// UINT8 activation panel layout every INT8 GEMM here reads.
+//
+// Panel layout: tokens are grouped in panels of `mr` rows; a panel stores
+//   [K4 = ceil(K/4)][mr tokens][4 input values]
+// so that one 64-byte load holds 16 tokens x 4 consecutive inputs, exactly what one vpdpbusd consumes
+// against a broadcast 1x4 weight block. Tokens past M and inputs past K are zero (weights past K are zero
+// too, so padding never contributes).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sparrow::kernels {
+
+enum class Activation : std::uint8_t { none, relu, gelu };
+
+struct QuantParams {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+};
+
+// Scale and zero point from an observed range (DESIGN: range widened to hold 0; s = 1 if empty).
+QuantParams choose_qu8_params(float lo, float hi);
+
+// Round half to even with the current (default) rounding mode, as the trainer does.
+std::uint8_t quantize_qu8(float x, QuantParams q);
+
+// GELU with the exact erf, computed in double and rounded once.
+float gelu_f32(float x);
+
+inline std::size_t round_up_4(std::size_t k) { return (k + 3) / 4 * 4; }
+inline std::size_t panel_count(std::size_t m, std::size_t mr) { return (m + mr - 1) / mr; }
+// Bytes of one panel and of all panels for M tokens.
+inline std::size_t panel_stride(std::size_t k, std::size_t mr) { return round_up_4(k) * mr; }
+inline std::size_t panels_bytes(std::size_t m, std::size_t k, std::size_t mr) {
+  return panel_count(m, mr) * panel_stride(k, mr);
+}
+
+// FP32 row-major x[M][ldx] -> quantized UINT8 panels (out: panels_bytes(m, k, mr) bytes).
+void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, QuantParams q,
+                         std::size_t mr, std::uint8_t* out);
+// UINT8 row-major x[M][ldx] (e.g. a requantized layer output) -> panels.
+void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std::size_t ldx, std::size_t mr,
+                        std::uint8_t* out);
+// FP32 -> UINT8, plain row-major.
+void qu8_quantize_f32(const float* x, std::size_t count, QuantParams q, std::uint8_t* out);
+
+// Parameters of the fused epilogue of an INT8 linear:
+//   v = float(acc - x_zero_point * row_sum[n]) * (x_scale * w_scale[n]) (+ bias[n]), then the activation;
+// FP32 output stores v, UINT8 output stores clamp(nearbyint(v / y.scale) + y.zero_point, 0, 255).
+struct QEpilogueParams {
+  float x_scale = 1.0f;
+  std::int32_t x_zero_point = 0;
+  const float* w_scale = nullptr;      // [N]
+  const std::int32_t* row_sum = nullptr;  // [N], sum of the quantized weights of each output channel
+  const float* bias = nullptr;         // [N] or null
+  Activation activation = Activation::none;
+  QuantParams y{};                     // used by the UINT8 output only
+};
+
+}  // namespace sparrow::kernels

@@ -1,0 +1,229 @@
+#include "export/exporter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/errors.h"
+#include "core/files.h"
+#include "export/interpret.h"
+#include "models/bert/bert_folder.h"
+#include "models/checkpoint.h"
+#include "models/safetensors.h"
+
+namespace sparrow::exporter {
+
+namespace fmt = sparrow::format;
+
+ActivationQuant activation_quant(float lo, float hi) {
+  ActivationQuant q;
+  q.lo = lo;
+  q.hi = hi;
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  q.scale = (hi - lo) / 255.0f;
+  if (q.scale == 0.0f) q.scale = 1.0f;
+  q.zero_point = static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo / q.scale), 0.0f, 255.0f));
+  return q;
+}
+
+namespace {
+
+bool has_layer(const LoweredGraph& graph, const std::string& name) {
+  return std::any_of(graph.ops.begin(), graph.ops.end(), [&](const LoweredOp& op) { return op.is_layer() && op.name == name; });
+}
+
+// DESIGN.md's weight scheme, as the trainer's compress/quant/quant_scheme.cpp computes it:
+// s_w[n] = max|W[n,:]| / 127 (1 for an all-zero row), q = clamp(round_half_even(W / s_w[n]), -127, 127).
+std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& w) {
+  const auto max_abs = w.abs().amax(1);
+  const auto scales = torch::where(max_abs == 0, torch::ones_like(max_abs), max_abs / 127.0f);
+  const auto q = torch::round(w / scales.unsqueeze(1)).clamp(-127, 127).to(torch::kInt8).contiguous();
+  return {q, scales.contiguous()};
+}
+
+// Share of 1x4 blocks (along K, zero-padded) whose 4 weights are all zero.
+double block_sparsity(const torch::Tensor& w) {
+  const std::int64_t n = w.size(0), k = w.size(1), k4 = (k + 3) / 4;
+  const auto padded = torch::constant_pad_nd(w.ne(0), {0, k4 * 4 - k}).view({n, k4, 4});
+  return 1.0 - padded.any(2).to(torch::kFloat64).mean().item<double>();
+}
+
+template <class T>
+std::vector<T> to_vector(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+nlohmann::json op_json(const std::string& name, const std::string& kind, const std::vector<std::string>& inputs,
+                       const std::string& output, const nlohmann::json& attrs) {
+  nlohmann::json op = {{"name", name}, {"op", kind}, {"inputs", inputs}, {"outputs", {output}}};
+  if (!attrs.empty()) op["attrs"] = attrs;
+  return op;
+}
+
+}  // namespace
+
+std::map<std::string, ActivationQuant> read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph) {
+  const std::string src = file.string();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(src + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw BadInput(src + ": expected an object of layer name -> {scale, zero_point, lo, hi}");
+  std::map<std::string, ActivationQuant> out;
+  for (const auto& [layer, v] : j.items()) {
+    const std::string where = src + ": layer '" + layer + "'";
+    if (!has_layer(graph, layer)) throw BadInput(where + " is not a linear or conv2d layer of this model");
+    const auto number = [&](const char* key) {
+      if (!v.is_object() || !v.contains(key) || !v[key].is_number() || !std::isfinite(v[key].get<double>()))
+        throw BadInput(where + ": \"" + key + "\" must be a finite number");
+      return v[key].get<double>();
+    };
+    ActivationQuant q;
+    q.scale = static_cast<float>(number("scale"));
+    if (!(q.scale > 0)) throw BadInput(where + ": scale must be > 0");
+    const double zp = number("zero_point");
+    if (zp != std::floor(zp) || zp < 0 || zp > 255) throw BadInput(where + ": zero_point must be an integer in [0, 255]");
+    q.zero_point = static_cast<std::int32_t>(zp);
+    q.lo = static_cast<float>(number("lo"));
+    q.hi = static_cast<float>(number("hi"));
+    out[layer] = q;
+  }
+  return out;
+}
+
+std::map<std::string, ActivationQuant> calibrate(const LoweredGraph& graph, const std::vector<data::Batch>& batches) {
+  std::map<std::string, std::pair<float, float>> ranges;
+  const std::set<std::string> wanted(graph.quantizable.begin(), graph.quantizable.end());
+  for (const auto& batch : batches) {
+    interpret(graph, batch, [&](const LoweredOp& layer, const torch::Tensor& x) {
+      if (!wanted.count(layer.name)) return;
+      const float lo = x.min().item<float>(), hi = x.max().item<float>();
+      auto [it, fresh] = ranges.try_emplace(layer.name, lo, hi);
+      if (!fresh) it->second = {std::min(it->second.first, lo), std::max(it->second.second, hi)};
+    });
+  }
+  std::map<std::string, ActivationQuant> out;
+  for (const auto& [layer, r] : ranges) out[layer] = activation_quant(r.first, r.second);
+  return out;
+}
+
+std::vector<data::Batch> calibration_batches(const data::Dataset& set, std::int64_t count, std::int64_t batch_size) {
+  std::vector<data::Batch> batches;
+  for (std::int64_t b = 0; b < count && b * batch_size < set.size(); ++b)
+    batches.push_back(set.batch(torch::arange(b * batch_size, std::min(set.size(), (b + 1) * batch_size), torch::kInt64)));
+  return batches;
+}
+
+fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, ExportSummary* summary) {
+  torch::NoGradGuard no_grad;
+  fmt::Writer writer;
+  nlohmann::json ops = nlohmann::json::array();
+  for (const auto& op : graph.ops) {
+    if (!op.is_layer()) {
+      nlohmann::json o = op_json(op.name, op.op, op.inputs, op.output, op.attrs);
+      for (const auto& [role, t] : op.weights) {
+        const auto c = t.to(torch::kFloat32).contiguous();
+        std::vector<std::uint64_t> dims(c.sizes().begin(), c.sizes().end());
+        writer.add_tensor(op.name + "." + role, fmt::DType::f32, dims, c.data_ptr<float>(), c.numel() * sizeof(float));
+        o["weights"][role] = op.name + "." + role;
+      }
+      ops.push_back(o);
+      continue;
+    }
+    const torch::Tensor w = op.weights.at("weight");
+    const std::size_t n = static_cast<std::size_t>(w.size(0)), k = static_cast<std::size_t>(w.size(1));
+    LayerSummary layer{op.name, op.op, fmt::WeightFormat::fp32, w.size(0), w.size(1), 0.0, 0, n * k * 4};
+    nlohmann::json attrs = op.attrs;
+    std::string input = op.inputs.at(0);
+    fmt::PackedWeights packed;
+    const auto quant = options.activations.find(op.name);
+    if (quant != options.activations.end()) {
+      const auto [q, scales] = quantize_rows(w);
+      layer.block_sparsity = block_sparsity(q);
+      layer.format = layer.block_sparsity >= options.min_sparse_fraction ? fmt::WeightFormat::sparse_int8
+                                                                          : fmt::WeightFormat::dense_int8;
+      packed = layer.format == fmt::WeightFormat::sparse_int8 ? fmt::pack_sparse_int8(q.data_ptr<std::int8_t>(), n, k)
+                                                              : fmt::pack_dense_int8(q.data_ptr<std::int8_t>(), n, k);
+      packed.scale = to_vector<float>(scales);
+      const nlohmann::json qattrs = {{"scale", quant->second.scale}, {"zero_point", quant->second.zero_point}};
+      ops.push_back(op_json(op.name + ".quantize", "quantize", {input}, op.name + ".in.q", qattrs));
+      input = op.name + ".in.q";
+      attrs["input_scale"] = quant->second.scale;
+      attrs["input_zero_point"] = quant->second.zero_point;
+      if (layer.format == fmt::WeightFormat::sparse_int8) attrs["block_rows"] = 1;
+    } else {
+      layer.block_sparsity = block_sparsity(w);
+      packed = fmt::pack_fp32(w.contiguous().data_ptr<float>(), n, k);
+    }
+    if (op.weights.count("bias") && op.weights.at("bias").defined()) packed.bias = to_vector<float>(op.weights.at("bias"));
+    attrs["weight_format"] = fmt::weight_format_name(layer.format);
+    nlohmann::json o = op_json(op.name, op.op, {input}, op.output, attrs);
+    o["weights"] = writer.add_weights(op.name, packed);
+    layer.weight_bytes = packed.row_ptr.size() * 4 + packed.blocks.size() * 8 + packed.dense.size() + packed.f32.size() * 4 +
+                         packed.row_sum.size() * 4 + packed.scale.size() * 4;
+    ops.push_back(o);
+    if (summary) summary->layers.push_back(layer);
+  }
+
+  nlohmann::json metadata = graph.metadata;
+  if (!options.labels.empty()) metadata["sparrow.labels"] = options.labels;
+  metadata["sparrow.quantization"] = options.quantization_source;
+  metadata["sparrow.version"] = SPARROW_VERSION;
+  if (!options.recipe_sha256.empty()) metadata["sparrow.recipe_sha256"] = options.recipe_sha256;
+  if (options.trainer_accuracy) metadata["sparrow.trainer_accuracy"] = *options.trainer_accuracy;
+  nlohmann::json inputs = nlohmann::json::array(), outputs = nlohmann::json::array();
+  for (const auto& in : graph.inputs) inputs.push_back({{"name", in.name}, {"dtype", in.dtype}, {"shape", in.shape}});
+  for (const auto& out : graph.outputs) outputs.push_back({{"name", out}});
+  writer.set_graph({{"metadata", metadata}, {"inputs", inputs}, {"outputs", outputs}, {"ops", ops}});
+  return writer;
+}
+
+ExportSummary export_model(models::Classifier& model, const std::filesystem::path& out, const ExportOptions& options) {
+  const LoweredGraph graph = lower_model(model);
+  for (const auto& [layer, q] : options.activations)
+    if (!has_layer(graph, layer)) throw BadInput("export: activation quantization names layer '" + layer + "', which the model does not have");
+  ExportSummary summary;
+  const std::string bytes = build_file(graph, options, &summary).serialize();
+  write_file_atomic(out, bytes);
+  summary.file = out;
+  summary.file_bytes = bytes.size();
+  return summary;
+}
+
+ExportSummary export_checkpoint(const std::filesystem::path& dir, const std::filesystem::path& out, ExportOptions options,
+                                const std::vector<data::Batch>& calibration) {
+  if (!std::filesystem::is_directory(dir)) throw BadInput(dir.string() + ": not a checkpoint folder");
+  std::shared_ptr<models::Classifier> model;
+  if (models::bert::is_bert_folder(dir)) {
+    model = models::bert::load_bert_folder(dir, /*allow_new_head=*/false);
+  } else {
+    model = models::load_checkpoint(dir);
+  }
+  model->eval();
+  const LoweredGraph graph = lower_model(*model);
+  if (std::filesystem::exists(dir / "quantization.json")) {
+    options.activations = read_quantization_json(dir / "quantization.json", graph);
+    options.quantization_source = "quantization.json";
+  } else if (!calibration.empty()) {
+    options.activations = calibrate(graph, calibration);
+    options.quantization_source = "calibration";
+  }
+  if (options.recipe_sha256.empty() && std::filesystem::exists(dir / "model.safetensors")) {
+    const auto meta = models::read_safetensors(dir / "model.safetensors").metadata;
+    if (const auto it = meta.find("recipe_sha256"); it != meta.end()) options.recipe_sha256 = it->second;
+  }
+  const auto report = dir.parent_path() / "report.json";
+  if (!options.trainer_accuracy && std::filesystem::exists(report)) {
+    const auto j = nlohmann::json::parse(read_file(report), nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("compressed") && j["compressed"].is_object() && j["compressed"].contains("accuracy") &&
+        j["compressed"]["accuracy"].is_number())
+      options.trainer_accuracy = j["compressed"]["accuracy"].get<double>();
+  }
+  return export_model(*model, out, options);
+}
+
+}  // namespace sparrow::exporter

@@ -1,0 +1,80 @@
+// The exporter: a trained (pruned, possibly quantized) zoo model -> one .sparrow file. Each layer is
+// stored sparse INT8, dense INT8 or FP32: INT8 when the layer has activation quantization parameters
+// (from QAT's quantization.json, or calibrated here), sparse when enough of its 1x4 blocks are zero.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "export/lower.h"
+#include "format/writer.h"
+
+namespace sparrow::exporter {
+
+// UINT8 quantization of one layer's input activation (DESIGN.md), and the range it came from.
+struct ActivationQuant {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  float lo = 0.0f;
+  float hi = 0.0f;
+};
+// scale and zero point from an observed range, DESIGN.md's formula (the range is widened to hold 0).
+ActivationQuant activation_quant(float lo, float hi);
+
+struct ExportOptions {
+  // A quantized layer with at least this share of all-zero 1x4 blocks is stored sparse_int8, otherwise
+  // dense_int8 (../shared/KERNELS.md: the sparse kernel overtakes dense INT8 above about 40-50 %).
+  double min_sparse_fraction = 0.5;
+  // Input quantization per layer name (e.g. "fc1", "bert.encoder.layer.0.attention.self.query");
+  // layers without an entry stay FP32.
+  std::map<std::string, ActivationQuant> activations;
+  // Metadata sparrow.quantization: "quantization.json", "calibration" or "none".
+  std::string quantization_source = "none";
+  std::vector<std::string> labels;  // class names; empty: the model's own (or "0", "1", ...)
+  std::string recipe_sha256;
+  std::optional<double> trainer_accuracy;
+};
+
+struct LayerSummary {
+  std::string name;
+  std::string op;
+  format::WeightFormat format = format::WeightFormat::fp32;
+  std::int64_t n = 0, k = 0;
+  double block_sparsity = 0;          // share of all-zero 1x4 blocks of the stored weight
+  std::uint64_t weight_bytes = 0;     // the packed weight (row pointers, blocks, row sums, scales), no bias
+  std::uint64_t dense_fp32_bytes = 0; // n * k * 4
+};
+
+struct ExportSummary {
+  std::filesystem::path file;
+  std::uint64_t file_bytes = 0;
+  std::vector<LayerSummary> layers;
+};
+
+// quantization.json of a QAT checkpoint: {"<layer>": {"scale": f, "zero_point": i, "lo": f, "hi": f}}.
+// Malformed entries or layers `graph` does not have are BadInput naming the file and layer.
+std::map<std::string, ActivationQuant> read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph);
+
+// Min/max of each quantizable layer's input over the batches -> its quantization.
+std::map<std::string, ActivationQuant> calibrate(const LoweredGraph& graph, const std::vector<data::Batch>& batches);
+// The first `count` batches of `set` in item order, for calibrate().
+std::vector<data::Batch> calibration_batches(const data::Dataset& set, std::int64_t count, std::int64_t batch_size);
+
+// The file's content for a lowered graph (tests inspect the writer; export_* write it).
+format::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, ExportSummary* summary = nullptr);
+
+// Writes `out` (atomically) for a model in memory.
+ExportSummary export_model(models::Classifier& model, const std::filesystem::path& out, const ExportOptions& options);
+
+// Exports a checkpoint folder (Sparrow checkpoint or Hugging Face BERT folder). Activation quantization:
+// the folder's quantization.json when present; else calibrated on `calibration` when it holds batches;
+// else every layer stays FP32. recipe_sha256 and trainer_accuracy default to the checkpoint's safetensors
+// metadata and the report.json beside the folder, when present.
+ExportSummary export_checkpoint(const std::filesystem::path& dir, const std::filesystem::path& out, ExportOptions options,
+                                const std::vector<data::Batch>& calibration = {});
+
+}  // namespace sparrow::exporter

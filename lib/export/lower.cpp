@@ -1,0 +1,183 @@
+#include "export/lower.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+#include "models/bert/bert.h"
+#include "models/cnn.h"
+#include "models/mlp.h"
+
+namespace sparrow::exporter {
+
+namespace {
+
+// Appends ops with fresh value names; parameters are looked up by their state-dict names.
+class Builder {
+ public:
+  explicit Builder(models::Classifier& model) {
+    for (const auto& p : model.named_parameters()) params_[p.key()] = p.value().detach().to(torch::kFloat32).contiguous();
+  }
+
+  LoweredGraph graph;
+
+  std::string op(const std::string& name, const std::string& kind, std::vector<std::string> inputs,
+                 nlohmann::json attrs = nlohmann::json::object(), std::map<std::string, torch::Tensor> weights = {},
+                 std::string output = {}) {
+    LoweredOp o;
+    o.name = name;
+    o.op = kind;
+    o.inputs = std::move(inputs);
+    o.output = output.empty() ? name + ".out" : std::move(output);
+    o.attrs = std::move(attrs);
+    o.weights = std::move(weights);
+    graph.ops.push_back(o);
+    return graph.ops.back().output;
+  }
+  std::string unary(const std::string& name, const std::string& kind, const std::string& in, std::string output = {}) {
+    return op(name, kind, {in}, nlohmann::json::object(), {}, std::move(output));
+  }
+  // `module` is the layer's state-dict prefix ("fc1", "bert.encoder.layer.0.attention.self.query").
+  std::string linear(const std::string& module, const std::string& in, std::string output = {}) {
+    const torch::Tensor w = param(module + ".weight");
+    return op(module, "linear", {in}, {{"out_features", w.size(0)}, {"in_features", w.size(1)}},
+              {{"weight", w}, {"bias", param(module + ".bias")}}, std::move(output));
+  }
+  std::string conv2d(const std::string& module, const std::string& in, std::int64_t padding) {
+    const torch::Tensor w = param(module + ".weight");  // [out, in, kh, kw]
+    const nlohmann::json attrs = {{"out_features", w.size(0)},
+                                  {"in_features", w.size(1) * w.size(2) * w.size(3)},
+                                  {"in_channels", w.size(1)},
+                                  {"out_channels", w.size(0)},
+                                  {"kernel", {w.size(2), w.size(3)}},
+                                  {"stride", {1, 1}},
+                                  {"padding", {padding, padding}}};
+    return op(module, "conv2d", {in}, attrs, {{"weight", w.reshape({w.size(0), -1})}, {"bias", param(module + ".bias")}});
+  }
+  std::string layer_norm(const std::string& module, const std::string& in, double eps) {
+    return op(module, "layer_norm", {in}, {{"eps", eps}},
+              {{"gamma", param(module + ".weight")}, {"beta", param(module + ".bias")}});
+  }
+  std::string embedding(const std::string& module, const std::string& ids, nlohmann::json attrs) {
+    return op(module, "embedding", {ids}, std::move(attrs), {{"table", param(module + ".weight")}});
+  }
+  void classifier_outputs(const std::string& logits) {
+    unary("softmax", "softmax", logits, "probabilities");
+    graph.outputs = {logits, "probabilities"};
+  }
+
+  torch::Tensor param(const std::string& name) const {
+    const auto it = params_.find(name);
+    if (it == params_.end()) throw InternalError("export: the model has no parameter '" + name + "'");
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, torch::Tensor> params_;
+};
+
+std::vector<std::string> layer_names(const std::vector<std::string>& prunable) {
+  std::vector<std::string> names;
+  for (const auto& p : prunable) names.push_back(p.substr(0, p.rfind(".weight")));
+  return names;
+}
+
+void lower_cnn(Builder& b, const nlohmann::json& config) {
+  const std::int64_t c = config.at("in_channels"), s = config.at("image_size");
+  b.graph.inputs = {{"input", "f32", {-1, c, s, s}}};
+  const nlohmann::json pool = {{"mode", "max"}, {"kernel", {2, 2}}, {"stride", {2, 2}}};
+  auto x = b.unary("relu1", "relu", b.conv2d("conv1", "input", 1));
+  x = b.op("pool1", "pooling", {x}, pool);
+  x = b.unary("relu2", "relu", b.conv2d("conv2", x, 1));
+  x = b.op("pool2", "pooling", {x}, pool);
+  x = b.op("flatten", "flatten", {x}, {{"start_dim", 1}});
+  x = b.unary("relu3", "relu", b.linear("fc1", x));
+  b.classifier_outputs(b.linear("fc2", x, "logits"));
+  b.graph.metadata["sparrow.task"] = "image_classification";
+  b.graph.metadata["sparrow.image"] = {{"channels", c}, {"height", s}, {"width", s}};
+}
+
+void lower_mlp(Builder& b, const nlohmann::json& config, std::size_t layers) {
+  b.graph.inputs = {{"input", "f32", {-1, config.at("in_features").get<std::int64_t>()}}};
+  auto x = b.op("flatten", "flatten", {"input"}, {{"start_dim", 1}});
+  for (std::size_t i = 1; i < layers; ++i) {
+    const std::string n = std::to_string(i);
+    x = b.unary("relu" + n, "relu", b.linear("fc" + n, x));
+  }
+  b.classifier_outputs(b.linear("fc" + std::to_string(layers), x, "logits"));
+  b.graph.metadata["sparrow.task"] = "image_classification";
+}
+
+void lower_bert(Builder& b, const models::bert::BertForSequenceClassification& bert) {
+  const auto& c = bert.bert_config();
+  b.graph.inputs = {{"input_ids", "i64", {-1, -1}}, {"attention_mask", "i64", {-1, -1}}};
+  const std::string e = "bert.embeddings.";
+  auto x = b.op("bert.embeddings.add1", "add",
+                {b.embedding(e + "word_embeddings", "input_ids", {{"indices", "ids"}}),
+                 b.embedding(e + "position_embeddings", "input_ids", {{"indices", "positions"}})});
+  // Single-segment inputs: every token has type 0, as the model's forward does.
+  x = b.op("bert.embeddings.add2", "add",
+           {x, b.embedding(e + "token_type_embeddings", "input_ids", {{"indices", "constant"}, {"index", 0}})});
+  x = b.layer_norm(e + "LayerNorm", x, c.layer_norm_eps);
+  const std::int64_t head_size = c.hidden_size / c.num_attention_heads;
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "bert.encoder.layer." + std::to_string(i) + ".";
+    const auto ctx = b.op(p + "attention.self", "attention",
+                          {b.linear(p + "attention.self.query", x), b.linear(p + "attention.self.key", x),
+                           b.linear(p + "attention.self.value", x), "attention_mask"},
+                          {{"heads", c.num_attention_heads}, {"head_size", head_size}});
+    const auto attended = b.layer_norm(
+        p + "attention.output.LayerNorm", b.op(p + "attention.output.add", "add", {b.linear(p + "attention.output.dense", ctx), x}),
+        c.layer_norm_eps);
+    const auto inner = b.unary(p + "intermediate.gelu", "gelu", b.linear(p + "intermediate.dense", attended));
+    x = b.layer_norm(p + "output.LayerNorm", b.op(p + "output.add", "add", {b.linear(p + "output.dense", inner), attended}),
+                     c.layer_norm_eps);
+  }
+  const auto pooled = b.op("bert.pooler.first_token", "pooling", {x}, {{"mode", "first_token"}});
+  const auto tanh = b.unary("bert.pooler.tanh", "tanh", b.linear("bert.pooler.dense", pooled));
+  b.classifier_outputs(b.linear("classifier", tanh, "logits"));
+
+  b.graph.metadata["sparrow.task"] = "text_classification";
+  if (const auto& tok = bert.tokenizer()) {
+    b.graph.metadata["sparrow.tokenizer"] = {{"type", "wordpiece"},
+                                             {"vocab", tok->vocab()},
+                                             {"do_lower_case", tok->options().do_lower_case},
+                                             {"strip_accents", tok->options().strip_accents},
+                                             {"tokenize_chinese_chars", tok->options().tokenize_chinese_chars},
+                                             {"max_seq_length", c.max_seq_length},
+                                             {"pad_id", tok->pad_id()},
+                                             {"unk_id", tok->unk_id()},
+                                             {"cls_id", tok->cls_id()},
+                                             {"sep_id", tok->sep_id()}};
+  }
+}
+
+}  // namespace
+
+LoweredGraph lower_model(models::Classifier& model) {
+  Builder b(model);
+  const nlohmann::json config = model.config();
+  const std::string name = config.value("name", "");
+  if (auto* bert = dynamic_cast<models::bert::BertForSequenceClassification*>(&model)) {
+    lower_bert(b, *bert);
+    b.graph.metadata["sparrow.labels"] = bert->labels;
+  } else if (dynamic_cast<models::Cnn*>(&model)) {
+    lower_cnn(b, config);
+  } else if (dynamic_cast<models::Mlp*>(&model)) {
+    lower_mlp(b, config, config.at("hidden").size() + 1);
+  } else {
+    throw BadInput("export: model '" + name + "' cannot be exported (the exporter knows cnn, mlp and bert)");
+  }
+  if (!b.graph.metadata.contains("sparrow.labels")) {
+    std::vector<std::string> labels;
+    const auto logits = std::find_if(b.graph.ops.begin(), b.graph.ops.end(), [](const LoweredOp& o) { return o.output == "logits"; });
+    const auto classes = logits->weights.at("weight").size(0);
+    for (std::int64_t i = 0; i < classes; ++i) labels.push_back(std::to_string(i));
+    b.graph.metadata["sparrow.labels"] = labels;
+  }
+  b.graph.metadata["sparrow.model"] = name;
+  b.graph.metadata["sparrow.model_config"] = config;
+  b.graph.quantizable = layer_names(model.prunable_parameters());
+  return std::move(b.graph);
+}
+
+}  // namespace sparrow::exporter

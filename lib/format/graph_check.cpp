@@ -1,0 +1,317 @@
+#include "format/graph_check.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace sparrow::format {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(FormatErrc code, const std::string& message) { throw FormatError(code, message); }
+
+// Checked access to the untrusted JSON: every missing field or wrong type is a bad_graph naming it.
+class Fields {
+ public:
+  Fields(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {
+    if (!obj_.is_object()) fail(FormatErrc::bad_graph, where_ + " must be a JSON object");
+  }
+  const std::string& where() const { return where_; }
+  bool has(const char* key) const { return obj_.contains(key); }
+  const json& get(const char* key) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) fail(FormatErrc::bad_graph, where_ + ": missing \"" + key + "\"");
+    return *it;
+  }
+  std::string str(const char* key) const {
+    const json& v = get(key);
+    if (!v.is_string()) fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" must be a string");
+    return v.get<std::string>();
+  }
+  std::int64_t integer(const char* key, std::int64_t lo, std::int64_t hi) const {
+    const json& v = get(key);
+    if (!v.is_number_integer()) fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" must be an integer");
+    // Unsigned values above INT64_MAX would wrap in get<int64_t>().
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
+      fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" is out of range");
+    const std::int64_t i = v.get<std::int64_t>();
+    if (i < lo || i > hi)
+      fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" is " + std::to_string(i) + ", expected [" +
+                                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return i;
+  }
+  double number(const char* key) const {
+    const json& v = get(key);
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" must be a finite number");
+    return v.get<double>();
+  }
+  std::vector<std::int64_t> ints(const char* key, std::size_t count, std::int64_t lo, std::int64_t hi) const {
+    const json& v = get(key);
+    if (!v.is_array() || v.size() != count)
+      fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" must be an array of " + std::to_string(count) + " integers");
+    std::vector<std::int64_t> out;
+    for (const auto& e : v) {
+      if (!e.is_number_integer() || (e.is_number_unsigned() && e.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)) ||
+          e.get<std::int64_t>() < lo || e.get<std::int64_t>() > hi)
+        fail(FormatErrc::bad_graph, where_ + ": \"" + key + "\" holds a value outside [" + std::to_string(lo) + ", " +
+                                        std::to_string(hi) + "]");
+      out.push_back(e.get<std::int64_t>());
+    }
+    return out;
+  }
+
+ private:
+  const json& obj_;
+  std::string where_;
+};
+
+const json kEmptyObject = json::object();
+
+const json& attrs_of(const json& op) {
+  const auto it = op.find("attrs");
+  return it == op.end() ? kEmptyObject : *it;
+}
+
+std::string dims_text(const std::vector<std::uint64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// Resolves op.weights[role] to a tensor with exactly this dtype and these dims.
+const TensorInfo& weight_tensor(const File& file, const json& weights, const std::string& op_where, const char* role,
+                                DType dtype, const std::vector<std::uint64_t>& dims) {
+  Fields w(weights, op_where + " weights");
+  const std::string name = w.str(role);
+  const TensorInfo* t = file.find(name);
+  if (!t) fail(FormatErrc::missing_tensor, file.source() + ": " + op_where + ": weight '" + role + "' names tensor '" + name + "', which is not in the file");
+  if (t->dtype != dtype || (!dims.empty() && t->dims != dims))
+    fail(FormatErrc::bad_weight, file.source() + ": tensor '" + name + "' (" + role + " of " + op_where + ") is " +
+                                     dtype_name(t->dtype) + " " + dims_text(t->dims) + ", expected " + dtype_name(dtype) +
+                                     " " + (dims.empty() ? std::string("[any]") : dims_text(dims)));
+  return *t;
+}
+
+// The roles an op's "weights" may hold; anything else is a bad_graph.
+void check_roles(const json& weights, const std::string& where, const std::set<std::string>& allowed) {
+  Fields w(weights, where + " weights");
+  for (const auto& [role, value] : weights.items())
+    if (!allowed.count(role)) fail(FormatErrc::bad_graph, where + ": unknown weight role \"" + role + "\"");
+}
+
+void check_int8_values(const File& file, const WeightsView& v, const std::string& where) {
+  const std::string src = file.source() + ": " + where;
+  const std::size_t k4 = k4_of(v.k);
+  std::vector<std::int64_t> sums(v.n, 0);
+  if (v.format == WeightFormat::sparse_int8) {
+    if (v.row_ptr[0] != 0) fail(FormatErrc::bad_row_ptr, src + ": row_ptr[0] is " + std::to_string(v.row_ptr[0]) + ", expected 0");
+    for (std::size_t row = 0; row < v.n; ++row) {
+      if (v.row_ptr[row + 1] < v.row_ptr[row])
+        fail(FormatErrc::bad_row_ptr, src + ": row_ptr decreases at row " + std::to_string(row));
+      if (v.row_ptr[row + 1] > v.block_count)
+        fail(FormatErrc::bad_row_ptr, src + ": row_ptr[" + std::to_string(row + 1) + "] = " +
+                                          std::to_string(v.row_ptr[row + 1]) + " exceeds the " +
+                                          std::to_string(v.block_count) + " blocks");
+      for (std::uint32_t b = v.row_ptr[row]; b < v.row_ptr[row + 1]; ++b) {
+        const std::uint32_t col = block_k4(v.blocks[b]);
+        if (col >= k4)
+          fail(FormatErrc::bad_block_index, src + ": block " + std::to_string(b) + " of row " + std::to_string(row) +
+                                                " has column block " + std::to_string(col) + ", K/4 is " + std::to_string(k4));
+        if (b > v.row_ptr[row] && col <= block_k4(v.blocks[b - 1]))
+          fail(FormatErrc::unsorted_blocks, src + ": row " + std::to_string(row) + ": column blocks not strictly increasing at block " +
+                                                std::to_string(b));
+        for (std::size_t j = 0; j < 4; ++j) {
+          if (col * 4 + j >= v.k && block_weight(v.blocks[b], j) != 0)
+            fail(FormatErrc::bad_weight, src + ": row " + std::to_string(row) + ": weight past K in block " + std::to_string(b) + " is not 0");
+          sums[row] += block_weight(v.blocks[b], j);
+        }
+      }
+    }
+    if (v.row_ptr[v.n] != v.block_count)
+      fail(FormatErrc::bad_row_ptr, src + ": row_ptr[N] = " + std::to_string(v.row_ptr[v.n]) + " but there are " +
+                                        std::to_string(v.block_count) + " blocks");
+  } else {
+    const std::size_t groups = (v.n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows;
+    for (std::size_t row = 0; row < groups * kDenseInt8GroupRows; ++row)
+      for (std::size_t i = 0; i < k4 * 4; ++i) {
+        const std::int8_t q = v.dense[((row / kDenseInt8GroupRows * k4 + i / 4) * kDenseInt8GroupRows + row % kDenseInt8GroupRows) * 4 + i % 4];
+        if ((row >= v.n || i >= v.k) && q != 0)
+          fail(FormatErrc::bad_weight, src + ": padding weight (row " + std::to_string(row) + ", input " + std::to_string(i) + ") is not 0");
+        if (row < v.n) sums[row] += q;
+      }
+  }
+  for (std::size_t row = 0; row < v.n; ++row) {
+    if (sums[row] != v.row_sum[row])
+      fail(FormatErrc::bad_row_sum, src + ": row_sum[" + std::to_string(row) + "] is " + std::to_string(v.row_sum[row]) +
+                                        ", the weights sum to " + std::to_string(sums[row]));
+    if (!std::isfinite(v.scale[row]) || !(v.scale[row] > 0.0f))
+      fail(FormatErrc::bad_scale, src + ": scale[" + std::to_string(row) + "] is not a finite positive number");
+  }
+}
+
+void check_quant_attrs(const Fields& a, const char* scale, const char* zero_point) {
+  const double s = a.number(scale);
+  if (!(s > 0) || s > 3.4e38) fail(FormatErrc::bad_scale, a.where() + ": \"" + scale + "\" must be a positive float");
+  a.integer(zero_point, 0, 255);
+}
+
+}  // namespace
+
+WeightsView resolve_weights(const json& op, const File& file, bool check_values) {
+  const std::string where = "op '" + (op.contains("name") && op["name"].is_string() ? op["name"].get<std::string>() : "?") + "'";
+  const Fields a(attrs_of(op), file.source() + ": " + where + " attrs");
+  const auto format = weight_format_from_name(a.str("weight_format"));
+  if (!format) fail(FormatErrc::bad_graph, a.where() + ": weight_format must be sparse_int8, dense_int8 or fp32");
+  WeightsView v;
+  v.format = *format;
+  v.n = static_cast<std::size_t>(a.integer("out_features", 1, static_cast<std::int64_t>(kMaxDim)));
+  v.k = static_cast<std::size_t>(a.integer("in_features", 1, static_cast<std::int64_t>(kMaxDim)));
+  const std::uint64_t n = v.n, k4 = k4_of(v.k);
+  const auto it = op.find("weights");
+  if (it == op.end()) fail(FormatErrc::bad_graph, file.source() + ": " + where + ": missing \"weights\"");
+  const json& w = *it;
+  if (*format == WeightFormat::sparse_int8) {
+    check_roles(w, file.source() + ": " + where, {"row_ptr", "blocks", "row_sum", "scale", "bias"});
+    v.block_rows = a.has("block_rows") ? static_cast<std::size_t>(a.integer("block_rows", 1, 64)) : 1;
+    if (v.block_rows != 1)
+      fail(FormatErrc::bad_graph, a.where() + ": block_rows " + std::to_string(v.block_rows) +
+                                      " is not supported by this reader (it reads 1x4 blocks: block_rows 1)");
+    v.row_ptr = file.data_as<std::uint32_t>(weight_tensor(file, w, where, "row_ptr", DType::u32, {n + 1}));
+    const TensorInfo& blocks = weight_tensor(file, w, where, "blocks", DType::u64, {});
+    if (blocks.dims.size() != 1) fail(FormatErrc::bad_weight, file.source() + ": tensor '" + blocks.name + "' must have rank 1");
+    v.blocks = file.data_as<std::uint64_t>(blocks);
+    v.block_count = blocks.dims[0];
+  } else if (*format == WeightFormat::dense_int8) {
+    check_roles(w, file.source() + ": " + where, {"weight", "row_sum", "scale", "bias"});
+    v.dense = file.data_as<std::int8_t>(weight_tensor(file, w, where, "weight", DType::i8,
+                                                      {(n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows, k4, kDenseInt8GroupRows, 4}));
+  } else {
+    check_roles(w, file.source() + ": " + where, {"weight", "bias"});
+    v.f32 = file.data_as<float>(weight_tensor(file, w, where, "weight", DType::f32,
+                                              {(n + kF32PanelRows - 1) / kF32PanelRows, v.k, kF32PanelRows}));
+  }
+  if (*format != WeightFormat::fp32) {
+    v.row_sum = file.data_as<std::int32_t>(weight_tensor(file, w, where, "row_sum", DType::i32, {n}));
+    v.scale = file.data_as<float>(weight_tensor(file, w, where, "scale", DType::f32, {n}));
+    check_quant_attrs(a, "input_scale", "input_zero_point");
+  }
+  if (w.contains("bias")) v.bias = file.data_as<float>(weight_tensor(file, w, where, "bias", DType::f32, {n}));
+  if (check_values && *format != WeightFormat::fp32) check_int8_values(file, v, where);
+  return v;
+}
+
+void check_graph(const File& file) {
+  const std::string src = file.source() + ": graph";
+  const json& graph = file.graph();
+  const Fields g(graph, src);
+  if (g.has("metadata") && !g.get("metadata").is_object()) fail(FormatErrc::bad_graph, src + ": \"metadata\" must be an object");
+  std::set<std::string> defined;
+  const auto name_list = [&](const json& list, const std::string& where) {
+    if (!list.is_array()) fail(FormatErrc::bad_graph, where + " must be an array");
+    std::vector<std::string> names;
+    for (const auto& e : list) {
+      if (!e.is_string() || e.get<std::string>().empty()) fail(FormatErrc::bad_graph, where + " must hold non-empty strings");
+      names.push_back(e.get<std::string>());
+    }
+    return names;
+  };
+  const json& inputs = g.get("inputs");
+  if (!inputs.is_array() || inputs.empty()) fail(FormatErrc::bad_graph, src + ": \"inputs\" must be a non-empty array");
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Fields in(inputs[i], src + ": inputs[" + std::to_string(i) + "]");
+    const std::string name = in.str("name");
+    if (!dtype_from_name(in.str("dtype"))) fail(FormatErrc::bad_graph, in.where() + ": unknown dtype");
+    const json& shape = in.get("shape");
+    if (!shape.is_array() || shape.empty() || shape.size() > kMaxRank)
+      fail(FormatErrc::bad_graph, in.where() + ": \"shape\" must be an array of 1 to 4 dimensions");
+    in.ints("shape", shape.size(), -1, static_cast<std::int64_t>(kMaxDim));
+    if (name.empty() || !defined.insert(name).second) fail(FormatErrc::bad_graph, in.where() + ": name empty or used twice");
+  }
+
+  // Ops and the number of inputs each takes (attention: the mask is optional).
+  static const std::map<std::string, std::pair<std::size_t, std::size_t>> kOps = {
+      {"quantize", {1, 1}}, {"dequantize", {1, 1}}, {"linear", {1, 1}},    {"conv2d", {1, 1}},
+      {"embedding", {1, 1}}, {"layer_norm", {1, 1}}, {"gelu", {1, 1}},     {"relu", {1, 1}},
+      {"tanh", {1, 1}},      {"softmax", {1, 1}},    {"attention", {3, 4}}, {"add", {2, 2}},
+      {"pooling", {1, 1}},   {"flatten", {1, 1}},
+  };
+  const json& ops = g.get("ops");
+  if (!ops.is_array()) fail(FormatErrc::bad_graph, src + ": \"ops\" must be an array");
+  std::set<std::string> op_names;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Fields o(ops[i], src + ": ops[" + std::to_string(i) + "]");
+    const std::string name = o.str("name"), kind = o.str("op");
+    const std::string where = "op '" + name + "'";
+    if (name.empty() || !op_names.insert(name).second) fail(FormatErrc::bad_graph, o.where() + ": op name empty or used twice");
+    const auto spec = kOps.find(kind);
+    if (spec == kOps.end()) fail(FormatErrc::bad_graph, src + ": " + where + ": unknown op \"" + kind + "\"");
+    const auto ins = name_list(o.get("inputs"), src + ": " + where + " inputs");
+    if (ins.size() < spec->second.first || ins.size() > spec->second.second)
+      fail(FormatErrc::bad_graph, src + ": " + where + ": " + kind + " takes " + std::to_string(spec->second.first) +
+                                      (spec->second.first == spec->second.second ? "" : " to " + std::to_string(spec->second.second)) +
+                                      " inputs, got " + std::to_string(ins.size()));
+    for (const auto& in : ins)
+      if (!defined.count(in)) fail(FormatErrc::bad_graph, src + ": " + where + ": input '" + in + "' is not defined before it");
+    const auto outs = name_list(o.get("outputs"), src + ": " + where + " outputs");
+    if (outs.size() != 1) fail(FormatErrc::bad_graph, src + ": " + where + ": an op has exactly one output");
+    if (!defined.insert(outs[0]).second) fail(FormatErrc::bad_graph, src + ": " + where + ": output '" + outs[0] + "' is defined twice");
+    if (o.has("attrs") && !o.get("attrs").is_object()) fail(FormatErrc::bad_graph, src + ": " + where + ": \"attrs\" must be an object");
+    const Fields a(attrs_of(ops[i]), src + ": " + where + " attrs");
+    const json& weights = o.has("weights") ? o.get("weights") : kEmptyObject;
+
+    if (kind == "linear" || kind == "conv2d") {
+      const WeightsView v = resolve_weights(ops[i], file, /*check_values=*/true);
+      if (kind == "conv2d") {
+        const auto in_c = a.integer("in_channels", 1, static_cast<std::int64_t>(kMaxDim));
+        const auto out_c = a.integer("out_channels", 1, static_cast<std::int64_t>(kMaxDim));
+        const auto kernel = a.ints("kernel", 2, 1, 1024);
+        a.ints("stride", 2, 1, 1024);
+        a.ints("padding", 2, 0, 1024);
+        if (static_cast<std::uint64_t>(out_c) != v.n || static_cast<std::uint64_t>(in_c * kernel[0] * kernel[1]) != v.k)
+          fail(FormatErrc::bad_graph, a.where() + ": in_features must be in_channels*kh*kw and out_features out_channels");
+      }
+    } else if (kind == "embedding") {
+      check_roles(weights, src + ": " + where, {"table"});
+      const TensorInfo& t = weight_tensor(file, weights, where, "table", DType::f32, {});
+      if (t.dims.size() != 2) fail(FormatErrc::bad_weight, src + ": " + where + ": table must be [rows, width]");
+      const std::string indices = a.str("indices");
+      if (indices == "constant") a.integer("index", 0, static_cast<std::int64_t>(t.dims[0]) - 1);
+      else if (indices != "ids" && indices != "positions")
+        fail(FormatErrc::bad_graph, a.where() + ": \"indices\" must be ids, positions or constant");
+    } else if (kind == "layer_norm") {
+      check_roles(weights, src + ": " + where, {"gamma", "beta"});
+      const TensorInfo& gamma = weight_tensor(file, weights, where, "gamma", DType::f32, {});
+      if (gamma.dims.size() != 1) fail(FormatErrc::bad_weight, src + ": " + where + ": gamma must have rank 1");
+      weight_tensor(file, weights, where, "beta", DType::f32, gamma.dims);
+      if (!(a.number("eps") > 0)) fail(FormatErrc::bad_graph, a.where() + ": eps must be > 0");
+    } else {
+      check_roles(weights, src + ": " + where, {});
+      if (kind == "quantize" || kind == "dequantize") check_quant_attrs(a, "scale", "zero_point");
+      if (kind == "attention") {
+        a.integer("heads", 1, 4096);
+        a.integer("head_size", 1, 1 << 16);
+      }
+      if (kind == "pooling") {
+        const std::string mode = a.str("mode");
+        if (mode == "max") {
+          a.ints("kernel", 2, 1, 1024);
+          a.ints("stride", 2, 1, 1024);
+        } else if (mode != "first_token") {
+          fail(FormatErrc::bad_graph, a.where() + ": pooling mode must be max or first_token");
+        }
+      }
+      if (kind == "flatten") a.integer("start_dim", 1, kMaxRank - 1);
+    }
+  }
+  const json& outputs = g.get("outputs");
+  if (!outputs.is_array() || outputs.empty()) fail(FormatErrc::bad_graph, src + ": \"outputs\" must be a non-empty array");
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Fields out(outputs[i], src + ": outputs[" + std::to_string(i) + "]");
+    if (!defined.count(out.str("name"))) fail(FormatErrc::bad_graph, out.where() + ": '" + out.str("name") + "' is not produced by any op");
+  }
+}
+
+}  // namespace sparrow::format

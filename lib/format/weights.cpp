@@ -1,0 +1,144 @@
+#include "format/weights.h"
+
+namespace sparrow::format {
+
+WeightsView PackedWeights::view() const {
+  WeightsView v;
+  v.format = format;
+  v.n = n;
+  v.k = k;
+  v.row_ptr = row_ptr.empty() ? nullptr : row_ptr.data();
+  v.blocks = blocks.empty() ? nullptr : blocks.data();
+  v.block_count = blocks.size();
+  v.dense = dense.empty() ? nullptr : dense.data();
+  v.f32 = f32.empty() ? nullptr : f32.data();
+  v.row_sum = row_sum.empty() ? nullptr : row_sum.data();
+  v.scale = scale.empty() ? nullptr : scale.data();
+  v.bias = bias.empty() ? nullptr : bias.data();
+  return v;
+}
+
+namespace {
+
+// The 4 weights of block b of row `row` as one little-endian word (inputs past k are 0).
+std::uint32_t block_word(const std::int8_t* w, std::size_t k, std::size_t row, std::size_t b) {
+  std::uint32_t word = 0;
+  for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j)
+    word |= std::uint32_t{static_cast<std::uint8_t>(w[row * k + b * 4 + j])} << (8 * j);
+  return word;
+}
+
+std::vector<std::int32_t> row_sums(const std::int8_t* w, std::size_t n, std::size_t k) {
+  std::vector<std::int32_t> sums(n, 0);
+  for (std::size_t row = 0; row < n; ++row)
+    for (std::size_t i = 0; i < k; ++i) sums[row] += w[row * k + i];
+  return sums;
+}
+
+}  // namespace
+
+PackedWeights pack_sparse_int8(const std::int8_t* w, std::size_t n, std::size_t k) {
+  PackedWeights out;
+  out.format = WeightFormat::sparse_int8;
+  out.n = n;
+  out.k = k;
+  out.row_ptr.assign(1, 0);
+  for (std::size_t row = 0; row < n; ++row) {
+    for (std::size_t b = 0; b < k4_of(k); ++b) {
+      const std::uint32_t word = block_word(w, k, row, b);
+      if (word != 0) out.blocks.push_back(b | std::uint64_t{word} << 32);
+    }
+    out.row_ptr.push_back(static_cast<std::uint32_t>(out.blocks.size()));
+  }
+  out.row_sum = row_sums(w, n, k);
+  return out;
+}
+
+PackedWeights pack_dense_int8(const std::int8_t* w, std::size_t n, std::size_t k) {
+  PackedWeights out;
+  out.format = WeightFormat::dense_int8;
+  out.n = n;
+  out.k = k;
+  const std::size_t k4 = k4_of(k), groups = (n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows;
+  out.dense.assign(groups * k4 * kDenseInt8GroupRows * 4, 0);
+  for (std::size_t row = 0; row < n; ++row)
+    for (std::size_t b = 0; b < k4; ++b)
+      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j)
+        out.dense[((row / kDenseInt8GroupRows * k4 + b) * kDenseInt8GroupRows + row % kDenseInt8GroupRows) * 4 + j] =
+            w[row * k + b * 4 + j];
+  out.row_sum = row_sums(w, n, k);
+  return out;
+}
+
+PackedWeights pack_fp32(const float* w, std::size_t n, std::size_t k) {
+  PackedWeights out;
+  out.format = WeightFormat::fp32;
+  out.n = n;
+  out.k = k;
+  out.f32.assign((n + kF32PanelRows - 1) / kF32PanelRows * k * kF32PanelRows, 0.0f);
+  for (std::size_t row = 0; row < n; ++row)
+    for (std::size_t i = 0; i < k; ++i)
+      out.f32[(row / kF32PanelRows * k + i) * kF32PanelRows + row % kF32PanelRows] = w[row * k + i];
+  return out;
+}
+
+std::vector<std::int8_t> unpack_int8(const WeightsView& w) {
+  std::vector<std::int8_t> out(w.n * w.k, 0);
+  if (w.format == WeightFormat::sparse_int8) {
+    for (std::size_t row = 0; row < w.n; ++row)
+      for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b)
+        for (std::size_t j = 0; j < 4 && block_k4(w.blocks[b]) * 4 + j < w.k; ++j)
+          out[row * w.k + block_k4(w.blocks[b]) * 4 + j] = block_weight(w.blocks[b], j);
+  } else if (w.format == WeightFormat::dense_int8) {
+    const std::size_t k4 = k4_of(w.k);
+    for (std::size_t row = 0; row < w.n; ++row)
+      for (std::size_t i = 0; i < w.k; ++i)
+        out[row * w.k + i] =
+            w.dense[((row / kDenseInt8GroupRows * k4 + i / 4) * kDenseInt8GroupRows + row % kDenseInt8GroupRows) * 4 +
+                    i % 4];
+  }
+  return out;
+}
+
+std::vector<float> unpack_fp32(const WeightsView& w) {
+  std::vector<float> out(w.n * w.k, 0.0f);
+  if (w.format != WeightFormat::fp32) return out;
+  for (std::size_t row = 0; row < w.n; ++row)
+    for (std::size_t i = 0; i < w.k; ++i)
+      out[row * w.k + i] = w.f32[(row / kF32PanelRows * w.k + i) * kF32PanelRows + row % kF32PanelRows];
+  return out;
+}
+
+double block_sparsity(const WeightsView& w) {
+  const std::size_t k4 = k4_of(w.k), total = w.n * k4;
+  if (total == 0) return 0.0;
+  if (w.format == WeightFormat::sparse_int8) return 1.0 - static_cast<double>(w.block_count) / static_cast<double>(total);
+  std::vector<bool> nonzero(w.n * w.k);
+  if (w.format == WeightFormat::dense_int8) {
+    const auto q = unpack_int8(w);
+    for (std::size_t i = 0; i < q.size(); ++i) nonzero[i] = q[i] != 0;
+  } else {
+    const auto f = unpack_fp32(w);
+    for (std::size_t i = 0; i < f.size(); ++i) nonzero[i] = f[i] != 0.0f;
+  }
+  std::size_t zero = 0;
+  for (std::size_t b = 0; b < total; ++b) {
+    const std::size_t row = b / k4, first = (b % k4) * 4;
+    bool all_zero = true;
+    for (std::size_t i = first; i < first + 4 && i < w.k; ++i) all_zero = all_zero && !nonzero[row * w.k + i];
+    zero += all_zero;
+  }
+  return static_cast<double>(zero) / static_cast<double>(total);
+}
+
+std::size_t weight_bytes(const WeightsView& w) {
+  const std::size_t k4 = k4_of(w.k);
+  switch (w.format) {
+    case WeightFormat::sparse_int8: return (w.n + 1) * 4 + w.block_count * 8 + w.n * 8;
+    case WeightFormat::dense_int8: return (w.n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows * k4 * 16 + w.n * 8;
+    case WeightFormat::fp32: return (w.n + kF32PanelRows - 1) / kF32PanelRows * w.k * kF32PanelRows * 4;
+  }
+  return 0;
+}
+
+}  // namespace sparrow::format

@@ -1,0 +1,33 @@
+#pragma once
+// Models compute every linear and conv layer through linear() / conv2d()
+// below. While a model runs under Classifier::logits(), its hook (if any)
+// sees each of those calls and may compute them differently: this is how
+// quantization-aware training fake-quantizes layers without the models
+// knowing about it.
+#include <torch/torch.h>
+
+namespace sparrow::models {
+
+class LinearHook {
+ public:
+  virtual ~LinearHook() = default;
+  virtual torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) = 0;
+  virtual torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) = 0;
+};
+
+torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x);
+torch::Tensor conv2d(torch::nn::Conv2d layer, const torch::Tensor& x);
+
+// Makes `hook` the one linear()/conv2d() consult on this thread while alive.
+class ActiveHookScope {
+ public:
+  explicit ActiveHookScope(LinearHook* hook);
+  ~ActiveHookScope();
+  ActiveHookScope(const ActiveHookScope&) = delete;
+  ActiveHookScope& operator=(const ActiveHookScope&) = delete;
+
+ private:
+  LinearHook* previous_;
+};
+
+}  // namespace sparrow::models

@@ -1,0 +1,166 @@
+#include <catch2/catch.hpp>
+
+#include <cfenv>
+#include <cmath>
+
+#include "compress/modifiers/distillation_modifier.h"
+#include "compress/quant/activation_observer.h"
+#include "compress/quant/qat_hook.h"
+#include "compress/quant/quant_scheme.h"
+#include "models/cnn.h"
+
+using namespace sparrow;
+using namespace sparrow::compress;
+
+namespace {
+
+// DESIGN.md's formulas written out with scalar loops and std::nearbyint
+// (round half to even in the default rounding mode), independent of the
+// tensor code under test.
+int ref_qw(float w, float scale) { return static_cast<int>(std::fmin(127.f, std::fmax(-127.f, std::nearbyint(w / scale)))); }
+int ref_qx(float x, float scale, int zp) {
+  return static_cast<int>(std::fmin(255.f, std::fmax(0.f, std::nearbyint(x / scale) + static_cast<float>(zp))));
+}
+
+}  // namespace
+
+TEST_CASE("weight quantization matches the scheme, per output channel", "[compress][quant]") {
+  REQUIRE(std::fegetround() == FE_TONEAREST);
+  torch::manual_seed(7);
+  auto w = torch::randn({6, 10});
+  w[3].zero_();  // an all-zero row takes scale 1
+  w[4][2] = 0.5f * 127;  // ties: 63.5 and -2.5 after scaling by 0.5 round to 64 and -2
+  w[4][3] = 63.5f * 0.5f;
+  w[4][4] = -2.5f * 0.5f;
+  const auto scales = weight_scales(w);
+  const auto q = quantize_weight(w, scales);
+  REQUIRE(q.scalar_type() == torch::kInt8);
+  const auto wa = w.accessor<float, 2>();
+  for (int n = 0; n < 6; ++n) {
+    float max_abs = 0;
+    for (int k = 0; k < 10; ++k) max_abs = std::fmax(max_abs, std::fabs(wa[n][k]));
+    const float s = max_abs == 0 ? 1.0f : max_abs / 127.0f;
+    CHECK(scales[n].item<float>() == s);
+    for (int k = 0; k < 10; ++k) CHECK(q[n][k].item<int>() == ref_qw(wa[n][k], s));
+  }
+  CHECK(q[4][3].item<int>() == 64);
+  CHECK(q[4][4].item<int>() == -2);
+  CHECK(q[3].abs().sum().item<int>() == 0);
+}
+
+TEST_CASE("activation qparams hold zero and quantize with clamping and ties to even", "[compress][quant]") {
+  const auto q = activation_qparams(-1.0f, 3.0f);
+  CHECK(q.scale == 4.0f / 255.0f);
+  CHECK(q.zero_point == static_cast<int>(std::nearbyint(1.0f / q.scale)));
+  const auto positive = activation_qparams(0.5f, 2.0f);  // widened to [0, 2]
+  CHECK(positive.zero_point == 0);
+  CHECK(positive.scale == 2.0f / 255.0f);
+  const auto negative = activation_qparams(-4.0f, -1.0f);  // widened to [-4, 0]
+  CHECK(negative.zero_point == 255);
+  const auto empty = activation_qparams(0.0f, 0.0f);
+  CHECK(empty.scale == 1.0f);
+
+  ActivationQParams tie{0.5f, 10};
+  const auto x = torch::tensor({-100.0f, -5.0f, 0.25f, 0.75f, 1.25f, 200.0f, -2.5f});
+  const auto qx = quantize_activation(x, tie);
+  const auto xa = x.accessor<float, 1>();
+  for (int i = 0; i < x.size(0); ++i) CHECK(qx[i].item<int>() == ref_qx(xa[i], 0.5f, 10));
+  CHECK(qx[0].item<int>() == 0);    // clamped low
+  CHECK(qx[5].item<int>() == 255);  // clamped high
+  CHECK(qx[2].item<int>() == 10);   // 0.5 rounds to 0
+  CHECK(qx[3].item<int>() == 12);   // 1.5 rounds to 2
+  CHECK(qx[4].item<int>() == 12);   // 2.5 rounds to 2
+}
+
+TEST_CASE("fake quantization equals quantize-dequantize and passes gradients straight through", "[compress][quant]") {
+  torch::manual_seed(8);
+  auto x = torch::randn({4, 9}).requires_grad_(true);
+  const ActivationQParams q = activation_qparams(-2.0f, 2.5f);
+  const auto y = fake_quantize_activation(x, q);
+  const auto expected = (quantize_activation(x, q).to(torch::kFloat32) - q.zero_point) * q.scale;
+  CHECK(torch::equal(y.detach(), expected));
+  y.sum().backward();
+  CHECK(torch::equal(x.grad(), torch::ones_like(x)));
+
+  auto w = torch::randn({5, 9}).requires_grad_(true);
+  const auto fw = fake_quantize_weight(w);
+  const auto s = weight_scales(w);
+  CHECK(torch::equal(fw.detach(), quantize_weight(w, s).to(torch::kFloat32) * s.view({5, 1})));
+}
+
+TEST_CASE("exact quantized linear equals integer arithmetic done by hand", "[compress][quant]") {
+  torch::manual_seed(9);
+  const auto x = torch::randn({3, 37}) * 2;
+  const auto w = torch::randn({5, 37});
+  const auto b = torch::randn({5});
+  const auto q = activation_qparams(-3.0f, 4.0f);
+  const auto y = quantized_linear_exact(x, q, w, b);
+  const auto s = weight_scales(w);
+  const auto qw = quantize_weight(w, s);
+  const auto qx = quantize_activation(x, q);
+  for (int m = 0; m < 3; ++m)
+    for (int n = 0; n < 5; ++n) {
+      int32_t acc = 0, row_sum = 0;
+      for (int k = 0; k < 37; ++k) {
+        acc += qx[m][k].item<int>() * qw[n][k].item<int>();
+        row_sum += qw[n][k].item<int>();
+      }
+      const float v = static_cast<float>(acc - q.zero_point * row_sum) * (q.scale * s[n].item<float>()) + b[n].item<float>();
+      CHECK(y[m][n].item<float>() == v);
+    }
+}
+
+TEST_CASE("observers average min and max with momentum 0.01 until frozen", "[compress][quant]") {
+  ActivationObserver o;
+  o.observe(-1.0f, 2.0f);
+  CHECK(o.lo() == -1.0f);
+  CHECK(o.hi() == 2.0f);
+  o.observe(-3.0f, 4.0f);
+  CHECK(o.lo() == Approx(-1.02f));
+  CHECK(o.hi() == Approx(2.02f));
+  o.freeze();
+  o.observe(-100.0f, 100.0f);
+  CHECK(o.hi() == Approx(2.02f));
+}
+
+TEST_CASE("QAT hook: training fake-quantizes, evaluation is exact integer math, conv included", "[compress][quant]") {
+  torch::manual_seed(10);
+  models::Cnn model(models::CnnOptions{1, 8, 4, 6, 16, 3, 0.0});
+  auto hook = std::make_shared<QatHook>(model, quantizable_layers(model));
+  CHECK(hook->layers() == std::vector<std::string>{"conv1", "conv2", "fc1", "fc2"});
+  model.set_linear_hook(hook);
+  const data::Batch batch{torch::randn({2, 1, 8, 8}), {}, torch::zeros({2}, torch::kInt64)};
+  model.train();
+  const auto train_logits = model.logits(batch);
+  hook->freeze_observers();
+  model.eval();
+  const auto eval_logits = model.logits(batch);
+  // Same quantization, different arithmetic (FP32 over dequantized values vs exact integers):
+  // equal to rounding, not bit for bit.
+  CHECK(torch::allclose(train_logits, eval_logits, 1e-4, 1e-5));
+  // Without the hook the model is plain FP32 and differs by the quantization error.
+  model.set_linear_hook(nullptr);
+  CHECK_FALSE(torch::equal(model.logits(batch), eval_logits));
+  const auto j = hook->to_json();
+  CHECK(j.size() == 4u);
+  CHECK(j["fc1"]["zero_point"].get<int>() >= 0);
+}
+
+TEST_CASE("distillation loss is T^2 KL(teacher || student)", "[compress][distill]") {
+  const auto student = torch::tensor({{1.0f, 2.0f, 0.5f}});
+  const auto teacher = torch::tensor({{0.2f, 3.0f, -1.0f}});
+  const double T = 2.0;
+  double kl = 0;
+  double zs = 0, zt = 0;
+  for (int i = 0; i < 3; ++i) {
+    zs += std::exp(student[0][i].item<float>() / T);
+    zt += std::exp(teacher[0][i].item<float>() / T);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const double pt = std::exp(teacher[0][i].item<float>() / T) / zt;
+    const double ps = std::exp(student[0][i].item<float>() / T) / zs;
+    kl += pt * std::log(pt / ps);
+  }
+  CHECK(DistillationModifier::kd_loss(student, teacher, T).item<double>() == Approx(T * T * kl).epsilon(1e-5));
+  CHECK(DistillationModifier::kd_loss(teacher, teacher, T).item<double>() == Approx(0.0).margin(1e-7));
+}

@@ -1,0 +1,22 @@
+# Fails when an ISA-flagged kernel object defines a weak (inline or template) symbol: the linker keeps one
+# copy of such a symbol for the whole program, and if it keeps the AVX copy, a CPU without AVX crashes in code
+# that was meant to be portable. Run by ctest with -DOBJECTS=<objects joined by |> -DNM=<nm>.
+string(REPLACE "|" ";" objects "${OBJECTS}")
+set(bad "")
+foreach(obj ${objects})
+  if(NOT obj MATCHES "avx")
+    continue()
+  endif()
+  execute_process(COMMAND ${NM} -C ${obj} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm failed on ${obj}")
+  endif()
+  string(REGEX MATCHALL "[^\n]* [WV] [^\n]*" weak "${symbols}")
+  if(weak)
+    string(APPEND bad "${obj}:\n  ${weak}\n")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "ISA-flagged objects define weak symbols (move shared inline code out of them):\n${bad}")
+endif()
+message(STATUS "no weak symbols in the ISA-flagged kernel objects")

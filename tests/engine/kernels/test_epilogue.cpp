@@ -1,0 +1,62 @@
+// Each fused epilogue equals the scalar reference bit for bit (same FP32 operations, same order).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "engine/kernels/isa.h"
+#include "engine/kernels/linear.h"
+#include "kernels/random.h"
+
+namespace sk = sparrow::kernels;
+using sparrow::test::Rng;
+
+TEST_CASE("INT8 epilogues equal the scalar reference bit-exactly", "[kernels][epilogue]") {
+  const sk::QEpilogueKernel& ref = sk::qepilogue_kernels().back();
+  REQUIRE(ref.isa == sk::Isa::scalar);
+  for (const auto& kernel : sk::qepilogue_kernels()) {
+    if (!sk::mayiuse(kernel.isa)) {
+      WARN("skipped " << kernel.name << ": CPU lacks " << sk::isa_name(kernel.isa));
+      continue;
+    }
+    for (int seed = 0; seed < 200; ++seed) {
+      Rng rng(seed);
+      const std::size_t mr = rng.chance(0.5) ? 32 : 64, m = rng.uniform_int(1, static_cast<int>(mr));
+      const std::size_t n = rng.uniform_int(1, 40), n_begin = rng.uniform_int(0, static_cast<int>(n) - 1);
+      const std::size_t nc = rng.uniform_int(1, static_cast<int>(n - n_begin)), ldy = n + rng.uniform_int(0, 3);
+      std::vector<std::int32_t> acc(nc * mr), row_sum(n);
+      for (auto& a : acc) a = rng.chance(0.1) ? rng.uniform_int(-99000000, 99000000) : rng.uniform_int(-300000, 300000);
+      for (auto& r : row_sum) r = rng.uniform_int(-200000, 200000) / 255;
+      std::vector<float> w_scale(n), bias(n);
+      for (auto& s : w_scale) s = rng.uniform(1e-4f, 1e-2f);
+      for (auto& b : bias) b = rng.uniform(-3.0f, 3.0f);
+      sk::QEpilogueParams p;
+      p.x_scale = rng.uniform(1e-3f, 0.1f);
+      p.x_zero_point = rng.uniform_int(0, 255);
+      p.w_scale = w_scale.data();
+      p.row_sum = row_sum.data();
+      p.bias = rng.chance(0.7) ? bias.data() : nullptr;
+      p.activation = static_cast<sk::Activation>(rng.uniform_int(0, 2));
+      p.y = {rng.uniform(0.01f, 1.0f), rng.uniform_int(0, 255)};
+      INFO(kernel.name << " seed " << seed << " m " << m << " mr " << mr << " n_begin " << n_begin << " nc " << nc);
+
+      std::vector<float> want(m * ldy, 7.0f), got(m * ldy, 7.0f);
+      ref.f32(m, mr, n_begin, nc, acc.data(), p, want.data(), ldy);
+      kernel.f32(m, mr, n_begin, nc, acc.data(), p, got.data(), ldy);
+      REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+
+      std::vector<std::uint8_t> want8(m * ldy, 7), got8(m * ldy, 7);
+      ref.qu8(m, mr, n_begin, nc, acc.data(), p, want8.data(), ldy);
+      kernel.qu8(m, mr, n_begin, nc, acc.data(), p, got8.data(), ldy);
+      REQUIRE(want8 == got8);
+
+      // Panel output: this tile's channels start at a multiple of 4 (as the drivers call it).
+      const std::size_t n4 = n_begin / 4 * 4, nc4 = std::min(nc, n - n4);
+      std::vector<std::uint8_t> want_panel(sk::panel_stride(n, mr), 7), got_panel(want_panel.size(), 7);
+      ref.qu8_panel(m, mr, n4, nc4, acc.data(), p, want_panel.data());
+      kernel.qu8_panel(m, mr, n4, nc4, acc.data(), p, got_panel.data());
+      REQUIRE(want_panel == got_panel);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// FP32 GEMM kernels against double-precision dense math.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/kernels/isa.h"
+#include "engine/kernels/linear.h"
+#include "kernels/random.h"
+
+namespace sk = sparrow::kernels;
+using sparrow::test::Rng;
+
+TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f32-gemm]") {
+  for (const auto& kernel : sk::f32_gemm_kernels()) {
+    if (!sk::mayiuse(kernel.isa)) {
+      WARN("skipped " << kernel.name << ": CPU lacks " << sk::isa_name(kernel.isa));
+      continue;
+    }
+    for (int seed = 0; seed < 60; ++seed) {
+      Rng rng(seed);
+      const std::size_t m = rng.uniform_int(1, 40), n = rng.uniform_int(1, 70), k = rng.uniform_int(1, 150);
+      const std::size_t ldx = k + rng.uniform_int(0, 3), ldy = n + rng.uniform_int(0, 3);
+      const auto act = static_cast<sk::Activation>(rng.uniform_int(0, 2));
+      const bool has_bias = rng.chance(0.7);
+      std::vector<float> x(m * ldx), w(n * k), bias(n), y(m * ldy, -99.0f);
+      for (auto& v : x) v = rng.uniform(-2.0f, 2.0f);
+      for (auto& v : w) v = rng.uniform(-1.0f, 1.0f);
+      for (auto& v : bias) v = rng.uniform(-1.0f, 1.0f);
+      const sk::PackedF32 packed = sk::pack_f32(w.data(), n, k, k);
+      sk::ThreadPool pool(rng.chance(0.5) ? 2 : 1);
+      sk::f32_gemm(x.data(), m, ldx, packed, has_bias ? bias.data() : nullptr, act, y.data(), ldy, &pool, kernel);
+      INFO(kernel.name << " seed " << seed << " m " << m << " n " << n << " k " << k);
+      for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < ldy; ++j) {
+          if (j >= n) {
+            REQUIRE(y[i * ldy + j] == -99.0f);
+            continue;
+          }
+          double sum = has_bias ? bias[j] : 0.0, mag = std::fabs(sum);
+          for (std::size_t q = 0; q < k; ++q) {
+            sum += double{x[i * ldx + q]} * w[j * k + q];
+            mag += std::fabs(double{x[i * ldx + q]} * w[j * k + q]);
+          }
+          if (act == sk::Activation::relu) sum = sum > 0 ? sum : 0;
+          if (act == sk::Activation::gelu) sum = 0.5 * sum * (1.0 + std::erf(sum / std::sqrt(2.0)));
+          INFO("row " << i << " col " << j);
+          REQUIRE(std::fabs(y[i * ldy + j] - sum) <= 1e-6 * mag * std::sqrt(double(k)) + 1e-7);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,235 @@
+// The FP32 operators and the quantization helpers against straightforward double-precision math.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "engine/kernels/linear.h"
+#include "engine/kernels/ops.h"
+#include "engine/kernels/quant.h"
+#include "kernels/random.h"
+#include "reference/dense_qgemm.h"
+
+namespace sk = sparrow::kernels;
+using sparrow::test::Rng;
+
+namespace {
+
+std::vector<float> random_vector(Rng& rng, std::size_t count, float lo, float hi) {
+  std::vector<float> v(count);
+  for (auto& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
+
+bool close(double got, double want, double rel, double abs = 1e-30) {
+  return std::fabs(got - want) <= rel * std::fabs(want) + abs;
+}
+
+}  // namespace
+
+TEST_CASE("GELU is erf-exact to 1e-6 relative", "[kernels][ops]") {
+  std::vector<float> x;
+  for (float v = -12.0f; v <= 12.0f; v += 0.0137f) x.push_back(v);
+  std::vector<float> y(x.size());
+  sk::gelu_f32(x.data(), x.size(), y.data());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double want = 0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0)));
+    INFO("x = " << x[i]);
+    REQUIRE(close(y[i], want, 1e-6, 1e-37));
+  }
+}
+
+TEST_CASE("layer norm, softmax, add and ReLU", "[kernels][ops]") {
+  Rng rng(1);
+  const std::size_t m = 7, n = 37, ld = 41;
+  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f), gamma = random_vector(rng, n, 0.5f, 1.5f);
+  const auto beta = random_vector(rng, n, -1.0f, 1.0f);
+  std::vector<float> y(m * ld);
+  sk::layer_norm_f32(x.data(), m, n, ld, gamma.data(), beta.data(), 1e-5f, y.data(), ld);
+  for (std::size_t i = 0; i < m; ++i) {
+    double mean = 0, var = 0;
+    for (std::size_t j = 0; j < n; ++j) mean += x[i * ld + j];
+    mean /= n;
+    for (std::size_t j = 0; j < n; ++j) var += (x[i * ld + j] - mean) * (x[i * ld + j] - mean);
+    var /= n;
+    for (std::size_t j = 0; j < n; ++j) {
+      const double want = (x[i * ld + j] - mean) / std::sqrt(var + 1e-5) * gamma[j] + beta[j];
+      REQUIRE(close(y[i * ld + j], want, 1e-6, 1e-6));
+    }
+  }
+  sk::softmax_f32(x.data(), m, n, ld, y.data(), ld);
+  for (std::size_t i = 0; i < m; ++i) {
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j) sum += std::exp(double{x[i * ld + j]});
+    for (std::size_t j = 0; j < n; ++j) REQUIRE(close(y[i * ld + j], std::exp(double{x[i * ld + j]}) / sum, 1e-6));
+  }
+  std::vector<float> s(m * ld);
+  sk::add_f32(x.data(), beta.data(), n, s.data());
+  for (std::size_t j = 0; j < n; ++j) REQUIRE(s[j] == x[j] + beta[j]);
+  sk::relu_f32(x.data(), m * ld, s.data());
+  for (std::size_t j = 0; j < m * ld; ++j) REQUIRE(s[j] == std::max(x[j], 0.0f));
+}
+
+TEST_CASE("attention with padding mask matches double-precision math", "[kernels][ops]") {
+  for (std::size_t seq : {1, 5, 37, 128, 200}) {
+    Rng rng(seq);
+    const std::size_t heads = 3, dim = 16, ld = heads * dim + 5;
+    const auto q = random_vector(rng, seq * ld, -1, 1), k = random_vector(rng, seq * ld, -1, 1);
+    const auto v = random_vector(rng, seq * ld, -1, 1);
+    std::vector<std::uint8_t> valid(seq, 1);
+    for (std::size_t j = seq / 2 + 1; j < seq; ++j) valid[j] = 0;  // padded tail
+    const float scale = 1.0f / std::sqrt(float(dim));
+    std::vector<float> out(seq * ld, 0.0f);
+    sk::ThreadPool pool(2);
+    sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, valid.data(), scale, out.data(), ld, &pool);
+    for (std::size_t h = 0; h < heads; ++h) {
+      for (std::size_t i = 0; i < seq; ++i) {
+        std::vector<double> p(seq, 0.0);
+        double mx = -1e300, sum = 0;
+        for (std::size_t j = 0; j < seq; ++j) {
+          if (!valid[j]) continue;
+          double dot = 0;
+          for (std::size_t d = 0; d < dim; ++d) dot += double{q[i * ld + h * dim + d]} * k[j * ld + h * dim + d];
+          p[j] = dot * scale;
+          mx = std::max(mx, p[j]);
+        }
+        for (std::size_t j = 0; j < seq; ++j) sum += valid[j] ? (p[j] = std::exp(p[j] - mx)) : (p[j] = 0);
+        for (std::size_t d = 0; d < dim; ++d) {
+          double want = 0;
+          for (std::size_t j = 0; j < seq; ++j) want += p[j] / sum * v[j * ld + h * dim + d];
+          INFO("seq " << seq << " head " << h << " row " << i << " d " << d);
+          REQUIRE(close(out[i * ld + h * dim + d], want, 1e-5, 1e-6));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("attention without a mask, and with every key masked", "[kernels][ops]") {
+  Rng rng(11);
+  const std::size_t seq = 70, heads = 2, dim = 8, ld = heads * dim;
+  const auto q = random_vector(rng, seq * ld, -1, 1), k = random_vector(rng, seq * ld, -1, 1);
+  const auto v = random_vector(rng, seq * ld, -1, 1);
+  std::vector<std::uint8_t> all(seq, 1), none(seq, 0);
+  std::vector<float> unmasked(seq * ld), masked(seq * ld), zero(seq * ld, 5.0f);
+  sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, nullptr, 0.3f, unmasked.data(), ld);
+  sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, all.data(), 0.3f, masked.data(), ld);
+  REQUIRE(unmasked == masked);
+  sk::attention_f32(q.data(), k.data(), v.data(), ld, seq, heads, dim, none.data(), 0.3f, zero.data(), ld);
+  REQUIRE(std::all_of(zero.begin(), zero.end(), [](float x) { return x == 0.0f; }));
+}
+
+TEST_CASE("conv2d via im2col + GEMM matches direct convolution", "[kernels][ops]") {
+  Rng rng(7);
+  sk::Conv2dShape s;
+  s.channels = 3;
+  s.height = 11;
+  s.width = 9;
+  s.kernel_h = 3;
+  s.kernel_w = 2;
+  s.stride = 2;
+  s.pad = 1;
+  const std::size_t oc = 5, oh = s.out_h(), ow = s.out_w();
+  const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
+  const auto w = random_vector(rng, oc * s.patch(), -1, 1), bias = random_vector(rng, oc, -1, 1);
+  std::vector<float> y(oc * oh * ow);
+  sk::conv2d_f32(x.data(), s, sk::pack_f32(w.data(), oc, s.patch(), s.patch()), bias.data(), sk::Activation::none,
+                 y.data());
+  const auto direct = [&](const std::vector<float>& in, const auto& weight, std::size_t o, std::size_t oy, std::size_t ox) {
+    double sum = 0;
+    for (std::size_t c = 0; c < s.channels; ++c)
+      for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
+          const long iy = long(oy * s.stride + ky) - long(s.pad), ix = long(ox * s.stride + kx) - long(s.pad);
+          if (iy < 0 || ix < 0 || iy >= long(s.height) || ix >= long(s.width)) continue;
+          sum += double(in[(c * s.height + iy) * s.width + ix]) * weight[o * s.patch() + (c * s.kernel_h + ky) * s.kernel_w + kx];
+        }
+    return sum;
+  };
+  for (std::size_t o = 0; o < oc; ++o)
+    for (std::size_t oy = 0; oy < oh; ++oy)
+      for (std::size_t ox = 0; ox < ow; ++ox) {
+        REQUIRE(close(y[(o * oh + oy) * ow + ox], direct(x, w, o, oy, ox) + bias[o], 1e-5, 1e-5));
+      }
+
+  // The quantized conv2d equals dense integer math over the quantized input and weights.
+  std::vector<std::int8_t> qw(oc * s.patch());
+  for (auto& v : qw) v = static_cast<std::int8_t>(rng.chance(0.5) ? 0 : rng.uniform_int(-127, 127));
+  const sk::QuantParams xq = sk::choose_qu8_params(-1.0f, 1.0f);
+  std::vector<float> qx(x.size()), w_scale(oc, 0.01f);
+  for (std::size_t i = 0; i < x.size(); ++i) qx[i] = float(sk::quantize_qu8(x[i], xq)) - float(xq.zero_point);
+  std::vector<float> wf(qw.begin(), qw.end());
+  sk::QEpilogueParams p;
+  p.x_scale = xq.scale;
+  p.x_zero_point = xq.zero_point;
+  p.w_scale = w_scale.data();
+  sk::conv2d_qu8_f32_qc8w_spmm_b4(x.data(), s, sk::pack_b4(qw.data(), oc, s.patch(), s.patch()), p, y.data());
+  for (std::size_t o = 0; o < oc; ++o)
+    for (std::size_t oy = 0; oy < oh; ++oy)
+      for (std::size_t ox = 0; ox < ow; ++ox) {
+        const double want = direct(qx, wf, o, oy, ox) * double(xq.scale * 0.01f);
+        INFO("o " << o << " oy " << oy << " ox " << ox);
+        // Padding positions hold x = 0, whose quantized value is the zero point: (q - zp) = 0, as in direct().
+        REQUIRE(close(y[(o * oh + oy) * ow + ox], want, 1e-5, 1e-6));
+      }
+}
+
+TEST_CASE("max and average pooling", "[kernels][ops]") {
+  Rng rng(3);
+  sk::Pool2dShape s;
+  s.channels = 2;
+  s.height = 7;
+  s.width = 6;
+  s.kernel = 3;
+  s.stride = 2;
+  s.pad = 1;
+  const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
+  std::vector<float> mx(s.channels * s.out_h() * s.out_w()), av(mx.size());
+  sk::max_pool2d_f32(x.data(), s, mx.data());
+  sk::avg_pool2d_f32(x.data(), s, av.data());
+  for (std::size_t c = 0; c < s.channels; ++c)
+    for (std::size_t oy = 0; oy < s.out_h(); ++oy)
+      for (std::size_t ox = 0; ox < s.out_w(); ++ox) {
+        double m = -1e300, sum = 0;
+        for (std::size_t ky = 0; ky < s.kernel; ++ky)
+          for (std::size_t kx = 0; kx < s.kernel; ++kx) {
+            const long iy = long(oy * s.stride + ky) - long(s.pad), ix = long(ox * s.stride + kx) - long(s.pad);
+            if (iy < 0 || ix < 0 || iy >= long(s.height) || ix >= long(s.width)) continue;
+            m = std::max(m, double(x[(c * s.height + iy) * s.width + ix]));
+            sum += x[(c * s.height + iy) * s.width + ix];
+          }
+        const std::size_t i = (c * s.out_h() + oy) * s.out_w() + ox;
+        REQUIRE(mx[i] == float(m));
+        REQUIRE(close(av[i], sum / (s.kernel * s.kernel), 1e-6, 1e-7));
+      }
+}
+
+TEST_CASE("activation quantization follows the shared scheme", "[kernels][quant]") {
+  const sk::QuantParams q = sk::choose_qu8_params(-1.0f, 3.0f);
+  REQUIRE(q.scale == 4.0f / 255.0f);
+  REQUIRE(q.zero_point == static_cast<int>(std::nearbyint(1.0f / q.scale)));
+  REQUIRE(sk::choose_qu8_params(0.0f, 0.0f).scale == 1.0f);
+  REQUIRE(sk::choose_qu8_params(2.0f, 3.0f).zero_point == 0);     // range widened to hold 0
+  REQUIRE(sk::choose_qu8_params(-3.0f, -2.0f).zero_point == 255);
+  REQUIRE(sk::quantize_qu8(1e9f, q) == 255);
+  REQUIRE(sk::quantize_qu8(-1e9f, q) == 0);
+  REQUIRE(sk::quantize_qu8(0.0f, q) == q.zero_point);
+  // Round half to even: 2.5 -> 2, 3.5 -> 4.
+  REQUIRE(sk::quantize_qu8(2.5f, {1.0f, 0}) == 2);
+  REQUIRE(sk::quantize_qu8(3.5f, {1.0f, 0}) == 4);
+
+  // Panel layout: [K4][mr][4], zero padding for tokens past M and inputs past K.
+  const std::size_t m = 5, k = 6, mr = 4;
+  std::vector<std::uint8_t> x(m * k);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<std::uint8_t>(i + 1);
+  std::vector<std::uint8_t> panels(sk::panels_bytes(m, k, mr), 0xFF);
+  sk::qu8_pack_panels_u8(x.data(), m, k, k, mr, panels.data());
+  REQUIRE(panels.size() == 2 * 2 * mr * 4);
+  for (std::size_t t = 0; t < 2 * mr; ++t)
+    for (std::size_t i = 0; i < 8; ++i) {
+      const std::uint8_t want = t < m && i < k ? x[t * k + i] : 0;
+      REQUIRE(panels[(t / mr) * sk::panel_stride(k, mr) + (i / 4) * mr * 4 + (t % mr) * 4 + i % 4] == want);
+    }
+}

@@ -1,0 +1,258 @@
+// Export round trip: lower -> pack -> write -> read gives back every weight, scale, bias, table and
+// attribute of the source model, in the trainer's quantization; and the lowered graph computes what the
+// model computes.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "compress/quant/quant_scheme.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "export/exporter.h"
+#include "export/interpret.h"
+#include "format/reader.h"
+#include "models/bert/bert.h"
+#include "models/checkpoint.h"
+#include "models/cnn.h"
+
+using namespace sparrow;
+using namespace sparrow::exporter;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<models::Cnn> small_cnn() {
+  torch::manual_seed(1);
+  models::CnnOptions o;
+  o.image_size = 8;
+  o.conv1_channels = 4;
+  o.conv2_channels = 8;
+  o.hidden = 16;
+  o.num_classes = 3;
+  auto m = std::make_shared<models::Cnn>(o);
+  // fc1 pruned to ~80 % zero 1x4 blocks, as a block4 recipe leaves it.
+  torch::NoGradGuard g;
+  auto& w = m->named_parameters()["fc1.weight"];
+  const auto keep = (torch::rand({w.size(0), w.size(1) / 4, 1}) > 0.8).expand({-1, -1, 4}).reshape(w.sizes());
+  w.mul_(keep.to(torch::kFloat32));
+  m->eval();
+  return m;
+}
+
+std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert() {
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (int i = 0; vocab.size() < 40; ++i) vocab.push_back("w" + std::to_string(i));
+  models::bert::BertConfig c;
+  c.vocab_size = 40;
+  c.hidden_size = 16;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 32;
+  c.max_position_embeddings = 16;
+  c.max_seq_length = 8;
+  c.num_labels = 2;
+  torch::manual_seed(2);
+  auto m = std::make_shared<models::bert::BertForSequenceClassification>(c);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : m->parameters()) p.normal_(0.0, 0.3);
+  }
+  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
+  m->labels = {"ham", "spam"};
+  m->eval();
+  return m;
+}
+
+data::Batch image_batch() { return {torch::randn({5, 1, 8, 8}), {}, torch::zeros({5}, torch::kInt64)}; }
+
+data::Batch text_batch() {
+  auto ids = torch::randint(5, 40, {3, 8}, torch::kInt64);
+  auto mask = torch::ones({3, 8}, torch::kInt64);
+  mask.index_put_({1, torch::indexing::Slice(5)}, 0);
+  return {ids, mask, torch::zeros({3}, torch::kInt64)};
+}
+
+const nlohmann::json* find_op(const format::File& f, const std::string& name) {
+  for (const auto& op : f.graph()["ops"])
+    if (op["name"] == name) return &op;
+  return nullptr;
+}
+
+template <class T>
+std::vector<T> values(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+// Every layer of the file against the source: INT8 layers against the trainer's quantization of the
+// weight, FP32 layers bit for bit; scales, bias, quantize attrs; every other weight tensor byte for byte.
+void check_file_matches(const format::File& f, models::Classifier& model, const ExportOptions& options) {
+  const LoweredGraph graph = lower_model(model);
+  for (const auto& op : graph.ops) {
+    INFO("op " << op.name);
+    const nlohmann::json* stored = find_op(f, op.name);
+    REQUIRE(stored);
+    CHECK((*stored)["op"] == op.op);
+    for (const auto& [key, value] : op.attrs.items()) CHECK((*stored)["attrs"][key] == value);
+    if (!op.is_layer()) {
+      for (const auto& [role, t] : op.weights) {
+        const format::TensorInfo* info = f.find((*stored)["weights"][role].get<std::string>());
+        REQUIRE(info);
+        CHECK(std::vector<std::uint64_t>(t.sizes().begin(), t.sizes().end()) == info->dims);
+        CHECK(std::vector<float>(f.data_as<float>(*info), f.data_as<float>(*info) + t.numel()) == values<float>(t));
+      }
+      continue;
+    }
+    const format::WeightsView v = f.weights(*stored);
+    const torch::Tensor w = op.weights.at("weight");
+    CHECK(std::vector<float>(v.bias, v.bias + v.n) == values<float>(op.weights.at("bias")));
+    const auto q = options.activations.find(op.name);
+    if (q == options.activations.end()) {
+      CHECK(v.format == format::WeightFormat::fp32);
+      CHECK(format::unpack_fp32(v) == values<float>(w));
+      continue;
+    }
+    CHECK(v.format != format::WeightFormat::fp32);
+    const auto scales = compress::weight_scales(w);
+    CHECK(format::unpack_int8(v) == values<std::int8_t>(compress::quantize_weight(w, scales)));
+    CHECK(std::vector<float>(v.scale, v.scale + v.n) == values<float>(scales));
+    CHECK((*stored)["attrs"]["input_scale"].get<float>() == q->second.scale);
+    CHECK((*stored)["attrs"]["input_zero_point"] == q->second.zero_point);
+    const nlohmann::json* quantize = find_op(f, op.name + ".quantize");
+    REQUIRE(quantize);
+    CHECK((*quantize)["attrs"]["scale"].get<float>() == q->second.scale);
+    CHECK((*stored)["inputs"][0] == (*quantize)["outputs"][0]);
+  }
+}
+
+fs::path temp_path(const std::string& name) {
+  return fs::temp_directory_path() / ("sparrow_export_" + std::to_string(::getpid()) + "_" + name);
+}
+
+}  // namespace
+
+TEST_CASE("activation quantization follows DESIGN.md and the trainer", "[export]") {
+  for (const auto& [lo, hi] : {std::pair{-1.3f, 2.7f}, {0.5f, 3.0f}, {-4.0f, -1.0f}, {0.0f, 0.0f}}) {
+    const auto mine = activation_quant(lo, hi);
+    const auto trainer = compress::activation_qparams(lo, hi);
+    CHECK(mine.scale == trainer.scale);
+    CHECK(mine.zero_point == trainer.zero_point);
+  }
+}
+
+TEST_CASE("the lowered CNN and BERT compute what the models compute", "[export]") {
+  torch::NoGradGuard g;
+  auto cnn = small_cnn();
+  const auto images = image_batch();
+  CHECK(torch::allclose(interpret(lower_model(*cnn), images).at("logits"), cnn->forward(images), 1e-5, 1e-6));
+  auto bert = tiny_bert();
+  const auto texts = text_batch();
+  const auto out = interpret(lower_model(*bert), texts);
+  CHECK(torch::allclose(out.at("logits"), bert->forward(texts), 1e-5, 1e-6));
+  CHECK(torch::allclose(out.at("probabilities").sum(1), torch::ones({3})));
+}
+
+TEST_CASE("CNN export round trip: sparse fc1, dense INT8 convs, FP32 head", "[export]") {
+  auto cnn = small_cnn();
+  const LoweredGraph graph = lower_model(*cnn);
+  ExportOptions options;
+  options.activations = calibrate(graph, {image_batch()});
+  options.activations.erase("fc2");  // the classifier stays FP32
+  options.quantization_source = "calibration";
+  options.labels = {"a", "b", "c"};
+  options.recipe_sha256 = "abc";
+  options.trainer_accuracy = 0.875;
+  REQUIRE(options.activations.size() == 3);
+  const auto path = temp_path("cnn.sparrow");
+  const ExportSummary summary = export_model(*cnn, path, options);
+  CHECK(summary.file_bytes == fs::file_size(path));
+  const format::File f = format::File::open(path);
+  check_file_matches(f, *cnn, options);
+  CHECK(f.weights(*find_op(f, "fc1")).format == format::WeightFormat::sparse_int8);
+  CHECK(f.weights(*find_op(f, "conv1")).format == format::WeightFormat::dense_int8);
+  CHECK(f.weights(*find_op(f, "fc2")).format == format::WeightFormat::fp32);
+  const auto& meta = f.metadata();
+  CHECK(meta["sparrow.labels"] == nlohmann::json({"a", "b", "c"}));
+  CHECK(meta["sparrow.model"] == "cnn");
+  CHECK(meta["sparrow.quantization"] == "calibration");
+  CHECK(meta["sparrow.recipe_sha256"] == "abc");
+  CHECK(meta["sparrow.trainer_accuracy"] == 0.875);
+  CHECK(meta["sparrow.image"]["height"] == 8);
+  for (const auto& layer : summary.layers)
+    if (layer.name == "fc1") CHECK(layer.block_sparsity > 0.6);
+  fs::remove(path);
+}
+
+TEST_CASE("BERT export round trip: every encoder linear INT8, tables, norms and tokenizer intact", "[export]") {
+  auto bert = tiny_bert();
+  const LoweredGraph graph = lower_model(*bert);
+  ExportOptions options;
+  options.activations = calibrate(graph, {text_batch()});
+  CHECK(options.activations.size() == 12);  // 6 linears x 2 layers; pooler and classifier are not prunable
+  const format::File f = format::File::parse(build_file(graph, options).serialize(), "bert.sparrow");
+  check_file_matches(f, *bert, options);
+  const auto& tok = f.metadata()["sparrow.tokenizer"];
+  CHECK(tok["vocab"] == bert->tokenizer()->vocab());
+  CHECK(tok["max_seq_length"] == 8);
+  CHECK(f.metadata()["sparrow.labels"] == nlohmann::json({"ham", "spam"}));
+  const nlohmann::json* attention = find_op(f, "bert.encoder.layer.1.attention.self");
+  REQUIRE(attention);
+  CHECK((*attention)["attrs"]["heads"] == 2);
+  CHECK((*attention)["inputs"][3] == "attention_mask");
+}
+
+TEST_CASE("export_checkpoint takes quantization.json from the checkpoint folder", "[export]") {
+  auto cnn = small_cnn();
+  const auto dir = temp_path("ckpt");
+  models::save_checkpoint(dir, *cnn, {{"recipe_sha256", "feed"}});
+  write_file_atomic(dir / "quantization.json",
+                    R"({"fc1": {"scale": 0.02, "zero_point": 0, "lo": 0.0, "hi": 5.1}, "conv2": {"scale": 0.01, "zero_point": 3, "lo": -0.03, "hi": 2.5}})");
+  const auto path = temp_path("ckpt.sparrow");
+  export_checkpoint(dir, path, {});
+  const format::File f = format::File::open(path);
+  CHECK(f.metadata()["sparrow.quantization"] == "quantization.json");
+  CHECK(f.metadata()["sparrow.recipe_sha256"] == "feed");
+  CHECK((*find_op(f, "conv2"))["attrs"]["input_zero_point"] == 3);
+  CHECK((*find_op(f, "fc1.quantize"))["attrs"]["scale"].get<float>() == 0.02f);
+  CHECK(f.weights(*find_op(f, "conv1")).format == format::WeightFormat::fp32);
+
+  write_file_atomic(dir / "quantization.json", R"({"fc9": {"scale": 0.02, "zero_point": 0, "lo": 0, "hi": 1}})");
+  CHECK_THROWS_AS(export_checkpoint(dir, path, {}), BadInput);
+  write_file_atomic(dir / "quantization.json", R"({"fc1": {"scale": -1, "zero_point": 0, "lo": 0, "hi": 1}})");
+  CHECK_THROWS_AS(export_checkpoint(dir, path, {}), BadInput);
+  fs::remove_all(dir);
+  fs::remove(path);
+}
+
+TEST_CASE("a 90 % block-sparse INT8 layer against its dense FP32 bytes", "[export]") {
+  // BERT-base FFN shape: the 8-byte block record alone is 1/20 of FP32 at 90 %; row pointers, row sums
+  // and scales add 12 bytes per row.
+  torch::manual_seed(4);
+  const std::int64_t n = 3072, k = 768;
+  auto w = torch::randn({n, k});
+  const auto keep = (torch::rand({n, k / 4, 1}) >= 0.9).expand({-1, -1, 4}).reshape({n, k});
+  LoweredGraph graph;
+  graph.inputs = {{"x", "f32", {-1, k}}};
+  LoweredOp op;
+  op.name = "ffn";
+  op.op = "linear";
+  op.inputs = {"x"};
+  op.output = "y";
+  op.attrs = {{"out_features", n}, {"in_features", k}};
+  op.weights = {{"weight", w * keep}, {"bias", torch::zeros({n})}};
+  graph.ops = {op};
+  graph.outputs = {"y"};
+  ExportOptions options;
+  options.activations["ffn"] = activation_quant(-1, 1);
+  ExportSummary summary;
+  build_file(graph, options, &summary);
+  REQUIRE(summary.layers.size() == 1);
+  const auto& layer = summary.layers[0];
+  CHECK(layer.format == format::WeightFormat::sparse_int8);
+  const double ratio = static_cast<double>(layer.weight_bytes) / static_cast<double>(layer.dense_fp32_bytes);
+  WARN("90 % block4 INT8 at 3072x768: " << layer.weight_bytes << " of " << layer.dense_fp32_bytes << " dense FP32 bytes (1/"
+                                        << 1.0 / ratio << ")");
+  CHECK(ratio < 0.055);
+}

@@ -1,0 +1,53 @@
+// Golden bytes: the smallest useful file, written out by hand from docs/format.md. If the writer's
+// output changes, either the spec changed (bump the version, update this test) or the writer broke.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "format/reader.h"
+#include "format/writer.h"
+
+using namespace sparrow::format;
+
+TEST_CASE("golden bytes: one u8 tensor and the smallest graph", "[format]") {
+  const std::string graph = R"({"inputs":[{"dtype":"u8","name":"x","shape":[3]}],"ops":[],"outputs":[{"name":"x"}]})";
+  REQUIRE(graph.size() == 84);
+  const unsigned char header[64] = {
+      'S', 'P', 'A', 'R', 'R', 'O', 'W', 0,  // magic
+      1, 0, 0, 0,                            // version 1
+      0, 0, 0, 0,                            // flags
+      84, 0, 0, 0, 0, 0, 0, 0,               // graph_size
+      41, 0, 0, 0, 0, 0, 0, 0,               // table_size
+      1, 0, 0, 0, 0, 0, 0, 0,                // tensor_count
+      0, 1, 0, 0, 0, 0, 0, 0,                // data_offset 256 = align64(152 + 41)
+      3, 0, 0, 0, 0, 0, 0, 0,                // data_size
+      0xf4, 0xc6, 0x79, 0x73,                // crc32 of the graph JSON
+      0xdd, 0x78, 0x30, 0x78,                // crc32 of the tensor table
+  };
+  const unsigned char table[41] = {
+      1, 0, 0, 0, 't',                  // name
+      2, 0, 0, 0,                       // dtype u8
+      1, 0, 0, 0,                       // rank
+      3, 0, 0, 0, 0, 0, 0, 0,           // dims[0]
+      0, 0, 0, 0, 0, 0, 0, 0,           // offset in the data section
+      3, 0, 0, 0, 0, 0, 0, 0,           // nbytes
+      0x1d, 0x80, 0xbc, 0x55,           // crc32 of {1, 2, 3}
+  };
+  std::string expected(reinterpret_cast<const char*>(header), sizeof(header));
+  expected += graph;
+  expected.resize(152, '\0');  // table at align8(64 + 84)
+  expected.append(reinterpret_cast<const char*>(table), sizeof(table));
+  expected.resize(256, '\0');
+  expected += std::string("\x01\x02\x03", 3);
+
+  Writer w;
+  const unsigned char data[3] = {1, 2, 3};
+  w.add_tensor("t", DType::u8, {3}, data, 3);
+  w.set_graph(nlohmann::json::parse(graph));
+  CHECK(w.serialize() == expected);
+
+  const File f = File::parse(expected, "golden");
+  REQUIRE(f.tensors().size() == 1);
+  CHECK(f.tensors()[0].name == "t");
+  CHECK(f.data(f.tensors()[0])[2] == 3);
+}

@@ -1,0 +1,324 @@
+// Corrupt files: each handcrafted corruption must be caught by its own check (FormatErrc), and no
+// truncation, flipped byte or bogus field may crash the reader or slip through.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <random>
+
+#include "format/reader.h"
+#include "format/sample_file.h"
+
+using namespace sparrow;
+using namespace sparrow::format;
+
+namespace {
+
+// The check that rejected `bytes`, or nothing when the file was accepted.
+std::optional<FormatErrc> rejection(const std::string& bytes) {
+  try {
+    File::parse(bytes, "corrupt.sparrow");
+  } catch (const FormatError& e) {
+    CHECK(std::string(e.what()).rfind("corrupt.sparrow: ", 0) == 0);
+    return e.code();
+  }
+  return std::nullopt;
+}
+
+void set_u32(std::string& b, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
+}
+void set_u64(std::string& b, std::size_t at, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
+}
+std::uint64_t get_u64(const std::string& b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
+  return v;
+}
+
+constexpr std::size_t kGraphSizeAt = 16, kTableSizeAt = 24, kCountAt = 32, kDataOffsetAt = 40, kDataSizeAt = 48;
+std::size_t table_offset(const std::string& b) { return align_up(kHeaderBytes + get_u64(b, kGraphSizeAt), kTableAlign); }
+
+// Recomputes the header's graph and table checksums, so a test reaches the checks behind them.
+void refresh_checksums(std::string& b) {
+  const std::size_t graph_size = get_u64(b, kGraphSizeAt), table_size = get_u64(b, kTableSizeAt);
+  set_u32(b, 56, crc32_of(b.data() + kHeaderBytes, graph_size));
+  set_u32(b, 60, crc32_of(b.data() + table_offset(b), table_size));
+}
+
+// Byte positions of the fields of the first tensor table entry.
+struct EntryFields {
+  std::size_t name_len, name, dtype, rank, dim0, offset, nbytes, crc;
+};
+EntryFields first_entry(const std::string& b) {
+  EntryFields e{};
+  e.name_len = table_offset(b);
+  e.name = e.name_len + 4;
+  const std::size_t len = static_cast<unsigned char>(b[e.name_len]);
+  e.dtype = e.name + len;
+  e.rank = e.dtype + 4;
+  e.dim0 = e.rank + 4;
+  const std::size_t rank = static_cast<unsigned char>(b[e.rank]);
+  e.offset = e.dim0 + 8 * rank;
+  e.nbytes = e.offset + 8;
+  e.crc = e.nbytes + 8;
+  return e;
+}
+
+std::string sample_bytes() { return testing::make_sample().writer.serialize(); }
+
+// The sample with one packed weight replaced (checksums stay right: the corruption is in the content).
+std::string with_sparse(const std::function<void(PackedWeights&)>& edit, const std::function<void(nlohmann::json&)>& edit_attrs = {}) {
+  Writer w;
+  std::mt19937 rng(5);
+  const auto q = testing::random_block_weights(4, 12, 0.3, rng);
+  auto p = pack_sparse_int8(q.data(), 4, 12);
+  p.scale.assign(4, 0.5f);
+  edit(p);
+  nlohmann::json attrs = testing::quant_linear_attrs(p, 0.1f, 3);
+  if (edit_attrs) edit_attrs(attrs);
+  const nlohmann::json weights = w.add_weights("fc", p);
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, 12}}}}},
+               {"outputs", {{{"name", "y"}}}},
+               {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}}, {"attrs", attrs}, {"weights", weights}}}}});
+  return w.serialize();
+}
+
+std::string with_graph(const std::string& graph_json) {
+  std::string b = sample_bytes();
+  const File f = File::parse(b);
+  Writer w;
+  for (const auto& t : f.tensors()) w.add_tensor(t.name, t.dtype, t.dims, f.data(t), t.nbytes);
+  w.set_graph(nlohmann::json::parse(graph_json));
+  return w.serialize();
+}
+
+// A file without tensors around raw graph text (which need not be JSON at all).
+std::string tensorless_file(const std::string& graph) {
+  Writer w;
+  w.set_graph(nlohmann::json::object());
+  std::string b = w.serialize().substr(0, kHeaderBytes);
+  set_u64(b, kGraphSizeAt, graph.size());
+  set_u64(b, kTableSizeAt, 0);
+  set_u64(b, kDataOffsetAt, align_up(kHeaderBytes + graph.size(), kDataAlign));
+  b += graph;
+  b.resize(get_u64(b, kDataOffsetAt), '\0');
+  refresh_checksums(b);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("the sample file is accepted", "[format][corrupt]") { CHECK_FALSE(rejection(sample_bytes())); }
+
+TEST_CASE("HANDCRAFTED header corruptions", "[format][corrupt]") {
+  const std::string good = sample_bytes();
+  auto b = good;
+  SECTION("HANDCRAFTED_HEADER_BAD_MAGIC") {
+    b[0] = 'X';
+    CHECK(rejection(b) == FormatErrc::bad_magic);
+  }
+  SECTION("HANDCRAFTED_HEADER_VERSION_0") {
+    set_u32(b, 8, 0);
+    CHECK(rejection(b) == FormatErrc::bad_version);
+  }
+  SECTION("HANDCRAFTED_HEADER_FUTURE_VERSION") {
+    set_u32(b, 8, kVersion + 1);
+    CHECK(rejection(b) == FormatErrc::bad_version);
+  }
+  SECTION("HANDCRAFTED_HEADER_BYTESWAPPED_VERSION") {
+    set_u32(b, 8, 0x01000000u);
+    CHECK(rejection(b) == FormatErrc::bad_version);
+  }
+  SECTION("HANDCRAFTED_HEADER_FLAGS") {
+    set_u32(b, 12, 1);
+    CHECK(rejection(b) == FormatErrc::bad_header);
+  }
+  SECTION("HANDCRAFTED_HEADER_HUGE_GRAPH") {
+    set_u64(b, kGraphSizeAt, 1ull << 62);
+    CHECK(rejection(b) == FormatErrc::bad_header);
+  }
+  SECTION("HANDCRAFTED_HEADER_HUGE_TABLE") {
+    set_u64(b, kTableSizeAt, ~0ull);
+    CHECK(rejection(b) == FormatErrc::bad_header);
+  }
+  SECTION("HANDCRAFTED_HEADER_HUGE_TENSOR_COUNT") {
+    set_u64(b, kCountAt, ~0ull);
+    CHECK(rejection(b) == FormatErrc::bad_header);
+  }
+  SECTION("HANDCRAFTED_HEADER_DATA_OFFSET_MISALIGNED") {
+    set_u64(b, kDataOffsetAt, get_u64(b, kDataOffsetAt) + 8);
+    CHECK(rejection(b) == FormatErrc::bad_header);
+  }
+  SECTION("HANDCRAFTED_HEADER_DATA_SIZE_PAST_END") {
+    set_u64(b, kDataSizeAt, ~0ull - 10);
+    CHECK(rejection(b) == FormatErrc::truncated);
+  }
+  SECTION("HANDCRAFTED_TRAILING_BYTE") {
+    b.push_back('\0');
+    CHECK(rejection(b) == FormatErrc::trailing_bytes);
+  }
+  SECTION("HANDCRAFTED_GRAPH_CHECKSUM") {
+    b[kHeaderBytes + 3] ^= 1;
+    CHECK(rejection(b) == FormatErrc::graph_checksum);
+  }
+  SECTION("HANDCRAFTED_TABLE_CHECKSUM") {
+    b[table_offset(b) + 2] ^= 1;
+    CHECK(rejection(b) == FormatErrc::table_checksum);
+  }
+  SECTION("HANDCRAFTED_TENSOR_CHECKSUM") {
+    b[get_u64(b, kDataOffsetAt) + 1] ^= 0x40;
+    CHECK(rejection(b) == FormatErrc::tensor_checksum);
+  }
+  SECTION("HANDCRAFTED_PADDING_NOT_ZERO") {
+    b[get_u64(b, kDataOffsetAt) - 1] = 1;
+    CHECK(rejection(b) == FormatErrc::bad_padding);
+  }
+}
+
+TEST_CASE("HANDCRAFTED tensor table corruptions", "[format][corrupt]") {
+  auto b = sample_bytes();
+  const EntryFields e = first_entry(b);
+  SECTION("HANDCRAFTED_TENSOR_NAME_LENGTH_0") { set_u32(b, e.name_len, 0); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_name); }
+  SECTION("HANDCRAFTED_TENSOR_NAME_LENGTH_HUGE") { set_u32(b, e.name_len, 0xffffffffu); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_name); }
+  SECTION("HANDCRAFTED_TENSOR_NAME_CONTROL_CHAR") { b[e.name] = '\n'; refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_name); }
+  SECTION("HANDCRAFTED_TENSOR_BAD_DTYPE") { set_u32(b, e.dtype, 99); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_dtype); }
+  SECTION("HANDCRAFTED_TENSOR_RANK_0") { set_u32(b, e.rank, 0); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_rank); }
+  SECTION("HANDCRAFTED_TENSOR_RANK_HUGE") { set_u32(b, e.rank, 1000000); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_rank); }
+  SECTION("HANDCRAFTED_TENSOR_DIM_HUGE") { set_u64(b, e.dim0, 1ull << 40); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_dims); }
+  SECTION("HANDCRAFTED_TENSOR_SHAPE_MISMATCH") { set_u64(b, e.dim0, 3); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::size_mismatch); }
+  SECTION("HANDCRAFTED_TENSOR_OFFSET_OUTSIDE") { set_u64(b, e.offset, 1ull << 50); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_offset); }
+  SECTION("HANDCRAFTED_TENSOR_OFFSET_MISALIGNED") { set_u64(b, e.offset, 8); refresh_checksums(b); CHECK(rejection(b) == FormatErrc::bad_offset); }
+  SECTION("HANDCRAFTED_TENSOR_NBYTES_PAST_END") {
+    // Consistent shape and nbytes, both far larger than the file.
+    set_u64(b, e.dim0, 1ull << 32);
+    set_u64(b, e.nbytes, 4ull << 32);
+    refresh_checksums(b);
+    CHECK(rejection(b) == FormatErrc::bad_offset);
+  }
+}
+
+TEST_CASE("HANDCRAFTED shapes whose size overflows", "[format][corrupt]") {
+  // A rank-4 u64 tensor of 2^32 x 2^32 x 2 x 2 elements: the product overflows 64 bits.
+  Writer w;
+  const std::uint64_t v = 0;
+  w.add_tensor("t", DType::u64, {1, 1, 1, 1}, &v, 8);
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {1}}}}}, {"outputs", {{{"name", "x"}}}}, {"ops", nlohmann::json::array()}});
+  auto b = w.serialize();
+  const EntryFields e = first_entry(b);
+  for (int d = 0; d < 4; ++d) set_u64(b, e.dim0 + 8 * d, d < 2 ? 1ull << 32 : 2);
+  refresh_checksums(b);
+  CHECK(rejection(b) == FormatErrc::size_overflow);
+}
+
+TEST_CASE("HANDCRAFTED duplicate tensor names", "[format][corrupt]") {
+  Writer w;
+  const float v = 1;
+  w.add_tensor("a", DType::f32, {1}, &v, 4);
+  w.add_tensor("b", DType::f32, {1}, &v, 4);
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {1}}}}}, {"outputs", {{{"name", "x"}}}}, {"ops", nlohmann::json::array()}});
+  auto b = w.serialize();
+  const std::size_t second_name = b.find('b', first_entry(b).crc);
+  REQUIRE(second_name != std::string::npos);
+  b[second_name] = 'a';
+  refresh_checksums(b);
+  CHECK(rejection(b) == FormatErrc::duplicate_name);
+}
+
+TEST_CASE("HANDCRAFTED sparse weight corruptions", "[format][corrupt]") {
+  CHECK_FALSE(rejection(with_sparse([](PackedWeights&) {})));
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_ptr[0] = 1; })) == FormatErrc::bad_row_ptr);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_ptr[2] = p.row_ptr[1] - 1; })) == FormatErrc::bad_row_ptr);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_ptr[1] = 1000; })) == FormatErrc::bad_row_ptr);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks.push_back(p.blocks.back()); })) == FormatErrc::bad_row_ptr);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks[0] = (p.blocks[0] & ~0xffffffffull) | 3; })) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks[0] = (p.blocks[0] & ~0xffffffffull) | 0xffffffffu; })) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { std::swap(p.blocks[p.row_ptr[0]], p.blocks[p.row_ptr[0] + 1]); })) ==
+        FormatErrc::unsorted_blocks);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks[1] = p.blocks[0]; })) == FormatErrc::unsorted_blocks);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_sum[2] += 1; })) == FormatErrc::bad_row_sum);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.scale[1] = std::nanf(""); })) == FormatErrc::bad_scale);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.scale[1] = 0; })) == FormatErrc::bad_scale);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["out_features"] = 5; })) == FormatErrc::bad_weight);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_rows"] = 4; })) == FormatErrc::bad_graph);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["in_features"] = 4; })) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["input_zero_point"] = 256; })) == FormatErrc::bad_graph);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["out_features"] = 1ull << 63; })) == FormatErrc::bad_graph);
+}
+
+TEST_CASE("HANDCRAFTED weights past K must be zero", "[format][corrupt]") {
+  // K = 10: the last block of each row holds inputs 8, 9 and two padding lanes.
+  Writer w;
+  const std::vector<std::int8_t> q(10, 1);
+  auto p = pack_sparse_int8(q.data(), 1, 10);
+  p.scale = {1.0f};
+  p.blocks.back() |= std::uint64_t{5} << 56;
+  const auto weights = w.add_weights("fc", p);
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, 10}}}}}, {"outputs", {{{"name", "y"}}}},
+               {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}},
+                         {"attrs", testing::quant_linear_attrs(p, 0.1f, 0)}, {"weights", weights}}}}});
+  CHECK(rejection(w.serialize()) == FormatErrc::bad_weight);
+}
+
+TEST_CASE("HANDCRAFTED graph corruptions", "[format][corrupt]") {
+  const std::string good = File::parse(sample_bytes()).graph().dump();
+  CHECK_FALSE(rejection(with_graph(good)));
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto g = nlohmann::json::parse(good);
+    edit(g);
+    return with_graph(g.dump());
+  };
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["inputs"] = {"nowhere"}; })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["op"] = "matmul"; })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["attrs"].erase("in_features"); })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["row_ptr"] = "missing"; })) == FormatErrc::missing_tensor);
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["extra"] = "fc1.bias"; })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["row_ptr"] = "fc1.bias"; })) == FormatErrc::bad_weight);
+  CHECK(rejection(edited([](auto& g) { g["ops"][0]["attrs"]["scale"] = -1; })) == FormatErrc::bad_scale);
+  CHECK(rejection(edited([](auto& g) { g["ops"][2]["outputs"] = {"x"}; })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g["outputs"][0]["name"] = "nothing"; })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g["ops"] = 3; })) == FormatErrc::bad_graph);
+  CHECK(rejection(edited([](auto& g) { g = nlohmann::json::array(); })) == FormatErrc::bad_graph);
+  CHECK(rejection(tensorless_file(std::string(100000, '[') + std::string(100000, ']'))) == FormatErrc::bad_json);
+}
+
+TEST_CASE("HANDCRAFTED invalid JSON", "[format][corrupt]") {
+  auto b = sample_bytes();
+  b[kHeaderBytes] = '}';
+  refresh_checksums(b);
+  CHECK(rejection(b) == FormatErrc::bad_json);
+}
+
+TEST_CASE("truncated at every offset: always an error, never a crash", "[format][corrupt]") {
+  const std::string good = sample_bytes();
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    INFO("truncated to " << size << " of " << good.size() << " bytes");
+    CHECK(rejection(good.substr(0, size)) == FormatErrc::truncated);
+  }
+}
+
+TEST_CASE("random byte flips are always caught", "[format][corrupt]") {
+  const std::string good = sample_bytes();
+  const unsigned seed = Catch::rngSeed();
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<std::size_t> pos(0, good.size() - 1);
+  std::uniform_int_distribution<int> bit(0, 7), flips(1, 4);
+  for (int trial = 0; trial < 3000; ++trial) {
+    auto b = good;
+    const int count = flips(rng);
+    for (int i = 0; i < count; ++i) b[pos(rng)] ^= static_cast<char>(1 << bit(rng));
+    if (b == good) continue;
+    INFO("seed " << seed << " trial " << trial);
+    CHECK(rejection(b));
+  }
+}
+
+TEST_CASE("a missing file is an io error naming it", "[format][corrupt]") {
+  try {
+    File::open("/nonexistent/model.sparrow");
+    FAIL("opened a missing file");
+  } catch (const FormatError& e) {
+    CHECK(e.code() == FormatErrc::io);
+    CHECK(std::string(e.what()).find("/nonexistent/model.sparrow") != std::string::npos);
+  }
+}

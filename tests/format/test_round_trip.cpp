@@ -1,0 +1,116 @@
+// Round trip: what the writer stores, the reader returns bit for bit, in the kernels' layout.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "engine/kernels/linear.h"
+#include "format/reader.h"
+#include "format/sample_file.h"
+
+using namespace sparrow;
+using namespace sparrow::format;
+
+namespace {
+
+const nlohmann::json& op_named(const File& f, const std::string& name) {
+  for (const auto& op : f.graph()["ops"])
+    if (op["name"] == name) return op;
+  FAIL("no op " << name);
+  throw;
+}
+
+void check_layer(const File& f, const std::string& op, const testing::SampleLayer& src, WeightFormat format) {
+  const WeightsView v = f.weights(op_named(f, op));
+  CHECK(v.format == format);
+  CHECK(v.n == src.n);
+  CHECK(v.k == src.k);
+  if (format == WeightFormat::fp32) {
+    CHECK(unpack_fp32(v) == src.w);
+  } else {
+    CHECK(unpack_int8(v) == src.q);
+    CHECK(std::vector<float>(v.scale, v.scale + v.n) == src.scale);
+  }
+  CHECK(std::vector<float>(v.bias, v.bias + v.n) == src.bias);
+}
+
+}  // namespace
+
+TEST_CASE("round trip: every tensor, weight, scale and attribute comes back", "[format]") {
+  auto sample = testing::make_sample();
+  const std::string bytes = sample.writer.serialize();
+  const auto path = std::filesystem::temp_directory_path() / ("sparrow_round_trip_" + std::to_string(::getpid()) + ".sparrow");
+  sample.writer.write(path);
+  for (const File& f : {File::parse(bytes, "memory"), File::open(path)}) {
+    CHECK(f.size() == bytes.size());
+    CHECK(f.version() == kVersion);
+    CHECK(f.graph() == sample.writer.graph());
+    CHECK(f.metadata()["sparrow.labels"] == nlohmann::json({"a", "b", "c"}));
+    check_layer(f, "fc1", sample.sparse, WeightFormat::sparse_int8);
+    check_layer(f, "fc2", sample.dense, WeightFormat::dense_int8);
+    check_layer(f, "fc3", sample.fp32, WeightFormat::fp32);
+    for (const auto& t : f.tensors()) {
+      CHECK(t.offset % kDataAlign == 0);
+      CHECK(reinterpret_cast<std::uintptr_t>(f.data(t)) % kDataAlign == 0);
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("the reader's views point into the mapping: no copies", "[format]") {
+  const auto path = std::filesystem::temp_directory_path() / ("sparrow_views_" + std::to_string(::getpid()) + ".sparrow");
+  testing::make_sample().writer.write(path);
+  const File f = File::open(path);
+  const WeightsView v = f.weights(op_named(f, "fc1"));
+  const TensorInfo* blocks = f.find("fc1.blocks");
+  REQUIRE(blocks);
+  CHECK(reinterpret_cast<const std::uint8_t*>(v.blocks) == f.data(*blocks));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("packed layouts are byte for byte the engine kernels' own packing", "[format]") {
+  std::mt19937 rng(3);
+  for (const auto& [n, k] : {std::pair<std::size_t, std::size_t>{1, 1}, {7, 13}, {16, 64}, {33, 30}}) {
+    INFO("n " << n << " k " << k);
+    const auto q = testing::random_block_weights(n, k, 0.7, rng);
+    const auto f = testing::random_floats(n * k, -1, 1, rng);
+    const auto sparse = pack_sparse_int8(q.data(), n, k);
+    const auto engine_sparse = kernels::pack_b4(q.data(), n, k, k);
+    CHECK(sparse.row_ptr == engine_sparse.row_ptr);
+    CHECK(sparse.blocks == engine_sparse.blocks);
+    CHECK(sparse.row_sum == engine_sparse.row_sum);
+    const auto dense = pack_dense_int8(q.data(), n, k);
+    const auto engine_dense = kernels::pack_qc8w(q.data(), n, k, k);
+    REQUIRE(dense.dense.size() == engine_dense.w.size() * 4);
+    CHECK(std::memcmp(dense.dense.data(), engine_dense.w.data(), dense.dense.size()) == 0);
+    CHECK(dense.row_sum == engine_dense.row_sum);
+    CHECK(pack_fp32(f.data(), n, k).f32 == kernels::pack_f32(f.data(), n, k, k).w);
+    CHECK(unpack_int8(sparse.view()) == q);
+    CHECK(unpack_int8(dense.view()) == q);
+    CHECK(unpack_fp32(pack_fp32(f.data(), n, k).view()) == f);
+  }
+}
+
+TEST_CASE("a file without tensors round-trips", "[format]") {
+  Writer w;
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, 4}}}}},
+               {"outputs", {{{"name", "y"}}}},
+               {"ops", {{{"name", "r"}, {"op", "relu"}, {"inputs", {"x"}}, {"outputs", {"y"}}}}}});
+  const File f = File::parse(w.serialize());
+  CHECK(f.tensors().empty());
+  CHECK(f.graph()["ops"][0]["op"] == "relu");
+}
+
+// Hidden: `test_format "[.write-fuzz-seeds]"` rewrites the fuzzer's seed corpus (tests/format/fuzz_corpus).
+TEST_CASE("write the fuzz seed corpus", "[.write-fuzz-seeds]") {
+  const std::filesystem::path dir = std::filesystem::path(SPARROW_SOURCE_DIR) / "tests/format/fuzz_corpus";
+  std::filesystem::create_directories(dir);
+  testing::make_sample().writer.write(dir / "sample.sparrow");
+  Writer w;
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, 4}}}}},
+               {"outputs", {{{"name", "y"}}}},
+               {"ops", {{{"name", "r"}, {"op", "relu"}, {"inputs", {"x"}}, {"outputs", {"y"}}}}}});
+  w.write(dir / "tensorless.sparrow");
+}
