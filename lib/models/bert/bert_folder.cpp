@@ -6,7 +6,6 @@
 
 #include "core/errors.h"
 #include "core/files.h"
-#include "models/checkpoint.h"
 #include "models/safetensors.h"
 
 namespace sparrow::models::bert {
@@ -165,9 +164,20 @@ std::shared_ptr<BertForSequenceClassification> load_bert_folder(const std::files
 
 void save_bert_folder(const std::filesystem::path& dir, BertForSequenceClassification& model,
                       const std::map<std::string, std::string>& metadata) {
+  // Written here rather than through save_checkpoint, which hands BERTs to this function.
   auto meta = metadata;
   meta["format"] = "pt";
-  save_checkpoint(dir, model, meta);
+  std::filesystem::create_directories(dir);
+  std::vector<torch::Tensor> keep_alive;
+  std::vector<SafeTensorView> views;
+  for (const auto& p : model.named_parameters()) {
+    auto t = p.value().detach().cpu().contiguous().to(torch::kFloat32);
+    keep_alive.push_back(t);
+    views.push_back({p.key(), SafeDType::F32, t.sizes().vec(),
+                     std::string_view(static_cast<const char*>(t.data_ptr()), t.nbytes())});
+  }
+  write_file_atomic(dir / "model.safetensors", serialize_safetensors(views, meta));
+  write_file_atomic(dir / "config.json", model.config().dump(2) + "\n");
   const auto& c = model.bert_config();
   const nlohmann::json tok = {{"tokenizer_class", "BertTokenizer"},
                               {"do_lower_case", c.do_lower_case},
