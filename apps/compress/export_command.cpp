@@ -8,6 +8,7 @@
 
 #include "apps/compress/command.h"
 #include "core/errors.h"
+#include "core/files.h"
 #include "data/text/text_dataset.h"
 #include "export/exporter.h"
 #include "models/bert/bert_folder.h"
