@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "models/checkpoint.h"
 #include "models/safetensors.h"
 
 namespace sparrow::models::bert {
@@ -164,7 +165,7 @@ std::shared_ptr<BertForSequenceClassification> load_bert_folder(const std::files
 
 void save_bert_folder(const std::filesystem::path& dir, BertForSequenceClassification& model,
                       const std::map<std::string, std::string>& metadata) {
-  // Written here rather than through save_checkpoint, which hands BERTs to this function.
+  // Not save_checkpoint: it hands BERTs to this function.
   auto meta = metadata;
   meta["format"] = "pt";
   save_weights_and_config(dir, model, meta);
