@@ -8,6 +8,7 @@
 
 #include "apps/compress/command.h"
 #include "core/errors.h"
+#include "core/files.h"
 #include "data/text/text_dataset.h"
 #include "export/exporter.h"
 #include "models/bert/bert_folder.h"
@@ -27,8 +28,9 @@ struct ExportFlags {
   double min_sparse_fraction = exporter::ExportOptions{}.min_sparse_fraction;
 };
 
-// Calibration batches from the training split of --data, encoded for the model when it is a BERT.
-std::vector<data::Batch> calibration(const ExportFlags& flags) {
+// The training split of --data (its first calibration_batches * batch_size items), encoded for the model
+// when it is a BERT.
+data::Dataset calibration_set(const ExportFlags& flags) {
   const fs::path dir = flags.checkpoint;
   recipe::DataSpec spec;
   spec.dataset = flags.data;
@@ -46,7 +48,7 @@ std::vector<data::Batch> calibration(const ExportFlags& flags) {
     if (text_file || data::text::is_text_dataset(flags.data)) throw BadInput("--data: '" + flags.data + "' holds text but the model is not a BERT");
     set = data::load_dataset(spec, data::Split::Train);
   }
-  return exporter::calibration_batches(set, flags.calibration_batches, flags.batch_size);
+  return set;
 }
 
 int run_export(const ExportFlags& flags, const CommonFlags& common) {
@@ -54,7 +56,12 @@ int run_export(const ExportFlags& flags, const CommonFlags& common) {
   options.min_sparse_fraction = flags.min_sparse_fraction;
   const bool has_qat = fs::exists(fs::path(flags.checkpoint) / "quantization.json");
   std::vector<data::Batch> batches;
-  if (!has_qat && !flags.data.empty()) batches = calibration(flags);
+  if (!has_qat && !flags.data.empty()) {
+    const data::Dataset set = calibration_set(flags);
+    batches = exporter::calibration_batches(set, flags.calibration_batches, flags.batch_size);
+    // Image checkpoints do not know their class names; the dataset does.
+    if (!models::bert::is_bert_folder(flags.checkpoint)) options.labels = set.label_names;
+  }
   if (!has_qat && flags.data.empty())
     spdlog::warn("{} has no quantization.json and no --data was given to calibrate on: every layer is exported FP32",
                  flags.checkpoint);

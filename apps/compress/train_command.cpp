@@ -54,7 +54,8 @@ void check_trainable(const recipe::Recipe& r) {
   std::vector<std::string> errors;
   if (r.model.name.empty()) errors.push_back(r.file.string() + ": training needs a model: section with name:");
   for (const auto& m : r.modifiers) {
-    const auto* gm = std::get_if<recipe::GMPruningParams>(&m.params);
+    const recipe::GMPruningParams* gm = std::get_if<recipe::GMPruningParams>(&m.params);
+    if (const auto* global = std::get_if<recipe::GlobalMagnitudePruningParams>(&m.params)) gm = global;
     if (gm && gm->init_sparsity_from_param)
       errors.push_back(m.location + ": init_sparsity __FROM_PARAM__ of !" + m.tag +
                        " is valid but this trainer needs a number so far");

@@ -17,7 +17,6 @@ class ByteReader {
   ByteReader(const std::uint8_t* data, std::size_t size, std::string source)
       : data_(data), size_(size), source_(std::move(source)) {}
 
-  std::size_t position() const { return pos_; }
   std::size_t remaining() const { return size_ - pos_; }
 
   // `field` names what was being read, for the error.

@@ -59,6 +59,11 @@ void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
     bert::save_bert_folder(dir, *bert, metadata);
     return;
   }
+  save_weights_and_config(dir, model, metadata);
+}
+
+void save_weights_and_config(const std::filesystem::path& dir, Classifier& model,
+                             const std::map<std::string, std::string>& metadata) {
   std::filesystem::create_directories(dir);
   std::vector<torch::Tensor> keep_alive;
   std::vector<SafeTensorView> views;

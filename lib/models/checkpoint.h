@@ -15,6 +15,10 @@ namespace sparrow::models {
 void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
                      const std::map<std::string, std::string>& metadata = {});
 
+// The part every checkpoint shares: model.safetensors and config.json.
+void save_weights_and_config(const std::filesystem::path& dir, Classifier& model,
+                             const std::map<std::string, std::string>& metadata);
+
 // Rebuilds the model from config.json and loads every tensor; a missing,
 // extra or mis-shaped tensor is BadInput naming it.
 std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir);

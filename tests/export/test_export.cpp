@@ -34,7 +34,7 @@ std::shared_ptr<models::Cnn> small_cnn() {
   auto m = std::make_shared<models::Cnn>(o);
   // fc1 pruned to ~80 % zero 1x4 blocks, as a block4 recipe leaves it.
   torch::NoGradGuard g;
-  auto& w = m->named_parameters()["fc1.weight"];
+  torch::Tensor w = m->named_parameters()["fc1.weight"];  // shares the parameter's storage
   const auto keep = (torch::rand({w.size(0), w.size(1) / 4, 1}) > 0.8).expand({-1, -1, 4}).reshape(w.sizes());
   w.mul_(keep.to(torch::kFloat32));
   m->eval();

@@ -34,7 +34,7 @@ fs::path write_checkpoint(const fs::path& dir) {
   models::Cnn cnn(o);
   {
     torch::NoGradGuard g;
-    auto& w = cnn.named_parameters()["fc1.weight"];
+    torch::Tensor w = cnn.named_parameters()["fc1.weight"];  // shares the parameter's storage
     const auto keep = (torch::rand({w.size(0), w.size(1) / 4, 1}) > 0.9).expand({-1, -1, 4}).reshape(w.sizes());
     w.mul_(keep.to(torch::kFloat32));
   }

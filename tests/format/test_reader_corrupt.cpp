@@ -11,6 +11,18 @@
 using namespace sparrow;
 using namespace sparrow::format;
 
+// Failed checks print the error code's name.
+namespace Catch {
+template <>
+struct StringMaker<FormatErrc> {
+  static std::string convert(FormatErrc e) { return errc_name(e); }
+};
+template <>
+struct StringMaker<std::optional<FormatErrc>> {
+  static std::string convert(const std::optional<FormatErrc>& e) { return e ? errc_name(*e) : "accepted"; }
+};
+}  // namespace Catch
+
 namespace {
 
 // The check that rejected `bytes`, or nothing when the file was accepted.

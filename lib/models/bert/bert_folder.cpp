@@ -165,9 +165,10 @@ std::shared_ptr<BertForSequenceClassification> load_bert_folder(const std::files
 
 void save_bert_folder(const std::filesystem::path& dir, BertForSequenceClassification& model,
                       const std::map<std::string, std::string>& metadata) {
+  // Not save_checkpoint: it hands BERTs to this function.
   auto meta = metadata;
   meta["format"] = "pt";
-  save_checkpoint(dir, model, meta);
+  save_weights_and_config(dir, model, meta);
   const auto& c = model.bert_config();
   const nlohmann::json tok = {{"tokenizer_class", "BertTokenizer"},
                               {"do_lower_case", c.do_lower_case},
