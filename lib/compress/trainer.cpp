@@ -49,6 +49,13 @@ void check_ranks_agree(models::Classifier& model, const std::vector<std::unique_
   for (const auto& p : model.named_parameters()) params.emplace_back(p.key(), p.value());
   distributed::check_agreement("pruning masks", masks);
   distributed::check_agreement("parameters", params);
+  if (const auto* qat = dynamic_cast<const QatHook*>(model.linear_hook().get())) {
+    std::vector<std::pair<std::string, torch::Tensor>> ranges;
+    const nlohmann::json observers = qat->to_json();
+    for (const auto& [layer, r] : observers.items())
+      ranges.emplace_back(layer, torch::tensor({r["lo"].get<float>(), r["hi"].get<float>()}));
+    distributed::check_agreement("QAT observer ranges", ranges);
+  }
 }
 
 }  // namespace
@@ -141,6 +148,7 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
         state.loss.backward();
       } else {
         // A last batch smaller than the world leaves some ranks nothing to compute.
+        if (const auto& hook = model.linear_hook()) hook->step_without_items();
         state.batch = nullptr;
         state.logits = torch::Tensor();
         state.loss = torch::zeros({});

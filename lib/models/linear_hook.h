@@ -13,6 +13,9 @@ class LinearHook {
   virtual ~LinearHook() = default;
   virtual torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) = 0;
   virtual torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) = 0;
+  // A training step in which this process has no items (in data-parallel training, a last batch smaller
+  // than the world): a hook whose layers take part in collectives joins them here without a forward.
+  virtual void step_without_items() {}
 };
 
 torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x);

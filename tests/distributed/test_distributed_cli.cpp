@@ -92,8 +92,11 @@ struct TwoRanks {
 }  // namespace
 
 TEST_CASE("2 ranks over loopback train exactly what 1 rank trains", "[distributed][e2e]") {
-  const fs::path dir = scratch_dir("equal");
-  const std::string recipe = std::string(SPARROW_SOURCE_DIR) + "/tests/distributed/short_gmp.yaml";
+  // Unstructured pruning with an uneven last batch; block4 pruning and QAT with a last batch of one item.
+  const std::string name = GENERATE(std::string("short_gmp"), std::string("short_block_qat"));
+  INFO(name);
+  const fs::path dir = scratch_dir("equal_" + name);
+  const std::string recipe = std::string(SPARROW_SOURCE_DIR) + "/tests/distributed/" + name + ".yaml";
   const auto one = run_command(kCompress + " --threads 1 --recipe " + recipe + " --out " + (dir / "one").string());
   INFO(one.output);
   REQUIRE(one.exit_code == 0);
@@ -113,6 +116,20 @@ TEST_CASE("2 ranks over loopback train exactly what 1 rank trains", "[distribute
     const auto& b = p2[p.key()];
     CHECK((a - b).abs().max().item<double>() <= 1e-5);
     CHECK(a.eq(0).equal(b.eq(0)));  // the same weights pruned
+  }
+
+  // The observers saw the same global ranges (the activations differ by float rounding only).
+  const fs::path q1 = dir / "one" / "checkpoint" / "quantization.json";
+  REQUIRE(fs::exists(q1) == (name == "short_block_qat"));
+  if (fs::exists(q1)) {
+    const auto a = nlohmann::json::parse(read_file(q1));
+    const auto b = nlohmann::json::parse(read_file(dir / "two" / "checkpoint" / "quantization.json"));
+    REQUIRE(a.size() == b.size());
+    for (const auto& [layer, range] : a.items()) {
+      INFO(layer);
+      CHECK(range["lo"].get<double>() == Approx(b[layer]["lo"].get<double>()).margin(1e-5));
+      CHECK(range["hi"].get<double>() == Approx(b[layer]["hi"].get<double>()).epsilon(1e-5));
+    }
   }
 
   auto r1 = nlohmann::json::parse(read_file(dir / "one" / "report.json"));

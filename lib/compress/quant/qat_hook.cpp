@@ -1,5 +1,8 @@
 #include "compress/quant/qat_hook.h"
 
+#include <limits>
+
+#include "compress/distributed/process_group.h"
 #include "core/errors.h"
 #include "core/files.h"
 
@@ -20,11 +23,29 @@ QatHook::Layer* QatHook::find(const torch::nn::Module& module) {
 }
 
 ActivationQParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool training) {
-  if (training || !layer.observer.initialized()) {
+  if (training && !layer.observer.frozen()) {
+    if (std::find(training_order_.begin(), training_order_.end(), &layer) == training_order_.end())
+      training_order_.push_back(&layer);
+    const auto range = torch::aminmax(x.detach());
+    float lo = std::get<0>(range).item<float>(), hi = std::get<1>(range).item<float>();
+    // Every rank observes the global batch's range, as one process would.
+    distributed::all_reduce_min_max(lo, hi);
+    layer.observer.observe(lo, hi);
+  } else if (!layer.observer.initialized()) {
+    // Evaluation before any training step: ranks evaluate different items, so no collective here.
     const auto range = torch::aminmax(x.detach());
     layer.observer.observe(std::get<0>(range).item<float>(), std::get<1>(range).item<float>());
   }
   return activation_qparams(layer.observer.lo(), layer.observer.hi());
+}
+
+void QatHook::step_without_items() {
+  for (Layer* layer : training_order_) {
+    if (layer->observer.frozen()) continue;
+    float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
+    distributed::all_reduce_min_max(lo, hi);
+    layer->observer.observe(lo, hi);
+  }
 }
 
 torch::Tensor QatHook::linear(const torch::nn::LinearImpl& module, const torch::Tensor& x) {

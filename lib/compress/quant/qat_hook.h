@@ -24,6 +24,9 @@ class QatHook : public models::LinearHook {
   torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) override;
   torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) override;
 
+  // Joins this step's observer all-reduces with empty ranges, in the order the layers ran.
+  void step_without_items() override;
+
   void freeze_observers();
   std::vector<std::string> layers() const;
   // {layer: {lo, hi, scale, zero_point}}: what quantization.json holds.
@@ -40,6 +43,9 @@ class QatHook : public models::LinearHook {
   ActivationQParams qparams(Layer& layer, const torch::Tensor& x, bool training);
 
   std::map<const torch::nn::Module*, Layer> layers_;
+  // Layers in the order a training forward reaches them (learned on the first training step, which every
+  // rank computes), so a rank without items makes its all-reduces in the same order as the others.
+  std::vector<Layer*> training_order_;
 };
 
 // Names of the linear and conv modules of `model`, in model order.
