@@ -54,11 +54,6 @@ struct LayerTotals {
   }
 };
 
-// BERT's encoder: the attention and FFN linear layers of bert.encoder.layer.* (not embeddings, pooler or head).
-bool is_encoder_linear(const std::string& name, const std::string& kind) {
-  return kind == "linear" && name.find(".encoder.") != std::string::npos;
-}
-
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
   int u = 0;
@@ -101,11 +96,11 @@ int run_inspect(const InspectFlags& flags) {
                       {"dense_fp32_bytes", bytes.dense_fp32},
                       {"ratio", static_cast<double>(bytes.dense_fp32) / static_cast<double>(stored)},
                       {"ratio_text", ratio_text(stored, bytes.dense_fp32)},
-                      {"encoder", is_encoder_linear(name, kind)}};
+                      {"encoder", format::is_encoder_linear(name, kind)}};
       if (w.format == format::WeightFormat::sparse_int8) row["layer"]["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
       by_format[wf].add(stored, bytes.dense_fp32);
       all_layers.add(stored, bytes.dense_fp32);
-      if (is_encoder_linear(name, kind)) encoder.add(stored, bytes.dense_fp32);
+      if (format::is_encoder_linear(name, kind)) encoder.add(stored, bytes.dense_fp32);
     } else {
       bytes.dense_fp32 = bytes.stored;  // tables and norms are FP32 already
     }

@@ -179,6 +179,21 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
   return writer;
 }
 
+double LayerTotals::ratio() const {
+  return stored_bytes == 0 ? 0.0 : static_cast<double>(dense_fp32_bytes) / static_cast<double>(stored_bytes);
+}
+
+LayerTotals layer_totals(const ExportSummary& summary, bool encoder_only) {
+  LayerTotals t;
+  for (const auto& l : summary.layers) {
+    if (encoder_only && !fmt::is_encoder_linear(l.name, l.op)) continue;
+    ++t.layers;
+    t.stored_bytes += l.stored_bytes;
+    t.dense_fp32_bytes += l.dense_fp32_bytes;
+  }
+  return t;
+}
+
 ExportSummary export_model(models::Classifier& model, const std::filesystem::path& out, const ExportOptions& options) {
   const LoweredGraph graph = lower_model(model);
   for (const auto& [layer, q] : options.activations)

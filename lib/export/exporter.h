@@ -56,6 +56,17 @@ struct ExportSummary {
   std::vector<LayerSummary> layers;
 };
 
+// Stored against dense FP32 bytes summed over layers (docs/format.md "Layer size").
+struct LayerTotals {
+  std::uint64_t layers = 0;
+  std::uint64_t stored_bytes = 0;
+  std::uint64_t dense_fp32_bytes = 0;
+  // dense / stored (21.3 means "1/21.3"); 0 without layers.
+  double ratio() const;
+};
+// Over the encoder's linear layers (format::is_encoder_linear) when encoder_only, else over every layer.
+LayerTotals layer_totals(const ExportSummary& summary, bool encoder_only);
+
 // quantization.json of a QAT checkpoint: {"<layer>": {"scale": f, "zero_point": i, "lo": f, "hi": f}}.
 // Malformed entries or layers `graph` does not have are BadInput naming the file and layer.
 std::map<std::string, ActivationQuant> read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph);

@@ -170,6 +170,10 @@ std::uint64_t stored_bytes(const WeightsView& w) {
   return 0;
 }
 
+bool is_encoder_linear(std::string_view op_name, std::string_view op_kind) {
+  return op_kind == "linear" && op_name.find(".encoder.") != std::string_view::npos;
+}
+
 std::uint64_t dense_fp32_bytes(const WeightsView& w) {
   return std::uint64_t{w.n} * w.k * 4 + (w.bias ? std::uint64_t{w.n} * 4 : 0);
 }

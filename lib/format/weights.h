@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "format/format.h"
@@ -77,6 +78,10 @@ double block_sparsity(const WeightsView& w);
 // plus the bias when it has one).
 std::uint64_t stored_bytes(const WeightsView& w);
 std::uint64_t dense_fp32_bytes(const WeightsView& w);
+
+// The layers the size target speaks of: the linear ops of a BERT encoder (attention and FFN of
+// bert.encoder.layer.*; not embeddings, pooler or classifier), recognised by ".encoder." in the op name.
+bool is_encoder_linear(std::string_view op_name, std::string_view op_kind);
 
 // Column block and INT8 weight j of stored block b of a sparse_int8 view.
 std::size_t block_k4_at(const WeightsView& w, std::size_t b);
