@@ -17,9 +17,10 @@ void spmm_rows(const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t 
   for (std::size_t n = n_begin; n < n_end; ++n) {
     __m512i a[8];
     for (auto& v : a) v = _mm512_setzero_si512();
-    for (std::uint32_t b = w.row_ptr[n]; b != w.row_ptr[n + 1]; ++b) {
-      const std::uint8_t* x = x_panel + std::size_t{block_k4[b]} * kPanelK4Bytes;
-      const __m512i wv = _mm512_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(w.block_w[b])));
+    const std::int32_t* wb = w.block_w + w.row_ptr[n];
+    for (const Index *k4 = block_k4 + w.row_ptr[n], *end = block_k4 + w.row_ptr[n + 1]; k4 != end; ++k4, ++wb) {
+      const std::uint8_t* x = x_panel + std::size_t{*k4} * kPanelK4Bytes;
+      const __m512i wv = _mm512_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(*wb)));
       for (int g = 0; g < 8; ++g) {
         const __m512i xv = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * g)));
         a[g] = _mm512_add_epi32(a[g], _mm512_madd_epi16(xv, wv));

@@ -1,5 +1,5 @@
-// The hot kernel. Per 1x4 block: its 1- or 2-byte column index and its 4 weights (one int32) into general
-// registers, a register broadcast (no load slot), 4 panel loads of 16 tokens x 4 inputs and 4 vpdpbusd.
+// The hot kernel. Per 1x4 block: its 1- or 2-byte column index into a general register, its 4 weights (one
+// int32) broadcast from memory, 4 panel loads of 16 tokens x 4 inputs and 4 vpdpbusd.
 // Even and odd blocks go to separate accumulator sets so 8 independent vpdpbusd chains hide its 4-cycle
 // latency.
 #include <immintrin.h>
@@ -28,13 +28,14 @@ void spmm_rows(const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t 
   for (std::size_t n = n_begin; n < n_end; ++n) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    std::uint32_t blk = w.row_ptr[n];
-    const std::uint32_t end = w.row_ptr[n + 1];
-    for (; end - blk >= 2; blk += 2) {
-      const std::uint8_t* x0 = x_panel + std::size_t{block_k4[blk]} * kPanelK4Bytes;
-      const std::uint8_t* x1 = x_panel + std::size_t{block_k4[blk + 1]} * kPanelK4Bytes;
-      const __m512i w0 = _mm512_set1_epi32(w.block_w[blk]);
-      const __m512i w1 = _mm512_set1_epi32(w.block_w[blk + 1]);
+    const Index* k4 = block_k4 + w.row_ptr[n];
+    const Index* const end = block_k4 + w.row_ptr[n + 1];
+    const std::int32_t* wb = w.block_w + w.row_ptr[n];
+    for (; end - k4 >= 2; k4 += 2, wb += 2) {
+      const std::uint8_t* x0 = x_panel + std::size_t{k4[0]} * kPanelK4Bytes;
+      const std::uint8_t* x1 = x_panel + std::size_t{k4[1]} * kPanelK4Bytes;
+      const __m512i w0 = _mm512_set1_epi32(wb[0]);
+      const __m512i w1 = _mm512_set1_epi32(wb[1]);
       __m512i t0, t1, t2, t3;
       // One asm body for two blocks: GCC 12 otherwise routes half the accumulators through a scratch register.
       __asm__(
@@ -59,9 +60,9 @@ void spmm_rows(const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t 
           : [x0] "r"(x0), [x1] "r"(x1), [w0] "v"(w0), [w1] "v"(w1), "m"(*reinterpret_cast<const char(*)[256]>(x0)),
             "m"(*reinterpret_cast<const char(*)[256]>(x1)));
     }
-    if (blk != end) {
-      const std::uint8_t* x0 = x_panel + std::size_t{block_k4[blk]} * kPanelK4Bytes;
-      const __m512i w0 = _mm512_set1_epi32(w.block_w[blk]);
+    if (k4 != end) {
+      const std::uint8_t* x0 = x_panel + std::size_t{*k4} * kPanelK4Bytes;
+      const __m512i w0 = _mm512_set1_epi32(*wb);
       dpbusd(a0, load(x0, 0), w0);
       dpbusd(a1, load(x0, 1), w0);
       dpbusd(a2, load(x0, 2), w0);
