@@ -73,7 +73,7 @@ int run_export(const ExportFlags& flags, const CommonFlags& common) {
                       {"format", format::weight_format_name(l.format)},
                       {"shape", {l.n, l.k}},
                       {"block_sparsity", l.block_sparsity},
-                      {"weight_bytes", l.weight_bytes},
+                      {"stored_bytes", l.stored_bytes},
                       {"dense_fp32_bytes", l.dense_fp32_bytes}});
   if (common.json) {
     std::cout << nlohmann::json({{"file", summary.file.string()}, {"bytes", summary.file_bytes}, {"layers", layers}}).dump(2)
@@ -81,7 +81,7 @@ int run_export(const ExportFlags& flags, const CommonFlags& common) {
   } else {
     for (const auto& l : summary.layers)
       spdlog::info("{:<48} {:<11} {:>5}x{:<5} block sparsity {:5.1f} %  {:>9} B (dense FP32 {} B)", l.name,
-                   format::weight_format_name(l.format), l.n, l.k, 100.0 * l.block_sparsity, l.weight_bytes, l.dense_fp32_bytes);
+                   format::weight_format_name(l.format), l.n, l.k, 100.0 * l.block_sparsity, l.stored_bytes, l.dense_fp32_bytes);
     spdlog::info("wrote {} ({} bytes)", summary.file.string(), summary.file_bytes);
   }
   return 0;

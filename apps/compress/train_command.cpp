@@ -1,5 +1,5 @@
 // `compress --recipe FILE`: train, prune and evaluate; write the checkpoint,
-// report.json, the resolved recipe and the log into the output folder.
+// model.sparrow, report.json, the resolved recipe and the log into the output folder.
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -23,6 +23,7 @@
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/text/text_dataset.h"
+#include "export/exporter.h"
 #include "models/bert/bert_folder.h"
 #include "models/bert/text_task.h"
 #include "models/checkpoint.h"
@@ -64,6 +65,33 @@ void check_trainable(const recipe::Recipe& r) {
 }
 
 int run_train(const TrainFlags& flags, const CommonFlags& common);
+
+nlohmann::json totals_json(const exporter::LayerTotals& t) {
+  if (t.layers == 0) return nullptr;
+  return {{"layers", t.layers}, {"stored_bytes", t.stored_bytes}, {"dense_fp32_bytes", t.dense_fp32_bytes}, {"ratio", t.ratio()}};
+}
+
+// The engine's file of the trained checkpoint, inside the staging folder. Activation ranges come from QAT's
+// quantization.json, else from min/max over the first training batches (as `compress export --data` does).
+nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& staging, const fs::path& out,
+                                 const data::Dataset& train_set, const compress::TrainResult& result) {
+  exporter::ExportOptions options;
+  options.recipe_sha256 = sha256_hex(r.text);
+  options.trainer_accuracy = result.final_accuracy;
+  if (!data::text::is_text_dataset(r.data.dataset)) options.labels = train_set.label_names;
+  const auto summary = exporter::export_checkpoint(staging / "checkpoint", staging / r.export_spec.file, options,
+                                                   exporter::calibration_batches(train_set, 8, 64));
+  const auto encoder = exporter::layer_totals(summary, /*encoder_only=*/true);
+  const auto all = exporter::layer_totals(summary, /*encoder_only=*/false);
+  const auto& shown = encoder.layers ? encoder : all;
+  spdlog::info("exported {} ({} bytes): {} layers take {} of {} dense FP32 bytes (1/{:.1f})", r.export_spec.file,
+               summary.file_bytes, encoder.layers ? "the encoder's linear" : "all", shown.stored_bytes,
+               shown.dense_fp32_bytes, shown.ratio());
+  return {{"file", (out / r.export_spec.file).string()},
+          {"bytes", summary.file_bytes},
+          {"encoder_linear", totals_json(encoder)},
+          {"layers", totals_json(all)}};
+}
 
 bool is_recipe(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
@@ -216,8 +244,10 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
     return 0;
   }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
+  const nlohmann::json exported = export_model_file(r, staging.path(), out, train_set, result);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
+  report["export"] = exported;
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
   write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");

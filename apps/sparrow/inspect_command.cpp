@@ -1,10 +1,13 @@
 // `sparrow inspect FILE [--json]`: what a .sparrow file holds — metadata, inputs and outputs, every op
-// with its storage (dtype / weight format, shape, block sparsity, bytes), and the file's weight bytes
-// against the same model stored dense FP32. A malformed file is reported (exit 2) by the reader.
+// with its storage (dtype / weight format, shape, block sparsity, bytes), and each linear/conv2d layer's
+// stored bytes against the same layer dense FP32 (docs/format.md "Layer size"), summed over the encoder's
+// linear layers and over all layers. A malformed file is reported (exit 2) by the reader.
 #include <fmt/format.h>
 
 #include <iostream>
+#include <map>
 #include <memory>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "apps/sparrow/command.h"
@@ -31,6 +34,26 @@ std::string dims_text(const nlohmann::json& dims) {
   return s;
 }
 
+// A size ratio as people quote it: "1/21.3" when the stored layer is smaller than dense FP32.
+std::string ratio_text(std::uint64_t stored, std::uint64_t dense) {
+  if (stored == 0 || dense == 0) return "-";
+  const double r = static_cast<double>(dense) / static_cast<double>(stored);
+  return r >= 1.0 ? fmt::format("1/{:.1f}", r) : fmt::format("{:.2f}x", 1.0 / r);
+}
+
+// Stored against dense FP32 bytes over a set of layers.
+struct LayerTotals {
+  std::uint64_t layers = 0, stored = 0, dense = 0;
+  void add(std::uint64_t s, std::uint64_t d) { ++layers, stored += s, dense += d; }
+  nlohmann::json json() const {
+    return {{"layers", layers},
+            {"stored_bytes", stored},
+            {"dense_fp32_bytes", dense},
+            {"ratio", stored ? static_cast<double>(dense) / static_cast<double>(stored) : 0.0},
+            {"ratio_text", ratio_text(stored, dense)}};
+  }
+};
+
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
   int u = 0;
@@ -52,31 +75,32 @@ int run_inspect(const InspectFlags& flags) {
   const format::File f = format::File::open(flags.file);
   nlohmann::json ops = nlohmann::json::array();
   std::uint64_t stored_total = 0, dense_total = 0;
-  struct FormatTotals {
-    std::uint64_t layers = 0, stored = 0, dense = 0;
-  };
-  std::map<std::string, FormatTotals> by_format;
+  LayerTotals encoder, all_layers;
+  std::map<std::string, LayerTotals> by_format;
   for (const auto& op : f.graph()["ops"]) {
     nlohmann::json row = {{"name", op["name"]}, {"op", op["op"]}, {"inputs", op["inputs"]}, {"outputs", op["outputs"]}};
     OpBytes bytes;
     if (op.contains("weights"))
       for (const auto& [role, name] : op["weights"].items()) bytes.stored += f.find(name.get<std::string>())->nbytes;
-    const std::string kind = op["op"];
+    const std::string kind = op["op"], name = op["name"];
     if (kind == "linear" || kind == "conv2d") {
       const format::WeightsView w = f.weights(op);
-      const std::uint64_t bias = w.bias ? w.n * 4 : 0;
-      bytes.dense_fp32 = w.n * w.k * 4 + bias;
+      bytes.dense_fp32 = format::dense_fp32_bytes(w);
+      const std::uint64_t stored = format::stored_bytes(w);
       const std::string wf = format::weight_format_name(w.format);
       row["layer"] = {{"format", wf},
                       {"out_features", w.n},
                       {"in_features", w.k},
                       {"block_sparsity", format::block_sparsity(w)},
-                      {"weight_bytes", format::weight_bytes(w)},
-                      {"dense_fp32_weight_bytes", w.n * w.k * 4}};
-      auto& t = by_format[wf];
-      ++t.layers;
-      t.stored += format::weight_bytes(w);
-      t.dense += w.n * w.k * 4;
+                      {"stored_bytes", stored},
+                      {"dense_fp32_bytes", bytes.dense_fp32},
+                      {"ratio", static_cast<double>(bytes.dense_fp32) / static_cast<double>(stored)},
+                      {"ratio_text", ratio_text(stored, bytes.dense_fp32)},
+                      {"encoder", format::is_encoder_linear(name, kind)}};
+      if (w.format == format::WeightFormat::sparse_int8) row["layer"]["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
+      by_format[wf].add(stored, bytes.dense_fp32);
+      all_layers.add(stored, bytes.dense_fp32);
+      if (format::is_encoder_linear(name, kind)) encoder.add(stored, bytes.dense_fp32);
     } else {
       bytes.dense_fp32 = bytes.stored;  // tables and norms are FP32 already
     }
@@ -89,8 +113,7 @@ int run_inspect(const InspectFlags& flags) {
   }
 
   nlohmann::json formats = nlohmann::json::object();
-  for (const auto& [name, t] : by_format)
-    formats[name] = {{"layers", t.layers}, {"weight_bytes", t.stored}, {"dense_fp32_weight_bytes", t.dense}};
+  for (const auto& [format_name, t] : by_format) formats[format_name] = t.json();
   if (flags.json) {
     std::cout << nlohmann::json({{"file", flags.file},
                                  {"format_version", f.version()},
@@ -98,6 +121,8 @@ int run_inspect(const InspectFlags& flags) {
                                  {"tensor_bytes", stored_total},
                                  {"dense_fp32_bytes", dense_total},
                                  {"formats", formats},
+                                 {"layers_total", all_layers.json()},
+                                 {"encoder_linear_total", encoder.json()},
                                  {"metadata", printable_metadata(f.metadata())},
                                  {"inputs", f.graph()["inputs"]},
                                  {"outputs", f.graph()["outputs"]},
@@ -120,26 +145,31 @@ int run_inspect(const InspectFlags& flags) {
     std::cout << fmt::format("input  {} {} [{}]\n", in["name"].get<std::string>(), in["dtype"].get<std::string>(),
                              dims_text(in["shape"]));
   for (const auto& out : f.graph()["outputs"]) std::cout << fmt::format("output {}\n", out["name"].get<std::string>());
-  std::cout << fmt::format("\n{:<48} {:<10} {:<11} {:>11} {:>9} {:>12} {:>12}\n", "op", "kind", "storage", "N x K", "sparsity",
-                           "bytes", "dense FP32");
+  std::cout << fmt::format("\n{:<48} {:<10} {:<11} {:>11} {:>9} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
+                           "sparsity", "bytes", "dense FP32", "ratio");
   for (const auto& row : ops) {
-    std::string storage, shape, sparsity;
+    std::string storage, shape, sparsity, ratio;
     if (row.contains("layer")) {
       const auto& l = row["layer"];
       storage = l["format"];
       shape = fmt::format("{}x{}", l["out_features"].get<std::uint64_t>(), l["in_features"].get<std::uint64_t>());
       sparsity = fmt::format("{:.1f} %", 100.0 * l["block_sparsity"].get<double>());
+      ratio = l["ratio_text"];
     }
     const auto b = row["bytes"].get<std::uint64_t>();
-    std::cout << fmt::format("{:<48} {:<10} {:<11} {:>11} {:>9} {:>12} {:>12}\n", row["name"].get<std::string>(),
+    std::cout << fmt::format("{:<48} {:<10} {:<11} {:>11} {:>9} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
                              row["op"].get<std::string>(), storage, shape, sparsity, b ? human_bytes(static_cast<double>(b)) : "",
-                             b ? human_bytes(static_cast<double>(row["dense_fp32_bytes"].get<std::uint64_t>())) : "");
+                             b ? human_bytes(static_cast<double>(row["dense_fp32_bytes"].get<std::uint64_t>())) : "", ratio);
   }
-  std::cout << "\nlayer weights by storage (packed arrays without bias, against the same weights dense FP32):\n";
-  for (const auto& [name, t] : by_format)
-    std::cout << fmt::format("  {:<11} {:>3} layers  {:>12} of {:>12}  ({:.1f} %)\n", name, t.layers,
-                             human_bytes(static_cast<double>(t.stored)), human_bytes(static_cast<double>(t.dense)),
-                             t.dense ? 100.0 * static_cast<double>(t.stored) / static_cast<double>(t.dense) : 0.0);
+  const auto total_line = [](const char* what, const LayerTotals& t) {
+    std::cout << fmt::format("  {:<24} {:>3} layers  {:>10} B stored of {:>10} B dense FP32  ({})\n", what, t.layers, t.stored,
+                             t.dense, ratio_text(t.stored, t.dense));
+  };
+  std::cout << "\nlayer sizes (every array a layer stores: indices, weights, row pointers, row sums, scales, bias;\n"
+               "against its N x K weights and bias in dense FP32):\n";
+  if (encoder.layers) total_line("encoder linear layers", encoder);
+  total_line("all linear/conv2d layers", all_layers);
+  for (const auto& [format_name, t] : by_format) total_line(format_name.c_str(), t);
   std::cout << fmt::format("total: {} of tensors vs {} for the model in dense FP32 ({:.1f} %); file {}\n",
                            human_bytes(static_cast<double>(stored_total)), human_bytes(static_cast<double>(dense_total)),
                            dense_total ? 100.0 * static_cast<double>(stored_total) / static_cast<double>(dense_total) : 0.0,

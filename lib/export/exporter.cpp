@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "compress/quant/quant_scheme.h"
 #include "core/files.h"
 #include "export/interpret.h"
 #include "models/bert/bert_folder.h"
@@ -16,15 +17,8 @@ namespace sparrow::exporter {
 namespace fmt = sparrow::format;
 
 ActivationQuant activation_quant(float lo, float hi) {
-  ActivationQuant q;
-  q.lo = lo;
-  q.hi = hi;
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  q.scale = (hi - lo) / 255.0f;
-  if (q.scale == 0.0f) q.scale = 1.0f;
-  q.zero_point = static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo / q.scale), 0.0f, 255.0f));
-  return q;
+  const compress::ActivationQParams p = compress::activation_qparams(lo, hi);
+  return {p.scale, p.zero_point, lo, hi};
 }
 
 namespace {
@@ -33,13 +27,11 @@ bool has_layer(const LoweredGraph& graph, const std::string& name) {
   return std::any_of(graph.ops.begin(), graph.ops.end(), [&](const LoweredOp& op) { return op.is_layer() && op.name == name; });
 }
 
-// DESIGN.md's weight scheme, as the trainer's compress/quant/quant_scheme.cpp computes it:
-// s_w[n] = max|W[n,:]| / 127 (1 for an all-zero row), q = clamp(round_half_even(W / s_w[n]), -127, 127).
+// The trainer's own weight quantization (one implementation of DESIGN.md's scheme), as contiguous
+// INT8 weights and FP32 per-row scales.
 std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& w) {
-  const auto max_abs = w.abs().amax(1);
-  const auto scales = torch::where(max_abs == 0, torch::ones_like(max_abs), max_abs / 127.0f);
-  const auto q = torch::round(w / scales.unsqueeze(1)).clamp(-127, 127).to(torch::kInt8).contiguous();
-  return {q, scales.contiguous()};
+  const auto scales = compress::weight_scales(w).contiguous();
+  return {compress::quantize_weight(w, scales).contiguous(), scales};
 }
 
 // Share of 1x4 blocks (along K, zero-padded) whose 4 weights are all zero.
@@ -136,7 +128,7 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
     }
     const torch::Tensor w = op.weights.at("weight");
     const std::size_t n = static_cast<std::size_t>(w.size(0)), k = static_cast<std::size_t>(w.size(1));
-    LayerSummary layer{op.name, op.op, fmt::WeightFormat::fp32, w.size(0), w.size(1), 0.0, 0, n * k * 4};
+    LayerSummary layer{op.name, op.op, fmt::WeightFormat::fp32, w.size(0), w.size(1), 0.0, 0, 0};
     nlohmann::json attrs = op.attrs;
     std::string input = op.inputs.at(0);
     fmt::PackedWeights packed;
@@ -144,8 +136,10 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
     if (quant != options.activations.end()) {
       const auto [q, scales] = quantize_rows(w);
       layer.block_sparsity = block_sparsity(q);
-      layer.format = layer.block_sparsity >= options.min_sparse_fraction ? fmt::WeightFormat::sparse_int8
-                                                                          : fmt::WeightFormat::dense_int8;
+      // Column indices are at most 16 bits: wider layers (K > 262144) stay dense.
+      const auto index = fmt::block_k4_dtype_for(fmt::k4_of(k));
+      layer.format = layer.block_sparsity >= options.min_sparse_fraction && index ? fmt::WeightFormat::sparse_int8
+                                                                                 : fmt::WeightFormat::dense_int8;
       packed = layer.format == fmt::WeightFormat::sparse_int8 ? fmt::pack_sparse_int8(q.data_ptr<std::int8_t>(), n, k)
                                                               : fmt::pack_dense_int8(q.data_ptr<std::int8_t>(), n, k);
       packed.scale = to_vector<float>(scales);
@@ -154,7 +148,10 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
       input = op.name + ".in.q";
       attrs["input_scale"] = quant->second.scale;
       attrs["input_zero_point"] = quant->second.zero_point;
-      if (layer.format == fmt::WeightFormat::sparse_int8) attrs["block_rows"] = 1;
+      if (layer.format == fmt::WeightFormat::sparse_int8) {
+        attrs["block_rows"] = 1;
+        attrs["block_k4_dtype"] = fmt::dtype_name(packed.block_k4_dtype);
+      }
     } else {
       layer.block_sparsity = block_sparsity(w);
       packed = fmt::pack_fp32(w.contiguous().data_ptr<float>(), n, k);
@@ -163,8 +160,8 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
     attrs["weight_format"] = fmt::weight_format_name(layer.format);
     nlohmann::json o = op_json(op.name, op.op, {input}, op.output, attrs);
     o["weights"] = writer.add_weights(op.name, packed);
-    layer.weight_bytes = packed.row_ptr.size() * 4 + packed.blocks.size() * 8 + packed.dense.size() + packed.f32.size() * 4 +
-                         packed.row_sum.size() * 4 + packed.scale.size() * 4;
+    layer.stored_bytes = fmt::stored_bytes(packed.view());
+    layer.dense_fp32_bytes = fmt::dense_fp32_bytes(packed.view());
     ops.push_back(o);
     if (summary) summary->layers.push_back(layer);
   }
@@ -180,6 +177,21 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
   for (const auto& out : graph.outputs) outputs.push_back({{"name", out}});
   writer.set_graph({{"metadata", metadata}, {"inputs", inputs}, {"outputs", outputs}, {"ops", ops}});
   return writer;
+}
+
+double LayerTotals::ratio() const {
+  return stored_bytes == 0 ? 0.0 : static_cast<double>(dense_fp32_bytes) / static_cast<double>(stored_bytes);
+}
+
+LayerTotals layer_totals(const ExportSummary& summary, bool encoder_only) {
+  LayerTotals t;
+  for (const auto& l : summary.layers) {
+    if (encoder_only && !fmt::is_encoder_linear(l.name, l.op)) continue;
+    ++t.layers;
+    t.stored_bytes += l.stored_bytes;
+    t.dense_fp32_bytes += l.dense_fp32_bytes;
+  }
+  return t;
 }
 
 ExportSummary export_model(models::Classifier& model, const std::filesystem::path& out, const ExportOptions& options) {

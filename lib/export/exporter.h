@@ -22,7 +22,7 @@ struct ActivationQuant {
   float lo = 0.0f;
   float hi = 0.0f;
 };
-// scale and zero point from an observed range, DESIGN.md's formula (the range is widened to hold 0).
+// scale and zero point from an observed range: the trainer's compress::activation_qparams.
 ActivationQuant activation_quant(float lo, float hi);
 
 struct ExportOptions {
@@ -45,8 +45,9 @@ struct LayerSummary {
   format::WeightFormat format = format::WeightFormat::fp32;
   std::int64_t n = 0, k = 0;
   double block_sparsity = 0;          // share of all-zero 1x4 blocks of the stored weight
-  std::uint64_t weight_bytes = 0;     // the packed weight (row pointers, blocks, row sums, scales), no bias
-  std::uint64_t dense_fp32_bytes = 0; // n * k * 4
+  // format::stored_bytes and format::dense_fp32_bytes of the layer as written (bias included in both).
+  std::uint64_t stored_bytes = 0;
+  std::uint64_t dense_fp32_bytes = 0;
 };
 
 struct ExportSummary {
@@ -54,6 +55,17 @@ struct ExportSummary {
   std::uint64_t file_bytes = 0;
   std::vector<LayerSummary> layers;
 };
+
+// Stored against dense FP32 bytes summed over layers (docs/format.md "Layer size").
+struct LayerTotals {
+  std::uint64_t layers = 0;
+  std::uint64_t stored_bytes = 0;
+  std::uint64_t dense_fp32_bytes = 0;
+  // dense / stored (21.3 means "1/21.3"); 0 without layers.
+  double ratio() const;
+};
+// Over the encoder's linear layers (format::is_encoder_linear) when encoder_only, else over every layer.
+LayerTotals layer_totals(const ExportSummary& summary, bool encoder_only);
 
 // quantization.json of a QAT checkpoint: {"<layer>": {"scale": f, "zero_point": i, "lo": f, "hi": f}}.
 // Malformed entries or layers `graph` does not have are BadInput naming the file and layer.

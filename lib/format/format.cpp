@@ -10,7 +10,7 @@ struct DTypeInfo {
   std::size_t size;
 };
 constexpr std::array<DTypeInfo, kDTypeCount> kDTypes = {{
-    {"f32", 4}, {"i8", 1}, {"u8", 1}, {"i32", 4}, {"u32", 4}, {"u64", 8}, {"i64", 8},
+    {"f32", 4}, {"i8", 1}, {"u8", 1}, {"i32", 4}, {"u32", 4}, {"u64", 8}, {"i64", 8}, {"u16", 2},
 }};
 }  // namespace
 
@@ -68,6 +68,8 @@ const char* errc_name(FormatErrc e) {
     case FormatErrc::missing_tensor: return "missing_tensor";
     case FormatErrc::bad_weight: return "bad_weight";
     case FormatErrc::bad_row_ptr: return "bad_row_ptr";
+    case FormatErrc::bad_block_count: return "bad_block_count";
+    case FormatErrc::bad_index_width: return "bad_index_width";
     case FormatErrc::bad_block_index: return "bad_block_index";
     case FormatErrc::unsorted_blocks: return "unsorted_blocks";
     case FormatErrc::bad_row_sum: return "bad_row_sum";

@@ -13,7 +13,10 @@
 namespace sparrow::format {
 
 inline constexpr char kMagic[8] = {'S', 'P', 'A', 'R', 'R', 'O', 'W', '\0'};
-inline constexpr std::uint32_t kVersion = 1;
+// Version 2 stores sparse_int8 as separate index and weight arrays without row sums; a version-1 file's
+// 8-byte block records are not read any more (docs/format.md "Compatibility").
+inline constexpr std::uint32_t kVersion = 2;
+inline constexpr std::uint32_t kOldestVersion = 2;
 inline constexpr std::size_t kHeaderBytes = 64;
 inline constexpr std::size_t kTableAlign = 8;
 inline constexpr std::size_t kDataAlign = 64;
@@ -26,8 +29,8 @@ inline constexpr std::uint32_t kMaxRank = 4;
 inline constexpr std::uint64_t kMaxDim = 1ull << 32;
 inline constexpr int kMaxJsonDepth = 64;
 
-enum class DType : std::uint32_t { f32 = 0, i8 = 1, u8 = 2, i32 = 3, u32 = 4, u64 = 5, i64 = 6 };
-inline constexpr std::uint32_t kDTypeCount = 7;
+enum class DType : std::uint32_t { f32 = 0, i8 = 1, u8 = 2, i32 = 3, u32 = 4, u64 = 5, i64 = 6, u16 = 7 };
+inline constexpr std::uint32_t kDTypeCount = 8;
 std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 std::optional<DType> dtype_from_name(std::string_view name);
@@ -57,6 +60,8 @@ enum class FormatErrc {
   missing_tensor,
   bad_weight,
   bad_row_ptr,
+  bad_block_count,
+  bad_index_width,
   bad_block_index,
   unsorted_blocks,
   bad_row_sum,

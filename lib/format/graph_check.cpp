@@ -116,18 +116,17 @@ void check_int8_values(const File& file, const WeightsView& v, const std::string
                                           std::to_string(v.row_ptr[row + 1]) + " exceeds the " +
                                           std::to_string(v.block_count) + " blocks");
       for (std::uint32_t b = v.row_ptr[row]; b < v.row_ptr[row + 1]; ++b) {
-        const std::uint32_t col = block_k4(v.blocks[b]);
+        const std::size_t col = block_k4_at(v, b);
         if (col >= k4)
-          fail(FormatErrc::bad_block_index, src + ": block " + std::to_string(b) + " of row " + std::to_string(row) +
-                                                " has column block " + std::to_string(col) + ", K/4 is " + std::to_string(k4));
-        if (b > v.row_ptr[row] && col <= block_k4(v.blocks[b - 1]))
-          fail(FormatErrc::unsorted_blocks, src + ": row " + std::to_string(row) + ": column blocks not strictly increasing at block " +
+          fail(FormatErrc::bad_block_index, src + ": block_k4[" + std::to_string(b) + "] (row " + std::to_string(row) +
+                                                ") is " + std::to_string(col) + ", K/4 is " + std::to_string(k4));
+        if (b > v.row_ptr[row] && col <= block_k4_at(v, b - 1))
+          fail(FormatErrc::unsorted_blocks, src + ": row " + std::to_string(row) + ": block_k4 not strictly increasing at block " +
                                                 std::to_string(b));
-        for (std::size_t j = 0; j < 4; ++j) {
-          if (col * 4 + j >= v.k && block_weight(v.blocks[b], j) != 0)
-            fail(FormatErrc::bad_weight, src + ": row " + std::to_string(row) + ": weight past K in block " + std::to_string(b) + " is not 0");
-          sums[row] += block_weight(v.blocks[b], j);
-        }
+        for (std::size_t j = 0; j < 4; ++j)
+          if (col * 4 + j >= v.k && block_weight(v, b, j) != 0)
+            fail(FormatErrc::bad_weight, src + ": row " + std::to_string(row) + ": block_w[" + std::to_string(b) +
+                                             "] has a nonzero weight past K");
       }
     }
     if (v.row_ptr[v.n] != v.block_count)
@@ -144,7 +143,7 @@ void check_int8_values(const File& file, const WeightsView& v, const std::string
       }
   }
   for (std::size_t row = 0; row < v.n; ++row) {
-    if (sums[row] != v.row_sum[row])
+    if (v.row_sum && sums[row] != v.row_sum[row])
       fail(FormatErrc::bad_row_sum, src + ": row_sum[" + std::to_string(row) + "] is " + std::to_string(v.row_sum[row]) +
                                         ", the weights sum to " + std::to_string(sums[row]));
     if (!std::isfinite(v.scale[row]) || !(v.scale[row] > 0.0f))
@@ -174,16 +173,30 @@ WeightsView resolve_weights(const json& op, const File& file, bool check_values)
   if (it == op.end()) fail(FormatErrc::bad_graph, file.source() + ": " + where + ": missing \"weights\"");
   const json& w = *it;
   if (*format == WeightFormat::sparse_int8) {
-    check_roles(w, file.source() + ": " + where, {"row_ptr", "blocks", "row_sum", "scale", "bias"});
+    check_roles(w, file.source() + ": " + where, {"row_ptr", "block_k4", "block_w", "scale", "bias"});
     v.block_rows = a.has("block_rows") ? static_cast<std::size_t>(a.integer("block_rows", 1, 64)) : 1;
     if (v.block_rows != 1)
       fail(FormatErrc::bad_graph, a.where() + ": block_rows " + std::to_string(v.block_rows) +
                                       " is not supported by this reader (it reads 1x4 blocks: block_rows 1)");
+    const auto wanted = block_k4_dtype_for(k4);
+    if (!wanted)
+      fail(FormatErrc::bad_index_width, a.where() + ": in_features " + std::to_string(v.k) + " is too large for sparse_int8 (K/4 " +
+                                            std::to_string(k4) + " > " + std::to_string(kMaxK4U16) + ")");
+    const std::string index = a.str("block_k4_dtype");
+    if (index != dtype_name(*wanted))
+      fail(FormatErrc::bad_index_width, a.where() + ": block_k4_dtype is \"" + index + "\", K/4 = " + std::to_string(k4) +
+                                            " requires \"" + dtype_name(*wanted) + "\" (u8 up to 256, u16 up to 65536)");
+    v.block_k4_dtype = *wanted;
     v.row_ptr = file.data_as<std::uint32_t>(weight_tensor(file, w, where, "row_ptr", DType::u32, {n + 1}));
-    const TensorInfo& blocks = weight_tensor(file, w, where, "blocks", DType::u64, {});
-    if (blocks.dims.size() != 1) fail(FormatErrc::bad_weight, file.source() + ": tensor '" + blocks.name + "' must have rank 1");
-    v.blocks = file.data_as<std::uint64_t>(blocks);
-    v.block_count = blocks.dims[0];
+    const TensorInfo& block_k4 = weight_tensor(file, w, where, "block_k4", *wanted, {});
+    if (block_k4.dims.size() != 1) fail(FormatErrc::bad_weight, file.source() + ": tensor '" + block_k4.name + "' must have rank 1");
+    v.block_count = block_k4.dims[0];
+    v.block_k4 = file.data(block_k4);
+    const TensorInfo& block_w = weight_tensor(file, w, where, "block_w", DType::i32, {});
+    if (block_w.dims.size() != 1 || block_w.dims[0] != v.block_count)
+      fail(FormatErrc::bad_block_count, file.source() + ": tensor '" + block_w.name + "' is " + dims_text(block_w.dims) +
+                                            ", expected one weight word per block_k4 entry: [" + std::to_string(v.block_count) + "]");
+    v.block_w = file.data_as<std::int32_t>(block_w);
   } else if (*format == WeightFormat::dense_int8) {
     check_roles(w, file.source() + ": " + where, {"weight", "row_sum", "scale", "bias"});
     v.dense = file.data_as<std::int8_t>(weight_tensor(file, w, where, "weight", DType::i8,
@@ -193,8 +206,9 @@ WeightsView resolve_weights(const json& op, const File& file, bool check_values)
     v.f32 = file.data_as<float>(weight_tensor(file, w, where, "weight", DType::f32,
                                               {(n + kF32PanelRows - 1) / kF32PanelRows, v.k, kF32PanelRows}));
   }
-  if (*format != WeightFormat::fp32) {
+  if (*format == WeightFormat::dense_int8)
     v.row_sum = file.data_as<std::int32_t>(weight_tensor(file, w, where, "row_sum", DType::i32, {n}));
+  if (*format != WeightFormat::fp32) {
     v.scale = file.data_as<float>(weight_tensor(file, w, where, "scale", DType::f32, {n}));
     check_quant_attrs(a, "input_scale", "input_zero_point");
   }

@@ -150,8 +150,12 @@ void File::read() {
   if (version_ > kVersion)
     fail(FormatErrc::bad_version, src + ": format version " + std::to_string(version_) +
                                       " is newer than this reader's (" + std::to_string(kVersion) + ")");
+  if (version_ < kOldestVersion)
+    fail(FormatErrc::bad_version, src + ": format version " + std::to_string(version_) + " is no longer read (this reader reads " +
+                                      std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) +
+                                      "); export the checkpoint again with `compress export`");
   if (const auto flags = header.u32("flags"); flags != 0)
-    fail(FormatErrc::bad_header, src + ": header flags are " + std::to_string(flags) + ", version 1 requires 0");
+    fail(FormatErrc::bad_header, src + ": header flags are " + std::to_string(flags) + ", this version requires 0");
   const std::uint64_t graph_size = header.u64("graph_size");
   const std::uint64_t table_size = header.u64("table_size");
   const std::uint64_t tensor_count = header.u64("tensor_count");

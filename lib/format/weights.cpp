@@ -1,6 +1,21 @@
 #include "format/weights.h"
 
+#include <string>
+
+#include "core/errors.h"
+
 namespace sparrow::format {
+
+std::optional<DType> block_k4_dtype_for(std::size_t k4) {
+  if (k4 <= kMaxK4U8) return DType::u8;
+  if (k4 <= kMaxK4U16) return DType::u16;
+  return std::nullopt;
+}
+
+std::size_t block_k4_at(const WeightsView& w, std::size_t b) {
+  return w.block_k4_dtype == DType::u8 ? static_cast<const std::uint8_t*>(w.block_k4)[b]
+                                       : static_cast<const std::uint16_t*>(w.block_k4)[b];
+}
 
 WeightsView PackedWeights::view() const {
   WeightsView v;
@@ -8,8 +23,10 @@ WeightsView PackedWeights::view() const {
   v.n = n;
   v.k = k;
   v.row_ptr = row_ptr.empty() ? nullptr : row_ptr.data();
-  v.blocks = blocks.empty() ? nullptr : blocks.data();
-  v.block_count = blocks.size();
+  v.block_k4_dtype = block_k4_dtype;
+  v.block_k4 = block_k4_dtype == DType::u8 ? static_cast<const void*>(block_k4_u8.data()) : block_k4_u16.data();
+  v.block_w = block_w.empty() ? nullptr : block_w.data();
+  v.block_count = block_w.size();
   v.dense = dense.empty() ? nullptr : dense.data();
   v.f32 = f32.empty() ? nullptr : f32.data();
   v.row_sum = row_sum.empty() ? nullptr : row_sum.data();
@@ -42,15 +59,25 @@ PackedWeights pack_sparse_int8(const std::int8_t* w, std::size_t n, std::size_t 
   out.format = WeightFormat::sparse_int8;
   out.n = n;
   out.k = k;
+  const auto index = block_k4_dtype_for(k4_of(k));
+  if (!index)
+    throw BadInput("sparse_int8: in_features " + std::to_string(k) + " exceeds " + std::to_string(4 * kMaxK4U16) +
+                   ", the largest a 16-bit column index reaches");
+  out.block_k4_dtype = *index;
   out.row_ptr.assign(1, 0);
   for (std::size_t row = 0; row < n; ++row) {
     for (std::size_t b = 0; b < k4_of(k); ++b) {
       const std::uint32_t word = block_word(w, k, row, b);
-      if (word != 0) out.blocks.push_back(b | std::uint64_t{word} << 32);
+      if (word == 0) continue;
+      if (out.block_k4_dtype == DType::u8) {
+        out.block_k4_u8.push_back(static_cast<std::uint8_t>(b));
+      } else {
+        out.block_k4_u16.push_back(static_cast<std::uint16_t>(b));
+      }
+      out.block_w.push_back(static_cast<std::int32_t>(word));
     }
-    out.row_ptr.push_back(static_cast<std::uint32_t>(out.blocks.size()));
+    out.row_ptr.push_back(static_cast<std::uint32_t>(out.block_w.size()));
   }
-  out.row_sum = row_sums(w, n, k);
   return out;
 }
 
@@ -87,8 +114,8 @@ std::vector<std::int8_t> unpack_int8(const WeightsView& w) {
   if (w.format == WeightFormat::sparse_int8) {
     for (std::size_t row = 0; row < w.n; ++row)
       for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b)
-        for (std::size_t j = 0; j < 4 && block_k4(w.blocks[b]) * 4 + j < w.k; ++j)
-          out[row * w.k + block_k4(w.blocks[b]) * 4 + j] = block_weight(w.blocks[b], j);
+        for (std::size_t j = 0; j < 4 && block_k4_at(w, b) * 4 + j < w.k; ++j)
+          out[row * w.k + block_k4_at(w, b) * 4 + j] = block_weight(w, b, j);
   } else if (w.format == WeightFormat::dense_int8) {
     const std::size_t k4 = k4_of(w.k);
     for (std::size_t row = 0; row < w.n; ++row)
@@ -131,14 +158,24 @@ double block_sparsity(const WeightsView& w) {
   return static_cast<double>(zero) / static_cast<double>(total);
 }
 
-std::size_t weight_bytes(const WeightsView& w) {
-  const std::size_t k4 = k4_of(w.k);
+std::uint64_t stored_bytes(const WeightsView& w) {
+  const std::uint64_t n = w.n, k4 = k4_of(w.k), bias = w.bias ? n * 4 : 0;
   switch (w.format) {
-    case WeightFormat::sparse_int8: return (w.n + 1) * 4 + w.block_count * 8 + w.n * 8;
-    case WeightFormat::dense_int8: return (w.n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows * k4 * 16 + w.n * 8;
-    case WeightFormat::fp32: return (w.n + kF32PanelRows - 1) / kF32PanelRows * w.k * kF32PanelRows * 4;
+    case WeightFormat::sparse_int8:
+      return (n + 1) * 4 + w.block_count * (dtype_size(w.block_k4_dtype) + 4) + n * 4 + bias;
+    case WeightFormat::dense_int8:
+      return (n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows * k4 * kDenseInt8GroupRows * 4 + n * 8 + bias;
+    case WeightFormat::fp32: return (n + kF32PanelRows - 1) / kF32PanelRows * w.k * kF32PanelRows * 4 + bias;
   }
   return 0;
+}
+
+bool is_encoder_linear(std::string_view op_name, std::string_view op_kind) {
+  return op_kind == "linear" && op_name.find(".encoder.") != std::string_view::npos;
+}
+
+std::uint64_t dense_fp32_bytes(const WeightsView& w) {
+  return std::uint64_t{w.n} * w.k * 4 + (w.bias ? std::uint64_t{w.n} * 4 : 0);
 }
 
 }  // namespace sparrow::format

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "format/format.h"
@@ -15,6 +17,12 @@ inline constexpr std::size_t kF32PanelRows = 16;       // fp32: 16 output channe
 
 inline std::size_t k4_of(std::size_t k) { return (k + 3) / 4; }
 
+// sparse_int8 column-block indices are u8 while K4 <= 256 and u16 up to K4 = 65536 (the attribute
+// block_k4_dtype names the width); larger K cannot be stored sparse. Empty when K4 is too large.
+std::optional<DType> block_k4_dtype_for(std::size_t k4);
+inline constexpr std::size_t kMaxK4U8 = 256;
+inline constexpr std::size_t kMaxK4U16 = 65536;
+
 // Views into a file's data (or into a PackedWeights); null where the format has no such array.
 struct WeightsView {
   WeightFormat format = WeightFormat::fp32;
@@ -22,11 +30,13 @@ struct WeightsView {
   std::size_t k = 0;           // inputs per channel (conv2d: in_channels * kh * kw)
   std::size_t block_rows = 1;  // sparse_int8: output rows sharing one block pattern
   const std::uint32_t* row_ptr = nullptr;  // sparse_int8: [n / block_rows + 1]
-  const std::uint64_t* blocks = nullptr;   // sparse_int8: [block_count] records
+  DType block_k4_dtype = DType::u8;        // sparse_int8: u8 or u16
+  const void* block_k4 = nullptr;          // sparse_int8: [block_count] column-block indices
+  const std::int32_t* block_w = nullptr;   // sparse_int8: [block_count] 4 INT8 weights each, little-endian
   std::size_t block_count = 0;
   const std::int8_t* dense = nullptr;      // dense_int8: [ceil(n/4)][k4][4][4]
   const float* f32 = nullptr;              // fp32: [ceil(n/16)][k][16]
-  const std::int32_t* row_sum = nullptr;   // int8 formats: [n]
+  const std::int32_t* row_sum = nullptr;   // dense_int8: [n] (sparse_int8 stores none)
   const float* scale = nullptr;            // int8 formats: [n]
   const float* bias = nullptr;             // [n] or null
 };
@@ -37,7 +47,10 @@ struct PackedWeights {
   std::size_t n = 0;
   std::size_t k = 0;
   std::vector<std::uint32_t> row_ptr;
-  std::vector<std::uint64_t> blocks;
+  DType block_k4_dtype = DType::u8;
+  std::vector<std::uint8_t> block_k4_u8;  // one of these two holds the indices, per block_k4_dtype
+  std::vector<std::uint16_t> block_k4_u16;
+  std::vector<std::int32_t> block_w;
   std::vector<std::int8_t> dense;
   std::vector<float> f32;
   std::vector<std::int32_t> row_sum;
@@ -47,7 +60,8 @@ struct PackedWeights {
 };
 
 // w is row-major [n][k]. A 1x4 block is kept when any of its 4 weights is nonzero; k is padded with zeros
-// to a multiple of 4. Identical to the engine's pack_b4 / pack_qc8w / pack_f32.
+// to a multiple of 4. Identical to the engine's pack_b4 / pack_qc8w / pack_f32. pack_sparse_int8 throws
+// BadInput when K4 exceeds 65536.
 PackedWeights pack_sparse_int8(const std::int8_t* w, std::size_t n, std::size_t k);
 PackedWeights pack_dense_int8(const std::int8_t* w, std::size_t n, std::size_t k);
 PackedWeights pack_fp32(const float* w, std::size_t n, std::size_t k);
@@ -59,13 +73,20 @@ std::vector<float> unpack_fp32(const WeightsView& w);
 // Share of the 1x4 blocks (rows x K4) whose weights are all zero, for any format.
 double block_sparsity(const WeightsView& w);
 
-// Bytes of the packed weight arrays (row pointers, blocks, row sums, scales or the dense panels), no bias.
-std::size_t weight_bytes(const WeightsView& w);
+// What a layer costs in the file (docs/format.md "Layer size"): every array it stores — row pointers,
+// column indices, weights, row sums, scales and bias — against the same layer as dense FP32 (N x K weights
+// plus the bias when it has one).
+std::uint64_t stored_bytes(const WeightsView& w);
+std::uint64_t dense_fp32_bytes(const WeightsView& w);
 
-// The 4 INT8 weights and the k4 index of one sparse block record.
-inline std::uint32_t block_k4(std::uint64_t record) { return static_cast<std::uint32_t>(record); }
-inline std::int8_t block_weight(std::uint64_t record, std::size_t j) {
-  return static_cast<std::int8_t>(static_cast<std::uint8_t>(record >> (32 + 8 * j)));
+// The layers the size target speaks of: the linear ops of a BERT encoder (attention and FFN of
+// bert.encoder.layer.*; not embeddings, pooler or classifier), recognised by ".encoder." in the op name.
+bool is_encoder_linear(std::string_view op_name, std::string_view op_kind);
+
+// Column block and INT8 weight j of stored block b of a sparse_int8 view.
+std::size_t block_k4_at(const WeightsView& w, std::size_t b);
+inline std::int8_t block_weight(const WeightsView& w, std::size_t b, std::size_t j) {
+  return static_cast<std::int8_t>(static_cast<std::uint32_t>(w.block_w[b]) >> (8 * j));
 }
 
 }  // namespace sparrow::format

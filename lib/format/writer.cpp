@@ -46,7 +46,12 @@ nlohmann::json Writer::add_weights(const std::string& prefix, const PackedWeight
   switch (w.format) {
     case WeightFormat::sparse_int8:
       add("row_ptr", DType::u32, {n + 1}, w.row_ptr);
-      add("blocks", DType::u64, {w.blocks.size()}, w.blocks);
+      if (w.block_k4_dtype == DType::u8) {
+        add("block_k4", DType::u8, {w.block_k4_u8.size()}, w.block_k4_u8);
+      } else {
+        add("block_k4", DType::u16, {w.block_k4_u16.size()}, w.block_k4_u16);
+      }
+      add("block_w", DType::i32, {w.block_w.size()}, w.block_w);
       break;
     case WeightFormat::dense_int8:
       add("weight", DType::i8, {(n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows, k4, kDenseInt8GroupRows, 4},
@@ -56,10 +61,8 @@ nlohmann::json Writer::add_weights(const std::string& prefix, const PackedWeight
       add("weight", DType::f32, {(n + kF32PanelRows - 1) / kF32PanelRows, w.k, kF32PanelRows}, w.f32);
       break;
   }
-  if (w.format != WeightFormat::fp32) {
-    add("row_sum", DType::i32, {n}, w.row_sum);
-    add("scale", DType::f32, {n}, w.scale);
-  }
+  if (w.format == WeightFormat::dense_int8) add("row_sum", DType::i32, {n}, w.row_sum);
+  if (w.format != WeightFormat::fp32) add("scale", DType::f32, {n}, w.scale);
   if (!w.bias.empty()) add("bias", DType::f32, {n}, w.bias);
   return roles;
 }

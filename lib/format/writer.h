@@ -24,7 +24,8 @@ class Writer {
     add_tensor(name, dtype, std::move(dims), v.data(), v.size() * sizeof(T));
   }
   // Adds the arrays of a packed linear/conv weight as `<prefix>.<role>` and returns the op's "weights"
-  // object (role -> tensor name). The op's attrs must carry the matching weight_format, in/out_features.
+  // object (role -> tensor name). The op's attrs must carry the matching weight_format, in/out_features
+  // (and for sparse_int8 block_k4_dtype, the name of w.block_k4_dtype).
   nlohmann::json add_weights(const std::string& prefix, const PackedWeights& w);
 
   void set_graph(nlohmann::json graph) { graph_ = std::move(graph); }

@@ -5,6 +5,7 @@
 
 #include "compress/masks/magnitude_mask.h"
 #include "core/files.h"
+#include "format/reader.h"
 #include "models/checkpoint.h"
 #include "support/run_command.h"
 
@@ -119,6 +120,18 @@ TEST_CASE("compress trains, prunes to the exact sparsity and writes every output
   }
   for (const auto& layer : report["layers"])
     if (layer["name"] == "fc1.weight") CHECK(layer["mask"] == "unstructured");
+
+  // The run ends with the engine's file, readable and described in the report.
+  const format::File sparrow_file = format::File::open(out / "model.sparrow");
+  CHECK(report["export"]["file"] == (out / "model.sparrow").string());
+  CHECK(report["export"]["bytes"] == fs::file_size(out / "model.sparrow"));
+  CHECK(sparrow_file.metadata()["sparrow.model"] == "cnn");
+  CHECK(sparrow_file.metadata()["sparrow.quantization"] == "calibration");
+  CHECK(sparrow_file.metadata()["sparrow.trainer_accuracy"] == report["compressed"]["accuracy"]);
+  CHECK(sparrow_file.metadata()["sparrow.recipe_sha256"] == report["recipe_sha256"]);
+  CHECK(report["export"]["encoder_linear"].is_null());  // a CNN has no encoder
+  CHECK(report["export"]["layers"]["layers"] == 4);
+  CHECK(report["export"]["layers"]["ratio"].get<double>() > 1.0);
 
   // A rerun from the resolved recipe reproduces the report's accuracies exactly.
   const auto again = run_command(kCompress + " --threads 2 --recipe " + (out / "recipe.resolved.yaml").string() +

@@ -202,7 +202,7 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
     benchmark::ClobberMemory();
   }
   const double md = static_cast<double>(m);
-  set_counters(st, 2.0 * md * nonzero, 2.0 * md * 4.0 * static_cast<double>(packed.blocks.size()), peak);
+  set_counters(st, 2.0 * md * nonzero, 2.0 * md * 4.0 * static_cast<double>(packed.blocks()), peak);
   st.SetLabel(kernel.name);
 }
 

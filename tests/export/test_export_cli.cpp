@@ -57,7 +57,7 @@ TEST_CASE("compress export writes a file sparrow inspect describes", "[cli][expo
   INFO(text.output);
   CHECK(text.exit_code == 0);
   CHECK_THAT(text.output, Catch::Contains("fc1") && Catch::Contains("sparse_int8") && Catch::Contains("dense FP32") &&
-                              Catch::Contains("quantization.json"));
+                              Catch::Contains("quantization.json") && Catch::Contains("all linear/conv2d layers"));
 
   const auto json = run_command(kSparrow + " inspect --json " + file.string() + " 2>/dev/null");
   REQUIRE(json.exit_code == 0);
@@ -66,6 +66,25 @@ TEST_CASE("compress export writes a file sparrow inspect describes", "[cli][expo
   CHECK(j["formats"]["sparse_int8"]["layers"] == 1);
   CHECK(j["formats"]["fp32"]["layers"] == 3);
   CHECK(j["file_bytes"] == fs::file_size(file));
+  // Layer sizes: every stored array of a layer against its dense FP32 weights and bias.
+  std::uint64_t stored = 0, dense = 0;
+  for (const auto& op : j["ops"]) {
+    if (!op.contains("layer")) continue;
+    const auto& l = op["layer"];
+    CHECK(l["stored_bytes"] == op["bytes"]);  // all of the layer's tensors
+    CHECK(l["dense_fp32_bytes"] == l["out_features"].get<std::uint64_t>() * (l["in_features"].get<std::uint64_t>() + 1) * 4);
+    stored += l["stored_bytes"].get<std::uint64_t>();
+    dense += l["dense_fp32_bytes"].get<std::uint64_t>();
+    if (op["name"] == "fc1") {
+      CHECK(l["block_k4_dtype"] == "u8");
+      CHECK(l["ratio"].get<double>() > 5);  // K = 32: the 12 bytes per row (row pointer, scale, bias) weigh much
+      CHECK_THAT(text.output, Catch::Contains(l["ratio_text"].get<std::string>()));
+    }
+  }
+  CHECK(j["layers_total"]["layers"] == 4);
+  CHECK(j["layers_total"]["stored_bytes"] == stored);
+  CHECK(j["layers_total"]["dense_fp32_bytes"] == dense);
+  CHECK(j["encoder_linear_total"]["layers"] == 0);  // a CNN has no encoder
   fs::remove_all(dir);
 }
 

@@ -50,7 +50,10 @@ inline nlohmann::json quant_linear_attrs(const format::PackedWeights& w, float i
     a["input_scale"] = input_scale;
     a["input_zero_point"] = input_zero_point;
   }
-  if (w.format == format::WeightFormat::sparse_int8) a["block_rows"] = 1;
+  if (w.format == format::WeightFormat::sparse_int8) {
+    a["block_rows"] = 1;
+    a["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
+  }
   return a;
 }
 

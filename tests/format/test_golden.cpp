@@ -2,7 +2,9 @@
 // output changes, either the spec changed (bump the version, update this test) or the writer broke.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "format/reader.h"
 #include "format/writer.h"
@@ -14,7 +16,7 @@ TEST_CASE("golden bytes: one u8 tensor and the smallest graph", "[format]") {
   REQUIRE(graph.size() == 84);
   const unsigned char header[64] = {
       'S', 'P', 'A', 'R', 'R', 'O', 'W', 0,  // magic
-      1, 0, 0, 0,                            // version 1
+      2, 0, 0, 0,                            // version 2
       0, 0, 0, 0,                            // flags
       84, 0, 0, 0, 0, 0, 0, 0,               // graph_size
       41, 0, 0, 0, 0, 0, 0, 0,               // table_size
@@ -50,4 +52,25 @@ TEST_CASE("golden bytes: one u8 tensor and the smallest graph", "[format]") {
   REQUIRE(f.tensors().size() == 1);
   CHECK(f.tensors()[0].name == "t");
   CHECK(f.data(f.tensors()[0])[2] == 3);
+}
+
+TEST_CASE("golden bytes: the arrays of a sparse_int8 layer", "[format]") {
+  // W [2][10]: row 0 holds inputs 0..3 and 9 (the last, padded block), row 1 only input 5.
+  std::vector<std::int8_t> w(20, 0);
+  w[0] = 1, w[1] = -1, w[2] = 2, w[3] = -128 + 1, w[9] = 5, w[10 + 5] = -3;
+  const PackedWeights p = pack_sparse_int8(w.data(), 2, 10);
+  CHECK(p.block_k4_dtype == DType::u8);
+  CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 2, 3});
+  CHECK(p.block_k4_u8 == std::vector<std::uint8_t>{0, 2, 1});
+  CHECK(p.block_k4_u16.empty());
+  // Little-endian words, input 4*k4 in the low byte: {1, -1, 2, -127}, {0, 5, 0, 0} (inputs 8, 9 and two
+  // padding lanes), {0, -3, 0, 0}.
+  CHECK(p.block_w == std::vector<std::int32_t>{static_cast<std::int32_t>(0x81'02'ff'01u), 0x0500, 0xfd00});
+  CHECK(p.row_sum.empty());
+
+  PackedWeights with_scale = p;
+  with_scale.scale = {1.0f, 1.0f};
+  Writer writer;
+  const nlohmann::json roles = writer.add_weights("fc", with_scale);
+  CHECK(roles == nlohmann::json{{"row_ptr", "fc.row_ptr"}, {"block_k4", "fc.block_k4"}, {"block_w", "fc.block_w"}, {"scale", "fc.scale"}});
 }

@@ -80,17 +80,19 @@ EntryFields first_entry(const std::string& b) {
 std::string sample_bytes() { return testing::make_sample().writer.serialize(); }
 
 // The sample with one packed weight replaced (checksums stay right: the corruption is in the content).
-std::string with_sparse(const std::function<void(PackedWeights&)>& edit, const std::function<void(nlohmann::json&)>& edit_attrs = {}) {
+// K = 12 has u8 column indices, K = 1100 u16.
+std::string with_sparse(const std::function<void(PackedWeights&)>& edit, const std::function<void(nlohmann::json&)>& edit_attrs = {},
+                        std::uint64_t k = 12) {
   Writer w;
   std::mt19937 rng(5);
-  const auto q = testing::random_block_weights(4, 12, 0.3, rng);
-  auto p = pack_sparse_int8(q.data(), 4, 12);
+  const auto q = testing::random_block_weights(4, k, 0.3, rng);
+  auto p = pack_sparse_int8(q.data(), 4, k);
   p.scale.assign(4, 0.5f);
   edit(p);
   nlohmann::json attrs = testing::quant_linear_attrs(p, 0.1f, 3);
   if (edit_attrs) edit_attrs(attrs);
   const nlohmann::json weights = w.add_weights("fc", p);
-  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, 12}}}}},
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, k}}}}},
                {"outputs", {{{"name", "y"}}}},
                {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}}, {"attrs", attrs}, {"weights", weights}}}}});
   return w.serialize();
@@ -136,6 +138,10 @@ TEST_CASE("HANDCRAFTED header corruptions", "[format][corrupt]") {
   }
   SECTION("HANDCRAFTED_HEADER_FUTURE_VERSION") {
     set_u32(b, 8, kVersion + 1);
+    CHECK(rejection(b) == FormatErrc::bad_version);
+  }
+  SECTION("HANDCRAFTED_HEADER_OLD_VERSION") {
+    set_u32(b, 8, 1);  // version 1 stored 8-byte block records
     CHECK(rejection(b) == FormatErrc::bad_version);
   }
   SECTION("HANDCRAFTED_HEADER_BYTESWAPPED_VERSION") {
@@ -242,13 +248,41 @@ TEST_CASE("HANDCRAFTED sparse weight corruptions", "[format][corrupt]") {
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_ptr[0] = 1; })) == FormatErrc::bad_row_ptr);
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_ptr[2] = p.row_ptr[1] - 1; })) == FormatErrc::bad_row_ptr);
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_ptr[1] = 1000; })) == FormatErrc::bad_row_ptr);
-  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks.push_back(p.blocks.back()); })) == FormatErrc::bad_row_ptr);
-  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks[0] = (p.blocks[0] & ~0xffffffffull) | 3; })) == FormatErrc::bad_block_index);
-  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks[0] = (p.blocks[0] & ~0xffffffffull) | 0xffffffffu; })) == FormatErrc::bad_block_index);
-  CHECK(rejection(with_sparse([](PackedWeights& p) { std::swap(p.blocks[p.row_ptr[0]], p.blocks[p.row_ptr[0] + 1]); })) ==
+  // One more block than row_ptr counts, in both arrays; or in one array only.
+  const auto add_block = [](PackedWeights& p) {
+    p.block_k4_u8.push_back(p.block_k4_u8.back());
+    p.block_w.push_back(p.block_w.back());
+  };
+  CHECK(rejection(with_sparse(add_block)) == FormatErrc::bad_row_ptr);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_w.push_back(1); })) == FormatErrc::bad_block_count);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u8.pop_back(); })) == FormatErrc::bad_block_count);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u8[0] = 3; })) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u8[0] = 255; })) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { std::swap(p.block_k4_u8[0], p.block_k4_u8[1]); })) ==
         FormatErrc::unsorted_blocks);
-  CHECK(rejection(with_sparse([](PackedWeights& p) { p.blocks[1] = p.blocks[0]; })) == FormatErrc::unsorted_blocks);
-  CHECK(rejection(with_sparse([](PackedWeights& p) { p.row_sum[2] += 1; })) == FormatErrc::bad_row_sum);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u8[1] = p.block_k4_u8[0]; })) == FormatErrc::unsorted_blocks);
+  // The index width: named by the attribute, fixed by K/4, and the tensor's dtype must agree.
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a.erase("block_k4_dtype"); })) == FormatErrc::bad_graph);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_k4_dtype"] = "u16"; })) ==
+        FormatErrc::bad_index_width);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_k4_dtype"] = "u32"; })) ==
+        FormatErrc::bad_index_width);
+  CHECK(rejection(with_sparse([](PackedWeights& p) {
+          p.block_k4_dtype = DType::u16;
+          p.block_k4_u16.assign(p.block_k4_u8.begin(), p.block_k4_u8.end());
+        }, [](nlohmann::json& a) { a["block_k4_dtype"] = "u8"; })) == FormatErrc::bad_weight);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["in_features"] = 1ull << 20; })) ==
+        FormatErrc::bad_index_width);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["in_features"] = 2000; })) ==
+        FormatErrc::bad_index_width);
+  // u16 indices (K = 1100, K/4 = 275).
+  CHECK_FALSE(rejection(with_sparse([](PackedWeights&) {}, {}, 1100)));
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u16[0] = 275; }, {}, 1100)) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u16[0] = 65535; }, {}, 1100)) == FormatErrc::bad_block_index);
+  CHECK(rejection(with_sparse([](PackedWeights& p) { p.block_k4_u16[1] = p.block_k4_u16[0]; }, {}, 1100)) ==
+        FormatErrc::unsorted_blocks);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_k4_dtype"] = "u8"; }, 1100)) ==
+        FormatErrc::bad_index_width);
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.scale[1] = std::nanf(""); })) == FormatErrc::bad_scale);
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.scale[1] = 0; })) == FormatErrc::bad_scale);
   CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["out_features"] = 5; })) == FormatErrc::bad_weight);
@@ -264,7 +298,7 @@ TEST_CASE("HANDCRAFTED weights past K must be zero", "[format][corrupt]") {
   const std::vector<std::int8_t> q(10, 1);
   auto p = pack_sparse_int8(q.data(), 1, 10);
   p.scale = {1.0f};
-  p.blocks.back() |= std::uint64_t{5} << 56;
+  p.block_w.back() = static_cast<std::int32_t>(static_cast<std::uint32_t>(p.block_w.back()) | 5u << 24);
   const auto weights = w.add_weights("fc", p);
   w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, 10}}}}}, {"outputs", {{{"name", "y"}}}},
                {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}},
@@ -285,6 +319,8 @@ TEST_CASE("HANDCRAFTED graph corruptions", "[format][corrupt]") {
   CHECK(rejection(edited([](auto& g) { g["ops"][1]["attrs"].erase("in_features"); })) == FormatErrc::bad_graph);
   CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["row_ptr"] = "missing"; })) == FormatErrc::missing_tensor);
   CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["extra"] = "fc1.bias"; })) == FormatErrc::bad_graph);
+  // sparse_int8 row sums are derived by the engine, not stored: the role is unknown.
+  CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["row_sum"] = "fc1.bias"; })) == FormatErrc::bad_graph);
   CHECK(rejection(edited([](auto& g) { g["ops"][1]["weights"]["row_ptr"] = "fc1.bias"; })) == FormatErrc::bad_weight);
   CHECK(rejection(edited([](auto& g) { g["ops"][0]["attrs"]["scale"] = -1; })) == FormatErrc::bad_scale);
   CHECK(rejection(edited([](auto& g) { g["ops"][2]["outputs"] = {"x"}; })) == FormatErrc::bad_graph);

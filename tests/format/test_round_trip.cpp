@@ -64,23 +64,30 @@ TEST_CASE("the reader's views point into the mapping: no copies", "[format]") {
   testing::make_sample().writer.write(path);
   const File f = File::open(path);
   const WeightsView v = f.weights(op_named(f, "fc1"));
-  const TensorInfo* blocks = f.find("fc1.blocks");
-  REQUIRE(blocks);
-  CHECK(reinterpret_cast<const std::uint8_t*>(v.blocks) == f.data(*blocks));
+  const TensorInfo* block_k4 = f.find("fc1.block_k4");
+  const TensorInfo* block_w = f.find("fc1.block_w");
+  REQUIRE(block_k4);
+  REQUIRE(block_w);
+  CHECK(static_cast<const std::uint8_t*>(v.block_k4) == f.data(*block_k4));
+  CHECK(reinterpret_cast<const std::uint8_t*>(v.block_w) == f.data(*block_w));
   std::filesystem::remove(path);
 }
 
 TEST_CASE("packed layouts are byte for byte the engine kernels' own packing", "[format]") {
   std::mt19937 rng(3);
-  for (const auto& [n, k] : {std::pair<std::size_t, std::size_t>{1, 1}, {7, 13}, {16, 64}, {33, 30}}) {
+  for (const auto& [n, k] : {std::pair<std::size_t, std::size_t>{1, 1}, {7, 13}, {16, 64}, {33, 30}, {5, 1024}, {3, 1030}}) {
     INFO("n " << n << " k " << k);
     const auto q = testing::random_block_weights(n, k, 0.7, rng);
     const auto f = testing::random_floats(n * k, -1, 1, rng);
     const auto sparse = pack_sparse_int8(q.data(), n, k);
     const auto engine_sparse = kernels::pack_b4(q.data(), n, k, k);
     CHECK(sparse.row_ptr == engine_sparse.row_ptr);
-    CHECK(sparse.blocks == engine_sparse.blocks);
-    CHECK(sparse.row_sum == engine_sparse.row_sum);
+    CHECK(static_cast<int>(sparse.block_k4_dtype == DType::u16) == static_cast<int>(engine_sparse.index == kernels::B4Index::u16));
+    CHECK(sparse.block_k4_u8 == engine_sparse.block_k4_u8);
+    CHECK(sparse.block_k4_u16 == engine_sparse.block_k4_u16);
+    CHECK(sparse.block_w == engine_sparse.block_w);
+    // The engine derives the row sums the file no longer stores.
+    CHECK(kernels::b4_row_sums(engine_sparse.view()) == pack_dense_int8(q.data(), n, k).row_sum);
     const auto dense = pack_dense_int8(q.data(), n, k);
     const auto engine_dense = kernels::pack_qc8w(q.data(), n, k, k);
     REQUIRE(dense.dense.size() == engine_dense.w.size() * 4);

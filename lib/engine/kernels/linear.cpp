@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 namespace sparrow::kernels {
@@ -153,39 +154,74 @@ const QEpilogueKernel& qepilogue_kernel() {
   return k;
 }
 
+B4WeightsView PackedB4::view() const {
+  const void* k4s = index == B4Index::u8 ? static_cast<const void*>(block_k4_u8.data()) : block_k4_u16.data();
+  return {n, round_up_4(k) / 4, row_ptr.data(), index, k4s, block_w.data()};
+}
+
+B4Index b4_index_for(std::size_t k4) {
+  if (k4 > kB4MaxK4U16) throw std::length_error("pack_b4: K/4 = " + std::to_string(k4) + " exceeds 65536");
+  return k4 <= kB4MaxK4U8 ? B4Index::u8 : B4Index::u16;
+}
+
 PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw) {
   PackedB4 out;
   out.n = n;
   out.k = k;
-  out.row_ptr.assign(1, 0);
-  out.row_sum.assign(n, 0);
   const std::size_t k4 = round_up_4(k) / 4;
+  out.index = b4_index_for(k4);
+  out.row_ptr.assign(1, 0);
   for (std::size_t row = 0; row < n; ++row) {
     for (std::size_t b = 0; b < k4; ++b) {
       std::uint32_t word = 0;
-      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j) {
-        const std::int8_t v = w[row * ldw + b * 4 + j];
-        out.row_sum[row] += v;
-        word |= std::uint32_t{static_cast<std::uint8_t>(v)} << (8 * j);
+      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j)
+        word |= std::uint32_t{static_cast<std::uint8_t>(w[row * ldw + b * 4 + j])} << (8 * j);
+      if (word == 0) continue;
+      if (out.index == B4Index::u8) {
+        out.block_k4_u8.push_back(static_cast<std::uint8_t>(b));
+      } else {
+        out.block_k4_u16.push_back(static_cast<std::uint16_t>(b));
       }
-      if (word != 0) out.blocks.push_back(b | std::uint64_t{word} << 32);
+      out.block_w.push_back(static_cast<std::int32_t>(word));
     }
-    out.row_ptr.push_back(static_cast<std::uint32_t>(out.blocks.size()));
+    out.row_ptr.push_back(static_cast<std::uint32_t>(out.block_w.size()));
   }
+  out.row_sum = b4_row_sums(out.view());
   return out;
 }
 
-std::vector<std::int8_t> unpack_b4(const PackedB4& w) {
-  std::vector<std::int8_t> dense(w.n * w.k, 0);
+namespace {
+
+std::size_t block_k4_at(const B4WeightsView& w, std::size_t b) {
+  return w.index == B4Index::u8 ? static_cast<const std::uint8_t*>(w.block_k4)[b]
+                                : static_cast<const std::uint16_t*>(w.block_k4)[b];
+}
+
+std::int8_t block_weight(const B4WeightsView& w, std::size_t b, std::size_t j) {
+  return static_cast<std::int8_t>(static_cast<std::uint32_t>(w.block_w[b]) >> (8 * j));
+}
+
+}  // namespace
+
+std::vector<std::int8_t> unpack_b4(const PackedB4& packed) {
+  const B4WeightsView w = packed.view();
+  std::vector<std::int8_t> dense(packed.n * packed.k, 0);
   for (std::size_t row = 0; row < w.n; ++row) {
     for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b) {
-      const std::size_t k4 = static_cast<std::uint32_t>(w.blocks[b]);
-      for (std::size_t j = 0; j < 4 && k4 * 4 + j < w.k; ++j) {
-        dense[row * w.k + k4 * 4 + j] = static_cast<std::int8_t>(w.blocks[b] >> (32 + 8 * j));
-      }
+      const std::size_t k4 = block_k4_at(w, b);
+      for (std::size_t j = 0; j < 4 && k4 * 4 + j < packed.k; ++j)
+        dense[row * packed.k + k4 * 4 + j] = block_weight(w, b, j);
     }
   }
   return dense;
+}
+
+std::vector<std::int32_t> b4_row_sums(const B4WeightsView& w) {
+  std::vector<std::int32_t> sums(w.n, 0);
+  for (std::size_t row = 0; row < w.n; ++row)
+    for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b)
+      for (std::size_t j = 0; j < 4; ++j) sums[row] += block_weight(w, b, j);
+  return sums;
 }
 
 PackedQc8w pack_qc8w(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw) {

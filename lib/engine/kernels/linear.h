@@ -14,18 +14,29 @@
 namespace sparrow::kernels {
 
 // Sparse INT8 weights W[N][K] in 1x4 blocks (layout: B4WeightsView). A block is kept when any of its 4
-// weights is nonzero; K is padded to a multiple of 4 with zeros.
+// weights is nonzero; K is padded to a multiple of 4 with zeros. Column indices are u8 when K4 <= 256, else
+// u16 (K4 <= 65536). row_sum is not part of the layout (the .sparrow file does not store it): b4_row_sums()
+// derives it from the blocks.
 struct PackedB4 {
   std::size_t n = 0;
   std::size_t k = 0;
   std::vector<std::uint32_t> row_ptr;  // N + 1
-  std::vector<std::uint64_t> blocks;
+  B4Index index = B4Index::u8;
+  std::vector<std::uint8_t> block_k4_u8;    // one of these two holds the indices, per `index`
+  std::vector<std::uint16_t> block_k4_u16;
+  std::vector<std::int32_t> block_w;
   std::vector<std::int32_t> row_sum;   // N
-  B4WeightsView view() const { return {n, round_up_4(k) / 4, row_ptr.data(), blocks.data()}; }
+  std::size_t blocks() const { return block_w.size(); }
+  B4WeightsView view() const;
 };
+// The index width pack_b4 uses for K4 column blocks; throws std::length_error when K4 > 65536.
+B4Index b4_index_for(std::size_t k4);
 PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw);
 // Back to dense [N][K] (for checks and tools).
 std::vector<std::int8_t> unpack_b4(const PackedB4& w);
+// Sum of each output channel's weights, for the epilogue's zero-point correction: what an engine computes
+// once when it loads a sparse layer from a file.
+std::vector<std::int32_t> b4_row_sums(const B4WeightsView& w);
 
 struct PackedQc8w {
   std::size_t n = 0;

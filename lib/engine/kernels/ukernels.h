@@ -10,14 +10,20 @@
 
 namespace sparrow::kernels {
 
-// Sparse 1x4-block weights: for output channel n, blocks[row_ptr[n] .. row_ptr[n+1]) each hold
-// (k4 index in the low 32 bits, 4 INT8 weights for inputs 4*k4 .. 4*k4+3 in the high 32 bits),
-// ascending in k4. One 8-byte record feeds one vpdpbusd per 16 tokens from a general register.
+// Sparse 1x4-block weights, structure of arrays: for output channel n, blocks row_ptr[n] .. row_ptr[n+1]-1,
+// ascending in column block. Block b covers inputs 4*k4 .. 4*k4+3 with k4 = block_k4[b], read as u8 when
+// index == B4Index::u8 (K4 <= 256) else as u16, and holds their 4 INT8 weights in block_w[b] (little-endian
+// int32, input 4*k4 in the low byte). A 1- or 2-byte index instead of an 8-byte record keeps the file small.
+enum class B4Index : std::uint8_t { u8, u16 };
+inline constexpr std::size_t kB4MaxK4U8 = 256;
+inline constexpr std::size_t kB4MaxK4U16 = 65536;
 struct B4WeightsView {
   std::size_t n = 0;
   std::size_t k4 = 0;
   const std::uint32_t* row_ptr = nullptr;
-  const std::uint64_t* blocks = nullptr;
+  B4Index index = B4Index::u8;
+  const void* block_k4 = nullptr;  // [blocks] u8 or u16
+  const std::int32_t* block_w = nullptr;  // [blocks]
 };
 
 // Dense INT8 weights in groups of 4 output channels: w[(n/4)*k4*4 + k4i*4 + n%4] holds the 4 INT8 weights

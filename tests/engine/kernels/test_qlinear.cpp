@@ -1,6 +1,10 @@
 // Every INT8 linear micro-kernel (sparse block4 and dense) against dense math over the unpacked weights.
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
 #include "kernels/spmm_b4_tester.h"
@@ -51,6 +55,9 @@ void fixed_cases(const Kernel& kernel) {
   SpmmB4Tester().m(mr + 3).n(19).k(45).bias(false).seed(15).test(kernel);
   SpmmB4Tester().m(2 * mr + 7).n(61).k(77).sparsity(0.6).requantize(true).output_stride(67).seed(16).test(kernel);
   SpmmB4Tester().m(3 * mr + 1).n(150).k(64).sparsity(0.5).threads(2).seed(17).test(kernel);  // 2 threads
+  // Index widths: K4 = 256 is the largest with u8 column indices (up to 255), K4 = 257 the smallest with u16.
+  SpmmB4Tester().m(mr).n(9).k(1024).sparsity(0.7).dense_rows(0.3).seed(19).test(kernel);
+  SpmmB4Tester().m(mr).n(9).k(1025).sparsity(0.7).dense_rows(0.3).seed(20).test(kernel);
   for (std::size_t n : {1, 4, 7, 16, 37}) {  // next layer's panels, ragged N and M
     SpmmB4Tester().m(2 * mr + 5).n(n).k(41).sparsity(0.5).panel_output(true).activation(sk::Activation::gelu).seed(18 + n).test(kernel);
   }
@@ -88,6 +95,25 @@ TEST_CASE("spmm-b4 micro-kernels: fixed cases", "[kernels][spmm-b4]") {
 
 TEST_CASE("spmm-b4 micro-kernels: random ragged shapes over many seeds", "[kernels][spmm-b4]") {
   for_each_kernel(sk::spmm_b4_kernels(), [](const sk::SpmmB4Kernel& k) { random_cases(k, 150); });
+}
+
+TEST_CASE("pack_b4 stores column indices as u8 up to K/4 = 256, as u16 above", "[kernels][spmm-b4]") {
+  for (const auto& [k, index] : {std::pair{4u, sk::B4Index::u8}, {1024u, sk::B4Index::u8}, {1025u, sk::B4Index::u16},
+                                 {262144u, sk::B4Index::u16}}) {
+    INFO("K = " << k);
+    std::vector<std::int8_t> w(2 * k, 0);
+    w[k - 1] = 5;  // the last column block of row 0
+    w[k] = -3;     // the first of row 1
+    const sk::PackedB4 p = sk::pack_b4(w.data(), 2, k, k);
+    CHECK(p.index == index);
+    CHECK(p.view().index == index);
+    CHECK(p.block_k4_u8.size() == (index == sk::B4Index::u8 ? 2u : 0u));
+    CHECK(p.block_k4_u16.size() == (index == sk::B4Index::u16 ? 2u : 0u));
+    CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 1, 2});
+    CHECK(p.row_sum == std::vector<std::int32_t>{5, -3});
+    CHECK(sk::unpack_b4(p) == w);
+  }
+  CHECK_THROWS_AS(sk::b4_index_for(65537), std::length_error);
 }
 
 TEST_CASE("spmm-b4 scalar reference at other panel widths", "[kernels][spmm-b4]") {

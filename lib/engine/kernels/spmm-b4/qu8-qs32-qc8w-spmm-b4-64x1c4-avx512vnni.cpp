@@ -1,6 +1,7 @@
-// The hot kernel. Per 1x4 block: one 8-byte record load {k4, 4 weights} into a general register, a
-// register broadcast (no load slot), 4 panel loads of 16 tokens x 4 inputs and 4 vpdpbusd. Even and odd
-// blocks go to separate accumulator sets so 8 independent vpdpbusd chains hide its 4-cycle latency.
+// The hot kernel. Per 1x4 block: its 1- or 2-byte column index into a general register, its 4 weights (one
+// int32) broadcast from memory, 4 panel loads of 16 tokens x 4 inputs and 4 vpdpbusd.
+// Even and odd blocks go to separate accumulator sets so 8 independent vpdpbusd chains hide its 4-cycle
+// latency.
 #include <immintrin.h>
 
 #include <cassert>
@@ -16,13 +17,10 @@ __attribute__((always_inline)) inline void dpbusd(__m512i& acc, __m512i x, __m51
   __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
 }
 
-}  // namespace
-
-void qu8_qs32_qc8w_spmm_b4_ukernel_64x1c4__avx512vnni(std::size_t mr, const std::uint8_t* x_panel,
-                                                       const B4WeightsView& w, std::size_t n_begin, std::size_t n_end,
-                                                       std::int32_t* acc) {
-  assert(mr == 64);
-  assert(n_begin <= n_end && n_end <= w.n);
+template <class Index>
+void spmm_rows(const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t n_begin, std::size_t n_end,
+               std::int32_t* acc) {
+  const Index* const block_k4 = static_cast<const Index*>(w.block_k4);
   constexpr std::size_t kPanelK4Bytes = 64 * 4;
   const auto load = [](const std::uint8_t* p, int i) {
     return _mm512_loadu_si512(reinterpret_cast<const void*>(p + 64 * i));
@@ -30,14 +28,14 @@ void qu8_qs32_qc8w_spmm_b4_ukernel_64x1c4__avx512vnni(std::size_t mr, const std:
   for (std::size_t n = n_begin; n < n_end; ++n) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    const std::uint64_t* blk = w.blocks + w.row_ptr[n];
-    const std::uint64_t* const end = w.blocks + w.row_ptr[n + 1];
-    for (; end - blk >= 2; blk += 2) {
-      const std::uint64_t r0 = blk[0], r1 = blk[1];
-      const std::uint8_t* x0 = x_panel + static_cast<std::uint32_t>(r0) * kPanelK4Bytes;
-      const std::uint8_t* x1 = x_panel + static_cast<std::uint32_t>(r1) * kPanelK4Bytes;
-      const __m512i w0 = _mm512_set1_epi32(static_cast<int>(r0 >> 32));
-      const __m512i w1 = _mm512_set1_epi32(static_cast<int>(r1 >> 32));
+    const Index* k4 = block_k4 + w.row_ptr[n];
+    const Index* const end = block_k4 + w.row_ptr[n + 1];
+    const std::int32_t* wb = w.block_w + w.row_ptr[n];
+    for (; end - k4 >= 2; k4 += 2, wb += 2) {
+      const std::uint8_t* x0 = x_panel + std::size_t{k4[0]} * kPanelK4Bytes;
+      const std::uint8_t* x1 = x_panel + std::size_t{k4[1]} * kPanelK4Bytes;
+      const __m512i w0 = _mm512_set1_epi32(wb[0]);
+      const __m512i w1 = _mm512_set1_epi32(wb[1]);
       __m512i t0, t1, t2, t3;
       // One asm body for two blocks: GCC 12 otherwise routes half the accumulators through a scratch register.
       __asm__(
@@ -62,10 +60,9 @@ void qu8_qs32_qc8w_spmm_b4_ukernel_64x1c4__avx512vnni(std::size_t mr, const std:
           : [x0] "r"(x0), [x1] "r"(x1), [w0] "v"(w0), [w1] "v"(w1), "m"(*reinterpret_cast<const char(*)[256]>(x0)),
             "m"(*reinterpret_cast<const char(*)[256]>(x1)));
     }
-    if (blk != end) {
-      const std::uint64_t r0 = *blk;
-      const std::uint8_t* x0 = x_panel + static_cast<std::uint32_t>(r0) * kPanelK4Bytes;
-      const __m512i w0 = _mm512_set1_epi32(static_cast<int>(r0 >> 32));
+    if (k4 != end) {
+      const std::uint8_t* x0 = x_panel + std::size_t{*k4} * kPanelK4Bytes;
+      const __m512i w0 = _mm512_set1_epi32(*wb);
       dpbusd(a0, load(x0, 0), w0);
       dpbusd(a1, load(x0, 1), w0);
       dpbusd(a2, load(x0, 2), w0);
@@ -76,6 +73,20 @@ void qu8_qs32_qc8w_spmm_b4_ukernel_64x1c4__avx512vnni(std::size_t mr, const std:
     _mm512_storeu_si512(out + 16, _mm512_add_epi32(a1, b1));
     _mm512_storeu_si512(out + 32, _mm512_add_epi32(a2, b2));
     _mm512_storeu_si512(out + 48, _mm512_add_epi32(a3, b3));
+  }
+}
+
+}  // namespace
+
+void qu8_qs32_qc8w_spmm_b4_ukernel_64x1c4__avx512vnni(std::size_t mr, const std::uint8_t* x_panel,
+                                                       const B4WeightsView& w, std::size_t n_begin, std::size_t n_end,
+                                                       std::int32_t* acc) {
+  assert(mr == 64);
+  assert(n_begin <= n_end && n_end <= w.n);
+  if (w.index == B4Index::u8) {
+    spmm_rows<std::uint8_t>(x_panel, w, n_begin, n_end, acc);
+  } else {
+    spmm_rows<std::uint16_t>(x_panel, w, n_begin, n_end, acc);
   }
 }
 
