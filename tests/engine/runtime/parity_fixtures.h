@@ -20,7 +20,7 @@ namespace sparrow::engine_test {
 // FP32 layers differ only by summation order; INT8 layers compute the same integer sums, but an FP32 value
 // that lands within rounding of a quantization step may round the other way and move one input by one step.
 inline constexpr float kFp32Tolerance = 1e-4f;   // relative to max(1, |logit|)
-inline constexpr float kInt8Tolerance = 2e-2f;   // relative to max(1, |logit|)
+inline constexpr float kInt8Tolerance = 1e-2f;   // relative to max(1, |logit|); measured: 2.1e-3 on bert90
 
 struct Comparison {
   std::size_t items = 0;
