@@ -8,6 +8,7 @@
 #include "apps/sparrow/command.h"
 #include "core/errors.h"
 #include "core/logging.h"
+#include "engine/kernels/linear.h"
 
 int main(int argc, char** argv) {
   using namespace sparrow;
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(ErrorKind::BadInput);
   }
   setup_logging(common.quiet ? Verbosity::Quiet : common.verbose ? Verbosity::Verbose : Verbosity::Normal);
+  // Kernel choices are details: shown with --verbose (bench reports the chosen kernels itself).
+  kernels::set_kernel_log([](const char* message) { spdlog::debug("{}", message); });
   try {
     for (auto& [sub, action] : subcommands)
       if (sub->parsed()) return action();
