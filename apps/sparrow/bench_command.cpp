@@ -132,10 +132,10 @@ int bench(const BenchFlags& flags) {
     Summary b;
     double base_cpu = 0;
     for (std::size_t t = 1; t <= engine.threads(); ++t) {
-      const double cpu_start = process_cpu_seconds();
+      const double setting_cpu_start = process_cpu_seconds();
       const BaselineResult base = measure_torch_baseline(config, flags.batch, seq, t, flags.warmup, flags.iterations);
       // The CPU time includes the warm-up runs: scaled to the timed ones.
-      const double cpu = (process_cpu_seconds() - cpu_start) * static_cast<double>(flags.iterations) /
+      const double cpu = (process_cpu_seconds() - setting_cpu_start) * static_cast<double>(flags.iterations) /
                          static_cast<double>(flags.iterations + flags.warmup);
       const Summary candidate = summarize(base.latencies, flags.batch);
       settings.push_back({{"threads", t}, {"items_per_second", candidate.items_per_second}});

@@ -27,7 +27,7 @@ const char* op_kind_name(OpKind kind);
 
 enum class ValueType { f32, i64, u8 };
 
-// A value passed between ops. Graph inputs have -1 for the batch and sequence dimensions.
+// A value passed between ops; its shape depends on the (batch, sequence) shape and lives in the Plan.
 struct Value {
   std::string name;
   ValueType type = ValueType::f32;
