@@ -30,6 +30,7 @@
 #include "models/model_factory.h"
 #include "models/safetensors.h"
 #include "recipe/diagnostics.h"
+#include "apps/compress/engine_check.h"
 #include "recipe/gates.h"
 #include "recipe/param_patterns.h"
 #include "recipe/recipe.h"
@@ -248,6 +249,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;
+  add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), common.threads);
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
   write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");

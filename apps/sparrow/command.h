@@ -17,5 +17,9 @@ using Action = std::function<int()>;
 
 // `sparrow inspect FILE [--json]`: graph, per-layer storage and sizes, metadata (inspect_command.cpp).
 Action register_inspect(CLI::App& sub, const CommonFlags& common);
+// `sparrow run FILE --input IN.jsonl [--output OUT.jsonl] [--batch N]`: predictions per line (run_command.cpp).
+Action register_run(CLI::App& sub, const CommonFlags& common);
+// `sparrow bench FILE [--batch B] [--seq L] [--threads T] ... [--compare]`: speed (bench_command.cpp).
+Action register_bench(CLI::App& sub, const CommonFlags& common);
 
 }  // namespace sparrow::apps

@@ -8,6 +8,7 @@
 #include "apps/sparrow/command.h"
 #include "core/errors.h"
 #include "core/logging.h"
+#include "engine/kernels/linear.h"
 
 int main(int argc, char** argv) {
   using namespace sparrow;
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  sparrow inspect out/bert90/model.sparrow\n"
       "  sparrow inspect model.sparrow --json\n"
+      "  sparrow run model.sparrow --input texts.jsonl --output predictions.jsonl\n"
+      "  sparrow bench model.sparrow --batch 8 --seq 128 --threads 2 --compare --json\n"
       "Exit codes: 0 ok, 2 bad input (including a malformed .sparrow file), 3 internal error.");
   app.add_flag("-q,--quiet", common.quiet, "Only warnings and errors on the console");
   app.add_flag("-v,--verbose", common.verbose, "Debug output on the console");
@@ -26,6 +29,10 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands;
   CLI::App* inspect = app.add_subcommand("inspect", "Show a .sparrow file's graph, layers, sizes and metadata");
   subcommands.emplace_back(inspect, apps::register_inspect(*inspect, common));
+  CLI::App* run = app.add_subcommand("run", "Predict labels for the texts or images of a JSONL file");
+  subcommands.emplace_back(run, apps::register_run(*run, common));
+  CLI::App* bench = app.add_subcommand("bench", "Measure a model's speed (and LibTorch dense FP32's with --compare)");
+  subcommands.emplace_back(bench, apps::register_bench(*bench, common));
 
   try {
     app.parse(argc, argv);
@@ -34,6 +41,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(ErrorKind::BadInput);
   }
   setup_logging(common.quiet ? Verbosity::Quiet : common.verbose ? Verbosity::Verbose : Verbosity::Normal);
+  // Kernel choices are details: shown with --verbose (bench reports the chosen kernels itself).
+  kernels::set_kernel_log([](const char* message) { spdlog::debug("{}", message); });
   try {
     for (auto& [sub, action] : subcommands)
       if (sub->parsed()) return action();

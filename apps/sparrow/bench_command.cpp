@@ -1,0 +1,198 @@
+// `sparrow bench FILE [--batch B] [--seq L] [--threads T] [--warmup W] [--iterations N] [--json] [--profile]
+// [--compare]`: the engine's throughput and latency on random inputs of one shape; --profile adds the time
+// per op kind, --compare times the same architecture dense FP32 in LibTorch in the same process, after the
+// engine, and prints the speed-up. Speeds are measured, never asserted.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <ctime>
+
+#include "apps/sparrow/command.h"
+#include "apps/sparrow/torch_baseline.h"
+#include "core/errors.h"
+#include "engine/engine.h"
+
+namespace sparrow::apps {
+
+namespace {
+
+struct BenchFlags {
+  std::string file;
+  std::size_t batch = 1;
+  std::size_t seq = 128;
+  std::size_t threads = 1;
+  std::size_t warmup = 5;
+  std::size_t iterations = 50;
+  bool json = false;
+  bool profile = false;
+  bool compare = false;
+};
+
+// CPU seconds of the whole process: under load from other processes, wall time mostly measures waiting for
+// a core, while CPU time (at 1 thread) measures the work.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+struct Summary {
+  double items_per_second = 0;
+  double p50 = 0, p90 = 0, p99 = 0;  // milliseconds
+};
+
+Summary summarize(std::vector<double> latencies, std::size_t batch) {
+  Summary s;
+  double total = 0;
+  for (const double l : latencies) total += l;
+  std::sort(latencies.begin(), latencies.end());
+  // Nearest-rank percentiles.
+  const auto pct = [&](double q) {
+    const std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(latencies.size())));
+    return latencies[std::min(latencies.size() - 1, rank == 0 ? 0 : rank - 1)] * 1e3;
+  };
+  s.items_per_second = total > 0 ? static_cast<double>(batch * latencies.size()) / total : 0;
+  s.p50 = pct(0.50);
+  s.p90 = pct(0.90);
+  s.p99 = pct(0.99);
+  return s;
+}
+
+int bench(const BenchFlags& flags) {
+  const auto model = engine::Model::load(flags.file);
+  const std::size_t seq = model->is_text() ? flags.seq : 0;
+  if (model->is_text() && seq > model->max_seq_length())
+    throw BadInput(fmt::format("--seq {} exceeds the model's max_seq_length {}", seq, model->max_seq_length()));
+  engine::Engine engine(model, {flags.threads, flags.profile});
+
+  // Random inputs of the shape: token ids past the special tokens with no padding, or normal image values.
+  std::mt19937 rng(0);
+  std::vector<std::int64_t> ids, mask;
+  std::vector<float> images;
+  std::vector<const void*> inputs;
+  if (model->is_text()) {
+    std::uniform_int_distribution<std::int64_t> token(5, model->tokenizer()->size() - 1);
+    for (std::size_t i = 0; i < flags.batch * seq; ++i) ids.push_back(token(rng));
+    mask.assign(flags.batch * seq, 1);
+    for (const auto& in : model->inputs()) inputs.push_back(model->values()[in.value].name == "attention_mask" ? mask.data() : ids.data());
+  } else {
+    std::normal_distribution<float> value;
+    for (std::size_t i = 0; i < flags.batch * model->item_elements(); ++i) images.push_back(value(rng));
+    inputs.push_back(images.data());
+  }
+  for (std::size_t i = 0; i < flags.warmup; ++i) engine.run(flags.batch, seq, inputs);
+  engine.reset_profile();
+  std::vector<double> latencies;
+  const double cpu_start = process_cpu_seconds();
+  for (std::size_t i = 0; i < flags.iterations; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    engine.run(flags.batch, seq, inputs);
+    latencies.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  const double cpu_seconds = process_cpu_seconds() - cpu_start;
+  const Summary s = summarize(latencies, flags.batch);
+
+  nlohmann::json result = {{"file", flags.file},
+                           {"items_per_second", s.items_per_second},
+                           {"latency_ms", {{"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}}},
+                           {"isa", engine::Engine::isa()},
+                           {"kernels", engine::Engine::kernel_names()},
+                           {"threads", engine.threads()},
+                           {"batch", flags.batch},
+                           {"seq", seq},
+                           {"iterations", flags.iterations},
+                           {"items_per_cpu_second", static_cast<double>(flags.batch * flags.iterations) / cpu_seconds}};
+  if (flags.profile) {
+    std::map<std::string, double> by_kind;
+    double total = 0;
+    for (const auto& t : engine.profile()) {
+      by_kind[engine::op_kind_name(t.kind)] += t.seconds;
+      total += t.seconds;
+    }
+    nlohmann::json profile = nlohmann::json::array();
+    std::vector<std::pair<double, std::string>> sorted;
+    for (const auto& [kind, sec] : by_kind) sorted.emplace_back(sec, kind);
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (const auto& [sec, kind] : sorted)
+      profile.push_back({{"op", kind},
+                         {"ms_per_run", sec * 1e3 / static_cast<double>(flags.iterations)},
+                         {"fraction", total > 0 ? sec / total : 0.0}});
+    result["profile"] = profile;
+  }
+  if (flags.compare) {
+    // LibTorch at its best thread setting up to --threads: its OpenMP threads spin while waiting, and on a
+    // loaded machine fewer threads can be faster. Each setting is timed; the fastest is the baseline.
+    const nlohmann::json config = model->file().metadata().value("sparrow.model_config", nlohmann::json());
+    nlohmann::json settings = nlohmann::json::array();
+    Summary b;
+    double base_cpu = 0;
+    for (std::size_t t = 1; t <= engine.threads(); ++t) {
+      const double setting_cpu_start = process_cpu_seconds();
+      const BaselineResult base = measure_torch_baseline(config, flags.batch, seq, t, flags.warmup, flags.iterations);
+      // The CPU time includes the warm-up runs: scaled to the timed ones.
+      const double cpu = (process_cpu_seconds() - setting_cpu_start) * static_cast<double>(flags.iterations) /
+                         static_cast<double>(flags.iterations + flags.warmup);
+      const Summary candidate = summarize(base.latencies, flags.batch);
+      settings.push_back({{"threads", t}, {"items_per_second", candidate.items_per_second}});
+      if (candidate.items_per_second > b.items_per_second) {
+        b = candidate;
+        base_cpu = cpu;
+        result["baseline"] = base.configuration;
+        result["baseline_threads"] = t;
+      }
+    }
+    result["baseline_thread_settings"] = settings;
+    result["baseline_items_per_second"] = b.items_per_second;
+    result["baseline_latency_ms"] = {{"p50", b.p50}, {"p90", b.p90}, {"p99", b.p99}};
+    result["baseline_items_per_cpu_second"] = static_cast<double>(flags.batch * flags.iterations) / base_cpu;
+    result["cpu_speedup"] = result["items_per_cpu_second"].get<double>() / result["baseline_items_per_cpu_second"].get<double>();
+    result["speedup"] = b.items_per_second > 0 ? s.items_per_second / b.items_per_second : 0.0;
+  }
+
+  if (flags.json) {
+    std::cout << result.dump() << std::endl;
+    return 0;
+  }
+  std::cout << fmt::format("{}: batch {}, seq {}, {} thread(s), ISA {} ({})\n", flags.file, flags.batch, seq, engine.threads(),
+                           engine::Engine::isa(), engine::Engine::kernel_names());
+  std::cout << fmt::format("engine:   {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({} runs; {:.1f} items per CPU second)\n",
+                           s.items_per_second, s.p50, s.p90, s.p99, flags.iterations, result["items_per_cpu_second"].get<double>());
+  if (flags.compare) {
+    std::cout << fmt::format("LibTorch: {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({:.1f} items per CPU second)\n",
+                             result["baseline_items_per_second"].get<double>(), result["baseline_latency_ms"]["p50"].get<double>(),
+                             result["baseline_latency_ms"]["p90"].get<double>(), result["baseline_latency_ms"]["p99"].get<double>(),
+                             result["baseline_items_per_cpu_second"].get<double>());
+    std::cout << fmt::format("speed-up: {:.2f}x wall, {:.2f}x per CPU second   (baseline: {})\n", result["speedup"].get<double>(),
+                             result["cpu_speedup"].get<double>(), result["baseline"].get<std::string>());
+  }
+  if (flags.profile) {
+    std::cout << "time per op kind:\n";
+    for (const auto& row : result["profile"])
+      std::cout << fmt::format("  {:<12} {:9.3f} ms/run  {:5.1f} %\n", row["op"].get<std::string>(), row["ms_per_run"].get<double>(),
+                               100 * row["fraction"].get<double>());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Action register_bench(CLI::App& sub, const CommonFlags&) {
+  auto flags = std::make_shared<BenchFlags>();
+  sub.add_option("file", flags->file, "The .sparrow model")->required();
+  sub.add_option("--batch", flags->batch, "Items per run")->check(CLI::Range(1, 4096));
+  sub.add_option("--seq", flags->seq, "Tokens per item (text models)")->check(CLI::Range(1, 4096));
+  sub.add_option("--threads", flags->threads, "Threads for the engine and for LibTorch")->check(CLI::Range(1, 256))->envname("SPARROW_THREADS");
+  sub.add_option("--warmup", flags->warmup, "Untimed runs first")->check(CLI::Range(0, 100000));
+  sub.add_option("--iterations", flags->iterations, "Timed runs")->check(CLI::Range(1, 1000000));
+  sub.add_flag("--json", flags->json, "Print one JSON object");
+  sub.add_flag("--profile", flags->profile, "Time every op and print the time per op kind");
+  sub.add_flag("--compare", flags->compare, "Also time the same architecture dense FP32 in LibTorch, same run");
+  return [flags] { return bench(*flags); };
+}
+
+}  // namespace sparrow::apps

@@ -1,0 +1,123 @@
+#include "engine/engine.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/errors.h"
+#include "engine/kernels/linear.h"
+#include "engine/ops/ops.h"
+
+namespace sparrow::engine {
+
+namespace {
+
+using OpFn = void (*)(const ops::OpArgs&);
+
+OpFn op_function(OpKind kind) {
+  switch (kind) {
+    case OpKind::quantize: return ops::quantize;
+    case OpKind::dequantize: return ops::dequantize;
+    case OpKind::linear: return ops::linear;
+    case OpKind::conv2d: return ops::conv2d;
+    case OpKind::embedding: return ops::embedding;
+    case OpKind::layer_norm: return ops::layer_norm;
+    case OpKind::gelu: return ops::gelu;
+    case OpKind::relu: return ops::relu;
+    case OpKind::tanh: return ops::tanh;
+    case OpKind::softmax: return ops::softmax;
+    case OpKind::add: return ops::add;
+    case OpKind::attention: return ops::attention;
+    case OpKind::max_pool: return ops::max_pool;
+    case OpKind::first_token: return ops::first_token;
+    case OpKind::flatten: return ops::flatten;
+  }
+  throw InternalError("engine: no function for an op kind");
+}
+
+std::size_t type_size(ValueType t) { return t == ValueType::f32 ? 4 : t == ValueType::i64 ? 8 : 1; }
+
+}  // namespace
+
+void Engine::Aligned::operator()(std::uint8_t* p) const { std::free(p); }
+
+Engine::Engine(std::shared_ptr<const Model> model, EngineOptions options)
+    : model_(std::move(model)), options_(options), pool_(std::max<std::size_t>(1, options.threads)) {
+  reset_profile();
+}
+
+std::string Engine::isa() { return kernels::isa_name(kernels::max_isa()); }
+
+std::string Engine::kernel_names() {
+  return std::string(kernels::spmm_b4_kernel().name) + ", " + kernels::qgemm_kernel().name + ", " +
+         kernels::f32_gemm_kernel().name;
+}
+
+void Engine::reset_profile() {
+  profile_.clear();
+  for (const Op& op : model_->ops()) profile_.push_back({op.name, op.kind, 0.0, 0});
+}
+
+const Plan& Engine::plan(std::size_t batch, std::size_t seq) {
+  if (batch == 0) throw BadInput("engine: a batch needs at least one item");
+  if (!model_->is_text()) seq = 0;
+  else if (seq == 0) throw BadInput("engine: a text batch needs a sequence length of at least 1");
+  const auto key = std::make_pair(batch, seq);
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    PanelHeights mr{kernels::spmm_b4_kernel().mr, kernels::qgemm_kernel().mr};
+    it = plans_.emplace(key, make_plan(*model_, batch, seq, mr, options_.keep_values)).first;
+  }
+  if (it->second.arena_bytes > arena_bytes_) {
+    arena_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(64, (it->second.arena_bytes + 63) / 64 * 64)));
+    if (!arena_) throw InternalError("engine: cannot allocate " + std::to_string(it->second.arena_bytes) + " bytes");
+    arena_bytes_ = it->second.arena_bytes;
+  }
+  return it->second;
+}
+
+const float* Engine::value(const std::string& name) const {
+  const auto v = model_->find_value(name);
+  if (!v || last_plan_ == nullptr || last_plan_->offsets[*v] == kNoBuffer || model_->values()[*v].type != ValueType::f32) return nullptr;
+  return reinterpret_cast<const float*>(arena_.get() + last_plan_->offsets[*v]);
+}
+
+std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs) {
+  const Plan& p = plan(batch, seq);
+  last_plan_ = &p;
+  const auto& values = model_->values();
+  if (inputs.size() != model_->inputs().size())
+    throw BadInput("engine: the model takes " + std::to_string(model_->inputs().size()) + " inputs, got " + std::to_string(inputs.size()));
+  std::uint8_t* base = arena_.get();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::size_t v = model_->inputs()[i].value;
+    std::memcpy(base + p.offsets[v], inputs[i], p.elements(v) * type_size(values[v].type));
+  }
+  const auto& ops = model_->ops();
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (op.folded) continue;
+    ops::OpArgs args{op, {}, {}, base + p.offsets[op.output], &p.shapes[op.output],
+                     p.elements(op.output) * type_size(values[op.output].type),
+                     p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_};
+    for (const std::size_t in : op.inputs) {
+      args.in.push_back(base + p.offsets[in]);
+      args.in_shape.push_back(&p.shapes[in]);
+    }
+    if (!options_.profile) {
+      op_function(op.kind)(args);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    op_function(op.kind)(args);
+    profile_[i].seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++profile_[i].calls;
+  }
+  std::vector<OutputView> out;
+  for (const std::size_t v : model_->outputs()) {
+    if (values[v].type != ValueType::f32) throw BadInput("engine: graph output '" + values[v].name + "' is not f32");
+    out.push_back({values[v].name, p.shapes[v], reinterpret_cast<const float*>(base + p.offsets[v])});
+  }
+  return out;
+}
+
+}  // namespace sparrow::engine

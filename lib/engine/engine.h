@@ -1,0 +1,77 @@
+// The engine: runs a loaded model's ops in order over a planned arena, on a persistent thread pool.
+// Plans are made once per (batch, sequence) shape and kept. Not thread-safe: one run at a time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/kernels/thread_pool.h"
+#include "engine/model.h"
+#include "engine/plan.h"
+
+namespace sparrow::engine {
+
+struct EngineOptions {
+  std::size_t threads = 1;  // counts the calling thread
+  bool profile = false;     // time every op (adds a clock read per op)
+  bool keep_values = false; // never reuse a buffer, so value() can read any value after a run
+};
+
+// A graph output after a run: points into the engine's arena, valid until the next run.
+struct OutputView {
+  std::string name;
+  std::vector<std::size_t> shape;
+  const float* data = nullptr;
+};
+
+// Accumulated time of one op over the runs since the last reset_profile().
+struct OpTime {
+  std::string name;
+  OpKind kind = OpKind::relu;
+  double seconds = 0;
+  std::size_t calls = 0;
+};
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<const Model> model, EngineOptions options);
+
+  const Model& model() const { return *model_; }
+  std::size_t threads() const { return pool_.size(); }
+  // The ISA cap in force and the micro-kernels chosen for this CPU (kernels' dispatch).
+  static std::string isa();
+  static std::string kernel_names();
+
+  // Runs the graph on `batch` items of `seq` tokens (text; ignored for images). inputs[i] holds graph input
+  // i, contiguous, in its dtype (i64 ids and mask [batch][seq]; f32 images [batch][...]).
+  // Returns the graph outputs (f32) in the file's order.
+  std::vector<OutputView> run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs);
+
+  const Plan& plan(std::size_t batch, std::size_t seq);
+  // Any f32 value of the last run, by name (with keep_values; otherwise only graph inputs and outputs are
+  // sure to hold their value). Null when the name is unknown or the value has no buffer.
+  const float* value(const std::string& name) const;
+  const std::vector<OpTime>& profile() const { return profile_; }
+  void reset_profile();
+
+ private:
+  std::shared_ptr<const Model> model_;
+  EngineOptions options_;
+  kernels::ThreadPool pool_;
+  std::map<std::pair<std::size_t, std::size_t>, Plan> plans_;
+  struct Aligned {
+    void operator()(std::uint8_t* p) const;
+  };
+  std::unique_ptr<std::uint8_t, Aligned> arena_;
+  std::size_t arena_bytes_ = 0;
+  std::vector<OpTime> profile_;
+  const Plan* last_plan_ = nullptr;
+};
+
+}  // namespace sparrow::engine

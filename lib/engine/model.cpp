@@ -1,0 +1,310 @@
+#include "engine/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/errors.h"
+
+namespace sparrow::engine {
+
+namespace {
+
+using nlohmann::json;
+
+// Reads one op's attrs and weights with messages naming the file and op.
+class OpReader {
+ public:
+  OpReader(const format::File& file, const json& op) : file_(file), op_(op) {
+    where_ = file.source() + ": op '" + op["name"].get<std::string>() + "'";
+    static const json kEmpty = json::object();
+    attrs_ = op.contains("attrs") ? &op["attrs"] : &kEmpty;
+  }
+  const std::string& where() const { return where_; }
+
+  bool has(const char* key) const { return attrs_->contains(key); }
+  std::int64_t integer(const char* key, std::int64_t lo, std::int64_t hi) const {
+    const json& v = attr(key);
+    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi)
+      fail("\"" + std::string(key) + "\" must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v.get<std::int64_t>();
+  }
+  double number(const char* key) const {
+    const json& v = attr(key);
+    if (!v.is_number() || !std::isfinite(v.get<double>())) fail("\"" + std::string(key) + "\" must be a finite number");
+    return v.get<double>();
+  }
+  std::string str(const char* key) const {
+    const json& v = attr(key);
+    if (!v.is_string()) fail("\"" + std::string(key) + "\" must be a string");
+    return v.get<std::string>();
+  }
+  // A pair attribute the engine supports only with equal members (square kernels, same stride both ways).
+  std::size_t square(const char* key, std::int64_t lo, std::int64_t hi) const {
+    const json& v = attr(key);
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() || !v[1].is_number_integer())
+      fail("\"" + std::string(key) + "\" must be an array of 2 integers");
+    const std::int64_t a = v[0].get<std::int64_t>(), b = v[1].get<std::int64_t>();
+    if (a != b) fail("\"" + std::string(key) + "\" must have equal members (the engine runs square windows only)");
+    if (a < lo || a > hi) fail("\"" + std::string(key) + "\" is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return static_cast<std::size_t>(a);
+  }
+  // An FP32 weight tensor of the given rank; returns its data and dims.
+  const float* f32_weight(const char* role, std::size_t rank, std::vector<std::uint64_t>* dims) const {
+    if (!op_.contains("weights") || !op_["weights"].contains(role)) fail("missing weight \"" + std::string(role) + "\"");
+    const format::TensorInfo* t = file_.find(op_["weights"][role].get<std::string>());
+    if (t == nullptr) fail("weight \"" + std::string(role) + "\" names a missing tensor");
+    if (t->dtype != format::DType::f32 || t->dims.size() != rank)
+      fail("weight \"" + std::string(role) + "\" must be f32 of rank " + std::to_string(rank));
+    *dims = t->dims;
+    return file_.data_as<float>(*t);
+  }
+  [[noreturn]] void fail(const std::string& what) const { throw BadInput(where_ + ": " + what); }
+
+ private:
+  const json& attr(const char* key) const {
+    if (!attrs_->contains(key)) fail("missing attribute \"" + std::string(key) + "\"");
+    return (*attrs_)[key];
+  }
+  const format::File& file_;
+  const json& op_;
+  const json* attrs_;
+  std::string where_;
+};
+
+const std::map<std::string, OpKind> kKinds = {
+    {"quantize", OpKind::quantize}, {"dequantize", OpKind::dequantize}, {"linear", OpKind::linear},
+    {"conv2d", OpKind::conv2d},     {"embedding", OpKind::embedding},   {"layer_norm", OpKind::layer_norm},
+    {"gelu", OpKind::gelu},         {"relu", OpKind::relu},             {"tanh", OpKind::tanh},
+    {"softmax", OpKind::softmax},   {"add", OpKind::add},               {"attention", OpKind::attention},
+    {"flatten", OpKind::flatten},
+};
+
+}  // namespace
+
+const char* op_kind_name(OpKind kind) {
+  switch (kind) {
+    case OpKind::quantize: return "quantize";
+    case OpKind::dequantize: return "dequantize";
+    case OpKind::linear: return "linear";
+    case OpKind::conv2d: return "conv2d";
+    case OpKind::embedding: return "embedding";
+    case OpKind::layer_norm: return "layer_norm";
+    case OpKind::gelu: return "gelu";
+    case OpKind::relu: return "relu";
+    case OpKind::tanh: return "tanh";
+    case OpKind::softmax: return "softmax";
+    case OpKind::add: return "add";
+    case OpKind::attention: return "attention";
+    case OpKind::max_pool: return "max_pool";
+    case OpKind::first_token: return "first_token";
+    case OpKind::flatten: return "flatten";
+  }
+  return "?";
+}
+
+std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) { return from_file(format::File::open(path)); }
+
+std::shared_ptr<const Model> Model::from_file(format::File file) {
+  std::shared_ptr<Model> m(new Model(std::move(file)));
+  m->build();
+  m->read_metadata();
+  return m;
+}
+
+std::optional<std::size_t> Model::find_value(const std::string& name) const {
+  for (std::size_t i = 0; i < values_.size(); ++i)
+    if (values_[i].name == name) return i;
+  return std::nullopt;
+}
+
+void Model::build() {
+  const json& g = file_.graph();
+  std::map<std::string, std::size_t> by_name;
+  const auto add_value = [&](const std::string& name, ValueType type) {
+    by_name[name] = values_.size();
+    values_.push_back({name, type});
+    return values_.size() - 1;
+  };
+  for (const auto& in : g["inputs"]) {
+    const std::string dtype = in["dtype"];
+    const std::string name = in["name"];
+    if (dtype != "f32" && dtype != "i64")
+      throw BadInput(file_.source() + ": input '" + name + "': dtype " + dtype + " is not supported (f32 or i64)");
+    Input input{add_value(name, dtype == "f32" ? ValueType::f32 : ValueType::i64), in["shape"].get<std::vector<std::int64_t>>()};
+    inputs_.push_back(input);
+  }
+  for (const auto& o : g["ops"]) {
+    OpReader r(file_, o);
+    Op op;
+    op.name = o["name"];
+    const std::string kind = o["op"];
+    for (const auto& name : o["inputs"]) op.inputs.push_back(by_name.at(name.get<std::string>()));
+    const auto input_type = [&](std::size_t i) { return values_[op.inputs[i]].type; };
+    const auto expect = [&](std::size_t i, ValueType t, const char* what) {
+      if (input_type(i) != t) r.fail(std::string("input ") + std::to_string(i) + " must be " + what);
+    };
+    ValueType out_type = ValueType::f32;
+    if (kind == "pooling") {
+      const std::string mode = r.str("mode");
+      if (mode == "max") {
+        op.kind = OpKind::max_pool;
+        op.kernel = r.square("kernel", 1, 64);
+        op.stride = r.square("stride", 1, 64);
+      } else if (mode == "first_token") {
+        op.kind = OpKind::first_token;
+      } else {
+        r.fail("pooling mode \"" + mode + "\" is not supported (max, first_token)");
+      }
+      expect(0, ValueType::f32, "f32");
+    } else {
+      const auto it = kKinds.find(kind);
+      if (it == kKinds.end()) r.fail("op kind \"" + kind + "\" is not supported by this engine");
+      op.kind = it->second;
+    }
+    switch (op.kind) {
+      case OpKind::quantize:
+        expect(0, ValueType::f32, "f32");
+        op.scale = static_cast<float>(r.number("scale"));
+        op.zero_point = static_cast<std::int32_t>(r.integer("zero_point", 0, 255));
+        out_type = ValueType::u8;
+        break;
+      case OpKind::dequantize:
+        expect(0, ValueType::u8, "u8");
+        op.scale = static_cast<float>(r.number("scale"));
+        op.zero_point = static_cast<std::int32_t>(r.integer("zero_point", 0, 255));
+        break;
+      case OpKind::linear:
+      case OpKind::conv2d: {
+        op.weights = std::make_shared<const LinearWeights>(kernel_weights(file_.weights(o), r.where()));
+        const bool int8 = op.weights->format != format::WeightFormat::fp32;
+        if (int8) {
+          op.scale = static_cast<float>(r.number("input_scale"));
+          op.zero_point = static_cast<std::int32_t>(r.integer("input_zero_point", 0, 255));
+        }
+        expect(0, int8 ? ValueType::u8 : ValueType::f32, int8 ? "u8 (an INT8 layer)" : "f32 (an FP32 layer)");
+        if (op.kind == OpKind::conv2d) {
+          op.in_channels = static_cast<std::size_t>(r.integer("in_channels", 1, 1 << 20));
+          if (static_cast<std::size_t>(r.integer("out_channels", 1, 1 << 20)) != op.weights->n) r.fail("out_channels differs from out_features");
+          op.kernel = r.square("kernel", 1, 64);
+          op.stride = r.square("stride", 1, 64);
+          op.pad = r.has("padding") ? r.square("padding", 0, 64) : 0;
+          if (op.in_channels * op.kernel * op.kernel != op.weights->k) r.fail("in_features differs from in_channels * kernel^2");
+        }
+        break;
+      }
+      case OpKind::embedding: {
+        expect(0, ValueType::i64, "i64 ids");
+        std::vector<std::uint64_t> dims;
+        op.table = r.f32_weight("table", 2, &dims);
+        op.rows = dims[0];
+        op.width = dims[1];
+        const std::string indices = r.str("indices");
+        if (indices == "ids") {
+          op.indices = EmbeddingIndices::ids;
+        } else if (indices == "positions") {
+          op.indices = EmbeddingIndices::positions;
+        } else if (indices == "constant") {
+          op.indices = EmbeddingIndices::constant;
+          op.index = static_cast<std::size_t>(r.integer("index", 0, static_cast<std::int64_t>(op.rows) - 1));
+        } else {
+          r.fail("embedding indices \"" + indices + "\" unknown (ids, positions, constant)");
+        }
+        break;
+      }
+      case OpKind::layer_norm: {
+        expect(0, ValueType::f32, "f32");
+        std::vector<std::uint64_t> g_dims, b_dims;
+        op.gamma = r.f32_weight("gamma", 1, &g_dims);
+        op.beta = r.f32_weight("beta", 1, &b_dims);
+        if (g_dims != b_dims) r.fail("gamma and beta differ in size");
+        op.width = g_dims[0];
+        op.eps = static_cast<float>(r.number("eps"));
+        if (!(op.eps > 0)) r.fail("\"eps\" must be > 0");
+        break;
+      }
+      case OpKind::attention:
+        for (std::size_t i = 0; i < 3; ++i) expect(i, ValueType::f32, "f32");
+        if (op.inputs.size() > 3) expect(3, ValueType::i64, "an i64 mask");
+        op.heads = static_cast<std::size_t>(r.integer("heads", 1, 4096));
+        op.head_size = static_cast<std::size_t>(r.integer("head_size", 1, 1 << 16));
+        break;
+      case OpKind::add:
+        expect(0, ValueType::f32, "f32");
+        expect(1, ValueType::f32, "f32");
+        break;
+      case OpKind::flatten:
+        op.start_dim = static_cast<std::size_t>(r.integer("start_dim", 1, 3));
+        out_type = input_type(0);
+        break;
+      default:
+        expect(0, ValueType::f32, "f32");
+        break;
+    }
+    op.output = add_value(o["outputs"][0].get<std::string>(), out_type);
+    ops_.push_back(std::move(op));
+  }
+  for (const auto& out : g["outputs"]) outputs_.push_back(by_name.at(out["name"].get<std::string>()));
+
+  // Fold each quantize op into the INT8 layers that consume it (they quantize while packing their input).
+  for (auto& q : ops_) {
+    if (q.kind != OpKind::quantize) continue;
+    bool only_layers = std::find(outputs_.begin(), outputs_.end(), q.output) == outputs_.end(), used = false;
+    for (const auto& c : ops_) {
+      for (const std::size_t in : c.inputs) {
+        if (in != q.output) continue;
+        used = true;
+        const bool int8_layer = (c.kind == OpKind::linear || c.kind == OpKind::conv2d) && c.weights->format != format::WeightFormat::fp32;
+        if (!int8_layer) only_layers = false;
+        else if (c.scale != q.scale || c.zero_point != q.zero_point)
+          throw BadInput(file_.source() + ": op '" + c.name + "': input_scale/input_zero_point differ from quantize op '" + q.name + "'");
+      }
+    }
+    q.folded = used && only_layers;
+  }
+  for (auto& c : ops_) {
+    if ((c.kind != OpKind::linear && c.kind != OpKind::conv2d) || c.weights->format == format::WeightFormat::fp32) continue;
+    const auto producer = std::find_if(ops_.begin(), ops_.end(), [&](const Op& p) { return p.output == c.inputs[0]; });
+    if (producer == ops_.end() || producer->kind != OpKind::quantize || !producer->folded)
+      throw BadInput(file_.source() + ": op '" + c.name + "': an INT8 layer's input must come from a quantize op used only by INT8 layers");
+    c.inputs[0] = producer->inputs[0];
+  }
+}
+
+void Model::read_metadata() {
+  const json& m = file_.metadata();
+  const std::string src = file_.source() + ": metadata";
+  if (m.contains("sparrow.labels") && m["sparrow.labels"].is_array())
+    for (const auto& l : m["sparrow.labels"]) labels_.push_back(l.is_string() ? l.get<std::string>() : l.dump());
+  const bool has_ids = std::any_of(inputs_.begin(), inputs_.end(), [&](const Input& in) { return values_[in.value].type == ValueType::i64; });
+  if (has_ids) {
+    if (!m.contains("sparrow.tokenizer") || !m["sparrow.tokenizer"].is_object())
+      throw BadInput(src + ": a text model needs \"sparrow.tokenizer\"");
+    const json& t = m["sparrow.tokenizer"];
+    try {
+      if (t.value("type", "") != "wordpiece") throw BadInput(src + ": sparrow.tokenizer.type must be \"wordpiece\"");
+      data::text::BasicTokenizerOptions o;
+      o.do_lower_case = t.at("do_lower_case").get<bool>();
+      o.strip_accents = t.at("strip_accents").get<bool>();
+      o.tokenize_chinese_chars = t.at("tokenize_chinese_chars").get<bool>();
+      tokenizer_ = std::make_unique<data::text::Tokenizer>(t.at("vocab").get<std::vector<std::string>>(), o, src + ": sparrow.tokenizer");
+      const std::int64_t max_len = t.at("max_seq_length").get<std::int64_t>();
+      if (max_len < 2 || max_len > 4096) throw BadInput(src + ": sparrow.tokenizer.max_seq_length must be in [2, 4096]");
+      max_seq_length_ = static_cast<std::size_t>(max_len);
+    } catch (const json::exception& e) {
+      throw BadInput(src + ": sparrow.tokenizer: " + e.what());
+    }
+  } else {
+    if (inputs_.size() != 1) throw BadInput(file_.source() + ": an image model must have exactly one f32 input");
+    std::size_t elements = 1;
+    const auto& shape = inputs_[0].shape;
+    for (std::size_t d = 1; d < shape.size(); ++d) {
+      if (shape[d] <= 0) throw BadInput(file_.source() + ": input '" + values_[inputs_[0].value].name + "': only the batch dimension may be -1");
+      elements *= static_cast<std::size_t>(shape[d]);
+    }
+    item_elements_ = elements;
+  }
+}
+
+}  // namespace sparrow::engine

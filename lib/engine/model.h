@@ -1,0 +1,110 @@
+// A .sparrow file loaded for running: the mapped file (weights are read in place, never copied), its ops in
+// order with their attributes parsed and checked once, the values they pass, and the model metadata the
+// engine needs (labels, tokenizer). No LibTorch.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/text/tokenizer.h"
+#include "engine/kernel_weights.h"
+#include "format/reader.h"
+
+namespace sparrow::engine {
+
+enum class OpKind {
+  quantize, dequantize, linear, conv2d, embedding, layer_norm, gelu, relu, tanh, softmax, add, attention,
+  max_pool, first_token, flatten,
+};
+const char* op_kind_name(OpKind kind);
+
+enum class ValueType { f32, i64, u8 };
+
+// A value passed between ops; its shape depends on the (batch, sequence) shape and lives in the Plan.
+struct Value {
+  std::string name;
+  ValueType type = ValueType::f32;
+};
+
+enum class EmbeddingIndices { ids, positions, constant };
+
+struct Op {
+  std::string name;
+  OpKind kind = OpKind::relu;
+  std::vector<std::size_t> inputs;  // value indices
+  std::size_t output = 0;
+  // A quantize op whose only consumers are INT8 layers: they quantize their own input while packing it,
+  // so this op does nothing at run time and the layers read its FP32 input.
+  bool folded = false;
+
+  // quantize / dequantize; INT8 layers' input quantization
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  // linear / conv2d
+  std::shared_ptr<const LinearWeights> weights;
+  std::size_t in_channels = 0, kernel = 1, stride = 1, pad = 0;
+  // embedding
+  EmbeddingIndices indices = EmbeddingIndices::ids;
+  std::size_t index = 0;
+  const float* table = nullptr;
+  std::size_t rows = 0, width = 0;
+  // layer_norm
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  float eps = 0.0f;
+  // attention
+  std::size_t heads = 0, head_size = 0;
+  // max_pool: kernel, stride; flatten
+  std::size_t start_dim = 1;
+};
+
+class Model {
+ public:
+  // Maps and validates the file (format::File), then checks what the engine needs beyond the format's own
+  // rules. Anything wrong is BadInput naming the file and op.
+  static std::shared_ptr<const Model> load(const std::filesystem::path& path);
+  static std::shared_ptr<const Model> from_file(format::File file);
+
+  const format::File& file() const { return file_; }
+  const std::vector<Value>& values() const { return values_; }
+  const std::vector<Op>& ops() const { return ops_; }
+  // Graph inputs: value index and declared shape (-1 = batch or sequence).
+  struct Input {
+    std::size_t value = 0;
+    std::vector<std::int64_t> shape;
+  };
+  const std::vector<Input>& inputs() const { return inputs_; }
+  const std::vector<std::size_t>& outputs() const { return outputs_; }
+  std::optional<std::size_t> find_value(const std::string& name) const;
+
+  bool is_text() const { return tokenizer_ != nullptr; }
+  const data::text::Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  std::size_t max_seq_length() const { return max_seq_length_; }
+  const std::vector<std::string>& labels() const { return labels_; }
+  // Image models: the elements of one input item (C*H*W, or the MLP's features).
+  std::size_t item_elements() const { return item_elements_; }
+
+ private:
+  Model(format::File file) : file_(std::move(file)) {}
+  void build();
+  void read_metadata();
+
+  format::File file_;
+  std::vector<Value> values_;
+  std::vector<Op> ops_;
+  std::vector<Input> inputs_;
+  std::vector<std::size_t> outputs_;
+  std::unique_ptr<data::text::Tokenizer> tokenizer_;
+  std::size_t max_seq_length_ = 0;
+  std::vector<std::string> labels_;
+  std::size_t item_elements_ = 0;
+};
+
+}  // namespace sparrow::engine

@@ -1,0 +1,27 @@
+// Multi-head self-attention, one sequence at a time (the kernel splits heads and query blocks over the pool).
+#include <cmath>
+
+#include "engine/kernels/ops.h"
+#include "engine/ops/ops.h"
+
+namespace sparrow::engine::ops {
+
+void attention(const OpArgs& a) {
+  const Op& op = a.op;
+  const auto& s = *a.in_shape[0];
+  const std::size_t batch = s[0], seq = s[1], width = s[2];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(op.head_size));
+  std::uint8_t* key_valid = nullptr;
+  if (a.in.size() > 3) {
+    key_valid = a.scratch;
+    const auto* mask = static_cast<const std::int64_t*>(a.in[3]);
+    for (std::size_t i = 0; i < batch * seq; ++i) key_valid[i] = mask[i] != 0;
+  }
+  for (std::size_t b = 0; b < batch; ++b) {
+    const std::size_t off = b * seq * width;
+    kernels::attention_f32(a.in_f32(0) + off, a.in_f32(1) + off, a.in_f32(2) + off, width, seq, op.heads, op.head_size,
+                           key_valid != nullptr ? key_valid + b * seq : nullptr, scale, a.out_f32() + off, width, a.pool);
+  }
+}
+
+}  // namespace sparrow::engine::ops

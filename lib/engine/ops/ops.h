@@ -1,0 +1,54 @@
+// One function per op family, each running one op of a planned graph. Ops split their work over the pool
+// by rows or tokens; the arithmetic is in lib/engine/kernels.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/kernels/thread_pool.h"
+#include "engine/model.h"
+
+namespace sparrow::engine::ops {
+
+// What an op sees when it runs: its inputs' and output's buffers and shapes, and its scratch space.
+struct OpArgs {
+  const Op& op;
+  std::vector<const void*> in;
+  std::vector<const std::vector<std::size_t>*> in_shape;
+  void* out = nullptr;
+  const std::vector<std::size_t>* out_shape = nullptr;
+  std::size_t out_bytes = 0;
+  std::uint8_t* scratch = nullptr;
+  kernels::ThreadPool* pool = nullptr;
+
+  const float* in_f32(std::size_t i) const { return static_cast<const float*>(in[i]); }
+  float* out_f32() const { return static_cast<float*>(out); }
+  std::size_t in_elements(std::size_t i) const;
+  std::size_t out_elements() const;
+};
+
+// op_linear.cpp: linear and conv2d over FP32, dense INT8 or sparse INT8 weights.
+void linear(const OpArgs& a);
+void conv2d(const OpArgs& a);
+// op_quantize.cpp: stand-alone quantize / dequantize (quantize ops feeding INT8 layers are folded into them).
+void quantize(const OpArgs& a);
+void dequantize(const OpArgs& a);
+// op_embedding.cpp
+void embedding(const OpArgs& a);
+// op_norm.cpp
+void layer_norm(const OpArgs& a);
+// op_elementwise.cpp: gelu, relu, tanh, add, softmax
+void gelu(const OpArgs& a);
+void relu(const OpArgs& a);
+void tanh(const OpArgs& a);
+void add(const OpArgs& a);
+void softmax(const OpArgs& a);
+// op_attention.cpp
+void attention(const OpArgs& a);
+// op_shape.cpp: max pooling, first-token pooling, flatten
+void max_pool(const OpArgs& a);
+void first_token(const OpArgs& a);
+void flatten(const OpArgs& a);
+
+}  // namespace sparrow::engine::ops

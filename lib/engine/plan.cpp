@@ -1,0 +1,179 @@
+#include "engine/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "core/errors.h"
+#include "engine/kernels/ops.h"
+#include "engine/kernels/quant.h"
+
+namespace sparrow::engine {
+
+namespace {
+
+constexpr std::size_t kAlign = 64;
+std::size_t aligned(std::size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+
+std::size_t product(const std::vector<std::size_t>& s, std::size_t from = 0) {
+  std::size_t p = 1;
+  for (auto it = s.begin() + static_cast<std::ptrdiff_t>(std::min(from, s.size())); it != s.end(); ++it) p *= *it;
+  return p;
+}
+
+std::string shape_text(const std::vector<std::size_t>& s) {
+  std::string t = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+  return t + "]";
+}
+
+std::size_t type_size(ValueType t) { return t == ValueType::f32 ? 4 : t == ValueType::i64 ? 8 : 1; }
+
+// First-fit placement of live byte ranges.
+class Arena {
+ public:
+  std::size_t allocate(std::size_t bytes) {
+    bytes = aligned(std::max<std::size_t>(bytes, 1));
+    std::size_t at = 0;
+    for (const auto& [begin, end] : live_) {
+      if (begin >= at + bytes) break;
+      at = std::max(at, end);
+    }
+    live_.emplace(at, at + bytes);
+    peak_ = std::max(peak_, at + bytes);
+    return at;
+  }
+  void release(std::size_t offset) { live_.erase(offset); }
+  std::size_t peak() const { return peak_; }
+
+ private:
+  std::map<std::size_t, std::size_t> live_;  // begin -> end
+  std::size_t peak_ = 0;
+};
+
+}  // namespace
+
+std::size_t Plan::elements(std::size_t value) const { return product(shapes[value]); }
+
+Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeights mr, bool keep_values) {
+  const auto& values = model.values();
+  const auto& ops = model.ops();
+  Plan plan;
+  plan.batch = batch;
+  plan.seq = seq;
+  plan.shapes.assign(values.size(), {});
+  plan.offsets.assign(values.size(), kNoBuffer);
+  plan.scratch.assign(ops.size(), kNoBuffer);
+  plan.scratch_bytes.assign(ops.size(), 0);
+  const std::string src = model.file().source();
+
+  for (const auto& in : model.inputs()) {
+    std::vector<std::size_t> shape;
+    std::size_t unknown = 0;
+    for (const std::int64_t d : in.shape) shape.push_back(d >= 0 ? static_cast<std::size_t>(d) : unknown++ == 0 ? batch : seq);
+    plan.shapes[in.value] = shape;
+  }
+
+  // Shapes and scratch sizes, op by op.
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    const auto fail = [&](const std::string& what) { throw BadInput(src + ": op '" + op.name + "': " + what); };
+    const auto& x = plan.shapes[op.inputs[0]];
+    std::vector<std::size_t> y = x;
+    std::size_t scratch = 0;
+    switch (op.kind) {
+      case OpKind::quantize:
+      case OpKind::dequantize:
+      case OpKind::gelu:
+      case OpKind::relu:
+      case OpKind::tanh:
+      case OpKind::softmax:
+        break;
+      case OpKind::linear: {
+        const LinearWeights& w = *op.weights;
+        if (x.empty() || x.back() != w.k) fail("input " + shape_text(x) + " does not end in in_features " + std::to_string(w.k));
+        y.back() = w.n;
+        const std::size_t m = product(x) / w.k;
+        if (w.format == format::WeightFormat::sparse_int8) scratch = kernels::panels_bytes(m, w.k, mr.sparse);
+        if (w.format == format::WeightFormat::dense_int8) scratch = kernels::panels_bytes(m, w.k, mr.dense);
+        break;
+      }
+      case OpKind::conv2d: {
+        const LinearWeights& w = *op.weights;
+        if (x.size() != 4 || x[1] != op.in_channels) fail("input " + shape_text(x) + " is not [B, " + std::to_string(op.in_channels) + ", H, W]");
+        if (x[2] + 2 * op.pad < op.kernel || x[3] + 2 * op.pad < op.kernel) fail("input " + shape_text(x) + " is smaller than the kernel");
+        const std::size_t oh = (x[2] + 2 * op.pad - op.kernel) / op.stride + 1, ow = (x[3] + 2 * op.pad - op.kernel) / op.stride + 1;
+        y = {x[0], w.n, oh, ow};
+        const std::size_t pixels = x[0] * oh * ow;
+        scratch = aligned(pixels * w.k * 4) + aligned(pixels * w.n * 4);
+        if (w.format == format::WeightFormat::sparse_int8) scratch += kernels::panels_bytes(pixels, w.k, mr.sparse);
+        if (w.format == format::WeightFormat::dense_int8) scratch += kernels::panels_bytes(pixels, w.k, mr.dense);
+        break;
+      }
+      case OpKind::embedding:
+        if (x.size() != 2) fail("ids " + shape_text(x) + " are not [B, L]");
+        if (op.indices == EmbeddingIndices::positions && x[1] > op.rows)
+          fail("sequence length " + std::to_string(x[1]) + " exceeds the " + std::to_string(op.rows) + " positions of the table");
+        y = {x[0], x[1], op.width};
+        break;
+      case OpKind::layer_norm:
+        if (x.empty() || x.back() != op.width) fail("input " + shape_text(x) + " does not end in " + std::to_string(op.width));
+        break;
+      case OpKind::add:
+        if (plan.shapes[op.inputs[1]] != x) fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");
+        break;
+      case OpKind::attention: {
+        if (x.size() != 3 || x[2] != op.heads * op.head_size) fail("q " + shape_text(x) + " is not [B, L, heads * head_size]");
+        if (plan.shapes[op.inputs[1]] != x || plan.shapes[op.inputs[2]] != x) fail("q, k and v differ in shape");
+        if (x[1] > kernels::kMaxAttentionSeq) fail("sequence length " + std::to_string(x[1]) + " exceeds " + std::to_string(kernels::kMaxAttentionSeq));
+        if (op.inputs.size() > 3) {
+          if (plan.shapes[op.inputs[3]] != std::vector<std::size_t>{x[0], x[1]}) fail("mask is not [B, L]");
+          scratch = x[0] * x[1];
+        }
+        break;
+      }
+      case OpKind::max_pool:
+        if (x.size() != 4 || x[2] < op.kernel || x[3] < op.kernel) fail("input " + shape_text(x) + " is not [B, C, H, W] of at least the window");
+        y = {x[0], x[1], (x[2] - op.kernel) / op.stride + 1, (x[3] - op.kernel) / op.stride + 1};
+        break;
+      case OpKind::first_token:
+        if (x.size() != 3) fail("input " + shape_text(x) + " is not [B, L, H]");
+        y = {x[0], x[2]};
+        break;
+      case OpKind::flatten:
+        if (op.start_dim >= x.size()) fail("start_dim " + std::to_string(op.start_dim) + " for input " + shape_text(x));
+        y.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(op.start_dim));
+        y.push_back(product(x, op.start_dim));
+        break;
+    }
+    plan.shapes[op.output] = y;
+    plan.scratch_bytes[i] = scratch;
+  }
+
+  // Liveness: the last op reading each value; graph inputs and outputs live throughout.
+  std::vector<std::size_t> last_use(values.size(), 0);
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (!ops[i].folded)
+      for (const std::size_t in : ops[i].inputs) last_use[in] = std::max(last_use[in], i);
+  for (const std::size_t out : model.outputs()) last_use[out] = SIZE_MAX;
+  if (keep_values) last_use.assign(values.size(), SIZE_MAX);
+  for (const auto& in : model.inputs()) last_use[in.value] = SIZE_MAX;
+
+  Arena arena;
+  for (const auto& in : model.inputs()) plan.offsets[in.value] = arena.allocate(plan.elements(in.value) * type_size(values[in.value].type));
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (op.folded) continue;
+    plan.offsets[op.output] = arena.allocate(plan.elements(op.output) * type_size(values[op.output].type));
+    if (plan.scratch_bytes[i] != 0) {
+      plan.scratch[i] = arena.allocate(plan.scratch_bytes[i]);
+      arena.release(plan.scratch[i]);
+    }
+    for (const std::size_t in : op.inputs)
+      if (last_use[in] == i && plan.offsets[in] != kNoBuffer) arena.release(plan.offsets[in]);
+  }
+  plan.arena_bytes = arena.peak();
+  return plan;
+}
+
+}  // namespace sparrow::engine

@@ -1,0 +1,37 @@
+// The memory plan for one (batch, sequence) shape: every value's concrete shape, checked op by op, and its
+// place in one arena, reused once a value is dead (first fit, in op order). Built once per shape and kept.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/model.h"
+
+namespace sparrow::engine {
+
+inline constexpr std::size_t kNoBuffer = static_cast<std::size_t>(-1);
+
+struct Plan {
+  std::size_t batch = 0;
+  std::size_t seq = 0;
+  std::vector<std::vector<std::size_t>> shapes;  // per value
+  std::vector<std::size_t> offsets;              // per value: byte offset in the arena, or kNoBuffer
+  std::vector<std::size_t> scratch;              // per op: byte offset of its scratch space, or kNoBuffer
+  std::vector<std::size_t> scratch_bytes;        // per op
+  std::size_t arena_bytes = 0;
+
+  std::size_t elements(std::size_t value) const;
+};
+
+// Micro-kernel panel heights the INT8 layers pack their inputs for (they size the layers' scratch).
+struct PanelHeights {
+  std::size_t sparse = 1;
+  std::size_t dense = 1;
+};
+
+// Throws BadInput when the shape does not fit the model (e.g. a sequence longer than its positions).
+// keep_values: no buffer is reused, so every value can be read after a run (for debugging and tests).
+Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeights mr, bool keep_values = false);
+
+}  // namespace sparrow::engine

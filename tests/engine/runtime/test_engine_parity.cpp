@@ -1,0 +1,192 @@
+// The engine against LibTorch on small exported models: FP32 exports against the model's own forward,
+// INT8 exports against the trainer's quantized evaluation (a frozen QAT hook with the same activation
+// ranges). Run once per ISA the machine has (ctest sets SPARROW_MAX_ISA).
+#include <catch2/catch.hpp>
+
+#include "core/errors.h"
+#include "engine/kernels/isa.h"
+#include "export/interpret.h"
+#include "format/reader.h"
+#include "models/bert/bert.h"
+#include "models/cnn.h"
+#include "parity_fixtures.h"
+
+using namespace sparrow;
+using namespace sparrow::engine_test;
+
+namespace {
+
+std::shared_ptr<models::Cnn> small_cnn() {
+  torch::manual_seed(1);
+  models::CnnOptions o;
+  o.image_size = 12;
+  o.conv1_channels = 4;
+  o.conv2_channels = 8;
+  o.hidden = 32;
+  o.num_classes = 5;
+  auto m = std::make_shared<models::Cnn>(o);
+  torch::NoGradGuard g;
+  // fc1 and conv2 pruned to ~85 % zero 1x4 blocks, as a block4 recipe leaves them (stored sparse_int8).
+  for (const char* name : {"fc1.weight", "conv2.weight"}) {
+    torch::Tensor w = m->named_parameters()[name];
+    const auto flat = w.view({w.size(0), -1});
+    const auto keep = (torch::rand({flat.size(0), flat.size(1) / 4, 1}) > 0.85).expand({-1, -1, 4}).reshape(flat.sizes());
+    flat.mul_(keep.to(torch::kFloat32));
+  }
+  m->eval();
+  return m;
+}
+
+std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert() {
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (int i = 0; vocab.size() < 60; ++i) vocab.push_back("w" + std::to_string(i));
+  models::bert::BertConfig c;
+  c.vocab_size = 60;
+  c.hidden_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 64;
+  c.max_position_embeddings = 16;
+  c.max_seq_length = 12;
+  c.num_labels = 3;
+  torch::manual_seed(2);
+  auto m = std::make_shared<models::bert::BertForSequenceClassification>(c);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : m->parameters()) p.normal_(0.0, 0.2);
+  }
+  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
+  m->labels = {"a", "b", "c"};
+  m->eval();
+  return m;
+}
+
+data::Batch image_batch(std::int64_t n) { return {torch::randn({n, 1, 12, 12}), {}, torch::zeros({n}, torch::kInt64)}; }
+
+// Ids of real tokens, [CLS] first, then padding of varied length per item.
+data::Batch text_batch(std::int64_t n) {
+  torch::manual_seed(3);
+  auto ids = torch::randint(5, 60, {n, 12}, torch::kInt64);
+  auto mask = torch::ones({n, 12}, torch::kInt64);
+  for (std::int64_t i = 0; i < n; ++i) {
+    ids[i][0] = 2;
+    const std::int64_t len = 3 + i % 10;
+    mask.index_put_({i, torch::indexing::Slice(len)}, 0);
+    ids.index_put_({i, torch::indexing::Slice(len)}, 0);
+  }
+  return {ids, mask, torch::zeros({n}, torch::kInt64)};
+}
+
+exporter::ExportOptions calibrated(models::Classifier& model, const data::Batch& batch) {
+  exporter::ExportOptions o;
+  o.activations = exporter::calibrate(exporter::lower_model(model), {batch});
+  o.quantization_source = "calibration";
+  return o;
+}
+
+std::string export_bytes(models::Classifier& model, const exporter::ExportOptions& options) {
+  return exporter::build_file(exporter::lower_model(model), options).serialize();
+}
+
+torch::Tensor reference_logits(models::Classifier& model, const data::Batch& batch) {
+  torch::NoGradGuard g;
+  return model.logits(batch);
+}
+
+void check(const Comparison& c, float tolerance) {
+  INFO("ISA " << kernels::isa_name(kernels::max_isa()) << ": " << c.agree << " of " << c.items << " agree, max diff " << c.max_diff);
+  CHECK(c.max_diff <= tolerance);
+  CHECK(c.agree == c.items);
+}
+
+}  // namespace
+
+TEST_CASE("FP32 CNN export: engine logits equal LibTorch's", "[engine][parity]") {
+  auto model = small_cnn();
+  const auto batch = image_batch(9);
+  engine::Classifier engine(load_bytes(export_bytes(*model, {})), {2, false});
+  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kFp32Tolerance);
+}
+
+TEST_CASE("INT8 CNN export (sparse and dense INT8 convs and linears): engine equals the trainer's quantized evaluation",
+          "[engine][parity]") {
+  auto model = small_cnn();
+  const auto calib = image_batch(16), batch = image_batch(9);
+  const auto options = calibrated(*model, calib);
+  const std::string bytes = export_bytes(*model, options);
+  const auto file = format::File::parse(bytes);
+  std::set<format::WeightFormat> formats;
+  for (const auto& op : file.graph()["ops"])
+    if (op["op"] == "linear" || op["op"] == "conv2d") formats.insert(file.weights(op).format);
+  REQUIRE(formats.count(format::WeightFormat::sparse_int8));
+  REQUIRE(formats.count(format::WeightFormat::dense_int8));
+  attach_quantization(*model, options);
+  engine::Classifier engine(load_bytes(bytes), {2, false});
+  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kInt8Tolerance);
+}
+
+TEST_CASE("FP32 BERT export: engine logits equal LibTorch's, padding trimmed", "[engine][parity]") {
+  auto model = tiny_bert();
+  const auto batch = text_batch(10);
+  engine::Classifier engine(load_bytes(export_bytes(*model, {})), {2, false});
+  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kFp32Tolerance);
+}
+
+TEST_CASE("INT8 BERT export: engine equals the trainer's quantized evaluation", "[engine][parity]") {
+  auto model = tiny_bert();
+  const auto batch = text_batch(10);
+  const auto options = calibrated(*model, batch);
+  const std::string bytes = export_bytes(*model, options);
+  attach_quantization(*model, options);
+  engine::Classifier engine(load_bytes(bytes), {2, false});
+  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kInt8Tolerance);
+}
+
+TEST_CASE("an item's logits do not depend on its batch, its padding or the thread count", "[engine]") {
+  auto model = tiny_bert();
+  const auto batch = text_batch(6);
+  const auto model_file = load_bytes(export_bytes(*model, calibrated(*model, batch)));
+  engine::Classifier one(model_file, {1, false}), two(model_file, {2, false});
+  const auto together = run_engine(two, batch);
+  for (std::int64_t i = 0; i < batch.inputs.size(0); ++i) {
+    data::Batch single{batch.inputs.slice(0, i, i + 1), batch.attention_mask.slice(0, i, i + 1), batch.labels.slice(0, i, i + 1)};
+    const auto alone = run_engine(one, single);
+    INFO("item " << i);
+    CHECK(alone[0].logits == together[static_cast<std::size_t>(i)].logits);
+  }
+  // Plans are kept per shape: running the first shape again gives the same numbers.
+  CHECK(run_engine(two, batch)[0].logits == together[0].logits);
+}
+
+TEST_CASE("texts are tokenized with the file's tokenizer", "[engine]") {
+  auto model = tiny_bert();
+  engine::Classifier engine(load_bytes(export_bytes(*model, {})), {1, false});
+  const auto texts = engine.classify_texts({"w1 w2 w3", "w4 unknownword w5 w6 w7"});
+  const auto& tok = *model->tokenizer();
+  const auto e0 = tok.encode("w1 w2 w3", 12), e1 = tok.encode("w4 unknownword w5 w6 w7", 12);
+  data::Batch b{torch::tensor(std::vector<std::int64_t>(e0.ids.begin(), e0.ids.end())).view({1, 12}),
+                torch::tensor(std::vector<std::int64_t>(e0.mask.begin(), e0.mask.end())).view({1, 12}), torch::zeros({1}, torch::kInt64)};
+  data::Batch b1{torch::tensor(std::vector<std::int64_t>(e1.ids.begin(), e1.ids.end())).view({1, 12}),
+                 torch::tensor(std::vector<std::int64_t>(e1.mask.begin(), e1.mask.end())).view({1, 12}), torch::zeros({1}, torch::kInt64)};
+  check(compare_logits({texts[0]}, reference_logits(*model, b)), kFp32Tolerance);
+  check(compare_logits({texts[1]}, reference_logits(*model, b1)), kFp32Tolerance);
+  float sum = 0;
+  for (const float p : texts[0].probabilities) sum += p;
+  CHECK(sum == Approx(1.0f).epsilon(1e-5));
+}
+
+TEST_CASE("inputs the model cannot take are BadInput, not a crash", "[engine]") {
+  auto model = tiny_bert();
+  engine::Classifier engine(load_bytes(export_bytes(*model, {})), {1, false});
+  engine::TokenBatch t;
+  t.batch = 1;
+  t.seq = 17;  // 16 positions
+  t.ids.assign(17, 5);
+  t.mask.assign(17, 1);
+  CHECK_THROWS_AS(engine.classify_tokens(t), BadInput);
+  t.seq = 3;
+  t.ids = {2, 999, 3};
+  t.mask = {1, 1, 1};
+  CHECK_THROWS_AS(engine.classify_tokens(t), BadInput);
+  CHECK_THROWS_AS(engine.classify_images({1.0f}, 1), BadInput);
+}
