@@ -25,13 +25,14 @@ using namespace sparrow;
 namespace {
 
 // Median milliseconds of each runner. Repetitions are interleaved (one run of
-// each in turn), so that load from other processes on a shared machine falls
-// on every runner alike.
+// each in turn, starting with a different one each time), so that load from
+// other processes on a shared machine falls on every runner alike.
 std::vector<double> median_ms(int repetitions, const std::vector<std::function<void()>>& runners) {
   for (const auto& run : runners) run();  // warm-up: allocations, thread pool
   std::vector<std::vector<double>> ms(runners.size());
   for (int i = 0; i < repetitions; ++i)
-    for (size_t r = 0; r < runners.size(); ++r) {
+    for (size_t k = 0; k < runners.size(); ++k) {
+      const size_t r = (k + static_cast<size_t>(i)) % runners.size();
       const auto t0 = std::chrono::steady_clock::now();
       runners[r]();
       ms[r].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -69,7 +70,6 @@ int main(int argc, char** argv) {
   const data::Batch batch = email_shaped_batch(config.vocab_size);
   std::printf("LibTorch threads: %d, repetitions: %d, batch 32 x 128 tokens\n\n", torch::get_num_threads(), reps);
 
-  std::printf("| model | parameters | forward, median ms | vs unpruned |\n|---|---|---|---|\n");
   auto dense = std::make_shared<models::bert::BertForSequenceClassification>(config);
   dense->eval();
   struct Variant {
@@ -111,7 +111,6 @@ int main(int argc, char** argv) {
 
   // Training steps: forward, loss, backward, optimizer step, with the
   // modifiers' events where the trainer fires them.
-  std::printf("\n| training step | median ms | vs dense |\n|---|---|---|\n");
   struct Trainee {
     std::shared_ptr<models::Classifier> student, teacher;
     std::unique_ptr<torch::optim::AdamW> optimizer;
