@@ -278,3 +278,39 @@ TEST_CASE("LayerPruningModifier removes named or lowest-scored encoder layers", 
     CHECK_THROWS_WITH(compress::train(r, *m, d, d), Catch::Contains("r.yaml:2") && Catch::Contains("bert.pooler"));
   }
 }
+
+TEST_CASE("structured pruning recipes: fields, errors and the resolved YAML", "[compress][structured][recipe]") {
+  const auto r = recipe::parse_recipe(R"(
+modifiers:
+  - !HeadPruningModifier {final_sparsity: 0.5, score: first_order, end_epoch: 1, update_frequency: 0.25, modules: re:.*layer\.0.*}
+  - !LayerPruningModifier {layers: [bert.encoder.layer.1], start_epoch: 0.5}
+)", "r.yaml");
+  const auto& heads = std::get<recipe::StructuredPruningParams>(r.modifiers[0].params);
+  CHECK(heads.structure == recipe::Structure::Heads);
+  CHECK(heads.score == recipe::UnitScore::FirstOrder);
+  CHECK(heads.modules == std::vector<std::string>{"re:.*layer\\.0.*"});
+  // The resolved recipe reads back to the same modifiers.
+  const auto again = recipe::parse_recipe(recipe::resolved_yaml(r), "resolved.yaml");
+  const auto& h2 = std::get<recipe::StructuredPruningParams>(again.modifiers[0].params);
+  CHECK(h2.final_sparsity == 0.5);
+  CHECK(h2.update_frequency == 0.25);
+  CHECK(h2.modules == heads.modules);
+  CHECK(std::get<recipe::LayerPruningParams>(again.modifiers[1].params).layers == std::vector<std::string>{"bert.encoder.layer.1"});
+
+  const auto error_of = [](const std::string& text) -> std::string {
+    try {
+      recipe::parse_recipe(text, "r.yaml");
+    } catch (const BadInput& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK_THAT(error_of("modifiers:\n  - !NeuronPruningModifier {end_epoch: 1}\n"),
+             Catch::Contains("r.yaml:2:5") && Catch::Contains("final_sparsity"));
+  CHECK_THAT(error_of("modifiers:\n  - !ChannelPruningModifier {final_sparsity: 1.0}\n"),
+             Catch::Contains("r.yaml:2") && Catch::Contains("final_sparsity must be in [0, 1)"));
+  CHECK_THAT(error_of("modifiers:\n  - !HeadPruningModifier {final_sparsity: 0.5, score: taylor}\n"),
+             Catch::Contains("score must be one of magnitude, first_order"));
+  CHECK_THAT(error_of("modifiers:\n  - !LayerPruningModifier {layers: [a], final_sparsity: 0.5}\n"),
+             Catch::Contains("either layers") && Catch::Contains("r.yaml:2"));
+}
