@@ -96,16 +96,22 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   if (world > 1) torch::manual_seed(spec.seed + static_cast<uint64_t>(rank));
 
   for (auto& m : modifiers) m->initialize(state);
-  std::vector<std::pair<std::string, std::string>> pruned;
+  // Asked again at every epoch, of started modifiers only: structured pruning
+  // may rename parameters before masks are made.
+  const auto pruned_now = [&] {
+    std::vector<std::pair<std::string, std::string>> pruned;
+    for (const auto& m : modifiers) {
+      if (!m->started()) continue;
+      const auto p = m->pruned_parameters();
+      pruned.insert(pruned.end(), p.begin(), p.end());
+    }
+    return pruned;
+  };
   double pruning_start = std::numeric_limits<double>::infinity();
-  for (const auto& m : modifiers) {
-    const auto p = m->pruned_parameters();
-    if (!p.empty()) pruning_start = std::min(pruning_start, m->start_epoch());
-    pruned.insert(pruned.end(), p.begin(), p.end());
-  }
+  for (const auto& m : modifiers)
+    if (!m->pruned_parameters().empty()) pruning_start = std::min(pruning_start, m->start_epoch());
 
   TrainResult result;
-  result.pruned = pruned;
   if (teacher) {
     result.dense_accuracy = evaluate_accuracy(*teacher, test_set, spec.eval_batch_size);
     spdlog::info("teacher accuracy: {:.4f}", *result.dense_accuracy);
@@ -176,7 +182,7 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
     rec.loss = steps ? loss_sum / static_cast<double>(steps) : 0.0;
     rec.accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
     rec.lr = learning_rate(*optimizer);
-    rec.sparsity = pruned_sparsity(model, pruned);
+    rec.sparsity = pruned_sparsity(model, pruned_now());
     result.epochs.push_back(rec);
     spdlog::info("epoch {:.2f}: loss {:.4f} accuracy {:.4f} lr {:.3g} sparsity {:.4f}", rec.epoch, rec.loss,
                  rec.accuracy, rec.lr, rec.sparsity);
@@ -187,7 +193,8 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
                  static_cast<double>(train_items) / train_seconds, world);
   result.final_accuracy = result.epochs.empty() ? 0.0 : result.epochs.back().accuracy;
   if (const auto* qat = dynamic_cast<const QatHook*>(model.linear_hook().get())) result.quantized = qat->layers();
-  result.final_sparsity = pruned_sparsity(model, pruned);
+  result.pruned = pruned_now();
+  result.final_sparsity = pruned_sparsity(model, result.pruned);
   return result;
 }
 

@@ -9,6 +9,7 @@
 
 #include "data/batch.h"
 #include "models/linear_hook.h"
+#include "models/structure.h"
 
 namespace sparrow::models {
 
@@ -27,6 +28,10 @@ class Classifier : public torch::nn::Module {
   virtual std::vector<std::string> prunable_parameters() const = 0;
   // The model: section that rebuilds this architecture (saved as config.json).
   virtual nlohmann::json config() const = 0;
+  // Structured pruning: the removable units of a kind (empty: the model has
+  // none), and their removal, after which config() states the new shapes.
+  virtual std::vector<StructureGroup> structure_groups(StructureKind) const { return {}; }
+  virtual void remove_units(StructureKind kind, const std::string& group, const std::vector<int64_t>& units);
 
  private:
   std::shared_ptr<LinearHook> hook_;

@@ -1,5 +1,7 @@
 #include "models/cnn.h"
 
+#include "core/errors.h"
+
 namespace sparrow::models {
 
 Cnn::Cnn(const CnnOptions& o) : options_(o) {
@@ -32,6 +34,38 @@ nlohmann::json Cnn::config() const {
           {"hidden", options_.hidden},
           {"num_classes", options_.num_classes},
           {"dropout", options_.dropout}};
+}
+
+std::vector<StructureGroup> Cnn::structure_groups(StructureKind kind) const {
+  // conv2's channel c feeds fc1 through its pooled map, flattened channel-major.
+  const int64_t pooled = (options_.image_size / 4) * (options_.image_size / 4);
+  if (kind == StructureKind::Channels)
+    return {{"conv1", options_.conv1_channels, {{"conv1.weight", 0, 1}, {"conv1.bias", 0, 1}, {"conv2.weight", 1, 1}}, {}},
+            {"conv2", options_.conv2_channels, {{"conv2.weight", 0, 1}, {"conv2.bias", 0, 1}, {"fc1.weight", 1, pooled}}, {}}};
+  if (kind == StructureKind::Neurons)
+    return {{"fc1", options_.hidden, {{"fc1.weight", 0, 1}, {"fc1.bias", 0, 1}, {"fc2.weight", 1, 1}}, {}}};
+  return {};
+}
+
+void Cnn::remove_units(StructureKind kind, const std::string& group, const std::vector<int64_t>& units) {
+  const int64_t pooled = (options_.image_size / 4) * (options_.image_size / 4);
+  if (kind == StructureKind::Channels && group == "conv1") {
+    const auto keep = kept_indices(options_.conv1_channels, 1, units);
+    conv1_ = replace_module("conv1", shrink_conv2d(conv1_, keep, {}));
+    conv2_ = replace_module("conv2", shrink_conv2d(conv2_, {}, keep));
+    options_.conv1_channels = keep.numel();
+  } else if (kind == StructureKind::Channels && group == "conv2") {
+    conv2_ = replace_module("conv2", shrink_conv2d(conv2_, kept_indices(options_.conv2_channels, 1, units), {}));
+    fc1_ = replace_module("fc1", shrink_linear(fc1_, {}, kept_indices(options_.conv2_channels, pooled, units)));
+    options_.conv2_channels -= static_cast<int64_t>(units.size());
+  } else if (kind == StructureKind::Neurons && group == "fc1") {
+    const auto keep = kept_indices(options_.hidden, 1, units);
+    fc1_ = replace_module("fc1", shrink_linear(fc1_, keep, {}));
+    fc2_ = replace_module("fc2", shrink_linear(fc2_, {}, keep));
+    options_.hidden = keep.numel();
+  } else {
+    throw InternalError("cnn: cannot remove " + std::string(to_string(kind)) + " of '" + group + "'");
+  }
 }
 
 }  // namespace sparrow::models

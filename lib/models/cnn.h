@@ -21,6 +21,9 @@ class Cnn : public Classifier {
   torch::Tensor forward(const data::Batch& batch) override;
   std::vector<std::string> prunable_parameters() const override;
   nlohmann::json config() const override;
+  // Conv channels (groups conv1, conv2) and the hidden neurons of fc1 (group fc1).
+  std::vector<StructureGroup> structure_groups(StructureKind kind) const override;
+  void remove_units(StructureKind kind, const std::string& group, const std::vector<int64_t>& units) override;
 
  private:
   CnnOptions options_;

@@ -96,6 +96,8 @@ std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
   c.initializer_range = f.get<double>("initializer_range", c.initializer_range);
   c.max_seq_length = f.positive("max_seq_length", c.max_seq_length);
   c.do_lower_case = f.get<bool>("do_lower_case", c.do_lower_case);
+  bert::read_pruning_fields(f.get<nlohmann::json>("pruned_heads", {}), f.get<nlohmann::json>("intermediate_sizes", {}), c,
+                            f.context() + ": model");
   if (f.get<std::string>("hidden_act", "gelu") != "gelu")
     throw BadInput(f.context() + ": model.hidden_act must be \"gelu\" (exact GELU)");
   if (f.get<std::string>("position_embedding_type", "absolute") != "absolute")

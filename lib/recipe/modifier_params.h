@@ -95,11 +95,30 @@ struct ConstantPruningParams {
   std::vector<std::string> params;
 };
 
-// Removes whole layers (modules by name) from the forward pass.
-struct LayerPruningParams {
+// Sparrow's structured pruning (!HeadPruningModifier, !NeuronPruningModifier,
+// !ChannelPruningModifier, !LayerPruningModifier): the fraction of each
+// group's units removed follows the GMP curve from init_sparsity to
+// final_sparsity; at each update the lowest-scored units are physically
+// removed from the model.
+enum class Structure { Heads, Neurons, Channels, Layers };
+enum class UnitScore { Magnitude, FirstOrder };  // mean |w|, or |w * dL/dw| summed over steps
+
+struct StructuredPruningParams {
+  Structure structure = Structure::Heads;
   double start_epoch = 0.0;
   double end_epoch = -1.0;
   double update_frequency = -1.0;
+  double init_sparsity = 0.0;
+  double final_sparsity = 0.0;
+  InterFunc inter_func = InterFunc::Cubic;
+  UnitScore score = UnitScore::Magnitude;
+  std::vector<std::string> modules;  // groups by name or re:<regex>; empty: every group
+};
+
+// SparseML's form names the layers to remove (removed at start_epoch);
+// Sparrow's scores them instead when final_sparsity is given.
+struct LayerPruningParams : StructuredPruningParams {
+  LayerPruningParams() { structure = Structure::Layers; }
   std::vector<std::string> layers;
 };
 
@@ -137,7 +156,7 @@ struct DistillationParams {
 using ModifierParams =
     std::variant<EpochRangeParams, SetLearningRateParams, GMPruningParams, LearningRateFunctionParams,
                  LearningRateParams, SetWeightDecayParams, GlobalMagnitudePruningParams, ConstantPruningParams,
-                 LayerPruningParams, QuantizationParams, DistillationParams>;
+                 LayerPruningParams, QuantizationParams, DistillationParams, StructuredPruningParams>;
 
 struct ModifierSpec {
   std::string tag;       // e.g. "GMPruningModifier" (without the '!')

@@ -376,12 +376,47 @@ void parse_constant_pruning(FieldReader& f, const Emit& emit) {
   emit(p);
 }
 
-void parse_layer_pruning(FieldReader& f, const Emit& emit) {
-  LayerPruningParams p;
+// The fields every structured pruning modifier shares; final_sparsity is
+// required unless `final_optional`.
+void read_structured(FieldReader& f, StructuredPruningParams& p, bool final_optional) {
   read_range(f, p.start_epoch, p.end_epoch, false);
   read_update_frequency(f, p.update_frequency);
-  if (f.require("layers", "a layer name or a list of them")) read_params(f, "layers", p.layers, false);
+  if (!final_optional) f.require("final_sparsity", "the fraction of each group's units to remove, in (0, 1)");
+  read_in_range(f, "final_sparsity", p.final_sparsity, 0.0, 1.0, false);
+  read_in_range(f, "init_sparsity", p.init_sparsity, 0.0, 1.0, false);
+  if (p.init_sparsity > p.final_sparsity && f.has("final_sparsity"))
+    f.error("init_sparsity", "init_sparsity (" + num(p.init_sparsity) + ") must not exceed final_sparsity (" +
+                                 num(p.final_sparsity) + ")");
+  if (const auto inter = f.string("inter_func")) {
+    try {
+      p.inter_func = parse_inter_func(*inter);
+    } catch (const std::invalid_argument&) {
+      f.error("inter_func", "inter_func must be linear, cubic or inverse_cubic; got '" + *inter + "'" +
+                                did_you_mean(*inter, {"linear", "cubic", "inverse_cubic"}));
+    }
+  }
+  read_choice(f, "score", p.score, {{"magnitude", UnitScore::Magnitude}, {"first_order", UnitScore::FirstOrder}});
+  if (f.has("modules")) read_params(f, "modules", p.modules, false);
   logging_fields(f);
+}
+
+Parser structured_parser(Structure structure) {
+  return [structure](FieldReader& f, const Emit& emit) {
+    StructuredPruningParams p;
+    p.structure = structure;
+    read_structured(f, p, false);
+    emit(p);
+  };
+}
+
+void parse_layer_pruning(FieldReader& f, const Emit& emit) {
+  LayerPruningParams p;
+  read_structured(f, p, true);
+  if (f.has("layers") == f.has("final_sparsity"))
+    f.error(f.has("layers") ? "layers" : "final_sparsity",
+            "!LayerPruningModifier takes either layers (the layers to remove) or final_sparsity (the fraction to remove, "
+            "lowest-scored first), not both or neither");
+  if (f.has("layers")) read_params(f, "layers", p.layers, false);
   emit(p);
 }
 
@@ -481,6 +516,9 @@ const std::map<std::string, Parser>& parsers() {
       {"GlobalMagnitudePruningModifier", parse_global_pruning},
       {"ConstantPruningModifier", parse_constant_pruning},
       {"LayerPruningModifier", parse_layer_pruning},
+      {"HeadPruningModifier", structured_parser(Structure::Heads)},
+      {"NeuronPruningModifier", structured_parser(Structure::Neurons)},
+      {"ChannelPruningModifier", structured_parser(Structure::Channels)},
       {"QuantizationModifier", parse_quantization},
       {"DistillationModifier", parse_distillation},
   };

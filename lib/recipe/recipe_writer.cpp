@@ -130,7 +130,20 @@ struct ModifierEmitter {
     field(out, "update_frequency", p.update_frequency);
     strings(out, "params", p.params);
   }
+  void operator()(const StructuredPruningParams& p) const {
+    range(out, p.start_epoch, p.end_epoch);
+    field(out, "update_frequency", p.update_frequency);
+    field(out, "init_sparsity", p.init_sparsity);
+    field(out, "final_sparsity", p.final_sparsity);
+    field(out, "inter_func", to_string(p.inter_func));
+    field(out, "score", p.score == UnitScore::FirstOrder ? "first_order" : "magnitude");
+    if (!p.modules.empty()) strings(out, "modules", p.modules);
+  }
   void operator()(const LayerPruningParams& p) const {
+    if (p.layers.empty()) {
+      (*this)(static_cast<const StructuredPruningParams&>(p));
+      return;
+    }
     range(out, p.start_epoch, p.end_epoch);
     field(out, "update_frequency", p.update_frequency);
     strings(out, "layers", p.layers);

@@ -316,7 +316,7 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
             "r.yaml:2:5: unknown modifier tag '!GMPruningModifer' (did you mean '!GMPruningModifier'?); Sparrow reads:") == 0);
   CHECK(error_of("modifiers:\n  - !OBSPruningModifier\n    params: w\n").find(
             "r.yaml:2:5: !OBSPruningModifier is a SparseML modifier that Sparrow does not implement; Sparrow reads: "
-            "!ConstantPruningModifier") == 0);
+            "!ChannelPruningModifier") == 0);
   CHECK(error_of("modifiers:\n  - start_epoch: 1\n").find("r.yaml:2:5: a modifier needs a tag") == 0);
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    inter_func: eval(1)\n") ==
         "r.yaml:6:17: field 'inter_func' must be a string, got an eval(...), which gives a number");

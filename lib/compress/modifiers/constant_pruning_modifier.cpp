@@ -13,6 +13,9 @@ void ConstantPruningModifier::on_initialize(TrainState& state) {
 
 void ConstantPruningModifier::on_start(TrainState& state, double) {
   torch::NoGradGuard no_grad;
+  // Structured pruning may have shrunk or renamed parameters since initialize.
+  masks_.clear();
+  for (const auto& name : select_parameters(state.model, params_.params, location_)) masks_[name] = torch::Tensor();
   for (auto& [name, mask] : masks_) mask = (parameter(state.model, name) != 0).to(torch::kFloat32);
 }
 

@@ -31,6 +31,13 @@ void GMPruningModifier::on_initialize(TrainState& state) {
     masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
 }
 
+void GMPruningModifier::on_start(TrainState& state, double) {
+  // Structured pruning may have shrunk or renamed parameters since initialize.
+  masks_.clear();
+  for (const auto& name : select_parameters(state.model, params_.params, location_))
+    masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
+}
+
 std::vector<std::pair<std::string, std::string>> GMPruningModifier::pruned_parameters() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& kv : masks_) out.emplace_back(kv.first, kind_.name());

@@ -26,6 +26,7 @@ class GMPruningModifier : public Modifier {
 
  protected:
   void on_initialize(TrainState& state) override;
+  void on_start(TrainState& state, double epoch) override;
   void on_update(TrainState& state, double epoch) override;
   void on_end(TrainState& state, double epoch) override;
   void on_step(TrainState& state, const Event& event) override;

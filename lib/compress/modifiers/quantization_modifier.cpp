@@ -49,6 +49,8 @@ void QuantizationModifier::on_initialize(TrainState& state) {
 }
 
 void QuantizationModifier::on_start(TrainState& state, double epoch) {
+  // Structured pruning may have replaced or renamed layers since initialize.
+  layers_ = select_layers(state.model, params_);
   hook_ = std::make_shared<QatHook>(state.model, layers_);
   state.model.set_linear_hook(hook_);
   spdlog::info("quantization-aware training from epoch {:.2f} on {} layers", epoch, layers_.size());

@@ -1,5 +1,6 @@
 #include "models/bert/bert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -33,15 +34,75 @@ void BertConfig::validate(const std::string& context) const {
                                 std::pair{"attention_probs_dropout_prob", attention_probs_dropout_prob}})
     if (p < 0 || p >= 1) throw BadInput(context + ": " + name + " must be in [0, 1), got " + std::to_string(p));
   if (layer_norm_eps <= 0) throw BadInput(context + ": layer_norm_eps must be > 0");
+  for (const auto& [layer, heads] : pruned_heads) {
+    const std::string where = context + ": pruned_heads of layer " + std::to_string(layer);
+    if (layer < 0 || layer >= num_hidden_layers)
+      throw BadInput(context + ": pruned_heads names layer " + std::to_string(layer) + " of " + std::to_string(num_hidden_layers));
+    for (size_t i = 0; i < heads.size(); ++i) {
+      if (heads[i] < 0 || heads[i] >= num_attention_heads)
+        throw BadInput(where + ": head " + std::to_string(heads[i]) + " is outside [0, " + std::to_string(num_attention_heads) + ")");
+      if (std::find(heads.begin(), heads.begin() + static_cast<std::ptrdiff_t>(i), heads[i]) != heads.begin() + static_cast<std::ptrdiff_t>(i))
+        throw BadInput(where + ": head " + std::to_string(heads[i]) + " is listed twice");
+    }
+    if (static_cast<int64_t>(heads.size()) >= num_attention_heads) throw BadInput(where + ": every head is pruned");
+  }
+  if (!intermediate_sizes.empty()) {
+    if (static_cast<int64_t>(intermediate_sizes.size()) != num_hidden_layers)
+      throw BadInput(context + ": intermediate_sizes has " + std::to_string(intermediate_sizes.size()) +
+                     " entries for " + std::to_string(num_hidden_layers) + " layers");
+    for (const auto size : intermediate_sizes)
+      if (size <= 0) throw BadInput(context + ": intermediate_sizes must be > 0, got " + std::to_string(size));
+  }
+}
+
+int64_t BertConfig::heads_in_layer(int64_t layer) const {
+  const auto it = pruned_heads.find(layer);
+  return num_attention_heads - (it == pruned_heads.end() ? 0 : static_cast<int64_t>(it->second.size()));
+}
+
+int64_t BertConfig::intermediate_size_of(int64_t layer) const {
+  return intermediate_sizes.empty() ? intermediate_size : intermediate_sizes[static_cast<size_t>(layer)];
+}
+
+void read_pruning_fields(const nlohmann::json& pruned_heads, const nlohmann::json& intermediate_sizes, BertConfig& c,
+                         const std::string& context) {
+  if (!pruned_heads.is_null()) {
+    if (!pruned_heads.is_object()) throw BadInput(context + ": pruned_heads must be an object {\"layer\": [head, ...]}");
+    for (const auto& [key, heads] : pruned_heads.items()) {
+      int64_t layer = -1;
+      try {
+        size_t used = 0;
+        layer = std::stoll(key, &used);
+        if (used != key.size()) layer = -1;
+      } catch (const std::exception&) {
+      }
+      if (layer < 0) throw BadInput(context + ": pruned_heads key '" + key + "' is not a layer index");
+      if (!heads.is_array()) throw BadInput(context + ": pruned_heads of layer " + key + " must be a list of head indices");
+      std::vector<int64_t> list;
+      for (const auto& h : heads) {
+        if (!h.is_number_integer()) throw BadInput(context + ": pruned_heads of layer " + key + " must hold integers");
+        list.push_back(h.get<int64_t>());
+      }
+      if (!list.empty()) c.pruned_heads[layer] = list;
+    }
+  }
+  if (!intermediate_sizes.is_null()) {
+    if (!intermediate_sizes.is_array()) throw BadInput(context + ": intermediate_sizes must be a list of integers");
+    c.intermediate_sizes.clear();
+    for (const auto& v : intermediate_sizes) {
+      if (!v.is_number_integer()) throw BadInput(context + ": intermediate_sizes must be a list of integers");
+      c.intermediate_sizes.push_back(v.get<int64_t>());
+    }
+  }
 }
 
 namespace detail {
 
-SelfAttentionImpl::SelfAttentionImpl(const BertConfig& c)
-    : heads(c.num_attention_heads), head_size(c.hidden_size / c.num_attention_heads) {
-  query = register_module("query", nn::Linear(c.hidden_size, c.hidden_size));
-  key = register_module("key", nn::Linear(c.hidden_size, c.hidden_size));
-  value = register_module("value", nn::Linear(c.hidden_size, c.hidden_size));
+SelfAttentionImpl::SelfAttentionImpl(const BertConfig& c, int64_t layer)
+    : heads(c.heads_in_layer(layer)), head_size(c.hidden_size / c.num_attention_heads) {
+  query = register_module("query", nn::Linear(c.hidden_size, heads * head_size));
+  key = register_module("key", nn::Linear(c.hidden_size, heads * head_size));
+  value = register_module("value", nn::Linear(c.hidden_size, heads * head_size));
   dropout = register_module("dropout", nn::Dropout(c.attention_probs_dropout_prob));
 }
 
@@ -55,19 +116,19 @@ torch::Tensor ResidualOutputImpl::forward(const torch::Tensor& x, const torch::T
   return LayerNorm->forward(dropout->forward(linear(dense, x)) + residual);
 }
 
-AttentionImpl::AttentionImpl(const BertConfig& c) {
-  self = register_module("self", SelfAttention(c));
-  output = register_module("output", ResidualOutput(c.hidden_size, c));
+AttentionImpl::AttentionImpl(const BertConfig& c, int64_t layer) {
+  self = register_module("self", SelfAttention(c, layer));
+  output = register_module("output", ResidualOutput(self->heads * self->head_size, c));
 }
 
-IntermediateImpl::IntermediateImpl(const BertConfig& c) {
-  dense = register_module("dense", nn::Linear(c.hidden_size, c.intermediate_size));
+IntermediateImpl::IntermediateImpl(const BertConfig& c, int64_t layer) {
+  dense = register_module("dense", nn::Linear(c.hidden_size, c.intermediate_size_of(layer)));
 }
 
-LayerImpl::LayerImpl(const BertConfig& c) {
-  attention = register_module("attention", Attention(c));
-  intermediate = register_module("intermediate", Intermediate(c));
-  output = register_module("output", ResidualOutput(c.intermediate_size, c));
+LayerImpl::LayerImpl(const BertConfig& c, int64_t layer) {
+  attention = register_module("attention", Attention(c, layer));
+  intermediate = register_module("intermediate", Intermediate(c, layer));
+  output = register_module("output", ResidualOutput(c.intermediate_size_of(layer), c));
 }
 
 torch::Tensor LayerImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask_bias) {
@@ -107,7 +168,7 @@ torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& input_ids) {
 
 EncoderImpl::EncoderImpl(const BertConfig& c) {
   layer = register_module("layer", nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layer->push_back(Layer(c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layer->push_back(Layer(c, i));
 }
 
 PoolerImpl::PoolerImpl(const BertConfig& c) { dense = register_module("dense", nn::Linear(c.hidden_size, c.hidden_size)); }
@@ -184,7 +245,7 @@ nlohmann::json BertForSequenceClassification::config() const {
     label2id[labels[i]] = i;
   }
   const auto& c = config_;
-  return {{"name", "bert"},
+  nlohmann::json j = {{"name", "bert"},
           {"architectures", {"BertForSequenceClassification"}},
           {"model_type", "bert"},
           {"hidden_act", "gelu"},
@@ -205,8 +266,115 @@ nlohmann::json BertForSequenceClassification::config() const {
           {"label2id", label2id},
           {"max_seq_length", c.max_seq_length},
           {"do_lower_case", c.do_lower_case}};
+  nlohmann::json pruned = nlohmann::json::object();
+  for (const auto& [layer, heads] : c.pruned_heads) pruned[std::to_string(layer)] = heads;
+  j["pruned_heads"] = pruned;
+  if (!c.intermediate_sizes.empty()) j["intermediate_sizes"] = c.intermediate_sizes;
+  return j;
 }
 
+detail::LayerImpl& BertForSequenceClassification::layer(int64_t i) const {
+  return *bert_->encoder->layer->children()[static_cast<size_t>(i)]->as<detail::LayerImpl>();
+}
+
+std::vector<models::StructureGroup> BertForSequenceClassification::structure_groups(models::StructureKind kind) const {
+  std::vector<models::StructureGroup> groups;
+  const int64_t head_size = config_.hidden_size / config_.num_attention_heads;
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    const std::string p = "bert.encoder.layer." + std::to_string(i) + ".";
+    if (kind == models::StructureKind::Heads) {
+      // A head owns its rows of Q, K and V and its columns of the attention output.
+      models::StructureGroup g{p + "attention", config_.heads_in_layer(i), {}, {}};
+      for (const char* m : {"query", "key", "value"}) {
+        g.slices.push_back({p + "attention.self." + m + ".weight", 0, head_size});
+        g.slices.push_back({p + "attention.self." + m + ".bias", 0, head_size});
+      }
+      g.slices.push_back({p + "attention.output.dense.weight", 1, head_size});
+      groups.push_back(g);
+    } else if (kind == models::StructureKind::Neurons) {
+      models::StructureGroup g{p + "intermediate", config_.intermediate_size_of(i), {}, {}};
+      g.slices = {{p + "intermediate.dense.weight", 0, 1}, {p + "intermediate.dense.bias", 0, 1}, {p + "output.dense.weight", 1, 1}};
+      groups.push_back(g);
+    }
+  }
+  if (kind == models::StructureKind::Layers) {
+    models::StructureGroup g{"bert.encoder", config_.num_hidden_layers, {}, {}};
+    for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+      const std::string p = "bert.encoder.layer." + std::to_string(i) + ".";
+      std::vector<std::string> names;
+      for (const auto& q : layer(i).named_parameters()) names.push_back(p + q.key());
+      g.unit_params.push_back(names);
+    }
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+void BertForSequenceClassification::remove_units(models::StructureKind kind, const std::string& group,
+                                                  const std::vector<int64_t>& units) {
+  const auto layer_of = [&](const std::string& suffix) {
+    for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+      if (group == "bert.encoder.layer." + std::to_string(i) + "." + suffix) return i;
+    throw InternalError("bert: no group '" + group + "'");
+  };
+  if (units.empty()) return;
+  switch (kind) {
+    case models::StructureKind::Heads: remove_heads(layer_of("attention"), units); break;
+    case models::StructureKind::Neurons: remove_neurons(layer_of("intermediate"), units); break;
+    case models::StructureKind::Layers: remove_layers(units); break;
+    case models::StructureKind::Channels: throw InternalError("bert: has no channels");
+  }
+}
+
+void BertForSequenceClassification::remove_heads(int64_t i, const std::vector<int64_t>& heads) {
+  auto& sa = *layer(i).attention->self;
+  if (static_cast<int64_t>(heads.size()) >= sa.heads) throw InternalError("bert: cannot remove every head of a layer");
+  const auto keep = models::kept_indices(sa.heads, sa.head_size, heads);
+  sa.query = sa.replace_module("query", models::shrink_linear(sa.query, keep, {}));
+  sa.key = sa.replace_module("key", models::shrink_linear(sa.key, keep, {}));
+  sa.value = sa.replace_module("value", models::shrink_linear(sa.value, keep, {}));
+  auto& out = *layer(i).attention->output;
+  out.dense = out.replace_module("dense", models::shrink_linear(out.dense, {}, keep));
+  // pruned_heads holds original head indices: map the current ones back.
+  auto& pruned = config_.pruned_heads[i];
+  std::vector<int64_t> original;
+  for (int64_t h = 0; h < config_.num_attention_heads; ++h)
+    if (std::find(pruned.begin(), pruned.end(), h) == pruned.end()) original.push_back(h);
+  for (const auto h : heads) pruned.push_back(original[static_cast<size_t>(h)]);
+  std::sort(pruned.begin(), pruned.end());
+  sa.heads -= static_cast<int64_t>(heads.size());
+}
+
+void BertForSequenceClassification::remove_neurons(int64_t i, const std::vector<int64_t>& neurons) {
+  auto& L = layer(i);
+  const int64_t width = config_.intermediate_size_of(i);
+  if (static_cast<int64_t>(neurons.size()) >= width) throw InternalError("bert: cannot remove every FFN neuron of a layer");
+  const auto keep = models::kept_indices(width, 1, neurons);
+  L.intermediate->dense = L.intermediate->replace_module("dense", models::shrink_linear(L.intermediate->dense, keep, {}));
+  L.output->dense = L.output->replace_module("dense", models::shrink_linear(L.output->dense, {}, keep));
+  if (config_.intermediate_sizes.empty())
+    config_.intermediate_sizes.assign(static_cast<size_t>(config_.num_hidden_layers), config_.intermediate_size);
+  config_.intermediate_sizes[static_cast<size_t>(i)] = width - static_cast<int64_t>(neurons.size());
+}
+
+void BertForSequenceClassification::remove_layers(const std::vector<int64_t>& layers) {
+  if (static_cast<int64_t>(layers.size()) >= config_.num_hidden_layers)
+    throw InternalError("bert: cannot remove every encoder layer");
+  nn::ModuleList kept;
+  BertConfig c = config_;
+  c.pruned_heads.clear();
+  c.intermediate_sizes.clear();
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    if (std::find(layers.begin(), layers.end(), i) != layers.end()) continue;
+    const auto n = static_cast<int64_t>(kept->size());
+    if (const auto it = config_.pruned_heads.find(i); it != config_.pruned_heads.end()) c.pruned_heads[n] = it->second;
+    if (!config_.intermediate_sizes.empty()) c.intermediate_sizes.push_back(config_.intermediate_sizes[static_cast<size_t>(i)]);
+    kept->push_back(bert_->encoder->layer[static_cast<size_t>(i)]);
+  }
+  c.num_hidden_layers = static_cast<int64_t>(kept->size());
+  bert_->encoder->layer = bert_->encoder->replace_module("layer", kept);
+  config_ = c;
+}
 void BertForSequenceClassification::set_max_seq_length(int64_t length) {
   BertConfig c = config_;
   c.max_seq_length = length;

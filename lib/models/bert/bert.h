@@ -3,6 +3,7 @@
 // named_parameters() are exactly BertForSequenceClassification's state-dict
 // keys (bert.embeddings.word_embeddings.weight, bert.encoder.layer.0.attention.
 // self.query.weight, ..., bert.pooler.dense.weight, classifier.weight).
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,15 +32,28 @@ struct BertConfig {
   // Tokenizer: sequence length items are truncated/padded to, and case folding.
   int64_t max_seq_length = 128;
   bool do_lower_case = true;
+  // Structured pruning. Hugging Face's pruned_heads: per layer, the original
+  // indices of the heads removed. Sparrow's intermediate_sizes: per layer
+  // FFN width once neurons are removed (empty: intermediate_size everywhere).
+  std::map<int64_t, std::vector<int64_t>> pruned_heads;
+  std::vector<int64_t> intermediate_sizes;
+
+  int64_t heads_in_layer(int64_t layer) const;
+  int64_t intermediate_size_of(int64_t layer) const;
 
   // Throws BadInput (prefixed by `context`) on an inconsistent configuration.
   void validate(const std::string& context) const;
 };
 
+// Reads pruned_heads ({"0": [1], ...}, HF's form) and intermediate_sizes
+// (null when absent) into `c`; BadInput prefixed by `context`.
+void read_pruning_fields(const nlohmann::json& pruned_heads, const nlohmann::json& intermediate_sizes, BertConfig& c,
+                         const std::string& context);
+
 namespace detail {
 
 struct SelfAttentionImpl : torch::nn::Module {
-  explicit SelfAttentionImpl(const BertConfig& c);
+  SelfAttentionImpl(const BertConfig& c, int64_t layer);
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
   torch::nn::Dropout dropout{nullptr};
   int64_t heads, head_size;
@@ -57,20 +71,20 @@ struct ResidualOutputImpl : torch::nn::Module {
 TORCH_MODULE(ResidualOutput);
 
 struct AttentionImpl : torch::nn::Module {
-  explicit AttentionImpl(const BertConfig& c);
+  AttentionImpl(const BertConfig& c, int64_t layer);
   SelfAttention self{nullptr};
   ResidualOutput output{nullptr};
 };
 TORCH_MODULE(Attention);
 
 struct IntermediateImpl : torch::nn::Module {
-  explicit IntermediateImpl(const BertConfig& c);
+  IntermediateImpl(const BertConfig& c, int64_t layer);
   torch::nn::Linear dense{nullptr};
 };
 TORCH_MODULE(Intermediate);
 
 struct LayerImpl : torch::nn::Module {
-  explicit LayerImpl(const BertConfig& c);
+  LayerImpl(const BertConfig& c, int64_t layer);
   // `mask_bias` is [B, 1, 1, L]: 0 where a token is attended to, a large negative where it is padding.
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& mask_bias);
   Attention attention{nullptr};
@@ -125,6 +139,10 @@ class BertForSequenceClassification : public Classifier {
   std::vector<std::string> prunable_parameters() const override;
   // Hugging Face's config.json keys plus "name": "bert" and the tokenizer settings.
   nlohmann::json config() const override;
+  // Heads (group: each layer's attention), FFN neurons (each layer's
+  // intermediate) and whole encoder layers (group: bert.encoder).
+  std::vector<models::StructureGroup> structure_groups(models::StructureKind kind) const override;
+  void remove_units(models::StructureKind kind, const std::string& group, const std::vector<int64_t>& units) override;
 
   const BertConfig& bert_config() const { return config_; }
   // Sequence length items are encoded to (the architecture is unchanged); BadInput outside [2, max_position_embeddings].
@@ -137,6 +155,10 @@ class BertForSequenceClassification : public Classifier {
 
  private:
   void init_weights();
+  detail::LayerImpl& layer(int64_t i) const;
+  void remove_heads(int64_t layer, const std::vector<int64_t>& heads);
+  void remove_neurons(int64_t layer, const std::vector<int64_t>& neurons);
+  void remove_layers(const std::vector<int64_t>& layers);
 
   BertConfig config_;
   detail::BertModel bert_{nullptr};

@@ -80,6 +80,7 @@ BertConfig config_from_hf(const nlohmann::json& j, const std::string& context) {
   c.num_labels = field(j, "num_labels", n_labels, context);
   c.max_seq_length = field(j, "max_seq_length", std::min<int64_t>(c.max_position_embeddings, 128), context);
   c.do_lower_case = field(j, "do_lower_case", c.do_lower_case, context);
+  read_pruning_fields(j.value("pruned_heads", nlohmann::json()), j.value("intermediate_sizes", nlohmann::json()), c, context);
   c.validate(context);
   return c;
 }
