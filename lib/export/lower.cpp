@@ -124,7 +124,7 @@ void lower_bert(Builder& b, const models::bert::BertForSequenceClassification& b
     const auto ctx = b.op(p + "attention.self", "attention",
                           {b.linear(p + "attention.self.query", x), b.linear(p + "attention.self.key", x),
                            b.linear(p + "attention.self.value", x), "attention_mask"},
-                          {{"heads", c.num_attention_heads}, {"head_size", head_size}});
+                          {{"heads", c.heads_in_layer(i)}, {"head_size", head_size}});
     const auto attended = b.layer_norm(
         p + "attention.output.LayerNorm", b.op(p + "attention.output.add", "add", {b.linear(p + "attention.output.dense", ctx), x}),
         c.layer_norm_eps);

@@ -7,20 +7,16 @@
 #include "apps/compress/engine_check.h"
 #include "export/exporter.h"
 #include "models/cnn.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 namespace fs = std::filesystem;
 
 TEST_CASE("engine check: the report gets the engine's accuracy and its speed against dense LibTorch", "[cli][engine]") {
-  torch::manual_seed(5);
-  models::CnnOptions o;
-  o.image_size = 8;
-  o.conv1_channels = 4;
-  o.conv2_channels = 8;
-  o.hidden = 16;
-  o.num_classes = 3;
-  models::Cnn model(o);
-  model.eval();
+  testing::SmallCnn shape;
+  shape.seed = 5;
+  const auto cnn = testing::small_cnn(shape);
+  models::Cnn& model = *cnn;
   data::Dataset test;
   test.inputs = torch::randn({40, 1, 8, 8});
   test.labels = torch::randint(0, 3, {40}, torch::kInt64);

@@ -11,6 +11,7 @@
 #include "export/exporter.h"
 #include "models/cnn.h"
 #include "support/run_command.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using sparrow::testing::run_command;
@@ -28,16 +29,9 @@ fs::path scratch(const std::string& name) {
 }
 
 std::shared_ptr<models::Cnn> small_cnn() {
-  torch::manual_seed(4);
-  models::CnnOptions o;
-  o.image_size = 8;
-  o.conv1_channels = 4;
-  o.conv2_channels = 8;
-  o.hidden = 16;
-  o.num_classes = 3;
-  auto m = std::make_shared<models::Cnn>(o);
-  m->eval();
-  return m;
+  testing::SmallCnn s;
+  s.seed = 4;
+  return testing::small_cnn(s);
 }
 
 std::string image_line(const torch::Tensor& image) {

@@ -17,6 +17,7 @@
 #include "models/bert/bert.h"
 #include "models/checkpoint.h"
 #include "models/cnn.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using namespace sparrow::exporter;
@@ -25,45 +26,22 @@ namespace fs = std::filesystem;
 namespace {
 
 std::shared_ptr<models::Cnn> small_cnn() {
-  torch::manual_seed(1);
-  models::CnnOptions o;
-  o.image_size = 8;
-  o.conv1_channels = 4;
-  o.conv2_channels = 8;
-  o.hidden = 16;
-  o.num_classes = 3;
-  auto m = std::make_shared<models::Cnn>(o);
-  // fc1 pruned to ~80 % zero 1x4 blocks, as a block4 recipe leaves it.
-  torch::NoGradGuard g;
-  torch::Tensor w = m->named_parameters()["fc1.weight"];  // shares the parameter's storage
-  const auto keep = (torch::rand({w.size(0), w.size(1) / 4, 1}) > 0.8).expand({-1, -1, 4}).reshape(w.sizes());
-  w.mul_(keep.to(torch::kFloat32));
-  m->eval();
-  return m;
+  testing::SmallCnn s;
+  s.block_pruned = {"fc1.weight"};
+  s.zero_fraction = 0.8;
+  return testing::small_cnn(s);
 }
 
-std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert() {
-  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-  for (int i = 0; vocab.size() < 40; ++i) vocab.push_back("w" + std::to_string(i));
-  models::bert::BertConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.intermediate_size = 32;
-  c.max_position_embeddings = 16;
-  c.max_seq_length = 8;
-  c.num_labels = 2;
-  torch::manual_seed(2);
-  auto m = std::make_shared<models::bert::BertForSequenceClassification>(c);
-  {
-    torch::NoGradGuard g;
-    for (auto& p : m->parameters()) p.normal_(0.0, 0.3);
+// structurally_pruned: the shapes structured pruning leaves (heads removed in one layer, a narrower FFN in
+// the other), as a saved config states them.
+std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert(bool structurally_pruned = false) {
+  testing::TinyBert s;
+  if (structurally_pruned) {
+    s.config.num_attention_heads = 4;  // head size 4
+    s.config.pruned_heads = {{0, {1, 3}}};
+    s.config.intermediate_sizes = {32, 20};
   }
-  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
-  m->labels = {"ham", "spam"};
-  m->eval();
-  return m;
+  return testing::tiny_bert(s);
 }
 
 data::Batch image_batch() { return {torch::randn({5, 1, 8, 8}), {}, torch::zeros({5}, torch::kInt64)}; }
@@ -144,6 +122,16 @@ TEST_CASE("the lowered CNN and BERT compute what the models compute", "[export]"
   const auto out = interpret(lower_model(*bert), texts);
   CHECK(torch::allclose(out.at("logits"), bert->forward(texts), 1e-5, 1e-6));
   CHECK(torch::allclose(out.at("probabilities").sum(1), torch::ones({3})));
+  auto pruned = tiny_bert(/*structurally_pruned=*/true);
+  const auto lowered = lower_model(*pruned);
+  CHECK(torch::allclose(interpret(lowered, texts).at("logits"), pruned->forward(texts), 1e-5, 1e-6));
+  const auto heads = [&](const std::string& op) {
+    for (const auto& o : lowered.ops)
+      if (o.name == op) return o.attrs.at("heads").get<std::int64_t>();
+    return std::int64_t{-1};
+  };
+  CHECK(heads("bert.encoder.layer.0.attention.self") == 2);
+  CHECK(heads("bert.encoder.layer.1.attention.self") == 4);
 }
 
 TEST_CASE("CNN export round trip: sparse fc1, dense INT8 convs, FP32 head", "[export]") {

@@ -10,55 +10,35 @@
 #include "models/bert/bert.h"
 #include "models/cnn.h"
 #include "parity_fixtures.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using namespace sparrow::engine_test;
 
 namespace {
 
+// fc1 and conv2 with ~85 % zero 1x4 blocks, stored sparse_int8.
 std::shared_ptr<models::Cnn> small_cnn() {
-  torch::manual_seed(1);
-  models::CnnOptions o;
-  o.image_size = 12;
-  o.conv1_channels = 4;
-  o.conv2_channels = 8;
-  o.hidden = 32;
-  o.num_classes = 5;
-  auto m = std::make_shared<models::Cnn>(o);
-  torch::NoGradGuard g;
-  // fc1 and conv2 pruned to ~85 % zero 1x4 blocks, as a block4 recipe leaves them (stored sparse_int8).
-  for (const char* name : {"fc1.weight", "conv2.weight"}) {
-    torch::Tensor w = m->named_parameters()[name];
-    const auto flat = w.view({w.size(0), -1});
-    const auto keep = (torch::rand({flat.size(0), flat.size(1) / 4, 1}) > 0.85).expand({-1, -1, 4}).reshape(flat.sizes());
-    flat.mul_(keep.to(torch::kFloat32));
-  }
-  m->eval();
-  return m;
+  testing::SmallCnn s;
+  s.options.image_size = 12;
+  s.options.hidden = 32;
+  s.options.num_classes = 5;
+  s.block_pruned = {"fc1.weight", "conv2.weight"};
+  s.zero_fraction = 0.85;
+  return testing::small_cnn(s);
 }
 
 std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert() {
-  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-  for (int i = 0; vocab.size() < 60; ++i) vocab.push_back("w" + std::to_string(i));
-  models::bert::BertConfig c;
-  c.vocab_size = 60;
-  c.hidden_size = 32;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 16;
-  c.max_seq_length = 12;
-  c.num_labels = 3;
-  torch::manual_seed(2);
-  auto m = std::make_shared<models::bert::BertForSequenceClassification>(c);
-  {
-    torch::NoGradGuard g;
-    for (auto& p : m->parameters()) p.normal_(0.0, 0.2);
-  }
-  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
-  m->labels = {"a", "b", "c"};
-  m->eval();
-  return m;
+  testing::TinyBert s;
+  s.config.vocab_size = 60;
+  s.config.hidden_size = 32;
+  s.config.num_attention_heads = 4;
+  s.config.intermediate_size = 64;
+  s.config.max_seq_length = 12;
+  s.config.num_labels = 3;
+  s.weight_std = 0.2;
+  s.labels = {"a", "b", "c"};
+  return testing::tiny_bert(s);
 }
 
 data::Batch image_batch(std::int64_t n) { return {torch::randn({n, 1, 12, 12}), {}, torch::zeros({n}, torch::kInt64)}; }

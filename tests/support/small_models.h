@@ -1,0 +1,84 @@
+// Small models for tests, seeded: a CNN whose chosen layers have random 1x4 blocks zeroed (the shape a
+// block4 recipe leaves, stored sparse_int8 on export), and a tiny BERT with its own vocabulary.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/text/tokenizer.h"
+#include "models/bert/bert.h"
+#include "models/cnn.h"
+
+namespace sparrow::testing {
+
+// Zeroes about `fraction` of the 1x4 blocks (along the flattened input) of each named parameter.
+inline void zero_random_blocks(torch::nn::Module& m, const std::vector<std::string>& names, double fraction) {
+  torch::NoGradGuard g;
+  for (const auto& name : names) {
+    torch::Tensor w = m.named_parameters()[name];  // shares the parameter's storage
+    const auto flat = w.view({w.size(0), -1});
+    const auto keep = (torch::rand({flat.size(0), flat.size(1) / 4, 1}) > fraction).expand({-1, -1, 4}).reshape(flat.sizes());
+    flat.mul_(keep.to(torch::kFloat32));
+  }
+}
+
+struct SmallCnn {
+  std::uint64_t seed = 1;
+  models::CnnOptions options = [] {
+    models::CnnOptions o;
+    o.image_size = 8;
+    o.conv1_channels = 4;
+    o.conv2_channels = 8;
+    o.hidden = 16;
+    o.num_classes = 3;
+    return o;
+  }();
+  std::vector<std::string> block_pruned;  // parameters given zero blocks
+  double zero_fraction = 0.0;
+};
+
+inline std::shared_ptr<models::Cnn> small_cnn(const SmallCnn& s) {
+  torch::manual_seed(s.seed);
+  auto m = std::make_shared<models::Cnn>(s.options);
+  zero_random_blocks(*m, s.block_pruned, s.zero_fraction);
+  m->eval();
+  return m;
+}
+
+struct TinyBert {
+  models::bert::BertConfig config = [] {
+    models::bert::BertConfig c;
+    c.vocab_size = 40;
+    c.hidden_size = 16;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 2;
+    c.intermediate_size = 32;
+    c.max_position_embeddings = 16;
+    c.max_seq_length = 8;
+    c.num_labels = 2;
+    return c;
+  }();
+  double weight_std = 0.3;
+  std::vector<std::string> labels = {"ham", "spam"};
+};
+
+// Weights ~ N(0, weight_std) (seed 2); vocabulary: the special tokens, then w0, w1, ...
+inline std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert(const TinyBert& s) {
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (int i = 0; static_cast<std::int64_t>(vocab.size()) < s.config.vocab_size; ++i) vocab.push_back("w" + std::to_string(i));
+  torch::manual_seed(2);
+  auto m = std::make_shared<models::bert::BertForSequenceClassification>(s.config);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : m->parameters()) p.normal_(0.0, s.weight_std);
+  }
+  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
+  m->labels = s.labels;
+  m->eval();
+  return m;
+}
+
+}  // namespace sparrow::testing
