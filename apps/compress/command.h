@@ -4,23 +4,19 @@
 // run after parsing; main() maps exceptions to exit codes.
 #include <CLI/CLI.hpp>
 
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "apps/common/run_cli.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::apps {
 
 // Flags every subcommand understands.
-struct CommonFlags {
+struct CommonFlags : ConsoleFlags {
   int threads = 0;
   bool json = false;
-  bool quiet = false;
-  bool verbose = false;
 };
-
-using Action = std::function<int()>;
 
 // --set and --recipe-args, shared by train, check and schedule (check_command.cpp).
 struct OverrideFlags {

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "engine/classifier.h"
-#include "engine/kernels/linear.h"
 #include "models/model_factory.h"
 
 namespace sparrow::apps {
@@ -49,8 +48,6 @@ std::vector<std::size_t> engine_predictions(engine::Classifier& classifier, cons
 void add_engine_check(nlohmann::json& report, const std::filesystem::path& sparrow_file, const data::Dataset& test,
                       const models::Classifier& compressed, models::Classifier* dense, int threads) {
   if (!std::filesystem::exists(sparrow_file) || test.size() == 0) return;
-  // Which micro-kernels run is a detail here (sparrow bench shows it); keep it off a quiet console.
-  kernels::set_kernel_log([](const char* message) { spdlog::debug("{}", message); });
   const std::size_t t = threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
   engine::Classifier classifier(engine::Model::load(sparrow_file), {t, false});
   auto start = std::chrono::steady_clock::now();

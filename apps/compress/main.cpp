@@ -1,13 +1,10 @@
 // compress: trains, prunes and evaluates a model as a recipe says; see
 // command.h for how subcommands plug in.
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <vector>
 
 #include "apps/compress/command.h"
-#include "core/errors.h"
-#include "core/logging.h"
 
 int main(int argc, char** argv) {
   using namespace sparrow;
@@ -24,8 +21,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 internal error.");
   app.add_option("--threads", common.threads, "Threads for LibTorch (default: all cores)")->envname("SPARROW_THREADS");
   app.add_flag("--json", common.json, "Print the result as JSON on stdout");
-  app.add_flag("-q,--quiet", common.quiet, "Only warnings and errors on the console");
-  app.add_flag("-v,--verbose", common.verbose, "Debug output on the console");
+  apps::add_console_flags(app, common);
   app.require_subcommand(0, 1);
 
   const apps::Action train = apps::register_train(app, common);
@@ -40,20 +36,9 @@ int main(int argc, char** argv) {
       {export_cmd, apps::register_export(*export_cmd, common)},
   };
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(ErrorKind::BadInput);
-  }
-  setup_logging(common.quiet ? Verbosity::Quiet : common.verbose ? Verbosity::Verbose : Verbosity::Normal);
-  if (common.threads > 0) torch::set_num_threads(common.threads);
-  try {
-    for (auto& [sub, action] : subcommands)
-      if (sub->parsed()) return action();
-    return train();
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return exit_code_for(e);
-  }
+  // Every subcommand's LibTorch work runs on --threads threads.
+  app.parse_complete_callback([&] {
+    if (common.threads > 0) torch::set_num_threads(common.threads);
+  });
+  return apps::run_cli(app, argc, argv, common, subcommands, train);
 }

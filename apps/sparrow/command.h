@@ -3,17 +3,12 @@
 // CLI11 subcommand and returns what to run after parsing; main() maps exceptions to exit codes.
 #include <CLI/CLI.hpp>
 
-#include <functional>
+#include "apps/common/run_cli.h"
 
 namespace sparrow::apps {
 
 // Flags every subcommand understands.
-struct CommonFlags {
-  bool quiet = false;
-  bool verbose = false;
-};
-
-using Action = std::function<int()>;
+struct CommonFlags : ConsoleFlags {};
 
 // `sparrow inspect FILE [--json]`: graph, per-layer storage and sizes, metadata (inspect_command.cpp).
 Action register_inspect(CLI::App& sub, const CommonFlags& common);

@@ -1,14 +1,9 @@
 // sparrow: the engine's command line — look inside, run and benchmark .sparrow files. See command.h for
 // how subcommands plug in.
-#include <spdlog/spdlog.h>
-
 #include <utility>
 #include <vector>
 
 #include "apps/sparrow/command.h"
-#include "core/errors.h"
-#include "core/logging.h"
-#include "engine/kernels/linear.h"
 
 int main(int argc, char** argv) {
   using namespace sparrow;
@@ -22,8 +17,7 @@ int main(int argc, char** argv) {
       "  sparrow run model.sparrow --input texts.jsonl --output predictions.jsonl\n"
       "  sparrow bench model.sparrow --batch 8 --seq 128 --threads 2 --compare --json\n"
       "Exit codes: 0 ok, 2 bad input (including a malformed .sparrow file), 3 internal error.");
-  app.add_flag("-q,--quiet", common.quiet, "Only warnings and errors on the console");
-  app.add_flag("-v,--verbose", common.verbose, "Debug output on the console");
+  apps::add_console_flags(app, common);
   app.require_subcommand(1);
 
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands;
@@ -34,21 +28,5 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "Measure a model's speed (and LibTorch dense FP32's with --compare)");
   subcommands.emplace_back(bench, apps::register_bench(*bench, common));
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(ErrorKind::BadInput);
-  }
-  setup_logging(common.quiet ? Verbosity::Quiet : common.verbose ? Verbosity::Verbose : Verbosity::Normal);
-  // Kernel choices are details: shown with --verbose (bench reports the chosen kernels itself).
-  kernels::set_kernel_log([](const char* message) { spdlog::debug("{}", message); });
-  try {
-    for (auto& [sub, action] : subcommands)
-      if (sub->parsed()) return action();
-    return static_cast<int>(ErrorKind::BadInput);
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return exit_code_for(e);
-  }
+  return apps::run_cli(app, argc, argv, common, subcommands);
 }
