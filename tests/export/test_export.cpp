@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <tuple>
 
+#include "compress/masks/magnitude_mask.h"
 #include "compress/quant/quant_scheme.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -246,4 +247,73 @@ TEST_CASE("90 % block-sparse INT8 layers against their dense FP32 bytes", "[expo
                                 << " dense FP32 bytes (1/" << 1.0 / ratio << ")");
     CHECK(ratio < max_ratio);
   }
+}
+
+TEST_CASE("the exporter packs each sparse layer in the largest R x 4 tiles its mask allows", "[export]") {
+  // A linear [N = 30, K = 70] (ragged: 30 = 7 x 4 + 2 rows, 70 = 17 x 4 + 2 inputs) masked by magnitude at
+  // 80 % with each mask kind; the tile height read from the file, the weights exact.
+  for (const auto& [mask, rows] : {std::pair{"[4,4]", 4u}, {"[2,4]", 2u}, {"block4", 1u}, {"unstructured", 1u}}) {
+    INFO("mask " << mask);
+    torch::manual_seed(6);
+    const auto raw = torch::randn({30, 70});
+    const double sparsity = std::string(mask) == "unstructured" ? 0.97 : 0.8;  // unstructured: most 1x4 blocks empty
+    const auto w = raw * compress::magnitude_mask(raw, sparsity, compress::MaskKind::parse(mask));
+    LoweredGraph graph;
+    graph.inputs = {{"x", "f32", {-1, 70}}};
+    LoweredOp op;
+    op.name = "fc";
+    op.op = "linear";
+    op.inputs = {"x"};
+    op.output = "y";
+    op.attrs = {{"out_features", 30}, {"in_features", 70}};
+    op.weights = {{"weight", w}, {"bias", torch::zeros({30})}};
+    graph.ops = {op};
+    graph.outputs = {"y"};
+    ExportOptions options;
+    options.activations["fc"] = activation_quant(-1, 1);
+    ExportSummary summary;
+    const format::File f = format::File::parse(build_file(graph, options, &summary).serialize());
+    REQUIRE(summary.layers.size() == 1);
+    CHECK(summary.layers[0].format == format::WeightFormat::sparse_int8);
+    CHECK(summary.layers[0].block_rows == rows);
+    const nlohmann::json& stored = *find_op(f, "fc");
+    CHECK(stored["attrs"]["block_rows"] == rows);
+    const format::WeightsView v = f.weights(stored);
+    CHECK(v.block_rows == rows);
+    CHECK(format::unpack_int8(v) == values<std::int8_t>(compress::quantize_weight(w, compress::weight_scales(w))));
+    CHECK(summary.layers[0].stored_bytes == format::stored_bytes(v));
+  }
+}
+
+TEST_CASE("one row breaking the shared pattern keeps a layer in smaller tiles", "[export]") {
+  torch::manual_seed(7);
+  const auto raw = torch::randn({8, 16});
+  auto w = raw * compress::magnitude_mask(raw, 0.75, compress::MaskKind::parse("[4,4]"));
+  LoweredGraph graph;
+  graph.inputs = {{"x", "f32", {-1, 16}}};
+  LoweredOp op;
+  op.name = "fc";
+  op.op = "linear";
+  op.inputs = {"x"};
+  op.output = "y";
+  op.attrs = {{"out_features", 8}, {"in_features", 16}};
+  graph.outputs = {"y"};
+  ExportOptions options;
+  options.min_sparse_fraction = 0.0;
+  options.activations["fc"] = activation_quant(-1, 1);
+  const auto rows_of = [&](const torch::Tensor& weight) {
+    op.weights = {{"weight", weight}};
+    graph.ops = {op};
+    ExportSummary summary;
+    build_file(graph, options, &summary);
+    return summary.layers.at(0).block_rows;
+  };
+  CHECK(rows_of(w) == 4u);
+  // Row 1 loses one kept block of its tile row: rows 0-1 and 2-3 no longer agree within 4, rows 0 and 1 not
+  // within 2 either.
+  const auto kept = w.slice(0, 0, 4).abs().sum(0).nonzero().flatten();
+  REQUIRE(kept.numel() > 0);
+  const std::int64_t col = kept[0].item<std::int64_t>() / 4 * 4;
+  w.index_put_({1, torch::indexing::Slice(col, col + 4)}, 0);
+  CHECK(rows_of(w) == 1u);
 }
