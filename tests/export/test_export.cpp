@@ -111,6 +111,23 @@ fs::path temp_path(const std::string& name) {
   return fs::temp_directory_path() / ("sparrow_export_" + std::to_string(::getpid()) + "_" + name);
 }
 
+// A graph of one linear layer `name` over `weight` [N, K] with a zero bias, input "x" [-1, K], output "y".
+LoweredGraph one_linear(const std::string& name, const torch::Tensor& weight) {
+  const std::int64_t n = weight.size(0), k = weight.size(1);
+  LoweredGraph graph;
+  graph.inputs = {{"x", "f32", {-1, k}}};
+  LoweredOp op;
+  op.name = name;
+  op.op = "linear";
+  op.inputs = {"x"};
+  op.output = "y";
+  op.attrs = {{"out_features", n}, {"in_features", k}};
+  op.weights = {{"weight", weight}, {"bias", torch::zeros({n})}};
+  graph.ops = {op};
+  graph.outputs = {"y"};
+  return graph;
+}
+
 }  // namespace
 
 TEST_CASE("the lowered CNN and BERT compute what the models compute", "[export]") {
@@ -218,17 +235,7 @@ TEST_CASE("90 % block-sparse INT8 layers against their dense FP32 bytes", "[expo
     torch::manual_seed(4);
     auto w = torch::randn({n, k});
     const auto keep = (torch::rand({n, k / 4, 1}) >= 0.9).expand({-1, -1, 4}).reshape({n, k});
-    LoweredGraph graph;
-    graph.inputs = {{"x", "f32", {-1, k}}};
-    LoweredOp op;
-    op.name = "ffn";
-    op.op = "linear";
-    op.inputs = {"x"};
-    op.output = "y";
-    op.attrs = {{"out_features", n}, {"in_features", k}};
-    op.weights = {{"weight", w * keep}, {"bias", torch::zeros({n})}};
-    graph.ops = {op};
-    graph.outputs = {"y"};
+    const LoweredGraph graph = one_linear("ffn", w * keep);
     ExportOptions options;
     options.activations["ffn"] = activation_quant(-1, 1);
     ExportSummary summary;
@@ -258,17 +265,7 @@ TEST_CASE("the exporter packs each sparse layer in the largest R x 4 tiles its m
     const auto raw = torch::randn({30, 70});
     const double sparsity = std::string(mask) == "unstructured" ? 0.97 : 0.8;  // unstructured: most 1x4 blocks empty
     const auto w = raw * compress::magnitude_mask(raw, sparsity, compress::MaskKind::parse(mask));
-    LoweredGraph graph;
-    graph.inputs = {{"x", "f32", {-1, 70}}};
-    LoweredOp op;
-    op.name = "fc";
-    op.op = "linear";
-    op.inputs = {"x"};
-    op.output = "y";
-    op.attrs = {{"out_features", 30}, {"in_features", 70}};
-    op.weights = {{"weight", w}, {"bias", torch::zeros({30})}};
-    graph.ops = {op};
-    graph.outputs = {"y"};
+    const LoweredGraph graph = one_linear("fc", w);
     ExportOptions options;
     options.activations["fc"] = activation_quant(-1, 1);
     ExportSummary summary;
@@ -289,23 +286,12 @@ TEST_CASE("one row breaking the shared pattern keeps a layer in smaller tiles", 
   torch::manual_seed(7);
   const auto raw = torch::randn({8, 16});
   auto w = raw * compress::magnitude_mask(raw, 0.75, compress::MaskKind::parse("[4,4]"));
-  LoweredGraph graph;
-  graph.inputs = {{"x", "f32", {-1, 16}}};
-  LoweredOp op;
-  op.name = "fc";
-  op.op = "linear";
-  op.inputs = {"x"};
-  op.output = "y";
-  op.attrs = {{"out_features", 8}, {"in_features", 16}};
-  graph.outputs = {"y"};
   ExportOptions options;
   options.min_sparse_fraction = 0.0;
   options.activations["fc"] = activation_quant(-1, 1);
   const auto rows_of = [&](const torch::Tensor& weight) {
-    op.weights = {{"weight", weight}};
-    graph.ops = {op};
     ExportSummary summary;
-    build_file(graph, options, &summary);
+    build_file(one_linear("fc", weight), options, &summary);
     return summary.layers.at(0).block_rows;
   };
   CHECK(rows_of(w) == 4u);

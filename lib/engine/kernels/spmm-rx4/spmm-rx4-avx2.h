@@ -7,8 +7,6 @@
 
 #include <immintrin.h>
 
-#include <cassert>
-
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -26,8 +24,8 @@ inline __m256i tile_tokens(const std::uint8_t* x, int g) {
 }
 
 template <std::size_t R, class Index>
-void spmm_tile_rows(const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t n_begin, std::size_t n_end,
-                    std::int32_t* acc) {
+void spmm_tile_rows(std::size_t /*mr*/, const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t n_begin,
+                    std::size_t n_end, std::int32_t* acc) {
   static_assert(R == 2 || R == 4);
   constexpr std::size_t kMr = 32, kPanelK4Bytes = kMr * 4;
   constexpr int kGroups = 4;        // groups of 4 tokens per pass: half the panel
@@ -74,18 +72,7 @@ void spmm_tile_rows(const std::uint8_t* x_panel, const B4WeightsView& w, std::si
   }
 }
 
-template <std::size_t R>
-void spmm_rx4_avx2(std::size_t mr, const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t n_begin,
-                   std::size_t n_end, std::int32_t* acc) {
-  assert(mr == 32);
-  assert(w.rows == R && n_begin % R == 0);
-  assert(n_begin <= n_end && n_end <= w.n);
-  if (w.index == B4Index::u8) {
-    spmm_tile_rows<R, std::uint8_t>(x_panel, w, n_begin, n_end, acc);
-  } else {
-    spmm_tile_rows<R, std::uint16_t>(x_panel, w, n_begin, n_end, acc);
-  }
-}
-
 }  // namespace
 }  // namespace sparrow::kernels
+
+#include "engine/kernels/spmm-rx4/spmm-rx4-entry.h"

@@ -23,23 +23,13 @@ void spmm_tile_rows(std::size_t mr, const std::uint8_t* x_panel, const B4Weights
       const auto word = static_cast<std::uint32_t>(w.block_w[b * R + r]);
       const std::uint8_t* x = x_panel + k4 * mr * 4;
       for (std::size_t t = 0; t < mr; ++t)
-        for (int j = 0; j < 4; ++j) out[t] += static_cast<std::int32_t>(x[t * 4 + j]) * static_cast<std::int8_t>(word >> (8 * j));
+        for (int j = 0; j < 4; ++j)
+          out[t] += static_cast<std::int32_t>(x[t * 4 + j]) * static_cast<std::int8_t>(word >> (8 * j));
     }
-  }
-}
-
-template <std::size_t R>
-void spmm_rx4_scalar(std::size_t mr, const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t n_begin,
-                     std::size_t n_end, std::int32_t* acc) {
-  assert(mr != 0);
-  assert(w.rows == R && n_begin % R == 0);
-  assert(n_begin <= n_end && n_end <= w.n);
-  if (w.index == B4Index::u8) {
-    spmm_tile_rows<R, std::uint8_t>(mr, x_panel, w, n_begin, n_end, acc);
-  } else {
-    spmm_tile_rows<R, std::uint16_t>(mr, x_panel, w, n_begin, n_end, acc);
   }
 }
 
 }  // namespace
 }  // namespace sparrow::kernels
+
+#include "engine/kernels/spmm-rx4/spmm-rx4-entry.h"
