@@ -35,6 +35,7 @@ constexpr std::size_t kChannelTile = 16;
 // Channels per work item handed to a thread.
 constexpr std::size_t kChannelChunk = 64;
 constexpr std::size_t kMaxPanelMr = 64;
+static_assert(kChannelTile % 4 == 0 && kChannelChunk % 4 == 0, "a call must start on a tile of R = 1, 2 or 4 channels");
 
 // Activation panels that share one pass over the weights: at most about an L2 (512 KiB to 1 MiB here).
 constexpr std::size_t kPanelGroupBytes = 512 * 1024;
@@ -50,7 +51,6 @@ template <class Ukernel, class View, class Store>
 void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std::size_t k, std::size_t mr,
                  Ukernel ukernel, const View& view, Store store, ThreadPool* pool) {
   assert(mr != 0 && mr <= kMaxPanelMr);
-  assert(kChannelTile % 4 == 0 && kChannelChunk % 4 == 0);  // tiles of R channels never straddle a call
   const std::size_t panels = panel_count(m, mr), chunks = (n + kChannelChunk - 1) / kChannelChunk;
   const std::size_t stride = panel_stride(k, mr);
   const std::size_t group = std::max<std::size_t>(1, std::min({panels, kPanelGroupBytes / stride, kMaxPanelGroup}));

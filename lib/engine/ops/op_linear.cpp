@@ -18,6 +18,7 @@ using format::WeightFormat;
 constexpr std::size_t kChannelTile = 16;
 constexpr std::size_t kChannelChunk = 64;
 constexpr std::size_t kMaxPanelMr = 64;
+static_assert(kChannelTile % 4 == 0 && kChannelChunk % 4 == 0, "a call must start on a tile of R = 1, 2 or 4 channels");
 
 // Work items are (token panel, chunk of output channels), chunk-major so that threads share activation
 // panels and each reads its own slice of the weights.
