@@ -1,6 +1,7 @@
 // Micro-kernel declarations, generated from the .inc tables. Only plain data crosses this boundary:
 // the ISA-flagged translation units include nothing but this header and <immintrin.h>, so no inline
 // library code gets compiled with AVX-512 flags (an ODR-merged copy could then run on a CPU without it).
+// (The spmm-rx4 files also include their ISA's template header, whose code has internal linkage.)
 #pragma once
 
 #include <cstddef>
