@@ -97,7 +97,10 @@ int run_inspect(const InspectFlags& flags) {
                       {"ratio", static_cast<double>(bytes.dense_fp32) / static_cast<double>(stored)},
                       {"ratio_text", ratio_text(stored, bytes.dense_fp32)},
                       {"encoder", format::is_encoder_linear(name, kind)}};
-      if (w.format == format::WeightFormat::sparse_int8) row["layer"]["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
+      if (w.format == format::WeightFormat::sparse_int8) {
+        row["layer"]["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
+        row["layer"]["tile"] = std::to_string(w.block_rows) + "x4";  // output rows x inputs sharing one pattern
+      }
       by_format[wf].add(stored, bytes.dense_fp32);
       all_layers.add(stored, bytes.dense_fp32);
       if (format::is_encoder_linear(name, kind)) encoder.add(stored, bytes.dense_fp32);
@@ -145,19 +148,20 @@ int run_inspect(const InspectFlags& flags) {
     std::cout << fmt::format("input  {} {} [{}]\n", in["name"].get<std::string>(), in["dtype"].get<std::string>(),
                              dims_text(in["shape"]));
   for (const auto& out : f.graph()["outputs"]) std::cout << fmt::format("output {}\n", out["name"].get<std::string>());
-  std::cout << fmt::format("\n{:<48} {:<10} {:<11} {:>11} {:>9} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
+  std::cout << fmt::format("\n{:<48} {:<10} {:<15} {:>11} {:>9} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
                            "sparsity", "bytes", "dense FP32", "ratio");
   for (const auto& row : ops) {
     std::string storage, shape, sparsity, ratio;
     if (row.contains("layer")) {
       const auto& l = row["layer"];
       storage = l["format"];
+      if (l.contains("tile")) storage += " " + l["tile"].get<std::string>();
       shape = fmt::format("{}x{}", l["out_features"].get<std::uint64_t>(), l["in_features"].get<std::uint64_t>());
       sparsity = fmt::format("{:.1f} %", 100.0 * l["block_sparsity"].get<double>());
       ratio = l["ratio_text"];
     }
     const auto b = row["bytes"].get<std::uint64_t>();
-    std::cout << fmt::format("{:<48} {:<10} {:<11} {:>11} {:>9} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
+    std::cout << fmt::format("{:<48} {:<10} {:<15} {:>11} {:>9} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
                              row["op"].get<std::string>(), storage, shape, sparsity, b ? human_bytes(static_cast<double>(b)) : "",
                              b ? human_bytes(static_cast<double>(row["dense_fp32_bytes"].get<std::uint64_t>())) : "", ratio);
   }

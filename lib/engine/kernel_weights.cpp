@@ -19,10 +19,10 @@ LinearWeights kernel_weights(const format::WeightsView& w, const std::string& wh
       out.f32 = w.f32;
       return out;
     case format::WeightFormat::sparse_int8: {
-      if (w.block_rows != 1)
-        throw BadInput(where + ": block_rows " + std::to_string(w.block_rows) + " is not supported by this engine (only 1)");
+      if (!format::valid_block_rows(w.block_rows))
+        throw BadInput(where + ": block_rows " + std::to_string(w.block_rows) + " is not supported by this engine (1, 2 or 4)");
       const auto index = w.block_k4_dtype == format::DType::u16 ? kernels::B4Index::u16 : kernels::B4Index::u8;
-      out.sparse = {w.n, k4, w.row_ptr, index, w.block_k4, w.block_w};
+      out.sparse = {w.n, k4, w.row_ptr, index, w.block_k4, w.block_w, w.block_rows};
       out.row_sum = kernels::b4_row_sums(out.sparse);
       break;
     }

@@ -17,7 +17,7 @@ struct LinearWeights {
   format::WeightFormat format = format::WeightFormat::fp32;
   std::size_t n = 0;
   std::size_t k = 0;
-  kernels::B4WeightsView sparse{};   // sparse_int8
+  kernels::B4WeightsView sparse{};   // sparse_int8 (rows = the file's block_rows)
   kernels::DenseQc8wView dense{};    // dense_int8
   const float* f32 = nullptr;        // fp32 panels of kernels::kF32PanelNr channels, [ceil(n/16)][k][16]
   std::vector<std::int32_t> row_sum; // int8 formats: [n]

@@ -41,6 +41,21 @@ double block_sparsity(const torch::Tensor& w) {
   return 1.0 - padded.any(2).to(torch::kFloat64).mean().item<double>();
 }
 
+// The largest R in {4, 2} for which every group of R output rows (the last one ragged) has the same all-zero
+// 1x4 blocks, i.e. the masked weight is made of R x 4 tiles as an [R,4] mask leaves it; else 1. Read from
+// the FP32 weight, so a weight that rounds to 0 in INT8 cannot break a pattern the mask made.
+std::size_t tile_rows(const torch::Tensor& w) {
+  const std::int64_t n = w.size(0), k = w.size(1), k4 = (k + 3) / 4;
+  const auto blocks = torch::constant_pad_nd(w.ne(0), {0, k4 * 4 - k}).view({n, k4, 4}).any(2).to(torch::kInt32);
+  for (const std::int64_t r : {4, 2}) {
+    const std::int64_t t = (n + r - 1) / r;
+    // Padding channels copy the last row, so a ragged tile row is judged by its real rows only.
+    const auto groups = torch::cat({blocks, blocks.slice(0, n - 1).repeat({t * r - n, 1})}).view({t, r, k4});
+    if (groups.amax(1).equal(groups.amin(1))) return static_cast<std::size_t>(r);
+  }
+  return 1;
+}
+
 template <class T>
 std::vector<T> to_vector(const torch::Tensor& t) {
   const auto c = t.contiguous();
@@ -128,7 +143,7 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
     }
     const torch::Tensor w = op.weights.at("weight");
     const std::size_t n = static_cast<std::size_t>(w.size(0)), k = static_cast<std::size_t>(w.size(1));
-    LayerSummary layer{op.name, op.op, fmt::WeightFormat::fp32, w.size(0), w.size(1), 0.0, 0, 0};
+    LayerSummary layer{op.name, op.op, fmt::WeightFormat::fp32, w.size(0), w.size(1), 0.0, 1, 0, 0};
     nlohmann::json attrs = op.attrs;
     std::string input = op.inputs.at(0);
     fmt::PackedWeights packed;
@@ -140,7 +155,8 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
       const auto index = fmt::block_k4_dtype_for(fmt::k4_of(k));
       layer.format = layer.block_sparsity >= options.min_sparse_fraction && index ? fmt::WeightFormat::sparse_int8
                                                                                  : fmt::WeightFormat::dense_int8;
-      packed = layer.format == fmt::WeightFormat::sparse_int8 ? fmt::pack_sparse_int8(q.data_ptr<std::int8_t>(), n, k)
+      if (layer.format == fmt::WeightFormat::sparse_int8) layer.block_rows = tile_rows(w);
+      packed = layer.format == fmt::WeightFormat::sparse_int8 ? fmt::pack_sparse_int8(q.data_ptr<std::int8_t>(), n, k, layer.block_rows)
                                                               : fmt::pack_dense_int8(q.data_ptr<std::int8_t>(), n, k);
       packed.scale = to_vector<float>(scales);
       const nlohmann::json qattrs = {{"scale", quant->second.scale}, {"zero_point", quant->second.zero_point}};
@@ -149,7 +165,7 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
       attrs["input_scale"] = quant->second.scale;
       attrs["input_zero_point"] = quant->second.zero_point;
       if (layer.format == fmt::WeightFormat::sparse_int8) {
-        attrs["block_rows"] = 1;
+        attrs["block_rows"] = packed.block_rows;
         attrs["block_k4_dtype"] = fmt::dtype_name(packed.block_k4_dtype);
       }
     } else {

@@ -1,6 +1,7 @@
 // The exporter: a trained (pruned, possibly quantized) zoo model -> one .sparrow file. Each layer is
 // stored sparse INT8, dense INT8 or FP32: INT8 when the layer has activation quantization parameters
-// (from QAT's quantization.json, or calibrated here), sparse when enough of its 1x4 blocks are zero.
+// (from QAT's quantization.json, or calibrated here), sparse when enough of its 1x4 blocks are zero; a
+// sparse layer whose mask left R x 4 tiles (R = 4 or 2 output rows sharing the pattern) is packed in them.
 #pragma once
 
 #include <filesystem>
@@ -45,6 +46,7 @@ struct LayerSummary {
   format::WeightFormat format = format::WeightFormat::fp32;
   std::int64_t n = 0, k = 0;
   double block_sparsity = 0;          // share of all-zero 1x4 blocks of the stored weight
+  std::size_t block_rows = 1;         // sparse_int8: rows per tile, the largest of 4, 2, 1 the mask allows
   // format::stored_bytes and format::dense_fp32_bytes of the layer as written (bias included in both).
   std::uint64_t stored_bytes = 0;
   std::uint64_t dense_fp32_bytes = 0;

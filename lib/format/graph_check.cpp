@@ -107,31 +107,36 @@ void check_int8_values(const File& file, const WeightsView& v, const std::string
   const std::size_t k4 = k4_of(v.k);
   std::vector<std::int64_t> sums(v.n, 0);
   if (v.format == WeightFormat::sparse_int8) {
+    const std::size_t tile_rows = tile_rows_of(v.n, v.block_rows), rows = v.block_rows;
     if (v.row_ptr[0] != 0) fail(FormatErrc::bad_row_ptr, src + ": row_ptr[0] is " + std::to_string(v.row_ptr[0]) + ", expected 0");
-    for (std::size_t row = 0; row < v.n; ++row) {
-      if (v.row_ptr[row + 1] < v.row_ptr[row])
-        fail(FormatErrc::bad_row_ptr, src + ": row_ptr decreases at row " + std::to_string(row));
-      if (v.row_ptr[row + 1] > v.block_count)
-        fail(FormatErrc::bad_row_ptr, src + ": row_ptr[" + std::to_string(row + 1) + "] = " +
-                                          std::to_string(v.row_ptr[row + 1]) + " exceeds the " +
-                                          std::to_string(v.block_count) + " blocks");
-      for (std::uint32_t b = v.row_ptr[row]; b < v.row_ptr[row + 1]; ++b) {
+    for (std::size_t t = 0; t < tile_rows; ++t) {
+      const std::string what = rows == 1 ? "row " + std::to_string(t) : "tile row " + std::to_string(t);
+      if (v.row_ptr[t + 1] < v.row_ptr[t]) fail(FormatErrc::bad_row_ptr, src + ": row_ptr decreases at " + what);
+      if (v.row_ptr[t + 1] > v.block_count)
+        fail(FormatErrc::bad_row_ptr, src + ": row_ptr[" + std::to_string(t + 1) + "] = " + std::to_string(v.row_ptr[t + 1]) +
+                                          " exceeds the " + std::to_string(v.block_count) + (rows == 1 ? " blocks" : " tiles"));
+      for (std::uint32_t b = v.row_ptr[t]; b < v.row_ptr[t + 1]; ++b) {
         const std::size_t col = block_k4_at(v, b);
         if (col >= k4)
-          fail(FormatErrc::bad_block_index, src + ": block_k4[" + std::to_string(b) + "] (row " + std::to_string(row) +
-                                                ") is " + std::to_string(col) + ", K/4 is " + std::to_string(k4));
-        if (b > v.row_ptr[row] && col <= block_k4_at(v, b - 1))
-          fail(FormatErrc::unsorted_blocks, src + ": row " + std::to_string(row) + ": block_k4 not strictly increasing at block " +
-                                                std::to_string(b));
-        for (std::size_t j = 0; j < 4; ++j)
-          if (col * 4 + j >= v.k && block_weight(v, b, j) != 0)
-            fail(FormatErrc::bad_weight, src + ": row " + std::to_string(row) + ": block_w[" + std::to_string(b) +
-                                             "] has a nonzero weight past K");
+          fail(FormatErrc::bad_block_index, src + ": block_k4[" + std::to_string(b) + "] (" + what + ") is " +
+                                                std::to_string(col) + ", K/4 is " + std::to_string(k4));
+        if (b > v.row_ptr[t] && col <= block_k4_at(v, b - 1))
+          fail(FormatErrc::unsorted_blocks, src + ": " + what + ": block_k4 not strictly increasing at block " + std::to_string(b));
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t word = b * rows + r;
+          if (t * rows + r >= v.n && v.block_w[word] != 0)
+            fail(FormatErrc::bad_weight, src + ": " + what + ": block_w[" + std::to_string(word) + "] belongs to channel " +
+                                             std::to_string(t * rows + r) + " past out_features " + std::to_string(v.n) +
+                                             " and must be 0");
+          for (std::size_t j = 0; j < 4; ++j)
+            if (col * 4 + j >= v.k && block_weight(v, word, j) != 0)
+              fail(FormatErrc::bad_weight, src + ": " + what + ": block_w[" + std::to_string(word) + "] has a nonzero weight past K");
+        }
       }
     }
-    if (v.row_ptr[v.n] != v.block_count)
-      fail(FormatErrc::bad_row_ptr, src + ": row_ptr[N] = " + std::to_string(v.row_ptr[v.n]) + " but there are " +
-                                        std::to_string(v.block_count) + " blocks");
+    if (v.row_ptr[tile_rows] != v.block_count)
+      fail(FormatErrc::bad_row_ptr, src + ": row_ptr[" + std::to_string(tile_rows) + "] = " + std::to_string(v.row_ptr[tile_rows]) +
+                                        " but there are " + std::to_string(v.block_count) + (rows == 1 ? " blocks" : " tiles"));
   } else {
     const std::size_t groups = (v.n + kDenseInt8GroupRows - 1) / kDenseInt8GroupRows;
     for (std::size_t row = 0; row < groups * kDenseInt8GroupRows; ++row)
@@ -175,9 +180,9 @@ WeightsView resolve_weights(const json& op, const File& file, bool check_values)
   if (*format == WeightFormat::sparse_int8) {
     check_roles(w, file.source() + ": " + where, {"row_ptr", "block_k4", "block_w", "scale", "bias"});
     v.block_rows = a.has("block_rows") ? static_cast<std::size_t>(a.integer("block_rows", 1, 64)) : 1;
-    if (v.block_rows != 1)
+    if (!valid_block_rows(v.block_rows))
       fail(FormatErrc::bad_graph, a.where() + ": block_rows " + std::to_string(v.block_rows) +
-                                      " is not supported by this reader (it reads 1x4 blocks: block_rows 1)");
+                                      " is not supported by this reader (it reads 1, 2 or 4 rows per tile)");
     const auto wanted = block_k4_dtype_for(k4);
     if (!wanted)
       fail(FormatErrc::bad_index_width, a.where() + ": in_features " + std::to_string(v.k) + " is too large for sparse_int8 (K/4 " +
@@ -187,15 +192,16 @@ WeightsView resolve_weights(const json& op, const File& file, bool check_values)
       fail(FormatErrc::bad_index_width, a.where() + ": block_k4_dtype is \"" + index + "\", K/4 = " + std::to_string(k4) +
                                             " requires \"" + dtype_name(*wanted) + "\" (u8 up to 256, u16 up to 65536)");
     v.block_k4_dtype = *wanted;
-    v.row_ptr = file.data_as<std::uint32_t>(weight_tensor(file, w, where, "row_ptr", DType::u32, {n + 1}));
+    v.row_ptr = file.data_as<std::uint32_t>(weight_tensor(file, w, where, "row_ptr", DType::u32, {tile_rows_of(n, v.block_rows) + 1}));
     const TensorInfo& block_k4 = weight_tensor(file, w, where, "block_k4", *wanted, {});
     if (block_k4.dims.size() != 1) fail(FormatErrc::bad_weight, file.source() + ": tensor '" + block_k4.name + "' must have rank 1");
     v.block_count = block_k4.dims[0];
     v.block_k4 = file.data(block_k4);
     const TensorInfo& block_w = weight_tensor(file, w, where, "block_w", DType::i32, {});
-    if (block_w.dims.size() != 1 || block_w.dims[0] != v.block_count)
+    if (block_w.dims.size() != 1 || block_w.dims[0] != v.block_count * v.block_rows)
       fail(FormatErrc::bad_block_count, file.source() + ": tensor '" + block_w.name + "' is " + dims_text(block_w.dims) +
-                                            ", expected one weight word per block_k4 entry: [" + std::to_string(v.block_count) + "]");
+                                            ", expected " + std::to_string(v.block_rows) + " weight word(s) per block_k4 entry: [" +
+                                            std::to_string(v.block_count * v.block_rows) + "]");
     v.block_w = file.data_as<std::int32_t>(block_w);
   } else if (*format == WeightFormat::dense_int8) {
     check_roles(w, file.source() + ": " + where, {"weight", "row_sum", "scale", "bias"});

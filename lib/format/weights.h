@@ -17,6 +17,11 @@ inline constexpr std::size_t kF32PanelRows = 16;       // fp32: 16 output channe
 
 inline std::size_t k4_of(std::size_t k) { return (k + 3) / 4; }
 
+// sparse_int8 tiles span block_rows R output channels (R x 4 tiles; R = 1 is plain 1x4 blocks). R is 1, 2
+// or 4; row_ptr runs over the ceil(N / R) tile rows.
+inline bool valid_block_rows(std::size_t r) { return r == 1 || r == 2 || r == 4; }
+inline std::size_t tile_rows_of(std::size_t n, std::size_t block_rows) { return (n + block_rows - 1) / block_rows; }
+
 // sparse_int8 column-block indices are u8 while K4 <= 256 and u16 up to K4 = 65536 (the attribute
 // block_k4_dtype names the width); larger K cannot be stored sparse. Empty when K4 is too large.
 std::optional<DType> block_k4_dtype_for(std::size_t k4);
@@ -29,11 +34,13 @@ struct WeightsView {
   std::size_t n = 0;           // output channels
   std::size_t k = 0;           // inputs per channel (conv2d: in_channels * kh * kw)
   std::size_t block_rows = 1;  // sparse_int8: output rows sharing one block pattern
-  const std::uint32_t* row_ptr = nullptr;  // sparse_int8: [n / block_rows + 1]
+  const std::uint32_t* row_ptr = nullptr;  // sparse_int8: [ceil(n / block_rows) + 1]
   DType block_k4_dtype = DType::u8;        // sparse_int8: u8 or u16
   const void* block_k4 = nullptr;          // sparse_int8: [block_count] column-block indices
-  const std::int32_t* block_w = nullptr;   // sparse_int8: [block_count] 4 INT8 weights each, little-endian
-  std::size_t block_count = 0;
+  // sparse_int8: [block_count * block_rows] words of 4 INT8 weights, little-endian; tile b's word for
+  // channel block_rows * t + r is block_w[b * block_rows + r] (0 for channels past n).
+  const std::int32_t* block_w = nullptr;
+  std::size_t block_count = 0;             // sparse_int8: stored tiles (blocks when block_rows = 1)
   const std::int8_t* dense = nullptr;      // dense_int8: [ceil(n/4)][k4][4][4]
   const float* f32 = nullptr;              // fp32: [ceil(n/16)][k][16]
   const std::int32_t* row_sum = nullptr;   // dense_int8: [n] (sparse_int8 stores none)
@@ -46,6 +53,7 @@ struct PackedWeights {
   WeightFormat format = WeightFormat::fp32;
   std::size_t n = 0;
   std::size_t k = 0;
+  std::size_t block_rows = 1;
   std::vector<std::uint32_t> row_ptr;
   DType block_k4_dtype = DType::u8;
   std::vector<std::uint8_t> block_k4_u8;  // one of these two holds the indices, per block_k4_dtype
@@ -59,10 +67,11 @@ struct PackedWeights {
   WeightsView view() const;
 };
 
-// w is row-major [n][k]. A 1x4 block is kept when any of its 4 weights is nonzero; k is padded with zeros
-// to a multiple of 4. Identical to the engine's pack_b4 / pack_qc8w / pack_f32. pack_sparse_int8 throws
-// BadInput when K4 exceeds 65536.
-PackedWeights pack_sparse_int8(const std::int8_t* w, std::size_t n, std::size_t k);
+// w is row-major [n][k]. A block_rows x 4 tile is kept when any of its weights is nonzero; k is padded with
+// zeros to a multiple of 4, n to a multiple of block_rows. Identical to the engine's pack_b4 / pack_qc8w /
+// pack_f32. pack_sparse_int8 throws BadInput when K4 exceeds 65536, InternalError for a block_rows other
+// than 1, 2 or 4.
+PackedWeights pack_sparse_int8(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t block_rows = 1);
 PackedWeights pack_dense_int8(const std::int8_t* w, std::size_t n, std::size_t k);
 PackedWeights pack_fp32(const float* w, std::size_t n, std::size_t k);
 
@@ -83,10 +92,10 @@ std::uint64_t dense_fp32_bytes(const WeightsView& w);
 // bert.encoder.layer.*; not embeddings, pooler or classifier), recognised by ".encoder." in the op name.
 bool is_encoder_linear(std::string_view op_name, std::string_view op_kind);
 
-// Column block and INT8 weight j of stored block b of a sparse_int8 view.
+// Column block of stored tile b, and INT8 weight j of word `word` of block_w, in a sparse_int8 view.
 std::size_t block_k4_at(const WeightsView& w, std::size_t b);
-inline std::int8_t block_weight(const WeightsView& w, std::size_t b, std::size_t j) {
-  return static_cast<std::int8_t>(static_cast<std::uint32_t>(w.block_w[b]) >> (8 * j));
+inline std::int8_t block_weight(const WeightsView& w, std::size_t word, std::size_t j) {
+  return static_cast<std::int8_t>(static_cast<std::uint32_t>(w.block_w[word]) >> (8 * j));
 }
 
 }  // namespace sparrow::format

@@ -45,7 +45,7 @@ nlohmann::json Writer::add_weights(const std::string& prefix, const PackedWeight
   const std::uint64_t n = w.n, k4 = k4_of(w.k);
   switch (w.format) {
     case WeightFormat::sparse_int8:
-      add("row_ptr", DType::u32, {n + 1}, w.row_ptr);
+      add("row_ptr", DType::u32, {w.row_ptr.size()}, w.row_ptr);
       if (w.block_k4_dtype == DType::u8) {
         add("block_k4", DType::u8, {w.block_k4_u8.size()}, w.block_k4_u8);
       } else {

@@ -1,7 +1,8 @@
 // Microbenchmarks of the linear kernels at BERT-base shapes (shapes/bert_base.txt), with the core's
 // arithmetic peak measured in the same run by register-only loops (peak.h). Counters:
 //   GOPS      2 x multiply-adds per second, counted on the nonzero weights only (the useful work);
-//   GOPS_exec the same counted on the multiply-adds executed (stored 1x4 blocks: padded for unstructured);
+//   GOPS_exec the same counted on the multiply-adds executed (stored 1x4 blocks or R x 4 tiles, zeros in them
+//             included: padded for unstructured);
 //   pct_peak  GOPS as a percentage of the INT8 (or, for FP32, the FMA) peak measured at start.
 // Inputs are pre-packed; each iteration is the GEMM with its fused epilogue, writing FP32 row-major output,
 // or (the *_qu8 variants) requantized UINT8 straight into the next layer's activation panels.
@@ -100,9 +101,11 @@ sk::ThreadPool& pool(std::size_t threads) {
   return threads == 1 ? one : two;
 }
 
-// W[n][k] with exactly round(sparsity * blocks) zero 1x4 blocks (block4), or each weight zero with
-// probability `sparsity` (unstructured). Kept weights are nonzero.
-std::vector<std::int8_t> make_weights(const Shape& s, double sparsity, bool unstructured, std::mt19937_64& rng) {
+// W[n][k] with exactly round(sparsity * tiles) zero rows x 4 tiles (rows = 1: block4; R x 4 tiles share a
+// pattern over R output rows, as an [R,4] mask leaves them), or each weight zero with probability `sparsity`
+// (unstructured). Kept weights are nonzero.
+std::vector<std::int8_t> make_weights(const Shape& s, double sparsity, bool unstructured, std::size_t rows,
+                                      std::mt19937_64& rng) {
   std::uniform_int_distribution<int> value(1, 127);
   std::bernoulli_distribution sign(0.5), zero(sparsity);
   std::vector<std::int8_t> w(s.n * s.k);
@@ -111,13 +114,14 @@ std::vector<std::int8_t> make_weights(const Shape& s, double sparsity, bool unst
     for (auto& v : w) v = zero(rng) ? 0 : v;
     return w;
   }
-  const std::size_t k4 = s.k / 4, blocks = s.n * k4;
+  const std::size_t k4 = s.k / 4, blocks = s.n / rows * k4;
   std::vector<std::size_t> order(blocks);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::shuffle(order.begin(), order.end(), rng);
   for (std::size_t i = 0; i < static_cast<std::size_t>(sparsity * static_cast<double>(blocks) + 0.5); ++i) {
-    const std::size_t row = order[i] / k4, b = order[i] % k4;
-    std::fill_n(w.begin() + static_cast<std::ptrdiff_t>(row * s.k + b * 4), 4, std::int8_t{0});
+    const std::size_t tile_row = order[i] / k4, b = order[i] % k4;
+    for (std::size_t r = 0; r < rows; ++r)
+      std::fill_n(w.begin() + static_cast<std::ptrdiff_t>((tile_row * rows + r) * s.k + b * 4), 4, std::int8_t{0});
   }
   return w;
 }
@@ -138,7 +142,8 @@ sk::QEpilogueParams epilogue_params(const std::vector<float>& w_scale, const std
   return p;
 }
 
-enum class Kind { block4, unstructured, dense_int8, fp32, block4_qu8, dense_int8_qu8 };
+// r2x4 / r4x4: R x 4 tiles (spmm_kernel(R)), otherwise as block4.
+enum class Kind { block4, unstructured, dense_int8, fp32, block4_qu8, dense_int8_qu8, r2x4, r4x4 };
 
 void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsity, std::size_t threads) {
   std::mt19937_64 rng(42);
@@ -166,7 +171,8 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
 
   const bool dense = kind == Kind::dense_int8 || kind == Kind::dense_int8_qu8;
   const bool qu8_out = kind == Kind::block4_qu8 || kind == Kind::dense_int8_qu8;
-  const std::vector<std::int8_t> w = make_weights(s, dense ? 0.0 : sparsity, kind == Kind::unstructured, rng);
+  const std::size_t rows = kind == Kind::r2x4 ? 2 : kind == Kind::r4x4 ? 4 : 1;
+  const std::vector<std::int8_t> w = make_weights(s, dense ? 0.0 : sparsity, kind == Kind::unstructured, rows, rng);
   const double nonzero = static_cast<double>(std::count_if(w.begin(), w.end(), [](std::int8_t v) { return v != 0; }));
   sk::QEpilogueParams p = epilogue_params(w_scale, bias);
   p.y = {0.05f, 128};
@@ -189,20 +195,20 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
     st.SetLabel(kernel.name);
     return;
   }
-  const sk::PackedB4 packed = sk::pack_b4(w.data(), s.n, s.k, s.k);
-  const sk::SpmmB4Kernel& kernel = sk::spmm_b4_kernel();
+  const sk::PackedB4 packed = sk::pack_b4(w.data(), s.n, s.k, s.k, rows);
+  const sk::SpmmB4Kernel& kernel = sk::spmm_kernel(rows);
   std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr)), y_panels(sk::panels_bytes(m, s.n, kernel.mr));
   sk::qu8_pack_panels_u8(x.data(), m, s.k, s.k, kernel.mr, panels.data());
   for (auto _ : st) {
     if (qu8_out) {
-      sk::qu8_qu8_qc8w_spmm_b4_panels(panels.data(), m, packed, p, y_panels.data(), &tp);
+      sk::qu8_qu8_qc8w_spmm_b4_panels(panels.data(), m, packed, p, y_panels.data(), &tp, kernel);
     } else {
-      sk::qu8_f32_qc8w_spmm_b4(panels.data(), m, packed, p, y.data(), s.n, &tp);
+      sk::qu8_f32_qc8w_spmm_b4(panels.data(), m, packed, p, y.data(), s.n, &tp, kernel);
     }
     benchmark::ClobberMemory();
   }
   const double md = static_cast<double>(m);
-  set_counters(st, 2.0 * md * nonzero, 2.0 * md * 4.0 * static_cast<double>(packed.blocks()), peak);
+  set_counters(st, 2.0 * md * nonzero, 2.0 * md * 4.0 * static_cast<double>(packed.block_w.size()), peak);
   st.SetLabel(kernel.name);
 }
 
@@ -225,7 +231,7 @@ void run_quantize_pack(benchmark::State& st, std::size_t k, std::size_t m) {
 
 void register_all() {
   const char* kind_names[] = {"spmm_b4", "spmm_unstructured", "qgemm_dense", "f32_gemm", "spmm_b4_qu8",
-                              "qgemm_dense_qu8"};
+                              "qgemm_dense_qu8", "spmm_r2x4", "spmm_r4x4"};
   const auto add = [&](Shape s, std::size_t m, Kind kind, int sparsity_pct, std::size_t threads) {
     std::ostringstream name;
     name << kind_names[static_cast<int>(kind)] << "/K" << s.k << "xN" << s.n << "/M" << m << "/s" << sparsity_pct
@@ -252,6 +258,10 @@ void register_all() {
         add(s, m, Kind::unstructured, 90, threads);
         add(s, m, Kind::dense_int8_qu8, 0, threads);
         add(s, m, Kind::block4_qu8, 90, threads);
+        for (int pct : {90, 95}) {
+          add(s, m, Kind::r2x4, pct, threads);
+          add(s, m, Kind::r4x4, pct, threads);
+        }
       }
     }
   }
@@ -289,6 +299,8 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("peak_fp32_loop", g_peak.fp32_loop);
   benchmark::AddCustomContext("peak_fp32_GFLOPS", std::to_string(g_peak.fp32 * 1e-9));
   benchmark::AddCustomContext("spmm_b4_kernel", sk::spmm_b4_kernel().name);
+  benchmark::AddCustomContext("spmm_r2x4_kernel", sk::spmm_kernel(2).name);
+  benchmark::AddCustomContext("spmm_r4x4_kernel", sk::spmm_kernel(4).name);
   benchmark::AddCustomContext("qgemm_kernel", sk::qgemm_kernel().name);
   benchmark::AddCustomContext("f32_gemm_kernel", sk::f32_gemm_kernel().name);
   register_all();

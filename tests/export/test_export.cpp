@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <tuple>
 
+#include "compress/masks/magnitude_mask.h"
 #include "compress/quant/quant_scheme.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -108,6 +109,23 @@ void check_file_matches(const format::File& f, models::Classifier& model, const 
 
 fs::path temp_path(const std::string& name) {
   return fs::temp_directory_path() / ("sparrow_export_" + std::to_string(::getpid()) + "_" + name);
+}
+
+// A graph of one linear layer `name` over `weight` [N, K] with a zero bias, input "x" [-1, K], output "y".
+LoweredGraph one_linear(const std::string& name, const torch::Tensor& weight) {
+  const std::int64_t n = weight.size(0), k = weight.size(1);
+  LoweredGraph graph;
+  graph.inputs = {{"x", "f32", {-1, k}}};
+  LoweredOp op;
+  op.name = name;
+  op.op = "linear";
+  op.inputs = {"x"};
+  op.output = "y";
+  op.attrs = {{"out_features", n}, {"in_features", k}};
+  op.weights = {{"weight", weight}, {"bias", torch::zeros({n})}};
+  graph.ops = {op};
+  graph.outputs = {"y"};
+  return graph;
 }
 
 }  // namespace
@@ -217,17 +235,7 @@ TEST_CASE("90 % block-sparse INT8 layers against their dense FP32 bytes", "[expo
     torch::manual_seed(4);
     auto w = torch::randn({n, k});
     const auto keep = (torch::rand({n, k / 4, 1}) >= 0.9).expand({-1, -1, 4}).reshape({n, k});
-    LoweredGraph graph;
-    graph.inputs = {{"x", "f32", {-1, k}}};
-    LoweredOp op;
-    op.name = "ffn";
-    op.op = "linear";
-    op.inputs = {"x"};
-    op.output = "y";
-    op.attrs = {{"out_features", n}, {"in_features", k}};
-    op.weights = {{"weight", w * keep}, {"bias", torch::zeros({n})}};
-    graph.ops = {op};
-    graph.outputs = {"y"};
+    const LoweredGraph graph = one_linear("ffn", w * keep);
     ExportOptions options;
     options.activations["ffn"] = activation_quant(-1, 1);
     ExportSummary summary;
@@ -246,4 +254,52 @@ TEST_CASE("90 % block-sparse INT8 layers against their dense FP32 bytes", "[expo
                                 << " dense FP32 bytes (1/" << 1.0 / ratio << ")");
     CHECK(ratio < max_ratio);
   }
+}
+
+TEST_CASE("the exporter packs each sparse layer in the largest R x 4 tiles its mask allows", "[export]") {
+  // A linear [N = 30, K = 70] (ragged: 30 = 7 x 4 + 2 rows, 70 = 17 x 4 + 2 inputs) masked by magnitude at
+  // 80 % with each mask kind; the tile height read from the file, the weights exact.
+  for (const auto& [mask, rows] : {std::pair{"[4,4]", 4u}, {"[2,4]", 2u}, {"block4", 1u}, {"unstructured", 1u}}) {
+    INFO("mask " << mask);
+    torch::manual_seed(6);
+    const auto raw = torch::randn({30, 70});
+    const double sparsity = std::string(mask) == "unstructured" ? 0.97 : 0.8;  // unstructured: most 1x4 blocks empty
+    const auto w = raw * compress::magnitude_mask(raw, sparsity, compress::MaskKind::parse(mask));
+    const LoweredGraph graph = one_linear("fc", w);
+    ExportOptions options;
+    options.activations["fc"] = activation_quant(-1, 1);
+    ExportSummary summary;
+    const format::File f = format::File::parse(build_file(graph, options, &summary).serialize());
+    REQUIRE(summary.layers.size() == 1);
+    CHECK(summary.layers[0].format == format::WeightFormat::sparse_int8);
+    CHECK(summary.layers[0].block_rows == rows);
+    const nlohmann::json& stored = *find_op(f, "fc");
+    CHECK(stored["attrs"]["block_rows"] == rows);
+    const format::WeightsView v = f.weights(stored);
+    CHECK(v.block_rows == rows);
+    CHECK(format::unpack_int8(v) == values<std::int8_t>(compress::quantize_weight(w, compress::weight_scales(w))));
+    CHECK(summary.layers[0].stored_bytes == format::stored_bytes(v));
+  }
+}
+
+TEST_CASE("one row breaking the shared pattern keeps a layer in smaller tiles", "[export]") {
+  torch::manual_seed(7);
+  const auto raw = torch::randn({8, 16});
+  auto w = raw * compress::magnitude_mask(raw, 0.75, compress::MaskKind::parse("[4,4]"));
+  ExportOptions options;
+  options.min_sparse_fraction = 0.0;
+  options.activations["fc"] = activation_quant(-1, 1);
+  const auto rows_of = [&](const torch::Tensor& weight) {
+    ExportSummary summary;
+    build_file(one_linear("fc", weight), options, &summary);
+    return summary.layers.at(0).block_rows;
+  };
+  CHECK(rows_of(w) == 4u);
+  // Row 1 loses one kept block of its tile row: rows 0-1 and 2-3 no longer agree within 4, rows 0 and 1 not
+  // within 2 either.
+  const auto kept = w.slice(0, 0, 4).abs().sum(0).nonzero().flatten();
+  REQUIRE(kept.numel() > 0);
+  const std::int64_t col = kept[0].item<std::int64_t>() / 4 * 4;
+  w.index_put_({1, torch::indexing::Slice(col, col + 4)}, 0);
+  CHECK(rows_of(w) == 1u);
 }

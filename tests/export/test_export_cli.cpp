@@ -77,6 +77,8 @@ TEST_CASE("compress export writes a file sparrow inspect describes", "[cli][expo
     dense += l["dense_fp32_bytes"].get<std::uint64_t>();
     if (op["name"] == "fc1") {
       CHECK(l["block_k4_dtype"] == "u8");
+      CHECK(l["tile"] == "1x4");
+      CHECK_THAT(text.output, Catch::Contains("sparse_int8 1x4"));
       CHECK(l["ratio"].get<double>() > 5);  // K = 32: the 12 bytes per row (row pointer, scale, bias) weigh much
       CHECK_THAT(text.output, Catch::Contains(l["ratio_text"].get<std::string>()));
     }

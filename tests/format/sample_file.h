@@ -51,7 +51,7 @@ inline nlohmann::json quant_linear_attrs(const format::PackedWeights& w, float i
     a["input_zero_point"] = input_zero_point;
   }
   if (w.format == format::WeightFormat::sparse_int8) {
-    a["block_rows"] = 1;
+    a["block_rows"] = w.block_rows;
     a["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
   }
   return a;

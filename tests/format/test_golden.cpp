@@ -74,3 +74,24 @@ TEST_CASE("golden bytes: the arrays of a sparse_int8 layer", "[format]") {
   const nlohmann::json roles = writer.add_weights("fc", with_scale);
   CHECK(roles == nlohmann::json{{"row_ptr", "fc.row_ptr"}, {"block_k4", "fc.block_k4"}, {"block_w", "fc.block_w"}, {"scale", "fc.scale"}});
 }
+
+TEST_CASE("golden bytes: a sparse_int8 layer in 2x4 tiles with a ragged last tile row", "[format]") {
+  // W [3][10]: rows 0-1 share blocks 0 and 2 (row 1 has nothing in block 2), row 2 (tile row 1, with a
+  // padding row) only input 5.
+  std::vector<std::int8_t> w(30, 0);
+  w[0] = 1, w[1] = -1, w[2] = 2, w[3] = -127, w[10 + 0] = 4, w[9] = 5, w[20 + 5] = -3;
+  const PackedWeights p = pack_sparse_int8(w.data(), 3, 10, 2);
+  CHECK(p.block_rows == 2);
+  CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 2, 3});
+  CHECK(p.block_k4_u8 == std::vector<std::uint8_t>{0, 2, 1});
+  // Per tile, row 0's word then row 1's: {1, -1, 2, -127} {4, 0, 0, 0} | {0, 5, 0, 0} {0} | {0, -3, 0, 0} {0}.
+  CHECK(p.block_w == std::vector<std::int32_t>{static_cast<std::int32_t>(0x81'02'ff'01u), 4, 0x0500, 0, 0xfd00, 0});
+  const WeightsView v = p.view();
+  CHECK(v.block_count == 3);
+  // 4 of the 9 1x4 row blocks (3 rows x K4 3) hold weights.
+  CHECK(block_sparsity(v) == Approx(1.0 - 4.0 / 9.0));
+  // row_ptr 3 x 4, block_k4 3 x 1, block_w 6 x 4, scale 3 x 4.
+  PackedWeights with_scale = p;
+  with_scale.scale = {1.0f, 1.0f, 1.0f};
+  CHECK(stored_bytes(with_scale.view()) == 12u + 3u + 24u + 12u);
+}

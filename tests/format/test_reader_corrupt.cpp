@@ -80,14 +80,16 @@ EntryFields first_entry(const std::string& b) {
 std::string sample_bytes() { return testing::make_sample().writer.serialize(); }
 
 // The sample with one packed weight replaced (checksums stay right: the corruption is in the content).
-// K = 12 has u8 column indices, K = 1100 u16.
+// K = 12 has u8 column indices, K = 1100 u16; `rows` output channels per tile (N = rows == 1 ? 4 : 7: a ragged
+// last tile row).
 std::string with_sparse(const std::function<void(PackedWeights&)>& edit, const std::function<void(nlohmann::json&)>& edit_attrs = {},
-                        std::uint64_t k = 12) {
+                        std::uint64_t k = 12, std::size_t rows = 1) {
   Writer w;
   std::mt19937 rng(5);
-  const auto q = testing::random_block_weights(4, k, 0.3, rng);
-  auto p = pack_sparse_int8(q.data(), 4, k);
-  p.scale.assign(4, 0.5f);
+  const std::size_t n = rows == 1 ? 4 : 7;
+  const auto q = testing::random_block_weights(n, k, 0.3, rng);
+  auto p = pack_sparse_int8(q.data(), n, k, rows);
+  p.scale.assign(n, 0.5f);
   edit(p);
   nlohmann::json attrs = testing::quant_linear_attrs(p, 0.1f, 3);
   if (edit_attrs) edit_attrs(attrs);
@@ -286,10 +288,57 @@ TEST_CASE("HANDCRAFTED sparse weight corruptions", "[format][corrupt]") {
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.scale[1] = std::nanf(""); })) == FormatErrc::bad_scale);
   CHECK(rejection(with_sparse([](PackedWeights& p) { p.scale[1] = 0; })) == FormatErrc::bad_scale);
   CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["out_features"] = 5; })) == FormatErrc::bad_weight);
-  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_rows"] = 4; })) == FormatErrc::bad_graph);
+  CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_rows"] = 4; })) == FormatErrc::bad_weight);
   CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["in_features"] = 4; })) == FormatErrc::bad_block_index);
   CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["input_zero_point"] = 256; })) == FormatErrc::bad_graph);
   CHECK(rejection(with_sparse([](PackedWeights&) {}, [](nlohmann::json& a) { a["out_features"] = 1ull << 63; })) == FormatErrc::bad_graph);
+}
+
+// The message of the check that rejected `bytes` (empty when accepted).
+std::string rejection_message(const std::string& bytes) {
+  try {
+    File::parse(bytes, "corrupt.sparrow");
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+TEST_CASE("HANDCRAFTED R x 4 tile corruptions", "[format][corrupt]") {
+  for (std::size_t rows : {2, 4}) {
+    INFO("block_rows " << rows);
+    const auto tiles = [rows](const std::function<void(PackedWeights&)>& edit, const std::function<void(nlohmann::json&)>& attrs = {},
+                              std::uint64_t k = 12) { return with_sparse(edit, attrs, k, rows); };
+    CHECK_FALSE(rejection(tiles([](PackedWeights&) {})));
+    CHECK_FALSE(rejection(tiles([](PackedWeights&) {}, {}, 1100)));
+    // Tile height not one the layout defines, or not the one the arrays were packed with.
+    for (int bad : {0, 3, 8, 65}) {
+      CHECK(rejection(tiles([](PackedWeights&) {}, [bad](nlohmann::json& a) { a["block_rows"] = bad; })) == FormatErrc::bad_graph);
+    }
+    CHECK(rejection_message(tiles([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_rows"] = 3; })) ==
+          "corrupt.sparrow: op 'fc' attrs: block_rows 3 is not supported by this reader (it reads 1, 2 or 4 rows per tile)");
+    CHECK(rejection(tiles([](PackedWeights&) {}, [](nlohmann::json& a) { a["block_rows"] = 1; })) == FormatErrc::bad_weight);
+    CHECK(rejection_message(tiles([](PackedWeights&) {}, [](nlohmann::json& a) { a.erase("block_rows"); })) ==
+          "corrupt.sparrow: tensor 'fc.row_ptr' (row_ptr of op 'fc') is u32 [" + std::to_string(rows == 2 ? 5 : 3) +
+              "], expected u32 [8]");
+    // R words per tile.
+    CHECK(rejection(tiles([](PackedWeights& p) { p.block_w.pop_back(); })) == FormatErrc::bad_block_count);
+    CHECK(rejection(tiles([](PackedWeights& p) { p.block_k4_u8.pop_back(); })) == FormatErrc::bad_block_count);
+    const std::string words = rejection_message(tiles([](PackedWeights& p) { p.block_w.push_back(1); }));
+    CHECK_THAT(words, Catch::Contains("tensor 'fc.block_w'") && Catch::Contains(std::to_string(rows) + " weight word(s) per block_k4 entry"));
+    // Row pointers count tiles over tile rows.
+    CHECK(rejection(tiles([](PackedWeights& p) { p.row_ptr.back() += 1; })) == FormatErrc::bad_row_ptr);
+    CHECK(rejection(tiles([](PackedWeights& p) { p.row_ptr[2] = p.row_ptr[1] - 1; })) == FormatErrc::bad_row_ptr);
+    CHECK(rejection(tiles([](PackedWeights& p) { std::swap(p.block_k4_u8[0], p.block_k4_u8[1]); })) == FormatErrc::unsorted_blocks);
+    CHECK(rejection(tiles([](PackedWeights& p) { p.block_k4_u8[0] = 3; })) == FormatErrc::bad_block_index);
+    // The padding channels of the ragged last tile row (N = 7) hold zeros.
+    const auto pad = [rows](PackedWeights& p) { p.block_w[(p.block_w.size() / rows - 1) * rows + rows - 1] = 1; };
+    CHECK(rejection(tiles(pad)) == FormatErrc::bad_weight);
+    CHECK_THAT(rejection_message(tiles(pad)), Catch::Contains("belongs to channel " + std::to_string(((7 + rows - 1) / rows) * rows - 1) +
+                                                              " past out_features 7 and must be 0"));
+    // Inputs past K in any row of a tile: the weights at input 11 become padding.
+    CHECK(rejection(tiles([](PackedWeights&) {}, [](nlohmann::json& a) { a["in_features"] = 11; })) == FormatErrc::bad_weight);
+  }
 }
 
 TEST_CASE("HANDCRAFTED weights past K must be zero", "[format][corrupt]") {

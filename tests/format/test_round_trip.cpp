@@ -97,6 +97,44 @@ TEST_CASE("packed layouts are byte for byte the engine kernels' own packing", "[
     CHECK(unpack_int8(sparse.view()) == q);
     CHECK(unpack_int8(dense.view()) == q);
     CHECK(unpack_fp32(pack_fp32(f.data(), n, k).view()) == f);
+    for (std::size_t rows : {2, 4}) {  // R x 4 tiles, ragged last tile row when R does not divide n
+      INFO("block_rows " << rows);
+      const auto tiles = pack_sparse_int8(q.data(), n, k, rows);
+      const auto engine_tiles = kernels::pack_b4(q.data(), n, k, k, rows);
+      CHECK(tiles.row_ptr == engine_tiles.row_ptr);
+      CHECK(tiles.block_k4_u8 == engine_tiles.block_k4_u8);
+      CHECK(tiles.block_k4_u16 == engine_tiles.block_k4_u16);
+      CHECK(tiles.block_w == engine_tiles.block_w);
+      CHECK(tiles.view().block_count == engine_tiles.blocks());
+      CHECK(unpack_int8(tiles.view()) == q);
+      CHECK(block_sparsity(tiles.view()) == Approx(block_sparsity(sparse.view())));
+    }
+  }
+}
+
+TEST_CASE("R x 4 tile layers round-trip through a file", "[format]") {
+  std::mt19937 rng(11);
+  for (std::size_t rows : {1, 2, 4}) {
+    for (const auto& [n, k] : {std::pair<std::size_t, std::size_t>{8, 12}, {7, 30}, {5, 1100}}) {
+      INFO("block_rows " << rows << " n " << n << " k " << k);
+      const auto q = testing::random_block_weights(n, k, 0.6, rng);
+      PackedWeights p = pack_sparse_int8(q.data(), n, k, rows);
+      p.scale = testing::random_floats(n, 0.01f, 0.1f, rng);
+      Writer w;
+      const nlohmann::json weights = w.add_weights("fc", p);
+      w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, k}}}}},
+                   {"outputs", {{{"name", "y"}}}},
+                   {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}},
+                             {"attrs", testing::quant_linear_attrs(p, 0.1f, 3)}, {"weights", weights}}}}});
+      const File f = File::parse(w.serialize(), "tiles.sparrow");
+      const WeightsView v = f.weights(op_named(f, "fc"));
+      CHECK(v.block_rows == rows);
+      CHECK(v.block_count == p.block_k4_u8.size() + p.block_k4_u16.size());
+      CHECK(f.find("fc.row_ptr")->dims == std::vector<std::uint64_t>{tile_rows_of(n, rows) + 1});
+      CHECK(f.find("fc.block_w")->dims == std::vector<std::uint64_t>{v.block_count * rows});
+      CHECK(unpack_int8(v) == q);
+      CHECK(stored_bytes(v) == (tile_rows_of(n, rows) + 1) * 4 + v.block_count * (dtype_size(v.block_k4_dtype) + 4 * rows) + n * 4);
+    }
   }
 }
 

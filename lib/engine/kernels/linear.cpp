@@ -35,6 +35,7 @@ constexpr std::size_t kChannelTile = 16;
 // Channels per work item handed to a thread.
 constexpr std::size_t kChannelChunk = 64;
 constexpr std::size_t kMaxPanelMr = 64;
+static_assert(kChannelTile % 4 == 0 && kChannelChunk % 4 == 0, "a call must start on a tile of R = 1, 2 or 4 channels");
 
 // Activation panels that share one pass over the weights: at most about an L2 (512 KiB to 1 MiB here).
 constexpr std::size_t kPanelGroupBytes = 512 * 1024;
@@ -108,6 +109,12 @@ const std::vector<QGemmKernel>& qgemm_kernels() {
   };
   return table;
 }
+const std::vector<SpmmB4Kernel>& spmm_rx4_kernels() {
+  static const std::vector<SpmmB4Kernel> table = {
+#include "engine/kernels/spmm-rx4/spmm-rx4.inc"
+  };
+  return table;
+}
 const std::vector<F32GemmKernel>& f32_gemm_kernels() {
   static const std::vector<F32GemmKernel> table = {
 #include "engine/kernels/f32-gemm/f32-gemm.inc"
@@ -137,6 +144,20 @@ const SpmmB4Kernel& spmm_b4_kernel() {
   static const SpmmB4Kernel& k = select(spmm_b4_kernels(), "spmm-b4");
   return k;
 }
+const SpmmB4Kernel& spmm_kernel(std::size_t rows) {
+  if (rows == 1) return spmm_b4_kernel();
+  if (rows != 2 && rows != 4) throw std::invalid_argument("spmm: no kernel for " + std::to_string(rows) + "x4 tiles");
+  const auto for_rows = [](std::size_t r) {
+    std::vector<SpmmB4Kernel> table;
+    for (const SpmmB4Kernel& k : spmm_rx4_kernels())
+      if (k.nr == r) table.push_back(k);
+    return table;
+  };
+  static const std::vector<SpmmB4Kernel> r2 = for_rows(2), r4 = for_rows(4);
+  static const SpmmB4Kernel& k2 = select(r2, "spmm-r2x4");
+  static const SpmmB4Kernel& k4 = select(r4, "spmm-r4x4");
+  return rows == 2 ? k2 : k4;
+}
 const QGemmKernel& qgemm_kernel() {
   static const QGemmKernel& k = select(qgemm_kernels(), "dense INT8 GEMM");
   return k;
@@ -156,7 +177,7 @@ const QEpilogueKernel& qepilogue_kernel() {
 
 B4WeightsView PackedB4::view() const {
   const void* k4s = index == B4Index::u8 ? static_cast<const void*>(block_k4_u8.data()) : block_k4_u16.data();
-  return {n, round_up_4(k) / 4, row_ptr.data(), index, k4s, block_w.data()};
+  return {n, round_up_4(k) / 4, row_ptr.data(), index, k4s, block_w.data(), rows};
 }
 
 B4Index b4_index_for(std::size_t k4) {
@@ -164,27 +185,35 @@ B4Index b4_index_for(std::size_t k4) {
   return k4 <= kB4MaxK4U8 ? B4Index::u8 : B4Index::u16;
 }
 
-PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw) {
+PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw, std::size_t rows) {
+  if (rows != 1 && rows != 2 && rows != 4)
+    throw std::invalid_argument("pack_b4: tiles of " + std::to_string(rows) + " rows (expected 1, 2 or 4)");
   PackedB4 out;
   out.n = n;
   out.k = k;
+  out.rows = rows;
   const std::size_t k4 = round_up_4(k) / 4;
   out.index = b4_index_for(k4);
   out.row_ptr.assign(1, 0);
-  for (std::size_t row = 0; row < n; ++row) {
+  std::vector<std::uint32_t> words(rows);
+  for (std::size_t row0 = 0; row0 < n; row0 += rows) {
     for (std::size_t b = 0; b < k4; ++b) {
-      std::uint32_t word = 0;
-      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j)
-        word |= std::uint32_t{static_cast<std::uint8_t>(w[row * ldw + b * 4 + j])} << (8 * j);
-      if (word == 0) continue;
+      bool any = false;
+      for (std::size_t r = 0; r < rows; ++r) {
+        words[r] = 0;
+        for (std::size_t j = 0; row0 + r < n && j < 4 && b * 4 + j < k; ++j)
+          words[r] |= std::uint32_t{static_cast<std::uint8_t>(w[(row0 + r) * ldw + b * 4 + j])} << (8 * j);
+        any = any || words[r] != 0;
+      }
+      if (!any) continue;
       if (out.index == B4Index::u8) {
         out.block_k4_u8.push_back(static_cast<std::uint8_t>(b));
       } else {
         out.block_k4_u16.push_back(static_cast<std::uint16_t>(b));
       }
-      out.block_w.push_back(static_cast<std::int32_t>(word));
+      for (const std::uint32_t word : words) out.block_w.push_back(static_cast<std::int32_t>(word));
     }
-    out.row_ptr.push_back(static_cast<std::uint32_t>(out.block_w.size()));
+    out.row_ptr.push_back(static_cast<std::uint32_t>(out.blocks()));
   }
   out.row_sum = b4_row_sums(out.view());
   return out;
@@ -197,8 +226,18 @@ std::size_t block_k4_at(const B4WeightsView& w, std::size_t b) {
                                 : static_cast<const std::uint16_t*>(w.block_k4)[b];
 }
 
-std::int8_t block_weight(const B4WeightsView& w, std::size_t b, std::size_t j) {
-  return static_cast<std::int8_t>(static_cast<std::uint32_t>(w.block_w[b]) >> (8 * j));
+// INT8 weight j of block_w[word].
+std::int8_t block_weight(const B4WeightsView& w, std::size_t word, std::size_t j) {
+  return static_cast<std::int8_t>(static_cast<std::uint32_t>(w.block_w[word]) >> (8 * j));
+}
+
+// Calls f(channel, block, word) for every stored block of every channel; word indexes block_w.
+template <class F>
+void for_each_word(const B4WeightsView& w, F f) {
+  for (std::size_t row = 0; row < w.n; ++row) {
+    const std::size_t tile_row = row / w.rows, r = row % w.rows;
+    for (std::uint32_t b = w.row_ptr[tile_row]; b < w.row_ptr[tile_row + 1]; ++b) f(row, b, b * w.rows + r);
+  }
 }
 
 }  // namespace
@@ -206,21 +245,18 @@ std::int8_t block_weight(const B4WeightsView& w, std::size_t b, std::size_t j) {
 std::vector<std::int8_t> unpack_b4(const PackedB4& packed) {
   const B4WeightsView w = packed.view();
   std::vector<std::int8_t> dense(packed.n * packed.k, 0);
-  for (std::size_t row = 0; row < w.n; ++row) {
-    for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b) {
-      const std::size_t k4 = block_k4_at(w, b);
-      for (std::size_t j = 0; j < 4 && k4 * 4 + j < packed.k; ++j)
-        dense[row * packed.k + k4 * 4 + j] = block_weight(w, b, j);
-    }
-  }
+  for_each_word(w, [&](std::size_t row, std::size_t b, std::size_t word) {
+    const std::size_t k4 = block_k4_at(w, b);
+    for (std::size_t j = 0; j < 4 && k4 * 4 + j < packed.k; ++j) dense[row * packed.k + k4 * 4 + j] = block_weight(w, word, j);
+  });
   return dense;
 }
 
 std::vector<std::int32_t> b4_row_sums(const B4WeightsView& w) {
   std::vector<std::int32_t> sums(w.n, 0);
-  for (std::size_t row = 0; row < w.n; ++row)
-    for (std::uint32_t b = w.row_ptr[row]; b < w.row_ptr[row + 1]; ++b)
-      for (std::size_t j = 0; j < 4; ++j) sums[row] += block_weight(w, b, j);
+  for_each_word(w, [&](std::size_t row, std::size_t, std::size_t word) {
+    for (std::size_t j = 0; j < 4; ++j) sums[row] += block_weight(w, word, j);
+  });
   return sums;
 }
 
@@ -262,6 +298,7 @@ PackedF32 pack_f32(const float* w, std::size_t n, std::size_t k, std::size_t ldw
 
 void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
                           float* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  assert(kernel.nr == w.rows);
   p.row_sum = w.row_sum.data();
   run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
               row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
@@ -269,6 +306,7 @@ void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const Pac
 
 void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
                           std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  assert(kernel.nr == w.rows);
   p.row_sum = w.row_sum.data();
   run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
               row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
@@ -276,6 +314,7 @@ void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const Pac
 
 void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
                                  std::uint8_t* y_panels, ThreadPool* pool, const SpmmB4Kernel& kernel) {
+  assert(kernel.nr == w.rows);
   p.row_sum = w.row_sum.data();
   run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
               panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);

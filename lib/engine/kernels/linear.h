@@ -16,22 +16,25 @@ namespace sparrow::kernels {
 // Sparse INT8 weights W[N][K] in 1x4 blocks (layout: B4WeightsView). A block is kept when any of its 4
 // weights is nonzero; K is padded to a multiple of 4 with zeros. Column indices are u8 when K4 <= 256, else
 // u16 (K4 <= 65536). row_sum is not part of the layout (the .sparrow file does not store it): b4_row_sums()
-// derives it from the blocks.
+// derives it from the blocks. With rows R > 1 the blocks are R x 4 tiles (B4WeightsView): a tile is kept
+// when any of its R x 4 weights is nonzero.
 struct PackedB4 {
   std::size_t n = 0;
   std::size_t k = 0;
-  std::vector<std::uint32_t> row_ptr;  // N + 1
+  std::size_t rows = 1;                // R: 1, 2 or 4
+  std::vector<std::uint32_t> row_ptr;  // ceil(N / R) + 1
   B4Index index = B4Index::u8;
   std::vector<std::uint8_t> block_k4_u8;    // one of these two holds the indices, per `index`
   std::vector<std::uint16_t> block_k4_u16;
-  std::vector<std::int32_t> block_w;
+  std::vector<std::int32_t> block_w;  // R words per block
   std::vector<std::int32_t> row_sum;   // N
-  std::size_t blocks() const { return block_w.size(); }
+  std::size_t blocks() const { return block_w.size() / rows; }
   B4WeightsView view() const;
 };
 // The index width pack_b4 uses for K4 column blocks; throws std::length_error when K4 > 65536.
 B4Index b4_index_for(std::size_t k4);
-PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw);
+// Throws std::invalid_argument for rows other than 1, 2 and 4.
+PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw, std::size_t rows = 1);
 // Back to dense [N][K] (for checks and tools).
 std::vector<std::int8_t> unpack_b4(const PackedB4& w);
 // Sum of each output channel's weights, for the epilogue's zero-point correction: what an engine computes
@@ -75,6 +78,9 @@ struct QEpilogueKernel {
 };
 
 const std::vector<SpmmB4Kernel>& spmm_b4_kernels();
+// The R x 4 tile kernels, nr = R (2 or 4); per ISA the same MR as spmm-b4, so one activation panel layout
+// serves every sparse layer.
+const std::vector<SpmmB4Kernel>& spmm_rx4_kernels();
 const std::vector<QGemmKernel>& qgemm_kernels();
 const std::vector<F32GemmKernel>& f32_gemm_kernels();
 const std::vector<QEpilogueKernel>& qepilogue_kernels();
@@ -87,6 +93,9 @@ const std::vector<QuantizePackKernel>& quantize_pack_kernels();
 
 // The kernel chosen for this CPU (first of its table that mayiuse() allows); the choice is logged once.
 const SpmmB4Kernel& spmm_b4_kernel();
+// The kernel for sparse weights with `rows` channels per tile: spmm_b4_kernel() for 1, the chosen R x 4
+// kernel for 2 and 4; throws std::invalid_argument otherwise.
+const SpmmB4Kernel& spmm_kernel(std::size_t rows);
 const QGemmKernel& qgemm_kernel();
 const F32GemmKernel& f32_gemm_kernel();
 const QEpilogueKernel& qepilogue_kernel();
@@ -97,7 +106,8 @@ using KernelLogFn = void (*)(const char* message);
 void set_kernel_log(KernelLogFn fn);
 
 // Y = epilogue(X . W^T) for M tokens. x_panels holds X packed with the kernel's MR (qu8_pack_panels_*);
-// p.row_sum is taken from w. Y is row-major [M][ldy].
+// p.row_sum is taken from w. Y is row-major [M][ldy]. The sparse kernel's nr must equal w.rows
+// (spmm_kernel(w.rows)).
 void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
                           float* y, std::size_t ldy, ThreadPool* pool = nullptr,
                           const SpmmB4Kernel& kernel = spmm_b4_kernel());

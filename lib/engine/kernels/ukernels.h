@@ -1,6 +1,7 @@
 // Micro-kernel declarations, generated from the .inc tables. Only plain data crosses this boundary:
 // the ISA-flagged translation units include nothing but this header and <immintrin.h>, so no inline
 // library code gets compiled with AVX-512 flags (an ODR-merged copy could then run on a CPU without it).
+// (The spmm-rx4 files also include their ISA's template header, whose code has internal linkage.)
 #pragma once
 
 #include <cstddef>
@@ -14,6 +15,9 @@ namespace sparrow::kernels {
 // ascending in column block. Block b covers inputs 4*k4 .. 4*k4+3 with k4 = block_k4[b], read as u8 when
 // index == B4Index::u8 (K4 <= 256) else as u16, and holds their 4 INT8 weights in block_w[b] (little-endian
 // int32, input 4*k4 in the low byte). A 1- or 2-byte index instead of an 8-byte record keeps the file small.
+// With rows R > 1 (R x 4 tiles: R consecutive output channels share one block pattern) row_ptr runs over
+// tile rows (channels R*t .. R*t+R-1) and tile b holds R words, block_w[b*R + r] for channel R*t + r; the
+// words of channels past n (a ragged last tile row) are 0. One activation load then feeds R channels.
 enum class B4Index : std::uint8_t { u8, u16 };
 inline constexpr std::size_t kB4MaxK4U8 = 256;
 inline constexpr std::size_t kB4MaxK4U16 = 65536;
@@ -23,7 +27,8 @@ struct B4WeightsView {
   const std::uint32_t* row_ptr = nullptr;
   B4Index index = B4Index::u8;
   const void* block_k4 = nullptr;  // [blocks] u8 or u16
-  const std::int32_t* block_w = nullptr;  // [blocks]
+  const std::int32_t* block_w = nullptr;  // [blocks * rows]
+  std::size_t rows = 1;                   // R: 1, 2 or 4
 };
 
 // Dense INT8 weights in groups of 4 output channels: w[(n/4)*k4*4 + k4i*4 + n%4] holds the 4 INT8 weights
@@ -40,6 +45,7 @@ inline constexpr std::size_t kF32PanelNr = 16;
 
 // INT32 accumulators of one activation panel (mr tokens, layout in quant.h) against output channels
 // [n_begin, n_end): acc[(n - n_begin) * mr + t] = sum_k x[t][k] * w[n][k] (no zero-point correction).
+// Sparse kernels take weights with w.rows equal to their NR; n_begin is a multiple of it.
 using QGemmSpmmB4Fn = void (*)(std::size_t mr, const std::uint8_t* x_panel, const B4WeightsView& w,
                                std::size_t n_begin, std::size_t n_end, std::int32_t* acc);
 // Same contract for dense weights; n_begin is a multiple of kDenseQc8wNr.
@@ -71,6 +77,7 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
   void fn(std::size_t mr_, const std::uint8_t* x_panel, const B4WeightsView& w, std::size_t n_begin, \
           std::size_t n_end, std::int32_t* acc);
 #include "engine/kernels/spmm-b4/spmm-b4.inc"
+#include "engine/kernels/spmm-rx4/spmm-rx4.inc"
 #undef SPR_UKERNEL
 
 #define SPR_UKERNEL(isa, fn, mr, nr)                                                                      \

@@ -18,6 +18,7 @@ using format::WeightFormat;
 constexpr std::size_t kChannelTile = 16;
 constexpr std::size_t kChannelChunk = 64;
 constexpr std::size_t kMaxPanelMr = 64;
+static_assert(kChannelTile % 4 == 0 && kChannelChunk % 4 == 0, "a call must start on a tile of R = 1, 2 or 4 channels");
 
 // Work items are (token panel, chunk of output channels), chunk-major so that threads share activation
 // panels and each reads its own slice of the weights.
@@ -57,7 +58,10 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
     return;
   }
   const bool sparse = w.format == WeightFormat::sparse_int8;
-  const std::size_t mr = sparse ? kernels::spmm_b4_kernel().mr : kernels::qgemm_kernel().mr;
+  // The layer's tile height picks the sparse kernel; every sparse kernel of an ISA has spmm-b4's MR, the
+  // panel height the plan sized the scratch for.
+  const kernels::SpmmB4Kernel* spmm = sparse ? &kernels::spmm_kernel(w.sparse.rows) : nullptr;
+  const std::size_t mr = sparse ? spmm->mr : kernels::qgemm_kernel().mr;
   const kernels::QuantParams q{op.scale, op.zero_point};
   const std::size_t stride = kernels::panel_stride(w.k, mr), panel_count = kernels::panel_count(m, mr);
   const kernels::QuantizePackRowFn pack_row = kernels::quantize_pack_kernel().fn;
@@ -77,7 +81,7 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
   p.row_sum = w.row_sum.data();
   p.bias = w.bias;
   if (sparse) {
-    qgemm(scratch, m, w, mr, kernels::spmm_b4_kernel().fn, w.sparse, p, y, pool);
+    qgemm(scratch, m, w, mr, spmm->fn, w.sparse, p, y, pool);
   } else {
     qgemm(scratch, m, w, mr, kernels::qgemm_kernel().fn, w.dense, p, y, pool);
   }

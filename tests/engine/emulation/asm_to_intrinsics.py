@@ -3,10 +3,16 @@
 intrinsics (asm cannot run on a CPU without AVX-512, intrinsics can, through SIMDe), so the kernel's
 addressing, operand order and accumulator logic are tested instruction for instruction.
 Knows the instructions the kernels use: vmovdqu64 and vpbroadcastd from memory, and vpdpbusd, whose AT&T
-operand order is `vpdpbusd src2(s8), src1(u8), dst`. Usage: asm_to_intrinsics.py IN.cpp OUT.cpp"""
+operand order is `vpdpbusd src2(s8), src1(u8), dst`. A kernel file's include of an AVX-512 VNNI template
+header (`#include "engine/kernels/...-avx512vnni.h"`, found under LIB_DIR) is inlined and rewritten too.
+Usage: asm_to_intrinsics.py IN.cpp OUT.cpp [LIB_DIR]"""
+import os
 import re
 import sys
 src = open(sys.argv[1]).read()
+if len(sys.argv) > 3:
+    src = re.sub(r'#include "(engine/kernels/[^"]*-avx512vnni\.h)"',
+                 lambda m: open(os.path.join(sys.argv[3], m.group(1))).read().replace('#pragma once', ''), src)
 
 def split_top(s):
     parts, depth, cur = [], 0, ''

@@ -1,4 +1,4 @@
-// Tester for the INT8 linear micro-kernels (sparse block4 and dense), XNNPACK style: chainable setters
+// Tester for the INT8 linear micro-kernels (sparse block4, sparse R x 4 tiles and dense), XNNPACK style: chainable setters
 // describe one problem, test(kernel) checks it. Expected values come from dense math over the unpacked
 // weights (reference/dense_qgemm.h): INT32 accumulators must match exactly, the FP32 epilogue to 1e-6
 // relative, the requantized UINT8 output exactly.
@@ -25,7 +25,8 @@ class SpmmB4Tester {
   SpmmB4Tester& m(std::size_t v) { m_ = v; return *this; }
   SpmmB4Tester& n(std::size_t v) { n_ = v; return *this; }
   SpmmB4Tester& k(std::size_t v) { k_ = v; return *this; }
-  // Fraction of 1x4 blocks that are zero (or of single weights, with unstructured()).
+  // Fraction of 1x4 blocks that are zero (or of single weights, with unstructured()). For a sparse kernel with
+  // nr = R > 1 the R rows of a tile row share the kept blocks, as an [R,4] mask leaves them.
   SpmmB4Tester& sparsity(double v) { sparsity_ = v; return *this; }
   // Zero single weights instead of whole blocks: kept blocks then hold zeros (padded blocks).
   SpmmB4Tester& unstructured(bool v) { unstructured_ = v; return *this; }
@@ -46,11 +47,11 @@ class SpmmB4Tester {
   SpmmB4Tester& seed(std::uint64_t v) { seed_ = v; return *this; }
 
   void test(const kernels::SpmmB4Kernel& kernel) const {
-    const Problem p = make();
-    const kernels::PackedB4 packed = kernels::pack_b4(p.w.data(), n_, k_, k_);
+    const Problem p = make(kernel.nr);
+    const kernels::PackedB4 packed = kernels::pack_b4(p.w.data(), n_, k_, k_, kernel.nr);
     if (kernels::unpack_b4(packed) != p.w) FAIL(describe(kernel.name) << ": unpack_b4(pack_b4(W)) != W");
     if (packed.row_sum != dense_row_sums(p.w, n_, k_)) FAIL(describe(kernel.name) << ": row sums");
-    check_ukernel(kernel.name, kernel.mr, p, 1, [&](const std::uint8_t* panel, std::size_t n0, std::size_t n1,
+    check_ukernel(kernel.name, kernel.mr, p, kernel.nr, [&](const std::uint8_t* panel, std::size_t n0, std::size_t n1,
                                                      std::int32_t* acc) {
       kernel.fn(kernel.mr, panel, packed.view(), n0, n1, acc);
     });
@@ -67,7 +68,7 @@ class SpmmB4Tester {
   }
 
   void test(const kernels::QGemmKernel& kernel) const {
-    const Problem p = make();
+    const Problem p = make(1);
     const kernels::PackedQc8w packed = kernels::pack_qc8w(p.w.data(), n_, k_, k_);
     if (packed.row_sum != dense_row_sums(p.w, n_, k_)) FAIL(describe(kernel.name) << ": row sums");
     check_ukernel(kernel.name, kernel.mr, p, kernels::kDenseQc8wNr,
@@ -103,7 +104,8 @@ class SpmmB4Tester {
     return s.str();
   }
 
-  Problem make() const {
+  // Weights whose kept blocks are shared by the `rows` rows of each tile row (the last one may be ragged).
+  Problem make(std::size_t rows) const {
     Rng rng(seed_);
     Problem p;
     p.w.assign(n_ * k_, 0);
@@ -111,11 +113,16 @@ class SpmmB4Tester {
       if (extremes_) return static_cast<std::int8_t>(rng.chance(0.5) ? 127 : -127);
       return static_cast<std::int8_t>(rng.uniform_int(-127, 127));
     };
+    std::vector<bool> tile_keep;
     for (std::size_t r = 0; r < n_; ++r) {
+      if (r % rows == 0) {
+        tile_keep.clear();
+        for (std::size_t b = 0; b * 4 < k_; ++b) tile_keep.push_back(!rng.chance(sparsity_));
+      }
       const bool empty = rng.chance(empty_rows_), dense = !empty && rng.chance(dense_rows_);
       if (empty) continue;
       for (std::size_t b = 0; b * 4 < k_; ++b) {
-        const bool keep_block = dense || unstructured_ || !rng.chance(sparsity_);
+        const bool keep_block = dense || unstructured_ || tile_keep[b];
         if (!keep_block) continue;
         for (std::size_t i = b * 4; i < std::min(k_, b * 4 + 4); ++i) {
           if (unstructured_ && !dense && rng.chance(sparsity_)) continue;
