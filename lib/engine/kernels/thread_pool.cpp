@@ -6,12 +6,11 @@
 
 namespace sparrow::kernels {
 namespace {
-// How long an idle worker spins before it sleeps. Consecutive ops of a forward pass start within
-// microseconds, but a worker that finished its slice early waits for the caller's slice too, easily some
-// 100 us; past half a millisecond the pool is probably idle, and a spinning core would take time from
-// other processes.
-constexpr std::chrono::microseconds kSpin{500};
-// Pauses between clock reads while spinning (a pause is some 10-140 cycles, depending on the CPU).
+// How long an idle worker spins (on pause, about 25 ns each here) for the next call before it sleeps:
+// consecutive ops of a forward pass start within microseconds. Longer spins (0.5 and 1 ms, also with yields)
+// were tried and measured slower on this shared 2-core machine: a spinning worker takes the core the caller
+// or another process needs.
+constexpr std::chrono::microseconds kSpin{50};
 constexpr int kPausesPerCheck = 64;
 // Pauses the caller spins for the workers' slices before it yields its core.
 constexpr int kCallerSpins = 2000;
@@ -62,9 +61,8 @@ void ThreadPool::parallel_for(std::size_t count, const std::function<void(std::s
 
 void ThreadPool::wait_for_work(std::uint64_t seen) {
   const auto deadline = std::chrono::steady_clock::now() + kSpin;
-  while (generation_.load(std::memory_order_acquire) == seen) {
+  while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < deadline) {
     for (int i = 0; i < kPausesPerCheck; ++i) _mm_pause();
-    if (std::chrono::steady_clock::now() >= deadline) break;
   }
   if (generation_.load(std::memory_order_acquire) != seen) return;
   sleeping_.fetch_add(1);

@@ -1,8 +1,8 @@
 // A small persistent pool: threads are started once (per model / benchmark) and reused by every kernel
 // call, since forking and joining threads costs more than a short GEMM. The calling thread works too.
-// Between calls the workers spin for a bounded time (kSpin in thread_pool.cpp) before they sleep, so the
-// ops of a forward pass, which follow each other within microseconds, hand work over without a wake-up;
-// only a sleeping worker costs the caller a notify.
+// Between calls the workers spin for a bounded time (thread_pool.cpp) before they sleep, so the ops of a
+// forward pass, which follow each other within microseconds, hand work over without a wake-up; only a
+// sleeping worker costs the caller the mutex and a notify.
 #pragma once
 
 #include <atomic>

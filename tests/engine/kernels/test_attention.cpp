@@ -13,14 +13,9 @@
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
+using sparrow::test::random_vector;
 
 namespace {
-
-std::vector<float> random_vector(Rng& rng, std::size_t count, float lo, float hi) {
-  std::vector<float> v(count);
-  for (auto& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
 
 // The softmax and GEMM kernels of one ISA, as the engine would pair them on a CPU capped at that ISA.
 struct KernelPair {

@@ -14,14 +14,9 @@
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
+using sparrow::test::random_vector;
 
 namespace {
-
-std::vector<float> random_vector(Rng& rng, std::size_t count, float lo, float hi) {
-  std::vector<float> v(count);
-  for (auto& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
 
 bool close(double got, double want, double rel, double abs = 1e-30) {
   return std::fabs(got - want) <= rel * std::fabs(want) + abs;

@@ -42,7 +42,7 @@ TEST_CASE("thread pool: calls after the workers went to sleep, and shutdown whil
           "[kernels][thread_pool]") {
   sk::ThreadPool pool(2);
   for (int call = 0; call < 5; ++call) {
-    // Longer than the workers' bounded spin (0.5 ms), so each call has to wake a sleeping worker.
+    // Longer than the workers' bounded spin (50 us), so each call has to wake a sleeping worker.
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
     check_one_call(pool, 100);
   }
@@ -52,7 +52,7 @@ TEST_CASE("thread pool: calls after the workers went to sleep, and shutdown whil
 TEST_CASE("thread pool: gaps around the spin bound", "[kernels][thread_pool]") {
   sk::ThreadPool pool(2);
   for (int call = 0; call < 200; ++call) {
-    std::this_thread::sleep_for(std::chrono::microseconds(call % 7 * 150));
+    std::this_thread::sleep_for(std::chrono::microseconds(call % 7 * 20));
     check_one_call(pool, 64);
   }
 }

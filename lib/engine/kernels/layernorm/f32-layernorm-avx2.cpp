@@ -5,28 +5,17 @@
 
 #include <cassert>
 
+#include "engine/kernels/f32-lanes-avx2.h"
 #include "engine/kernels/ops_ukernels.h"
 
 namespace sparrow::kernels {
-
-namespace {
-
-inline float horizontal_sum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-}  // namespace
 
 void f32_layernorm_ukernel__avx2(std::size_t m, std::size_t n, const float* x, std::size_t ldx, const float* gamma,
                                  const float* beta, float eps, float* y, std::size_t ldy) {
   assert(n != 0);
   const std::size_t full = n / 8 * 8, rest = n - full;
   // Lanes past n load as 0 and are not stored.
-  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rest)),
-                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i tail = sparrow_tail_mask_avx2(rest);
   const float inv_n = 1.0f / static_cast<float>(n);
   for (std::size_t i = 0; i < m; ++i) {
     const float* row = x + i * ldx;
@@ -39,7 +28,7 @@ void f32_layernorm_ukernel__avx2(std::size_t m, std::size_t n, const float* x, s
     }
     if (j < full) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row + j));
     if (rest != 0) s1 = _mm256_add_ps(s1, _mm256_maskload_ps(row + full, tail));
-    const __m256 mean = _mm256_set1_ps(horizontal_sum(_mm256_add_ps(s0, s1)) * inv_n);
+    const __m256 mean = _mm256_set1_ps(sparrow_f32_sum_lanes_avx2(_mm256_add_ps(s0, s1)) * inv_n);
 
     __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
     for (j = 0; j + 16 <= full; j += 16) {
@@ -57,7 +46,7 @@ void f32_layernorm_ukernel__avx2(std::size_t m, std::size_t n, const float* x, s
       const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(row + full, tail), mean), _mm256_castsi256_ps(tail));
       v1 = _mm256_fmadd_ps(d, d, v1);
     }
-    const float var = horizontal_sum(_mm256_add_ps(v0, v1)) * inv_n;
+    const float var = sparrow_f32_sum_lanes_avx2(_mm256_add_ps(v0, v1)) * inv_n;
     const __m256 inv = _mm256_set1_ps(1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(var + eps))));
 
     for (j = 0; j < full; j += 8) {

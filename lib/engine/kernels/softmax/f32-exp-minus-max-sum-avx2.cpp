@@ -6,38 +6,16 @@
 #include <cassert>
 
 #include "engine/kernels/f32-exp-avx2.h"
+#include "engine/kernels/f32-lanes-avx2.h"
 #include "engine/kernels/ops_ukernels.h"
 
 namespace sparrow::kernels {
-
-namespace {
-
-inline float horizontal_max(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-inline float horizontal_sum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// The mask that keeps the first `count` (< 8) lanes.
-inline __m256i tail_mask(std::size_t count) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-}  // namespace
 
 float f32_exp_minus_max_sum_ukernel__avx2(std::size_t n, float* x) {
   assert(n != 0);
   const __m256 minus_inf = _mm256_set1_ps(-__builtin_inff());
   const std::size_t full = n / 8 * 8, rest = n - full;
-  const __m256i mask = tail_mask(rest);
+  const __m256i mask = sparrow_tail_mask_avx2(rest);
   // Lanes past n read as -inf: neutral for the max, 0 after exp.
   const __m256 tail = rest == 0 ? minus_inf : _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(x + full, mask),
                                                                _mm256_castsi256_ps(mask));
@@ -48,7 +26,7 @@ float f32_exp_minus_max_sum_ukernel__avx2(std::size_t n, float* x) {
     m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + j + 8));
   }
   if (j < full) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + j));
-  const float mx = horizontal_max(_mm256_max_ps(m0, m1));
+  const float mx = sparrow_f32_max_lanes_avx2(_mm256_max_ps(m0, m1));
   if (mx == -__builtin_inff()) {  // every entry masked
     for (std::size_t i = 0; i < n; ++i) x[i] = 0.0f;
     return 0.0f;
@@ -73,7 +51,7 @@ float f32_exp_minus_max_sum_ukernel__avx2(std::size_t n, float* x) {
     _mm256_maskstore_ps(x + full, mask, e);
     s1 = _mm256_add_ps(s1, e);
   }
-  return horizontal_sum(_mm256_add_ps(s0, s1));
+  return sparrow_f32_sum_lanes_avx2(_mm256_add_ps(s0, s1));
 }
 
 }  // namespace sparrow::kernels
