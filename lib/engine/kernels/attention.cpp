@@ -49,6 +49,7 @@ void attention_f32(const float* q, const float* k, const float* v, std::size_t l
   // again.
   const std::size_t threads = pool != nullptr ? pool->size() : 1;
   const std::size_t pairs = batch * heads;
+  if (pairs == 0 || seq == 0) return;
   const std::size_t splits = pairs >= threads ? 1 : std::min((threads + pairs - 1) / pairs, (seq + mr - 1) / mr);
   parallel_for(pool, pairs * splits, [&](std::size_t begin, std::size_t end) {
     std::vector<float> kp(round_up_panel(seq) * head_dim), vp(round_up_panel(head_dim) * seq), scores(mr * seq),
