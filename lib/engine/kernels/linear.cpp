@@ -6,29 +6,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/kernels/select_kernel.h"
+
 namespace sparrow::kernels {
 namespace {
 
 void stderr_log(const char* message) { std::fprintf(stderr, "sparrow: %s\n", message); }
 KernelLogFn g_log = stderr_log;
-
-// The first entry this CPU may use; the table ends with a scalar entry, so one always exists.
-template <class K>
-const K& select(const std::vector<K>& table, const char* what) {
-  std::string skipped;
-  for (const K& k : table) {
-    if (mayiuse(k.isa)) {
-      if (g_log != nullptr) {
-        std::string msg = std::string("using ") + what + " kernel '" + k.name + "' (max ISA " + isa_name(max_isa()) + ")";
-        if (!skipped.empty()) msg += "; skipped" + skipped;
-        g_log(msg.c_str());
-      }
-      return k;
-    }
-    skipped += std::string(" ") + k.name;
-  }
-  return table.back();
-}
 
 // Channels per micro-kernel call: the INT32 tile [16][MR] stays in L1 between kernel and epilogue.
 constexpr std::size_t kChannelTile = 16;
@@ -96,6 +80,10 @@ inline auto panel_store(QEpiloguePanelFn epilogue, std::size_t mr, std::size_t n
 
 void set_kernel_log(KernelLogFn fn) { g_log = fn; }
 
+void log_kernel_choice(const std::string& message) {
+  if (g_log != nullptr) g_log(message.c_str());
+}
+
 #define SPR_UKERNEL(isa, fn, mr, nr) {#fn, isa, mr, nr, fn},
 const std::vector<SpmmB4Kernel>& spmm_b4_kernels() {
   static const std::vector<SpmmB4Kernel> table = {
@@ -141,7 +129,7 @@ const std::vector<QuantizePackKernel>& quantize_pack_kernels() {
 #undef SPR_PACK
 
 const SpmmB4Kernel& spmm_b4_kernel() {
-  static const SpmmB4Kernel& k = select(spmm_b4_kernels(), "spmm-b4");
+  static const SpmmB4Kernel& k = select_kernel(spmm_b4_kernels(), "spmm-b4");
   return k;
 }
 const SpmmB4Kernel& spmm_kernel(std::size_t rows) {
@@ -159,19 +147,19 @@ const SpmmB4Kernel& spmm_kernel(std::size_t rows) {
   return rows == 2 ? k2 : k4;
 }
 const QGemmKernel& qgemm_kernel() {
-  static const QGemmKernel& k = select(qgemm_kernels(), "dense INT8 GEMM");
+  static const QGemmKernel& k = select_kernel(qgemm_kernels(), "dense INT8 GEMM");
   return k;
 }
 const F32GemmKernel& f32_gemm_kernel() {
-  static const F32GemmKernel& k = select(f32_gemm_kernels(), "FP32 GEMM");
+  static const F32GemmKernel& k = select_kernel(f32_gemm_kernels(), "FP32 GEMM");
   return k;
 }
 const QuantizePackKernel& quantize_pack_kernel() {
-  static const QuantizePackKernel& k = select(quantize_pack_kernels(), "quantize-and-pack");
+  static const QuantizePackKernel& k = select_kernel(quantize_pack_kernels(), "quantize-and-pack");
   return k;
 }
 const QEpilogueKernel& qepilogue_kernel() {
-  static const QEpilogueKernel& k = select(qepilogue_kernels(), "INT8 epilogue");
+  static const QEpilogueKernel& k = select_kernel(qepilogue_kernels(), "INT8 epilogue");
   return k;
 }
 

@@ -8,35 +8,43 @@
 
 namespace sparrow::kernels {
 
-void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, const float* gamma,
-                    const float* beta, float eps, float* y, std::size_t ldy) {
-  for (std::size_t i = 0; i < m; ++i) {
-    const float* row = x + i * ldx;
-    // Two passes in double: a single-pass E[x^2]-E[x]^2 loses digits when the mean is large.
-    double mean = 0.0;
-    for (std::size_t j = 0; j < n; ++j) mean += row[j];
-    mean /= static_cast<double>(n);
-    double var = 0.0;
-    for (std::size_t j = 0; j < n; ++j) var += (row[j] - mean) * (row[j] - mean);
-    var /= static_cast<double>(n);
-    const double inv = 1.0 / std::sqrt(var + eps);
-    for (std::size_t j = 0; j < n; ++j) {
-      y[i * ldy + j] = static_cast<float>((row[j] - mean) * inv * gamma[j] + beta[j]);
-    }
-  }
+#define SPR_LAYERNORM(isa, fn) {#fn, isa, fn},
+const std::vector<LayerNormKernel>& layer_norm_kernels() {
+  static const std::vector<LayerNormKernel> table = {
+#include "engine/kernels/layernorm/f32-layernorm.inc"
+  };
+  return table;
+}
+#undef SPR_LAYERNORM
+#define SPR_SOFTMAX(isa, fn) {#fn, isa, fn},
+const std::vector<ExpMinusMaxSumKernel>& exp_minus_max_sum_kernels() {
+  static const std::vector<ExpMinusMaxSumKernel> table = {
+#include "engine/kernels/softmax/f32-exp-minus-max-sum.inc"
+  };
+  return table;
+}
+#undef SPR_SOFTMAX
+
+const LayerNormKernel& layer_norm_kernel() {
+  static const LayerNormKernel& k = select_kernel(layer_norm_kernels(), "layer norm");
+  return k;
+}
+const ExpMinusMaxSumKernel& exp_minus_max_sum_kernel() {
+  static const ExpMinusMaxSumKernel& k = select_kernel(exp_minus_max_sum_kernels(), "softmax exp");
+  return k;
 }
 
-void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, float* y, std::size_t ldy) {
+void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, const float* gamma,
+                    const float* beta, float eps, float* y, std::size_t ldy, const LayerNormKernel& kernel) {
+  kernel.fn(m, n, x, ldx, gamma, beta, eps, y, ldy);
+}
+
+void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, float* y, std::size_t ldy,
+                 const ExpMinusMaxSumKernel& kernel) {
   for (std::size_t i = 0; i < m; ++i) {
-    const float* row = x + i * ldx;
     float* out = y + i * ldy;
-    const float mx = *std::max_element(row, row + n);
-    double sum = 0.0;
-    for (std::size_t j = 0; j < n; ++j) {
-      out[j] = std::exp(row[j] - mx);
-      sum += out[j];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
+    std::copy(x + i * ldx, x + i * ldx + n, out);
+    const float inv = 1.0f / kernel.fn(n, out);
     for (std::size_t j = 0; j < n; ++j) out[j] *= inv;
   }
 }
@@ -51,53 +59,6 @@ void relu_f32(const float* x, std::size_t count, float* y) {
 
 void add_f32(const float* a, const float* b, std::size_t count, float* y) {
   for (std::size_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
-}
-
-void attention_f32(const float* q, const float* k, const float* v, std::size_t ld, std::size_t seq, std::size_t heads,
-                   std::size_t head_dim, const std::uint8_t* key_valid, float scale, float* out, std::size_t ldo,
-                   ThreadPool* pool) {
-  assert(seq <= kMaxAttentionSeq);
-  // Work items: (head, block of query rows). Both products run on the FP32 GEMM: K_h packed as weights gives
-  // Q_h K_h^T, V_h^T packed as weights gives P V_h. Repacking K_h and V_h per item costs 1/rows_per_item of
-  // the item's arithmetic.
-  constexpr std::size_t kRowsPerItem = 64;
-  const std::size_t row_blocks = (seq + kRowsPerItem - 1) / kRowsPerItem;
-  parallel_for(pool, heads * row_blocks, [&](std::size_t begin, std::size_t end) {
-    std::vector<float> kh(seq * head_dim), vt(head_dim * seq), scores(kRowsPerItem * seq);
-    for (std::size_t item = begin; item < end; ++item) {
-      const std::size_t h = item / row_blocks, r0 = (item % row_blocks) * kRowsPerItem;
-      const std::size_t rows = std::min(kRowsPerItem, seq - r0), off = h * head_dim;
-      for (std::size_t j = 0; j < seq; ++j) {
-        for (std::size_t d = 0; d < head_dim; ++d) {
-          kh[j * head_dim + d] = k[j * ld + off + d];
-          vt[d * seq + j] = v[j * ld + off + d];
-        }
-      }
-      f32_gemm(q + r0 * ld + off, rows, ld, pack_f32(kh.data(), seq, head_dim, head_dim), nullptr, Activation::none,
-               scores.data(), seq);
-      for (std::size_t i = 0; i < rows; ++i) {
-        float* row = scores.data() + i * seq;
-        float mx = -std::numeric_limits<float>::infinity();
-        for (std::size_t j = 0; j < seq; ++j) {
-          row[j] = key_valid != nullptr && key_valid[j] == 0 ? -std::numeric_limits<float>::infinity() : row[j] * scale;
-          mx = std::max(mx, row[j]);
-        }
-        if (mx == -std::numeric_limits<float>::infinity()) {  // every key masked: the output row is zero
-          std::fill(row, row + seq, 0.0f);
-          continue;
-        }
-        double sum = 0.0;
-        for (std::size_t j = 0; j < seq; ++j) {
-          row[j] = std::exp(row[j] - mx);
-          sum += row[j];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (std::size_t j = 0; j < seq; ++j) row[j] *= inv;
-      }
-      f32_gemm(scores.data(), rows, seq, pack_f32(vt.data(), head_dim, seq, seq), nullptr, Activation::none,
-               out + r0 * ldo + off, ldo);
-    }
-  });
 }
 
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {

@@ -1,31 +1,47 @@
-// The FP32 operators around the linear layers. Each is the portable reference implementation; the
-// engine's hot path is in the GEMMs (linear.h), which conv2d also uses.
+// The FP32 operators around the linear layers. Layer norm, softmax and attention dispatch at run time to
+// micro-kernels (ops_ukernels.h; attention also runs the FP32 GEMM's); the rest is portable code.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "engine/kernels/linear.h"
+#include "engine/kernels/ops_ukernels.h"
+#include "engine/kernels/select_kernel.h"
 
 namespace sparrow::kernels {
 
+using LayerNormKernel = IsaKernel<F32LayerNormFn>;
+using ExpMinusMaxSumKernel = IsaKernel<F32ExpMinusMaxSumFn>;
+const std::vector<LayerNormKernel>& layer_norm_kernels();
+const std::vector<ExpMinusMaxSumKernel>& exp_minus_max_sum_kernels();
+// The kernel chosen for this CPU; the choice is logged once.
+const LayerNormKernel& layer_norm_kernel();
+const ExpMinusMaxSumKernel& exp_minus_max_sum_kernel();
+
 // y[i] = (x[i] - mean) / sqrt(var + eps) * gamma + beta over each row of n values (biased variance).
 void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, const float* gamma,
-                    const float* beta, float eps, float* y, std::size_t ldy);
+                    const float* beta, float eps, float* y, std::size_t ldy,
+                    const LayerNormKernel& kernel = layer_norm_kernel());
 // Row-wise softmax, max-subtracted.
-void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, float* y, std::size_t ldy);
+void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, float* y, std::size_t ldy,
+                 const ExpMinusMaxSumKernel& kernel = exp_minus_max_sum_kernel());
 void gelu_f32(const float* x, std::size_t count, float* y);
 void relu_f32(const float* x, std::size_t count, float* y);
 void add_f32(const float* a, const float* b, std::size_t count, float* y);
 
-// Multi-head attention of one sequence: for each head h, out_h = softmax(Q_h K_h^T * scale + mask) V_h, where
-// Q_h is columns [h*head_dim, (h+1)*head_dim) of q (row-major [seq][ld]), same for k, v and out.
-// key_valid (nullable) marks padding keys with 0: they get no weight (a row with no valid key is zero).
-// seq <= kMaxAttentionSeq. Both products run on the FP32 GEMM; split over heads and blocks of query rows.
+// Multi-head attention of `batch` sequences of `seq` tokens: for sequence b and head h,
+// out_h = softmax(Q_h K_h^T * scale + mask) V_h, where Q_h is columns [h*head_dim, (h+1)*head_dim) of sequence b's
+// rows of q (row-major [batch*seq][ld], sequence b from row b*seq), same for k, v and out ([batch*seq][ldo]).
+// key_valid (nullable, [batch][seq]) marks padding keys with 0: they get no weight (a row with no valid key
+// is zero). seq <= kMaxAttentionSeq. Fused per (sequence, head) (attention.cpp) on the given FP32 GEMM and
+// softmax kernels, split over (sequence, head) pairs, and over query rows when there are fewer pairs than
+// threads.
 inline constexpr std::size_t kMaxAttentionSeq = 512;
-void attention_f32(const float* q, const float* k, const float* v, std::size_t ld, std::size_t seq, std::size_t heads,
-                   std::size_t head_dim, const std::uint8_t* key_valid, float scale, float* out, std::size_t ldo,
-                   ThreadPool* pool = nullptr);
+void attention_f32(const float* q, const float* k, const float* v, std::size_t ld, std::size_t batch, std::size_t seq,
+                   std::size_t heads, std::size_t head_dim, const std::uint8_t* key_valid, float scale, float* out,
+                   std::size_t ldo, ThreadPool* pool = nullptr, const F32GemmKernel& gemm = f32_gemm_kernel(),
+                   const ExpMinusMaxSumKernel& softmax = exp_minus_max_sum_kernel());
 
 struct Conv2dShape {
   std::size_t channels = 0, height = 0, width = 0;  // input, NCHW, one image

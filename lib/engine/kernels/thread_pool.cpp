@@ -2,12 +2,18 @@
 
 #include <immintrin.h>
 
+#include <chrono>
+
 namespace sparrow::kernels {
 namespace {
-// Spin this many pause iterations before sleeping (a pause is ~65 cycles on recent AMD, ~140 on Intel, so
-// some 50-100 microseconds): consecutive kernel calls of a forward pass then hand over without a futex
-// wake-up, and an idle or oversubscribed machine does not lose much more than that to spinning.
-constexpr int kSpinIterations = 2000;
+// How long an idle worker spins (on pause, about 25 ns each here) for the next call before it sleeps:
+// consecutive ops of a forward pass start within microseconds. Longer spins (0.5 and 1 ms, also with yields)
+// were tried and measured slower on this shared 2-core machine: a spinning worker takes the core the caller
+// or another process needs.
+constexpr std::chrono::microseconds kSpin{50};
+constexpr int kPausesPerCheck = 64;
+// Pauses the caller spins for the workers' slices before it yields its core.
+constexpr int kCallerSpins = 2000;
 }  // namespace
 
 ThreadPool::ThreadPool(std::size_t threads) {
@@ -15,10 +21,10 @@ ThreadPool::ThreadPool(std::size_t threads) {
 }
 
 ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -31,18 +37,21 @@ void ThreadPool::run_slice(std::size_t index) {
 }
 
 void ThreadPool::parallel_for(std::size_t count, const std::function<void(std::size_t, std::size_t)>& fn) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    count_ = count;
-    fn_ = &fn;
-    pending_.store(workers_.size(), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+  count_ = count;
+  fn_ = &fn;
+  pending_.store(workers_.size(), std::memory_order_relaxed);
+  // Sequentially consistent, as is the worker's sleeping_ increment before its last look at generation_:
+  // either this thread sees the sleeper and notifies it, or the sleeper sees the new generation and stays up.
+  generation_.fetch_add(1);
+  if (sleeping_.load() != 0) {
+    // Taking the mutex orders the notify after a sleeper's predicate check, so the wake-up is not lost.
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    wake_.notify_all();
   }
-  wake_.notify_all();
   run_slice(0);
   // Spin briefly, then yield: on a busy machine a worker may be waiting for this very core.
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-    if (spins < kSpinIterations) {
+    if (spins < kCallerSpins) {
       _mm_pause();
     } else {
       std::this_thread::yield();
@@ -50,20 +59,26 @@ void ThreadPool::parallel_for(std::size_t count, const std::function<void(std::s
   }
 }
 
+void ThreadPool::wait_for_work(std::uint64_t seen) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < kPausesPerCheck; ++i) _mm_pause();
+  }
+  if (generation_.load(std::memory_order_acquire) != seen) return;
+  sleeping_.fetch_add(1);
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait(lock, [&] { return generation_.load() != seen; });
+  }
+  sleeping_.fetch_sub(1);
+}
+
 void ThreadPool::worker(std::size_t index) {
   std::uint64_t seen = 0;
   for (;;) {
-    int spins = 0;
-    while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) {
-      _mm_pause();
-      ++spins;
-    }
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      seen = generation_.load(std::memory_order_acquire);
-      if (stop_) return;
-    }
+    wait_for_work(seen);
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load(std::memory_order_relaxed)) return;
     run_slice(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }

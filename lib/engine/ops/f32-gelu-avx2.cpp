@@ -1,34 +1,18 @@
 // Exact-form GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), 8 floats at a time with AVX2+FMA. Compiled
 // with AVX2 flags and called only when the CPU has AVX2 (op_elementwise.cpp): this file includes nothing
-// but <immintrin.h> and <cstddef>, so no inline library code is built with ISA flags.
+// but <immintrin.h>, <cstddef> and the static exp, so no inline library code is built with ISA flags.
 //
 // erf(z) for z >= 0 is Abramowitz & Stegun 7.1.26: 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-z^2),
-// t = 1 / (1 + p z), absolute error <= 1.5e-7; odd symmetry gives z < 0. e^y uses y = n ln2 + r,
-// |r| <= ln2 / 2, e^r by a degree-6 Taylor polynomial (relative error < 2e-7), 2^n from the exponent bits.
+// t = 1 / (1 + p z), absolute error <= 1.5e-7; odd symmetry gives z < 0; e^(-z^2) from f32-exp-avx2.h.
 #include <immintrin.h>
 
 #include <cstddef>
 
+#include "engine/kernels/f32-exp-avx2.h"
+
 namespace sparrow::engine::ops {
 
 namespace {
-
-inline __m256 exp_neg(__m256 y) {  // y <= 0
-  y = _mm256_max_ps(y, _mm256_set1_ps(-87.0f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // r = y - n ln2, with ln2 split in two for precision.
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), y);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-}
 
 inline __m256 gelu8(__m256 x) {
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
@@ -40,7 +24,7 @@ inline __m256 gelu8(__m256 x) {
   poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
   poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
   poly = _mm256_mul_ps(poly, t);
-  const __m256 erf_abs = _mm256_fnmadd_ps(poly, exp_neg(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), z)), _mm256_set1_ps(1.0f));
+  const __m256 erf_abs = _mm256_fnmadd_ps(poly, sparrow_f32_exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), z)), _mm256_set1_ps(1.0f));
   const __m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(sign_mask, x));
   return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
 }

@@ -1,4 +1,4 @@
-// Multi-head self-attention, one sequence at a time (the kernel splits heads and query blocks over the pool).
+// Multi-head self-attention over the batch (the kernel splits (sequence, head) pairs over the pool).
 #include <cmath>
 
 #include "engine/kernels/ops.h"
@@ -17,11 +17,8 @@ void attention(const OpArgs& a) {
     const auto* mask = static_cast<const std::int64_t*>(a.in[3]);
     for (std::size_t i = 0; i < batch * seq; ++i) key_valid[i] = mask[i] != 0;
   }
-  for (std::size_t b = 0; b < batch; ++b) {
-    const std::size_t off = b * seq * width;
-    kernels::attention_f32(a.in_f32(0) + off, a.in_f32(1) + off, a.in_f32(2) + off, width, seq, op.heads, op.head_size,
-                           key_valid != nullptr ? key_valid + b * seq : nullptr, scale, a.out_f32() + off, width, a.pool);
-  }
+  kernels::attention_f32(a.in_f32(0), a.in_f32(1), a.in_f32(2), width, batch, seq, op.heads, op.head_size, key_valid,
+                         scale, a.out_f32(), width, a.pool);
 }
 
 }  // namespace sparrow::engine::ops

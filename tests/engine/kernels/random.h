@@ -1,8 +1,10 @@
 // Seeded generators for the kernel tests; every failure message carries the seed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 namespace sparrow::test {
 
@@ -17,5 +19,12 @@ class Rng {
  private:
   std::mt19937_64 gen_;
 };
+
+// count floats uniform in [lo, hi).
+inline std::vector<float> random_vector(Rng& rng, std::size_t count, float lo, float hi) {
+  std::vector<float> v(count);
+  for (auto& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
 
 }  // namespace sparrow::test
