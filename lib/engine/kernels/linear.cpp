@@ -142,8 +142,8 @@ const SpmmB4Kernel& spmm_kernel(std::size_t rows) {
     return table;
   };
   static const std::vector<SpmmB4Kernel> r2 = for_rows(2), r4 = for_rows(4);
-  static const SpmmB4Kernel& k2 = select(r2, "spmm-r2x4");
-  static const SpmmB4Kernel& k4 = select(r4, "spmm-r4x4");
+  static const SpmmB4Kernel& k2 = select_kernel(r2, "spmm-r2x4");
+  static const SpmmB4Kernel& k4 = select_kernel(r4, "spmm-r4x4");
   return rows == 2 ? k2 : k4;
 }
 const QGemmKernel& qgemm_kernel() {
