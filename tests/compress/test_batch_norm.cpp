@@ -14,31 +14,18 @@
 #include "models/checkpoint.h"
 #include "models/cnn.h"
 #include "models/conv_bn.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using namespace sparrow::compress;
 
 namespace {
 
-// A BN CNN whose BatchNorms hold statistics and affine maps far from the identity.
 std::shared_ptr<models::Cnn> bn_cnn() {
-  torch::manual_seed(5);
-  models::CnnOptions o;
-  o.image_size = 8;
-  o.conv1_channels = 4;
-  o.conv2_channels = 8;
-  o.hidden = 16;
-  o.num_classes = 3;
-  o.batch_norm = true;
-  auto m = std::make_shared<models::Cnn>(o);
-  torch::NoGradGuard g;
-  for (const auto& item : m->named_modules("", false))
-    if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
-      bn->running_mean.copy_(torch::randn_like(bn->running_mean) * 0.3);
-      bn->running_var.copy_(torch::rand_like(bn->running_var) + 0.2);
-      bn->weight.copy_(torch::rand_like(bn->weight) + 0.5);
-      bn->bias.copy_(torch::randn_like(bn->bias) * 0.2);
-    }
+  testing::SmallCnn s;
+  s.options.batch_norm = true;
+  auto m = testing::small_cnn(s);
+  testing::randomize_batch_norms(*m);
   return m;
 }
 

@@ -28,14 +28,7 @@ std::shared_ptr<models::Cnn> bn_cnn() {
   s.block_pruned = {"fc1.weight", "conv2.weight"};
   s.zero_fraction = 0.85;
   auto m = testing::small_cnn(s);
-  torch::NoGradGuard g;
-  for (const auto& item : m->named_modules("", false))
-    if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
-      bn->running_mean.copy_(torch::randn_like(bn->running_mean) * 0.3);
-      bn->running_var.copy_(torch::rand_like(bn->running_var) + 0.2);
-      bn->weight.copy_(torch::rand_like(bn->weight) + 0.5);
-      bn->bias.copy_(torch::randn_like(bn->bias) * 0.2);
-    }
+  testing::randomize_batch_norms(*m);
   return m;
 }
 
