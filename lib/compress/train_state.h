@@ -16,6 +16,10 @@ struct TrainState {
   double epoch = 0.0;  // fractional: epoch index + step / steps_per_epoch
   const data::Batch* batch = nullptr;  // the batch of the current step
   torch::Tensor logits;                // the student's logits of the current step
+  // Set by a modifier that needs the student's hidden states (hidden-state
+  // distillation); the trainer then fills hidden_states with the same forward.
+  bool wants_hidden_states = false;
+  std::vector<torch::Tensor> hidden_states;
   torch::Tensor loss;                  // set after the forward pass; modifiers may replace it
   models::Classifier* teacher = nullptr;  // the frozen distillation teacher, when the recipe has one
 };

@@ -148,7 +148,7 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
       if (local.size(0) > 0) {
         batch = train_set.batch(local);
         state.batch = &*batch;
-        state.logits = model.logits(*batch);
+        state.logits = state.wants_hidden_states ? model.logits(*batch, state.hidden_states) : model.logits(*batch);
         state.loss = torch::nn::functional::cross_entropy(state.logits, batch->labels);
         fire(EventType::LossCalculated);
         state.loss.backward();

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "models/bert/bert.h"
 #include "models/cnn.h"
+#include "models/conv_bn.h"
 #include "models/mlp.h"
 
 namespace sparrow::exporter {
@@ -14,7 +15,7 @@ namespace {
 // Appends ops with fresh value names; parameters are looked up by their state-dict names.
 class Builder {
  public:
-  explicit Builder(models::Classifier& model) {
+  explicit Builder(models::Classifier& model) : model_(model) {
     for (const auto& p : model.named_parameters()) params_[p.key()] = p.value().detach().to(torch::kFloat32).contiguous();
   }
 
@@ -43,7 +44,22 @@ class Builder {
               {{"weight", w}, {"bias", param(module + ".bias")}}, std::move(output));
   }
   std::string conv2d(const std::string& module, const std::string& in, std::int64_t padding) {
-    const torch::Tensor w = param(module + ".weight");  // [out, in, kh, kw]
+    return conv2d(module, in, padding, param(module + ".weight"), param(module + ".bias"));
+  }
+  // A conv and the BatchNorm after it as one conv2d op, folded as the trainer folds it, so the engine runs
+  // no BatchNorm and quantizes the same weights the trainer did.
+  std::string conv2d_bn(const std::string& conv, const std::string& bn, const std::string& in, std::int64_t padding) {
+    const auto modules = model_.named_modules("", /*include_self=*/false);
+    const auto* c = modules.contains(conv) ? modules[conv]->as<torch::nn::Conv2d>() : nullptr;
+    const auto* n = modules.contains(bn) ? modules[bn]->as<torch::nn::BatchNorm2d>() : nullptr;
+    if (!c || !n) throw InternalError("export: the model has no conv '" + conv + "' followed by BatchNorm '" + bn + "'");
+    torch::NoGradGuard no_grad;
+    const auto folded = models::fold_batch_norm(*c, *n);
+    return conv2d(conv, in, padding, folded.weight.to(torch::kFloat32).contiguous(), folded.bias.to(torch::kFloat32).contiguous());
+  }
+  // w: [out, in, kh, kw].
+  std::string conv2d(const std::string& module, const std::string& in, std::int64_t padding, const torch::Tensor& w,
+                     const torch::Tensor& bias) {
     const nlohmann::json attrs = {{"out_features", w.size(0)},
                                   {"in_features", w.size(1) * w.size(2) * w.size(3)},
                                   {"in_channels", w.size(1)},
@@ -51,7 +67,7 @@ class Builder {
                                   {"kernel", {w.size(2), w.size(3)}},
                                   {"stride", {1, 1}},
                                   {"padding", {padding, padding}}};
-    return op(module, "conv2d", {in}, attrs, {{"weight", w.reshape({w.size(0), -1})}, {"bias", param(module + ".bias")}});
+    return op(module, "conv2d", {in}, attrs, {{"weight", w.reshape({w.size(0), -1})}, {"bias", bias}});
   }
   std::string layer_norm(const std::string& module, const std::string& in, double eps) {
     return op(module, "layer_norm", {in}, {{"eps", eps}},
@@ -72,6 +88,7 @@ class Builder {
   }
 
  private:
+  models::Classifier& model_;
   std::map<std::string, torch::Tensor> params_;
 };
 
@@ -85,9 +102,13 @@ void lower_cnn(Builder& b, const nlohmann::json& config) {
   const std::int64_t c = config.at("in_channels"), s = config.at("image_size");
   b.graph.inputs = {{"input", "f32", {-1, c, s, s}}};
   const nlohmann::json pool = {{"mode", "max"}, {"kernel", {2, 2}}, {"stride", {2, 2}}};
-  auto x = b.unary("relu1", "relu", b.conv2d("conv1", "input", 1));
+  const bool batch_norm = config.value("batch_norm", false);
+  const auto conv = [&](const std::string& n, const std::string& in) {
+    return batch_norm ? b.conv2d_bn("conv" + n, "bn" + n, in, 1) : b.conv2d("conv" + n, in, 1);
+  };
+  auto x = b.unary("relu1", "relu", conv("1", "input"));
   x = b.op("pool1", "pooling", {x}, pool);
-  x = b.unary("relu2", "relu", b.conv2d("conv2", x, 1));
+  x = b.unary("relu2", "relu", conv("2", x));
   x = b.op("pool2", "pooling", {x}, pool);
   x = b.op("flatten", "flatten", {x}, {{"start_dim", 1}});
   x = b.unary("relu3", "relu", b.linear("fc1", x));

@@ -21,7 +21,17 @@ class Classifier : public torch::nn::Module {
     ActiveHookScope scope(hook_.get());
     return forward(batch);
   }
+  // logits() that also gives the model's hidden states, for hidden-state
+  // distillation: BERT's are the embeddings' output, then each encoder
+  // layer's, [B, L, hidden] each (Hugging Face's output_hidden_states order).
+  torch::Tensor logits(const data::Batch& batch, std::vector<torch::Tensor>& hidden_states) {
+    ActiveHookScope scope(hook_.get());
+    return forward_with_hidden_states(batch, hidden_states);
+  }
   virtual torch::Tensor forward(const data::Batch& batch) = 0;
+  // Models without hidden states to distil keep this default, which throws BadInput.
+  virtual torch::Tensor forward_with_hidden_states(const data::Batch& batch, std::vector<torch::Tensor>& hidden_states);
+  virtual bool has_hidden_states() const { return false; }
   void set_linear_hook(std::shared_ptr<LinearHook> hook) { hook_ = std::move(hook); }
   const std::shared_ptr<LinearHook>& linear_hook() const { return hook_; }
   // Names of the linear and conv weights (SparseML's __ALL_PRUNABLE__).

@@ -1,6 +1,7 @@
 #pragma once
 // A small CNN for 28x28 greyscale images: two 3x3 conv + ReLU + 2x2 max-pool
-// stages, then two linear layers.
+// stages, then two linear layers. With batch_norm, each conv is followed by a
+// BatchNorm (conv -> BN -> ReLU); the exporter folds it into the conv.
 #include "models/classifier.h"
 
 namespace sparrow::models {
@@ -13,6 +14,7 @@ struct CnnOptions {
   int64_t hidden = 128;
   int64_t num_classes = 10;
   double dropout = 0.0;
+  bool batch_norm = false;
 };
 
 class Cnn : public Classifier {
@@ -28,6 +30,7 @@ class Cnn : public Classifier {
  private:
   CnnOptions options_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};  // with batch_norm only
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
 };

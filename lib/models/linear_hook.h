@@ -13,6 +13,10 @@ class LinearHook {
   virtual ~LinearHook() = default;
   virtual torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) = 0;
   virtual torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) = 0;
+  // A conv and the BatchNorm after it; by default the two one after the other.
+  virtual torch::Tensor conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+    return bn.forward(conv2d(conv, x));
+  }
   // A training step in which this process has no items (in data-parallel training, a last batch smaller
   // than the world): a hook whose layers take part in collectives joins them here without a forward.
   virtual void step_without_items() {}
@@ -20,6 +24,7 @@ class LinearHook {
 
 torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x);
 torch::Tensor conv2d(torch::nn::Conv2d layer, const torch::Tensor& x);
+torch::Tensor conv2d_bn(torch::nn::Conv2d conv, torch::nn::BatchNorm2d bn, const torch::Tensor& x);
 
 // Makes `hook` the one linear()/conv2d() consult on this thread while alive.
 class ActiveHookScope {

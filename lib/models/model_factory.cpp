@@ -61,6 +61,7 @@ std::shared_ptr<Classifier> make_cnn(ConfigFields& f) {
   o.hidden = f.positive("hidden", o.hidden);
   o.num_classes = f.positive("num_classes", o.num_classes);
   o.dropout = f.get<double>("dropout", o.dropout);
+  o.batch_norm = f.get<bool>("batch_norm", o.batch_norm);
   f.finish("cnn");
   return std::make_shared<Cnn>(o);
 }

@@ -57,6 +57,18 @@ torch::nn::Conv2d shrink_conv2d(const torch::nn::Conv2d& layer, const torch::Ten
   return out;
 }
 
+torch::nn::BatchNorm2d shrink_batch_norm(const torch::nn::BatchNorm2d& layer, const torch::Tensor& keep) {
+  torch::NoGradGuard no_grad;
+  torch::nn::BatchNorm2d out(torch::nn::BatchNorm2dOptions(keep.numel()).eps(layer->options.eps()).momentum(layer->options.momentum()));
+  out->weight.copy_(pick(layer->weight, 0, keep));
+  out->bias.copy_(pick(layer->bias, 0, keep));
+  out->running_mean.copy_(pick(layer->running_mean, 0, keep));
+  out->running_var.copy_(pick(layer->running_var, 0, keep));
+  out->num_batches_tracked.copy_(layer->num_batches_tracked);
+  out->train(layer->is_training());
+  return out;
+}
+
 void Classifier::remove_units(StructureKind kind, const std::string& group, const std::vector<int64_t>&) {
   throw InternalError(std::string("this model cannot remove ") + to_string(kind) + " (group '" + group + "')");
 }

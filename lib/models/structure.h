@@ -38,5 +38,7 @@ torch::Tensor kept_indices(int64_t units, int64_t unit_size, const std::vector<i
 // (undefined: all of them).
 torch::nn::Linear shrink_linear(const torch::nn::Linear& layer, const torch::Tensor& keep_out, const torch::Tensor& keep_in);
 torch::nn::Conv2d shrink_conv2d(const torch::nn::Conv2d& layer, const torch::Tensor& keep_out, const torch::Tensor& keep_in);
+// A BatchNorm keeping only the given channels, with their running statistics.
+torch::nn::BatchNorm2d shrink_batch_norm(const torch::nn::BatchNorm2d& layer, const torch::Tensor& keep);
 
 }  // namespace sparrow::models

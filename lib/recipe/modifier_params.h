@@ -143,7 +143,13 @@ struct QuantizationParams {
 };
 
 // Knowledge distillation from the recipe's teacher: loss = (1 - hardness) *
-// task loss + hardness * temperature^2 * KL(student/T || teacher/T).
+// task loss + hardness * temperature^2 * KL(student/T || teacher/T), plus,
+// when hidden_state_gain > 0, hidden_state_gain * the mean over mapped layers
+// of MSE(student hidden state, teacher hidden state) (students with fewer
+// layers). The map pairs student_layer_names[i] with teacher_layer_names[i]
+// (SparseML's PerLayerDistillationModifier names: "bert.embeddings",
+// "bert.encoder.layer.N"); both empty: the embeddings with each other and
+// student layer i with teacher layer round((i + 1) * Lt / Ls) - 1.
 struct DistillationParams {
   double start_epoch = 0.0;
   double end_epoch = -1.0;
@@ -151,6 +157,9 @@ struct DistillationParams {
   double hardness = 0.5;
   double temperature = 2.0;
   std::vector<std::string> distill_output_keys;
+  double hidden_state_gain = 0.0;
+  std::vector<std::string> student_layer_names;
+  std::vector<std::string> teacher_layer_names;
 };
 
 using ModifierParams =

@@ -1,6 +1,7 @@
 #include "recipe/modifier_parsers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <regex>
@@ -493,6 +494,42 @@ void parse_quantization(FieldReader& f, const Emit& emit) {
   emit(p);
 }
 
+// student_layer_names / teacher_layer_names: both or neither, equally long,
+// each a hidden state BERT exposes, no student state named twice.
+void read_layer_map(FieldReader& f, DistillationParams& p) {
+  const bool student = f.has("student_layer_names"), teacher = f.has("teacher_layer_names");
+  if (!student && !teacher) return;
+  const std::string key = student ? "student_layer_names" : "teacher_layer_names";
+  if (student != teacher) {
+    f.error(key, key + " needs " + (student ? "teacher_layer_names" : "student_layer_names") +
+                     " beside it: the two lists pair student and teacher hidden states by position");
+    return;
+  }
+  if (p.hidden_state_gain <= 0) {
+    f.error(key, key + " maps hidden states for the hidden-state loss, which is off: set hidden_state_gain > 0");
+    return;
+  }
+  static const std::regex hidden_state(R"(bert\.embeddings|bert\.encoder\.layer\.(0|[1-9][0-9]*))");
+  for (const auto& [k, out] : {std::pair{"student_layer_names", &p.student_layer_names},
+                               std::pair{"teacher_layer_names", &p.teacher_layer_names}}) {
+    const auto v = f.strings(k);
+    if (!v) return;
+    if (v->empty()) return f.error(k, std::string(k) + " must name at least one hidden state");
+    for (const auto& name : *v)
+      if (!std::regex_match(name, hidden_state))
+        return f.error(k, std::string(k) + ": '" + name + "' is not a hidden state; expected bert.embeddings or bert.encoder.layer.N");
+    *out = *v;
+  }
+  if (p.student_layer_names.size() != p.teacher_layer_names.size())
+    return f.error("teacher_layer_names", "student_layer_names has " + std::to_string(p.student_layer_names.size()) +
+                                              " entries but teacher_layer_names has " + std::to_string(p.teacher_layer_names.size()) +
+                                              "; they pair hidden states by position");
+  for (size_t i = 0; i < p.student_layer_names.size(); ++i)
+    if (std::find(p.student_layer_names.begin(), p.student_layer_names.begin() + static_cast<std::ptrdiff_t>(i),
+                  p.student_layer_names[i]) != p.student_layer_names.begin() + static_cast<std::ptrdiff_t>(i))
+      return f.error("student_layer_names", "student_layer_names lists '" + p.student_layer_names[i] + "' twice");
+}
+
 void parse_distillation(FieldReader& f, const Emit& emit) {
   DistillationParams p;
   read_range(f, p.start_epoch, p.end_epoch, false);
@@ -500,6 +537,11 @@ void parse_distillation(FieldReader& f, const Emit& emit) {
   read_in_range(f, "hardness", p.hardness, 0.0, 1.0, true);
   read_positive(f, "temperature", p.temperature);
   if (const auto v = f.strings("distill_output_keys")) p.distill_output_keys = *v;
+  if (const auto g = f.number("hidden_state_gain")) {
+    if (*g < 0 || !std::isfinite(*g)) f.error("hidden_state_gain", "hidden_state_gain must be a number >= 0 (0: off), got " + num(*g));
+    else p.hidden_state_gain = *g;
+  }
+  read_layer_map(f, p);
   logging_fields(f);
   emit(p);
 }

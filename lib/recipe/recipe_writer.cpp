@@ -171,6 +171,9 @@ struct ModifierEmitter {
     field(out, "hardness", p.hardness);
     field(out, "temperature", p.temperature);
     if (!p.distill_output_keys.empty()) strings(out, "distill_output_keys", p.distill_output_keys);
+    if (p.hidden_state_gain > 0) field(out, "hidden_state_gain", p.hidden_state_gain);
+    if (!p.student_layer_names.empty()) strings(out, "student_layer_names", p.student_layer_names);
+    if (!p.teacher_layer_names.empty()) strings(out, "teacher_layer_names", p.teacher_layer_names);
   }
 };
 

@@ -59,6 +59,40 @@ std::string cell(const std::optional<double>& v) {
   return buf;
 }
 
+const std::vector<std::string>& named_layers(const ModifierSpec& m) {
+  static const std::vector<std::string> none;
+  const auto* named = std::get_if<LayerPruningParams>(&m.params);
+  return named ? named->layers : none;
+}
+
+const char* structure_name(Structure s) {
+  switch (s) {
+    case Structure::Heads: return "heads";
+    case Structure::Neurons: return "neurons";
+    case Structure::Channels: return "channels";
+    case Structure::Layers: return "layers";
+  }
+  return "";
+}
+
+// What a structured pruning modifier removes, in words (the plan's legend).
+std::string structured_summary(const ModifierSpec& m) {
+  const StructuredPruningParams& p = *structured_params(m.params);
+  std::string out;
+  if (!named_layers(m).empty()) {
+    out = "removes";
+    for (const auto& l : named_layers(m)) out += " " + l;
+    return out;
+  }
+  out = "removes " + format_number(p.final_sparsity) + " of the " + structure_name(p.structure) + " of ";
+  if (p.modules.empty()) out += "every group";
+  for (size_t i = 0; i < p.modules.size(); ++i) out += (i ? ", " : "") + p.modules[i];
+  return out + ", lowest " + (p.score == UnitScore::FirstOrder ? "first-order importance" : "magnitude") + " first";
+}
+
+// A column of the text table, right-aligned.
+std::string column(const std::string& c) { return "  " + std::string(c.size() < 10 ? 10 - c.size() : 0, ' ') + c; }
+
 const char* qat_name(QatState s) {
   switch (s) {
     case QatState::Off: return "off";
@@ -98,6 +132,30 @@ std::optional<double> sparsity_at(const ModifierParams& params, double epoch) {
   return target_sparsity(*p, epoch);
 }
 
+const StructuredPruningParams* structured_params(const ModifierParams& params) {
+  if (const auto* layers = std::get_if<LayerPruningParams>(&params)) return layers;
+  return std::get_if<StructuredPruningParams>(&params);
+}
+
+std::optional<double> removed_fraction_at(const ModifierParams& params, double epoch, double epochs) {
+  const StructuredPruningParams* structured = structured_params(params);
+  if (!structured || epoch + kEps < structured->start_epoch) return std::nullopt;
+  const StructuredPruningParams& p = *structured;
+  if (const auto* named = std::get_if<LayerPruningParams>(&params); named && !named->layers.empty()) return 1.0;
+  const double end = p.end_epoch >= 0 ? p.end_epoch : epochs;
+  double last_update = p.start_epoch;
+  if (epoch + kEps >= end) last_update = end;
+  else if (p.update_frequency > 0)
+    last_update = p.start_epoch + std::floor((epoch - p.start_epoch) / p.update_frequency + kEps) * p.update_frequency;
+  GMPruningParams curve;
+  curve.start_epoch = p.start_epoch;
+  curve.end_epoch = end;
+  curve.init_sparsity = p.init_sparsity;
+  curve.final_sparsity = p.final_sparsity;
+  curve.inter_func = p.inter_func;
+  return target_sparsity(curve, last_update);
+}
+
 bool holds_mask_at(const ModifierParams& params, double epoch) {
   if (const auto* c = std::get_if<ConstantPruningParams>(&params)) return active(c->start_epoch, c->end_epoch, epoch);
   return sparsity_at(params, epoch).has_value();
@@ -125,6 +183,7 @@ Schedule make_schedule(const Recipe& recipe, double step) {
   s.epochs = planned_epochs(recipe);
   for (const auto& m : recipe.modifiers)
     if (pruning_params(m.params)) s.pruning.push_back(&m);
+    else if (structured_params(m.params)) s.structured.push_back(&m);
   std::vector<double> epochs;
   const auto whole_steps = static_cast<int64_t>(std::floor(s.epochs / step + kEps));
   for (int64_t k = 0; k <= whole_steps; ++k) epochs.push_back(static_cast<double>(k) * step);
@@ -137,6 +196,7 @@ Schedule make_schedule(const Recipe& recipe, double step) {
       row.sparsity.push_back(sparsity_at(m->params, e));
       row.holding.push_back(holds_mask_at(m->params, e));
     }
+    for (const ModifierSpec* m : s.structured) row.removed.push_back(removed_fraction_at(m->params, e, s.epochs));
     row.qat = quantization_at(recipe, e);
     row.distillation = distillation_at(recipe, e);
     s.rows.push_back(std::move(row));
@@ -149,18 +209,37 @@ nlohmann::json schedule_json(const Schedule& s) {
   json pruning = json::array();
   for (const ModifierSpec* m : s.pruning)
     pruning.push_back({{"tag", m->tag}, {"location", m->location}, {"params", *pruning_params(m->params)}});
+  json structured = json::array();
+  for (const ModifierSpec* m : s.structured) {
+    const StructuredPruningParams& p = *structured_params(m->params);
+    json entry = {{"tag", m->tag}, {"location", m->location}, {"structure", structure_name(p.structure)}};
+    if (!named_layers(*m).empty()) {
+      entry["layers"] = named_layers(*m);
+    } else {
+      entry["modules"] = p.modules;
+      entry["final_sparsity"] = p.final_sparsity;
+      entry["score"] = p.score == UnitScore::FirstOrder ? "first_order" : "magnitude";
+    }
+    structured.push_back(entry);
+  }
   json rows = json::array();
   for (const auto& r : s.rows) {
     json sparsity = json::array();
     for (size_t i = 0; i < r.sparsity.size(); ++i)
       sparsity.push_back(r.sparsity[i] ? json(*r.sparsity[i]) : r.holding[i] ? json("keep") : json(nullptr));
+    json removed = json::array();
+    for (size_t i = 0; i < r.removed.size(); ++i) {
+      const auto& named = named_layers(*s.structured[i]);
+      removed.push_back(!r.removed[i] ? json(nullptr) : named.empty() ? json(*r.removed[i]) : json(named));
+    }
     rows.push_back({{"epoch", r.epoch},
                     {"lr", r.lr},
                     {"sparsity", sparsity},
+                    {"removed", removed},
                     {"quantization", qat_name(r.qat)},
                     {"distillation", r.distillation}});
   }
-  return {{"epochs", s.epochs}, {"pruning", pruning}, {"rows", rows}};
+  return {{"epochs", s.epochs}, {"pruning", pruning}, {"structured", structured}, {"rows", rows}};
 }
 
 std::string schedule_text(const Schedule& s) {
@@ -173,17 +252,24 @@ std::string schedule_text(const Schedule& s) {
     for (const auto& p : *pruning_params(m.params)) out << " " << p;
     out << "\n";
   }
+  // Structured modifiers are numbered after the others; their cells are the fraction of each group's units removed.
+  if (!s.structured.empty()) out << "Structured pruning modifiers (cells: fraction of each group's units removed):\n";
+  for (size_t i = 0; i < s.structured.size(); ++i) {
+    const ModifierSpec& m = *s.structured[i];
+    out << "  [" << s.pruning.size() + i + 1 << "] !" << m.tag << " at " << m.location << ": " << structured_summary(m) << "\n";
+  }
   out << "\n   epoch            lr";
-  for (size_t i = 0; i < s.pruning.size(); ++i) out << "  " << std::string(8 - std::to_string(i + 1).size(), ' ') << "[" << i + 1 << "]";
+  for (size_t i = 0; i < s.pruning.size() + s.structured.size(); ++i) out << column("[" + std::to_string(i + 1) + "]");
   out << "  quantization  distillation\n";
   for (const auto& r : s.rows) {
     char head[64];
     std::snprintf(head, sizeof head, "%8.3f  %12.6g", r.epoch, r.lr);
     out << head;
     for (size_t i = 0; i < r.sparsity.size(); ++i) {
-      const std::string c = r.sparsity[i] ? cell(r.sparsity[i]) : r.holding[i] ? "keep" : "-";
-      out << "  " << std::string(c.size() < 10 ? 10 - c.size() : 0, ' ') << c;
+      out << column(r.sparsity[i] ? cell(r.sparsity[i]) : r.holding[i] ? "keep" : "-");
     }
+    for (size_t i = 0; i < r.removed.size(); ++i)
+      out << column(!r.removed[i] ? "-" : named_layers(*s.structured[i]).empty() ? cell(r.removed[i]) : "removed");
     char tail[64];
     std::snprintf(tail, sizeof tail, "  %12s  %12s", qat_name(r.qat), r.distillation ? "on" : "off");
     out << tail << "\n";

@@ -1,7 +1,7 @@
 #pragma once
 // The per-epoch plan a recipe describes: learning rate, each pruning
-// modifier's target sparsity, and whether quantization and distillation are
-// active. `compress schedule` prints it; it is also the reference the
+// modifier's target sparsity, what structured pruning has removed, and
+// whether quantization and distillation are active. `compress schedule` prints it; it is also the reference the
 // trainer's modifiers are tested against.
 #include <nlohmann/json.hpp>
 
@@ -30,6 +30,16 @@ std::optional<double> sparsity_at(const ModifierParams& params, double epoch);
 // Whether a pruning modifier holds its mask at `epoch`.
 bool holds_mask_at(const ModifierParams& params, double epoch);
 
+// Structured pruning (heads, neurons, channels, layers): the fraction of each
+// selected group's units removed by `epoch`, i.e. the curve's value at the
+// modifier's last planned update (start, every update_frequency, end; an open
+// end is `epochs`, the end of training); nullopt before start_epoch. The named
+// form of !LayerPruningModifier removes its layers at start_epoch: 1.0 then.
+// nullopt for a modifier that is not structured pruning.
+std::optional<double> removed_fraction_at(const ModifierParams& params, double epoch, double epochs);
+// The structured pruning fields of a modifier; null for any other modifier.
+const StructuredPruningParams* structured_params(const ModifierParams& params);
+
 enum class QatState { Off, Training, ObserversFrozen };
 QatState quantization_at(const Recipe& recipe, double epoch);
 bool distillation_at(const Recipe& recipe, double epoch);
@@ -39,6 +49,7 @@ struct ScheduleRow {
   double lr = 0;
   std::vector<std::optional<double>> sparsity;  // one per Schedule::pruning entry
   std::vector<bool> holding;                    // the modifier holds its mask (with or without a target)
+  std::vector<std::optional<double>> removed;   // one per Schedule::structured entry
   QatState qat = QatState::Off;
   bool distillation = false;
 };
@@ -46,6 +57,7 @@ struct ScheduleRow {
 struct Schedule {
   double epochs = 0;                      // planned_epochs()
   std::vector<const ModifierSpec*> pruning;  // pruning modifiers, in recipe order
+  std::vector<const ModifierSpec*> structured;  // structured pruning modifiers, in recipe order
   std::vector<ScheduleRow> rows;          // epoch 0, step, 2*step, ... up to and including `epochs`
 };
 

@@ -418,7 +418,7 @@ modifiers:
   - !LayerPruningModifier {layers: [conv1], start_epoch: 3}
   - !QuantizationModifier {start_epoch: 3, ignore: [fc2]}
   - !QuantizationModifier {start_epoch: 3.5, submodules: [fc1]}
-  - !DistillationModifier {hardness: 0.7, temperature: 3}
+  - !DistillationModifier {hardness: 0.7, temperature: 3, hidden_state_gain: 0.5, student_layer_names: [bert.embeddings, bert.encoder.layer.0], teacher_layer_names: [bert.embeddings, bert.encoder.layer.3]}
 )");
   const std::string text = resolved_yaml(r);
   const Recipe again = parse(text, "resolved.yaml");
@@ -432,4 +432,8 @@ modifiers:
   CHECK(again.modifiers[6].tag == "GlobalMagnitudePruningModifier");
   CHECK(again.teacher.checkpoint == "runs/dense ckpt");
   CHECK(*again.gates.min_speedup == 10.0);
+  const auto& distill = params<DistillationParams>(again, 10);
+  CHECK(distill.hidden_state_gain == 0.5);
+  CHECK(distill.student_layer_names == std::vector<std::string>{"bert.embeddings", "bert.encoder.layer.0"});
+  CHECK(distill.teacher_layer_names == std::vector<std::string>{"bert.embeddings", "bert.encoder.layer.3"});
 }

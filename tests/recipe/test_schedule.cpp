@@ -145,3 +145,41 @@ TEST_CASE("schedule: rows, JSON and text", "[recipe][schedule]") {
   CHECK(text.find("[1] !GMPruningModifier at bert.yaml:7:5:") != std::string::npos);
   CHECK(text.find("0.900000") != std::string::npos);
 }
+
+TEST_CASE("schedule: structured pruning shows what is removed when (golden text and JSON)", "[recipe][schedule]") {
+  const Recipe r = parse_recipe(R"(modifiers:
+  - !EpochRangeModifier {end_epoch: 3}
+  - !GMPruningModifier {params: [w], final_sparsity: 0.5, start_epoch: 0, end_epoch: 2}
+  - !HeadPruningModifier {final_sparsity: 0.5, start_epoch: 0, end_epoch: 2, update_frequency: 0.5}
+  - !NeuronPruningModifier {final_sparsity: 0.25, start_epoch: 1, modules: ["re:.*layer.0.*"], score: first_order, inter_func: linear}
+  - !ChannelPruningModifier {init_sparsity: 0.1, final_sparsity: 0.4, start_epoch: 0.5, end_epoch: 1.5}
+  - !LayerPruningModifier {layers: [bert.encoder.layer.1], start_epoch: 1}
+)",
+                                "s.yaml");
+  const Schedule s = make_schedule(r, 0.5);
+  CHECK(schedule_text(s) == R"(Plan over 3 epochs. Pruning modifiers:
+  [1] !GMPruningModifier at s.yaml:3:5: w
+Structured pruning modifiers (cells: fraction of each group's units removed):
+  [2] !HeadPruningModifier at s.yaml:4:5: removes 0.5 of the heads of every group, lowest magnitude first
+  [3] !NeuronPruningModifier at s.yaml:5:5: removes 0.25 of the neurons of re:.*layer.0.*, lowest first-order importance first
+  [4] !ChannelPruningModifier at s.yaml:6:5: removes 0.4 of the channels of every group, lowest magnitude first
+  [5] !LayerPruningModifier at s.yaml:7:5: removes bert.encoder.layer.1
+
+   epoch            lr         [1]         [2]         [3]         [4]         [5]  quantization  distillation
+   0.000          0.01    0.000000    0.000000           -           -           -           off           off
+   0.500          0.01    0.289062    0.289062           -    0.100000           -           off           off
+   1.000          0.01    0.437500    0.437500    0.000000    0.100000     removed           off           off
+   1.500          0.01    0.492188    0.492188    0.000000    0.400000     removed           off           off
+   2.000          0.01    0.500000    0.500000    0.000000    0.400000     removed           off           off
+   2.500          0.01    0.500000    0.500000    0.000000    0.400000     removed           off           off
+   3.000          0.01    0.500000    0.500000    0.250000    0.400000     removed           off           off
+)");
+  const auto j = schedule_json(s);
+  CHECK(j["structured"][0] == nlohmann::json::parse(R"({"tag": "HeadPruningModifier", "location": "s.yaml:4:5",
+      "structure": "heads", "modules": [], "final_sparsity": 0.5, "score": "magnitude"})"));
+  CHECK(j["structured"][3] == nlohmann::json::parse(R"({"tag": "LayerPruningModifier", "location": "s.yaml:7:5",
+      "structure": "layers", "layers": ["bert.encoder.layer.1"]})"));
+  CHECK(j["rows"][0]["removed"] == nlohmann::json::parse("[0.0, null, null, null]"));
+  CHECK(j["rows"][2]["removed"] == nlohmann::json::parse(R"([0.4375, 0.0, 0.1, ["bert.encoder.layer.1"]])"));
+  CHECK(j["rows"][6]["removed"][1] == 0.25);  // an open end: the final fraction when training ends
+}

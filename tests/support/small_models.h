@@ -25,6 +25,19 @@ inline void zero_random_blocks(torch::nn::Module& m, const std::vector<std::stri
   }
 }
 
+// Gives every BatchNorm of `m` running statistics and an affine map far from the identity, so that a
+// BatchNorm left out or folded wrongly shows in the outputs.
+inline void randomize_batch_norms(torch::nn::Module& m) {
+  torch::NoGradGuard g;
+  for (const auto& item : m.named_modules("", false))
+    if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
+      bn->running_mean.copy_(torch::randn_like(bn->running_mean) * 0.3);
+      bn->running_var.copy_(torch::rand_like(bn->running_var) + 0.2);
+      bn->weight.copy_(torch::rand_like(bn->weight) + 0.5);
+      bn->bias.copy_(torch::randn_like(bn->bias) * 0.2);
+    }
+}
+
 struct SmallCnn {
   std::uint64_t seed = 1;
   models::CnnOptions options = [] {

@@ -1,5 +1,7 @@
 #include "compress/modifiers/distillation_modifier.h"
 
+#include <tuple>
+
 #include "core/errors.h"
 
 namespace sparrow::compress {
@@ -25,17 +27,50 @@ torch::Tensor DistillationModifier::kd_loss(const torch::Tensor& student, const 
 void DistillationModifier::on_initialize(TrainState& state) {
   if (!state.teacher)
     throw BadInput(location_ + ": !DistillationModifier needs a teacher: section (teacher: {checkpoint: DIR} or teacher: self)");
+  if (params_.hidden_state_gain <= 0) return;
+  for (const auto& [who, model] : {std::pair<const char*, models::Classifier*>{"student", &state.model}, {"teacher", state.teacher}})
+    if (!model->has_hidden_states())
+      throw BadInput(location_ + ": hidden_state_gain: the " + who + " (" + model->config().value("name", std::string("?")) +
+                     ") has no hidden states to distil; only BERT has");
+  state.wants_hidden_states = true;
+}
+
+LayerMap DistillationModifier::layer_map(const std::vector<torch::Tensor>& student,
+                                         const std::vector<torch::Tensor>& teacher) const {
+  const auto count = static_cast<int64_t>(student.size()), teacher_count = static_cast<int64_t>(teacher.size());
+  if (params_.student_layer_names.empty()) return default_layer_map(count - 1, teacher_count - 1);
+  LayerMap map;
+  for (size_t i = 0; i < params_.student_layer_names.size(); ++i) {
+    const auto s = hidden_state_index(params_.student_layer_names[i]);
+    const auto t = hidden_state_index(params_.teacher_layer_names[i]);
+    for (const auto& [name, index, available, who] :
+         {std::tuple{params_.student_layer_names[i], s, count, "student"}, std::tuple{params_.teacher_layer_names[i], t, teacher_count, "teacher"}})
+      if (index >= available)
+        throw BadInput(location_ + ": " + who + "_layer_names: '" + name + "', but the " + who + " has " +
+                       std::to_string(available - 1) + " encoder layers");
+    map.emplace_back(s, t);
+  }
+  return map;
 }
 
 void DistillationModifier::on_step(TrainState& state, const Event& event) {
   if (event.type != EventType::LossCalculated) return;
+  const bool hidden = params_.hidden_state_gain > 0;
   torch::Tensor teacher_logits;
+  std::vector<torch::Tensor> teacher_hidden;
   {
     torch::NoGradGuard no_grad;
-    teacher_logits = state.teacher->logits(*state.batch);
+    teacher_logits = hidden ? state.teacher->logits(*state.batch, teacher_hidden) : state.teacher->logits(*state.batch);
   }
   const double h = params_.hardness;
   state.loss = h * kd_loss(state.logits, teacher_logits, params_.temperature) + (1.0 - h) * state.loss;
+  if (!hidden) return;
+  if (state.hidden_states.front().sizes() != teacher_hidden.front().sizes())
+    throw BadInput(location_ + ": hidden_state_gain: the student's hidden states " + c10::str(state.hidden_states.front().sizes()) +
+                   " and the teacher's " + c10::str(teacher_hidden.front().sizes()) + " differ in shape (hidden_size must match)");
+  state.loss = state.loss + params_.hidden_state_gain * hidden_state_loss(state.hidden_states, teacher_hidden,
+                                                                          layer_map(state.hidden_states, teacher_hidden),
+                                                                          state.batch->attention_mask);
 }
 
 }  // namespace sparrow::compress

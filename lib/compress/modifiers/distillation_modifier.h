@@ -1,8 +1,10 @@
 #pragma once
 // !DistillationModifier: the loss becomes
 //   hardness * T^2 * KL(teacher || student at temperature T) + (1 - hardness) * task loss
+//   + hidden_state_gain * hidden_state_loss (distillation_hidden_states.h)
 // with the frozen teacher run without gradients on the same batch.
 #include "compress/modifier.h"
+#include "compress/modifiers/distillation_hidden_states.h"
 #include "recipe/modifier_params.h"
 
 namespace sparrow::compress {
@@ -19,6 +21,10 @@ class DistillationModifier : public Modifier {
   void on_step(TrainState& state, const Event& event) override;
 
  private:
+  // The recipe's map, or the default one for the current layer counts (the
+  // student may lose layers while training); BadInput when a name is out of range.
+  LayerMap layer_map(const std::vector<torch::Tensor>& student, const std::vector<torch::Tensor>& teacher) const;
+
   recipe::DistillationParams params_;
   std::string location_;
 };

@@ -57,8 +57,10 @@ void QuantizationModifier::on_start(TrainState& state, double epoch) {
 }
 
 void QuantizationModifier::on_step(TrainState&, const Event& event) {
-  const double freeze = params_.disable_quantization_observer_epoch;
-  if (event.type == EventType::BatchStart && freeze >= 0 && event.epoch + 1e-9 >= freeze) hook_->freeze_observers();
+  if (event.type != EventType::BatchStart) return;
+  const auto reached = [&](double epoch) { return epoch >= 0 && event.epoch + 1e-9 >= epoch; };
+  if (reached(params_.disable_quantization_observer_epoch)) hook_->freeze_observers();
+  if (reached(params_.freeze_bn_stats_epoch)) hook_->freeze_bn_stats();
 }
 
 }  // namespace sparrow::compress

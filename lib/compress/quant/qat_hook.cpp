@@ -5,6 +5,7 @@
 #include "compress/distributed/process_group.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "models/conv_bn.h"
 
 namespace sparrow::compress {
 
@@ -57,24 +58,67 @@ torch::Tensor QatHook::linear(const torch::nn::LinearImpl& module, const torch::
   return quantized_linear_exact(x, q, module.weight, module.bias);
 }
 
-torch::Tensor QatHook::conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x) {
-  Layer* layer = find(module);
+namespace {
+
+F::Conv2dFuncOptions conv_options(const torch::nn::Conv2dImpl& module, const torch::Tensor& bias) {
+  const auto& o = module.options;
+  return F::Conv2dFuncOptions()
+      .stride(o.stride())
+      .dilation(o.dilation())
+      .groups(o.groups())
+      .padding(c10::get<torch::ExpandingArray<2>>(o.padding()))
+      .bias(bias);
+}
+
+// Batch statistics (updating the running ones) or the running statistics alone.
+torch::Tensor batch_norm(const torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, bool batch_statistics) {
+  return F::batch_norm(x, bn.running_mean, bn.running_var,
+                       F::BatchNormFuncOptions()
+                           .weight(bn.weight)
+                           .bias(bn.bias)
+                           .training(batch_statistics)
+                           .momentum(bn.options.momentum().value_or(0.1))
+                           .eps(bn.options.eps()));
+}
+
+}  // namespace
+
+torch::Tensor QatHook::exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const ActivationQParams& q,
+                                    const torch::Tensor& weight, const torch::Tensor& bias) const {
+  // The engine runs conv as im2col + GEMM: columns [B, L, C*kh*kw] times W [out, C*kh*kw].
   const auto& o = module.options;
   const auto padding = c10::get<torch::ExpandingArray<2>>(o.padding());
-  const auto conv_options =
-      F::Conv2dFuncOptions().stride(o.stride()).dilation(o.dilation()).groups(o.groups()).padding(padding).bias(module.bias);
-  if (!layer) return F::conv2d(x, module.weight, conv_options);
-  const auto q = qparams(*layer, x, module.is_training());
-  if (module.is_training())
-    return F::conv2d(fake_quantize_activation(x, q), fake_quantize_weight(module.weight), conv_options);
-  // The engine runs conv as im2col + GEMM: columns [B, L, C*kh*kw] times W [out, C*kh*kw].
   const auto kernel = o.kernel_size();
   const auto cols = F::unfold(x, F::UnfoldFuncOptions(kernel).padding(padding).stride(o.stride()).dilation(o.dilation()));
-  const auto y = quantized_linear_exact(cols.transpose(1, 2), q, module.weight.reshape({module.weight.size(0), -1}),
-                                        module.bias);
+  const auto y = quantized_linear_exact(cols.transpose(1, 2), q, weight.reshape({weight.size(0), -1}), bias);
   const int64_t h = (x.size(2) + 2 * (*padding)[0] - (*o.dilation())[0] * ((*kernel)[0] - 1) - 1) / (*o.stride())[0] + 1;
   const int64_t w = (x.size(3) + 2 * (*padding)[1] - (*o.dilation())[1] * ((*kernel)[1] - 1) - 1) / (*o.stride())[1] + 1;
-  return y.transpose(1, 2).reshape({x.size(0), module.weight.size(0), h, w});
+  return y.transpose(1, 2).reshape({x.size(0), weight.size(0), h, w});
+}
+
+torch::Tensor QatHook::conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x) {
+  Layer* layer = find(module);
+  if (!layer) return F::conv2d(x, module.weight, conv_options(module, module.bias));
+  const auto q = qparams(*layer, x, module.is_training());
+  if (module.is_training())
+    return F::conv2d(fake_quantize_activation(x, q), fake_quantize_weight(module.weight), conv_options(module, module.bias));
+  return exact_conv2d(module, x, q, module.weight, module.bias);
+}
+
+torch::Tensor QatHook::conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  const bool training = conv.is_training();
+  Layer* layer = find(conv);
+  if (!layer) return batch_norm(bn, F::conv2d(x, conv.weight, conv_options(conv, conv.bias)), training && !bn_stats_frozen_);
+  const auto q = qparams(*layer, x, training);
+  const auto folded = models::fold_batch_norm(conv, bn);
+  if (!training) return exact_conv2d(conv, x, q, folded.weight, folded.bias);
+  const auto xq = fake_quantize_activation(x, q);
+  const auto wq = fake_quantize_weight(folded.weight);
+  if (bn_stats_frozen_) return F::conv2d(xq, wq, conv_options(conv, folded.bias));
+  // Batch statistics: divide the folded scale back out, so that the BatchNorm sees the conv's own output
+  // (computed with the quantized folded weight) and normalises it with this batch's mean and variance.
+  const auto scale = models::batch_norm_scale(bn).view({1, -1, 1, 1});
+  return batch_norm(bn, F::conv2d(xq, wq, conv_options(conv, {})) / scale + conv.bias.view({1, -1, 1, 1}), true);
 }
 
 void QatHook::freeze_observers() {

@@ -2,7 +2,11 @@
 // Quantization-aware training as a linear hook: the selected linear and conv
 // layers see fake-quantized inputs and weights while training (straight-
 // through gradients), and in evaluation compute exactly what the engine
-// computes (integer sums, then the FP32 epilogue).
+// computes (integer sums, then the FP32 epilogue). A quantized conv followed
+// by BatchNorm is trained folded: its weight quantized after the BatchNorm's
+// scale is taken in, per output channel, as the exporter folds it; until
+// freeze_bn_stats() the BatchNorm normalises with the batch's statistics (and
+// updates its running ones), afterwards with the running ones, frozen.
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -23,11 +27,13 @@ class QatHook : public models::LinearHook {
 
   torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) override;
   torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) override;
+  torch::Tensor conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) override;
 
   // Joins this step's observer all-reduces with empty ranges, in the order the layers ran.
   void step_without_items() override;
 
   void freeze_observers();
+  void freeze_bn_stats() { bn_stats_frozen_ = true; }
   std::vector<std::string> layers() const;
   // {layer: {lo, hi, scale, zero_point}}: what quantization.json holds.
   nlohmann::json to_json() const;
@@ -41,11 +47,15 @@ class QatHook : public models::LinearHook {
   };
   Layer* find(const torch::nn::Module& module);
   ActivationQParams qparams(Layer& layer, const torch::Tensor& x, bool training);
+  // What the engine computes for a quantized conv with this weight and bias (im2col, integer sums, epilogue).
+  torch::Tensor exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const ActivationQParams& q,
+                             const torch::Tensor& weight, const torch::Tensor& bias) const;
 
   std::map<const torch::nn::Module*, Layer> layers_;
   // Layers in the order a training forward reaches them (learned on the first training step, which every
   // rank computes), so a rank without items makes its all-reduces in the same order as the others.
   std::vector<Layer*> training_order_;
+  bool bn_stats_frozen_ = false;
 };
 
 // Names of the linear and conv modules of `model`, in model order.

@@ -208,7 +208,15 @@ void BertForSequenceClassification::init_weights() {
   bert_->embeddings->word_embeddings->weight[config_.pad_token_id].zero_();
 }
 
-torch::Tensor BertForSequenceClassification::forward(const data::Batch& batch) {
+torch::Tensor BertForSequenceClassification::forward(const data::Batch& batch) { return run(batch, nullptr); }
+
+torch::Tensor BertForSequenceClassification::forward_with_hidden_states(const data::Batch& batch,
+                                                                        std::vector<torch::Tensor>& hidden_states) {
+  hidden_states.clear();
+  return run(batch, &hidden_states);
+}
+
+torch::Tensor BertForSequenceClassification::run(const data::Batch& batch, std::vector<torch::Tensor>* hidden_states) {
   const auto& ids = batch.inputs;
   if (ids.dim() != 2 || ids.scalar_type() != torch::kInt64)
     throw BadInput("bert: inputs must be [batch, length] int64 token ids");
@@ -222,7 +230,11 @@ torch::Tensor BertForSequenceClassification::forward(const data::Batch& batch) {
     mask_bias = (1.0 - keep) * std::numeric_limits<float>::lowest();
   }
   auto hidden = bert_->embeddings->forward(ids);
-  for (const auto& layer : *bert_->encoder->layer) hidden = layer->as<detail::Layer>()->forward(hidden, mask_bias);
+  if (hidden_states) hidden_states->push_back(hidden);
+  for (const auto& layer : *bert_->encoder->layer) {
+    hidden = layer->as<detail::Layer>()->forward(hidden, mask_bias);
+    if (hidden_states) hidden_states->push_back(hidden);
+  }
   const auto pooled = torch::tanh(linear(bert_->pooler->dense, hidden.select(1, 0)));
   return linear(classifier_, dropout_->forward(pooled));
 }

@@ -131,6 +131,9 @@ class BertForSequenceClassification : public Classifier {
   // batch.inputs: [B, L] int64 token ids (L <= max_position_embeddings);
   // batch.attention_mask: [B, L], 1 for tokens and 0 for padding (undefined: all tokens).
   torch::Tensor forward(const data::Batch& batch) override;
+  // hidden_states: the embeddings' output, then each encoder layer's (num_hidden_layers + 1 of [B, L, hidden]).
+  torch::Tensor forward_with_hidden_states(const data::Batch& batch, std::vector<torch::Tensor>& hidden_states) override;
+  bool has_hidden_states() const override { return true; }
   // The encoder's linear weights: Q, K, V, attention output, intermediate and
   // output of every layer. Embeddings, pooler and classifier stay dense: the
   // embeddings are lookups (no compute to save), and the pooler and classifier
@@ -155,6 +158,8 @@ class BertForSequenceClassification : public Classifier {
 
  private:
   void init_weights();
+  // The forward pass; appends each hidden state to `hidden_states` unless it is null.
+  torch::Tensor run(const data::Batch& batch, std::vector<torch::Tensor>* hidden_states);
   detail::LayerImpl& layer(int64_t i) const;
   void remove_heads(int64_t layer, const std::vector<int64_t>& heads);
   void remove_neurons(int64_t layer, const std::vector<int64_t>& neurons);
