@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -128,7 +129,7 @@ std::string sweep_svg(const std::vector<SweepPoint>& points) {
   constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
   // Plotted: finished points with both an engine accuracy and a speed-up.
   std::map<std::pair<std::string, bool>, std::vector<const SweepPoint*>> plotted;
-  double x_max = 1, y_min = 1, y_max = 0;
+  double x_max = 1, y_min = std::numeric_limits<double>::infinity(), y_max = -y_min;
   for (const auto& p : points) {
     if (!p.done || !p.engine_accuracy || !p.speedup) continue;
     plotted[{p.mask, p.int8}].push_back(&p);
