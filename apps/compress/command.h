@@ -28,6 +28,23 @@ void add_override_flags(CLI::App& app, OverrideFlags& flags);
 
 // Training is what `compress --recipe FILE` does without a subcommand.
 Action register_train(CLI::App& app, const CommonFlags& common);
+
+// One `compress --recipe` run (train_command.cpp); `compress sweep` makes one per point.
+struct TrainFlags {
+  std::string recipe_file;
+  std::string out_dir;
+  std::string model_dir;
+  int64_t seed = -1;
+  OverrideFlags overrides;
+  int nproc = 0;              // > 0: start this many local ranks (compress --nproc N)
+  double dist_timeout = 120;  // seconds a collective waits for the slowest rank
+};
+// Returns 0; GateFailed after writing every output when a gate failed; BadInput, InternalError otherwise.
+int run_train(const TrainFlags& flags, const CommonFlags& common);
+
+// `compress sweep`: the recipe once per (mask, int8, sparsity) point, and the table and plot of them
+// (sweep_command.cpp).
+Action register_sweep(CLI::App& sub, const CommonFlags& common);
 // `compress eval`: evaluate a model folder on a dataset without training.
 Action register_eval(CLI::App& sub, const CommonFlags& common);
 

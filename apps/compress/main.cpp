@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       "  compress --recipe recipes/bert90.yaml\n"
       "  compress export --checkpoint out/fashion_cnn90/checkpoint --out cnn90.sparrow\n"
       "  compress eval --model out/bert90/checkpoint --data spam_assassin --predictions preds.jsonl\n"
+      "  compress sweep --recipe recipes/fashion_cnn90_int8.yaml --sparsity 0.9,0.95 --mask block4,[4,4] --out sweeps/cnn\n"
       "Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 internal error.");
   app.add_option("--threads", common.threads, "Threads for LibTorch (default: all cores)")->envname("SPARROW_THREADS");
   app.add_flag("--json", common.json, "Print the result as JSON on stdout");
@@ -29,11 +30,13 @@ int main(int argc, char** argv) {
   CLI::App* schedule = app.add_subcommand("schedule", "Print a recipe's per-epoch plan: lr, target sparsity, QAT, distillation");
   CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
   CLI::App* export_cmd = app.add_subcommand("export", "Export a checkpoint folder to a .sparrow file for the engine");
+  CLI::App* sweep = app.add_subcommand("sweep", "Run a recipe at several sparsities, masks and INT8 settings; tabulate and plot");
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands = {
       {check, apps::register_check(*check, common)},
       {schedule, apps::register_schedule(*schedule, common)},
       {eval, apps::register_eval(*eval, common)},
       {export_cmd, apps::register_export(*export_cmd, common)},
+      {sweep, apps::register_sweep(*sweep, common)},
   };
 
   // Every subcommand's LibTorch work runs on --threads threads.

@@ -14,6 +14,7 @@
 #include "apps/compress/command.h"
 #include "compress/distributed/launch.h"
 #include "compress/distributed/process_group.h"
+#include "compress/one_shot.h"
 #include "compress/quant/qat_hook.h"
 #include "compress/report.h"
 #include "compress/trainer.h"
@@ -39,16 +40,6 @@ namespace sparrow::apps {
 
 namespace {
 
-struct TrainFlags {
-  std::string recipe_file;
-  std::string out_dir;
-  std::string model_dir;
-  int64_t seed = -1;
-  OverrideFlags overrides;
-  int nproc = 0;              // > 0: start this many local ranks (compress --nproc N)
-  double dist_timeout = 120;  // seconds a collective waits for the slowest rank
-};
-
 // What the recipe language accepts but this trainer cannot run yet, so that a
 // recipe never runs silently without it. Modifiers the trainer has no class
 // for are refused by the modifier registry.
@@ -65,8 +56,6 @@ void check_trainable(const recipe::Recipe& r) {
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
 }
 
-int run_train(const TrainFlags& flags, const CommonFlags& common);
-
 nlohmann::json totals_json(const exporter::LayerTotals& t) {
   if (t.layers == 0) return nullptr;
   return {{"layers", t.layers}, {"stored_bytes", t.stored_bytes}, {"dense_fp32_bytes", t.dense_fp32_bytes}, {"ratio", t.ratio()}};
@@ -74,11 +63,16 @@ nlohmann::json totals_json(const exporter::LayerTotals& t) {
 
 // The engine's file of the trained checkpoint, inside the staging folder. Activation ranges come from QAT's
 // quantization.json, else from min/max over the first training batches (as `compress export --data` does).
+// `untrained`: the weights are the seeded random initialisation (a one-shot run of a model built from scratch),
+// which the file's metadata says.
 nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& staging, const fs::path& out,
-                                 const data::Dataset& train_set, const compress::TrainResult& result) {
+                                 const data::Dataset& train_set, const compress::TrainResult& result, bool untrained) {
   exporter::ExportOptions options;
   options.recipe_sha256 = sha256_hex(r.text);
   options.trainer_accuracy = result.final_accuracy;
+  if (untrained)
+    options.metadata["sparrow.weights"] =
+        fmt::format("untrained (random initialisation, seed {}), one-shot compressed; for speed measurements only", r.train.seed);
   if (!data::text::is_text_dataset(r.data.dataset)) options.labels = train_set.label_names;
   const auto summary = exporter::export_checkpoint(staging / "checkpoint", staging / r.export_spec.file, options,
                                                    exporter::calibration_batches(train_set, 8, 64));
@@ -146,6 +140,8 @@ int launch_local_ranks(const TrainFlags& flags, const CommonFlags& common) {
 
 int run_train_rank(const TrainFlags& flags, const CommonFlags& common);
 
+}  // namespace
+
 int run_train(const TrainFlags& flags, const CommonFlags& common) {
   namespace dist = compress::distributed;
   const auto env = dist::launch_env_from_environment();
@@ -167,6 +163,8 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
     throw;
   }
 }
+
+namespace {
 
 int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   if (flags.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
@@ -245,7 +243,8 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
     return 0;
   }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
-  const nlohmann::json exported = export_model_file(r, staging.path(), out, train_set, result);
+  const bool untrained = compress::is_one_shot(r) && from.empty();
+  const nlohmann::json exported = export_model_file(r, staging.path(), out, train_set, result, untrained);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;

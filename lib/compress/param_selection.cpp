@@ -51,4 +51,14 @@ torch::Tensor parameter(models::Classifier& model, const std::string& name) {
   throw InternalError("no parameter named '" + name + "'");
 }
 
+double pruned_sparsity(models::Classifier& model, const std::vector<std::pair<std::string, std::string>>& pruned) {
+  int64_t zeros = 0, total = 0;
+  for (const auto& [name, kind] : pruned) {
+    const auto w = parameter(model, name);
+    zeros += (w == 0).sum().item<int64_t>();
+    total += w.numel();
+  }
+  return total ? static_cast<double>(zeros) / static_cast<double>(total) : 0.0;
+}
+
 }  // namespace sparrow::compress

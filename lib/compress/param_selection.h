@@ -2,6 +2,7 @@
 // Resolving a recipe's `params` (exact names, "re:<regex>", __ALL__,
 // __ALL_PRUNABLE__) against a model.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/classifier.h"
@@ -14,5 +15,8 @@ std::vector<std::string> select_parameters(const models::Classifier& model, cons
                                            const std::string& location);
 
 torch::Tensor parameter(models::Classifier& model, const std::string& name);
+
+// Zeros over the elements of the named parameters (pairs of name and mask kind, as TrainResult::pruned).
+double pruned_sparsity(models::Classifier& model, const std::vector<std::pair<std::string, std::string>>& pruned);
 
 }  // namespace sparrow::compress

@@ -13,6 +13,7 @@
 #include "compress/modifier_registry.h"
 #include "compress/modifiers/gm_pruning_modifier.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
+#include "compress/one_shot.h"
 #include "compress/param_selection.h"
 #include "compress/quant/qat_hook.h"
 #include "core/progress.h"
@@ -27,16 +28,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const recipe::TrainSpec&
                                                  torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
   return std::make_unique<torch::optim::SGD>(
       model.parameters(), torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
-}
-
-double pruned_sparsity(models::Classifier& model, const std::vector<std::pair<std::string, std::string>>& pruned) {
-  int64_t zeros = 0, total = 0;
-  for (const auto& [name, kind] : pruned) {
-    const auto w = parameter(model, name);
-    zeros += (w == 0).sum().item<int64_t>();
-    total += w.numel();
-  }
-  return total ? static_cast<double>(zeros) / static_cast<double>(total) : 0.0;
 }
 
 // Distributed runs: what must be bit-identical on every rank is checked to be.
@@ -79,6 +70,7 @@ double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, i
 
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
                   const data::Dataset& test_set, models::Classifier* teacher) {
+  if (is_one_shot(recipe)) return run_one_shot(recipe, model, train_set, test_set);
   const recipe::TrainSpec& spec = recipe.train;
   auto optimizer = make_optimizer(spec, model);
   auto modifiers = make_modifiers(recipe);

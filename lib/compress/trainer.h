@@ -35,7 +35,7 @@ struct TrainResult {
 // Fraction of items whose arg-max logit is the label.
 double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, int64_t batch_size);
 
-// Trains for recipe::planned_epochs(). `teacher` (frozen here) is what
+// Trains for recipe::planned_epochs(); a recipe of 0 epochs runs one-shot (one_shot.h). `teacher` (frozen here) is what
 // !DistillationModifier distills from; null when the recipe has none.
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
                   const data::Dataset& test_set, models::Classifier* teacher = nullptr);

@@ -38,6 +38,7 @@ struct ExportOptions {
   std::vector<std::string> labels;  // class names; empty: the model's own (or "0", "1", ...)
   std::string recipe_sha256;
   std::optional<double> trainer_accuracy;
+  std::map<std::string, std::string> metadata;  // further metadata keys, e.g. sparrow.weights for untrained weights
 };
 
 struct LayerSummary {

@@ -172,6 +172,7 @@ struct ModifierSpec {
   std::string location;  // file:line:column of the modifier in the recipe
   ModifierParams params;
   std::string stage;  // the stage it belongs to; empty in an unstaged recipe
+  std::string path;   // its --set path: "pruning_modifiers.0", "STAGE.LIST.INDEX" in a stage
 };
 
 }  // namespace sparrow::recipe

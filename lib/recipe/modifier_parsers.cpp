@@ -21,8 +21,9 @@ void logging_fields(FieldReader& f) {
 }
 
 // start_epoch: >= 0, or -1 (SparseML: start immediately) stored as 0.
-// end_epoch: -1 (unset) or greater than start_epoch.
-void read_range(FieldReader& f, double& start, double& end, bool end_required) {
+// end_epoch: -1 (unset) or greater than start_epoch; equal to it too when `one_shot` (pruning to the final
+// sparsity at once, SparseML's one-shot form).
+void read_range(FieldReader& f, double& start, double& end, bool end_required, bool one_shot = false) {
   if (const auto s = f.number("start_epoch")) {
     if (*s == -1.0) {
       start = 0.0;
@@ -37,7 +38,10 @@ void read_range(FieldReader& f, double& start, double& end, bool end_required) {
     if (*e == -1.0) {
       if (end_required) f.error("end_epoch", f.what() + " needs an end_epoch; -1 (unset) is not allowed here");
       else end = -1.0;
-    } else if (*e <= start) {
+    } else if (one_shot && *e < start) {
+      f.error("end_epoch", "end_epoch (" + num(*e) + ") must be >= start_epoch (" + num(start) +
+                               "); equal prunes to final_sparsity at once (one-shot)");
+    } else if (!one_shot && *e <= start) {
       f.error("end_epoch", "end_epoch (" + num(*e) + ") must be greater than start_epoch (" + num(start) +
                                "), or -1 for unset");
     } else {
@@ -171,7 +175,7 @@ struct SparsityGroup {
 // The shared fields of GMPruning / MagnitudePruning / GlobalMagnitudePruning.
 // Returns the per-sparsity groups of the mapping form (empty otherwise).
 std::vector<SparsityGroup> read_magnitude_pruning(FieldReader& f, GMPruningParams& p, bool allow_mapping) {
-  read_range(f, p.start_epoch, p.end_epoch, true);
+  read_range(f, p.start_epoch, p.end_epoch, true, /*one_shot=*/true);
   read_update_frequency(f, p.update_frequency);
   const YAML::Node init = f.node("init_sparsity");
   if (init.IsScalar() && init.Scalar() == "__FROM_PARAM__") p.init_sparsity_from_param = true;
@@ -615,7 +619,7 @@ void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::
   it->second(fields, [&](ModifierParams p) {
     // global_sparsity: true turns a GMPruningModifier into a global one; say so in its tag.
     const bool global = std::holds_alternative<GlobalMagnitudePruningParams>(p);
-    out.push_back({global ? "GlobalMagnitudePruningModifier" : name, location, std::move(p), stage});
+    out.push_back({global ? "GlobalMagnitudePruningModifier" : name, location, std::move(p), stage, ""});
   });
   fields.finish();
 }

@@ -182,8 +182,21 @@ void apply_overrides(YAML::Node& root, const Overrides& overrides, Source& sourc
       diag.error(label + ": the value is empty");
       continue;
     }
-    if (name.find('.') == std::string::npos) set_variable(root, name, value, label, source, diag);
-    else set_path(root, name, value, label, source, diag);
+    if (name.find('.') != std::string::npos) {
+      set_path(root, name, value, label, source, diag);
+    } else if (contains_modifiers(name)) {
+      // A whole top-level modifier list, e.g. --set quantization_modifiers=[] to run without it.
+      if (static_cast<const YAML::Node&>(root)[name]) {
+        set_path(root, name, value, label, source, diag);
+      } else {
+        std::vector<std::string> lists;
+        for (const auto& kv : root)
+          if (contains_modifiers(kv.first.Scalar())) lists.push_back(kv.first.Scalar());
+        diag.error(label + ": the recipe has no modifier list '" + name + "'" + did_you_mean(name, lists));
+      }
+    } else {
+      set_variable(root, name, value, label, source, diag);
+    }
   }
 }
 

@@ -51,7 +51,12 @@ void parse_modifier_list(const ParseContext& ctx, const std::string& key, const 
                    describe_node(list));
     return;
   }
-  for (const auto& m : list) parse_modifier(ctx, m, stage, r.modifiers);
+  const std::string prefix = (stage.empty() ? "" : stage + ".") + key + ".";
+  for (size_t i = 0; i < list.size(); ++i) {
+    const size_t before = r.modifiers.size();
+    parse_modifier(ctx, list[i], stage, r.modifiers);
+    for (size_t k = before; k < r.modifiers.size(); ++k) r.modifiers[k].path = prefix + std::to_string(i);
+  }
 }
 
 void parse_stage(const Source& source, Diagnostics& diag, const Scope& global, const std::string& name,

@@ -110,7 +110,11 @@ void parse_teacher(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
 void parse_train(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
   TrainSpec& t = r.train;
   FieldReader f(ctx, node, "train");
-  positive(f, "epochs", t.epochs);
+  // 0: a one-shot run (lib/compress/one_shot.h), no training step.
+  if (const auto v = f.number("epochs")) {
+    if (*v < 0) f.error("epochs", "epochs must be >= 0 (0: one-shot, no training), got " + num(*v));
+    else t.epochs = *v;
+  }
   positive(f, "batch_size", t.batch_size);
   positive(f, "eval_batch_size", t.eval_batch_size);
   if (const auto v = f.string("optimizer")) {

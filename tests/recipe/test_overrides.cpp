@@ -117,3 +117,30 @@ TEST_CASE("overrides: errors name the flag", "[recipe][overrides][errors]") {
         "  r.yaml:11:28: in eval(final): variable 'final' is not a number (it is 'high')\n"
         "  r.yaml:17:26: in eval(final): variable 'final' is not a number (it is 'high')");
 }
+
+TEST_CASE("overrides: each modifier's --set path, and a whole modifier list replaced", "[recipe][overrides]") {
+  const Recipe r = with({});
+  REQUIRE(r.modifiers.size() == 2u);
+  CHECK(r.modifiers[0].path == "stage_one.pruning_modifiers.0");
+  CHECK(r.modifiers[1].path == "modifiers.0");
+  // The paths reach the modifiers they name.
+  const Recipe set = with({r.modifiers[0].path + ".final_sparsity=0.5", r.modifiers[1].path + ".mask_type=[4, 4]"});
+  CHECK(std::get<GMPruningParams>(set.modifiers[0].params).final_sparsity == 0.5);
+  CHECK(std::get<GMPruningParams>(set.modifiers[1].params).mask_type == "[4, 4]");
+
+  const Recipe emptied = with({"modifiers=[]", "stage_one.pruning_modifiers=[]"});
+  CHECK(emptied.modifiers.empty());
+  CHECK(error_with({"modifierss=[]"}) == "--set modifierss=[]: the recipe has no modifier list 'modifierss' (did you mean 'modifiers'?)");
+}
+
+TEST_CASE("one-shot: 0 epochs and magnitude pruning from epoch 0 to 0 parse", "[recipe][overrides]") {
+  const Recipe r = with({"train.epochs=0", "modifiers.0.start_epoch=0", "modifiers.0.end_epoch=0", "stage_one.pruning_modifiers=[]"});
+  CHECK(planned_epochs(r) == 0);
+  REQUIRE(r.modifiers.size() == 1u);
+  const auto& p = std::get<GMPruningParams>(r.modifiers[0].params);
+  CHECK(p.start_epoch == 0);
+  CHECK(p.end_epoch == 0);
+  CHECK(r.warnings.empty());
+  // The resolved recipe reads back the same.
+  CHECK(resolved_yaml(parse_recipe(resolved_yaml(r), "resolved.yaml")) == resolved_yaml(r));
+}

@@ -293,7 +293,9 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
   CHECK(error_of(gmp + "    final_sparsity: high\n") == "r.yaml:5:21: field 'final_sparsity' must be a number, got 'high'");
   CHECK(error_of(gmp + "    final_sparsity: 1.0\n") == "r.yaml:5:21: final_sparsity must be in [0, 1), got 1");
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    start_epoch: 3\n") ==
-        "r.yaml:4:16: end_epoch (2) must be greater than start_epoch (3), or -1 for unset");
+        "r.yaml:4:16: end_epoch (2) must be >= start_epoch (3); equal prunes to final_sparsity at once (one-shot)");
+  CHECK(error_of("modifiers:\n  - !ConstantPruningModifier\n    params: [w]\n    start_epoch: 1\n    end_epoch: 1\n") ==
+        "r.yaml:5:16: end_epoch (1) must be greater than start_epoch (1), or -1 for unset");
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    inter_func: cubik\n") ==
         "r.yaml:6:17: inter_func must be linear, cubic or inverse_cubic; got 'cubik' (did you mean 'cubic'?)");
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    mask_type: \"4:2\"\n") ==
@@ -326,9 +328,9 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
   CHECK(error_of("trian:\n  epochs: 3\n") ==
         "r.yaml:1:1: unknown section 'trian' (did you mean 'train'?); a recipe has model, data, teacher, train, export, "
         "gates, *_modifiers lists, stages and variables");
-  CHECK(error_of("train:\n  epochs: 0\n  batch_size: 2.5\n  optimizer: adam\n") ==
+  CHECK(error_of("train:\n  epochs: -1\n  batch_size: 2.5\n  optimizer: adam\n") ==
         "r.yaml: 3 errors:\n"
-        "  r.yaml:2:11: epochs must be > 0, got 0\n"
+        "  r.yaml:2:11: epochs must be >= 0 (0: one-shot, no training), got -1\n"
         "  r.yaml:3:15: field 'batch_size' must be an integer, got 2.5\n"
         "  r.yaml:4:14: optimizer must be sgd or adamw, got 'adam' (did you mean 'adamw'?)");
   CHECK(error_of("model: {name: cnn\n").find("r.yaml:") == 0);  // invalid YAML, located

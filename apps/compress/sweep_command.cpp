@@ -1,0 +1,263 @@
+// `compress sweep --recipe FILE --sparsity 0.8,0.9 --mask block4,[4,4],2:4 [--int8 on,off] --out DIR [--set N=V]...`:
+// the recipe once per point (mask x INT8 x sparsity), in sequence, each point a normal `compress --recipe`
+// output in DIR/<point>/. The sweep sets every magnitude pruning modifier's final_sparsity and mask_type by
+// their --set paths, and with --int8 off empties the modifier lists that hold the !QuantizationModifier.
+// Resumable: a point whose report.json exists is read, not rerun (a half-written one left nothing but its
+// .partial folder, which the rerun replaces). After each point sweep.json, sweep.md and sweep.svg are rewritten.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include "apps/compress/command.h"
+#include "apps/compress/sweep_report.h"
+#include "compress/masks/mask_kind.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/logging.h"
+#include "recipe/diagnostics.h"
+#include "recipe/recipe.h"
+
+namespace sparrow::apps {
+
+namespace {
+
+struct SweepFlags {
+  std::string recipe_file;
+  std::string out_dir;
+  std::string sparsity;
+  std::string masks;
+  std::string int8 = "on";
+  int64_t seed = -1;
+  OverrideFlags overrides;
+};
+
+// Comma-separated items; commas inside [...] belong to the item ("[4,4]").
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items(1);
+  int depth = 0;
+  for (const char c : text) {
+    if (c == '[') ++depth;
+    if (c == ']') --depth;
+    if (c == ',' && depth == 0) items.emplace_back();
+    else if (c != ' ') items.back() += c;
+  }
+  return items;
+}
+
+std::vector<double> parse_sparsities(const std::string& text) {
+  std::vector<double> out;
+  for (const auto& item : split_list(text)) {
+    double v = -1;
+    size_t used = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || item.empty() || !(v > 0 && v < 1))
+      throw BadInput("--sparsity: expected sparsities in (0, 1) separated by commas (e.g. 0.8,0.9), got '" + item + "'");
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<compress::MaskKind> parse_masks(const std::string& text) {
+  std::vector<compress::MaskKind> out;
+  for (const auto& item : split_list(text)) {
+    compress::MaskKind kind;
+    try {
+      kind = compress::MaskKind::parse(item);
+    } catch (const std::invalid_argument& e) {
+      throw BadInput("--mask: '" + item + "': " + e.what());
+    }
+    if (std::none_of(out.begin(), out.end(), [&](const auto& k) { return k.name() == kind.name(); })) out.push_back(kind);
+  }
+  return out;
+}
+
+std::vector<bool> parse_int8(const std::string& text) {
+  std::vector<bool> out;
+  for (const auto& item : split_list(text)) {
+    if (item != "on" && item != "off") throw BadInput("--int8: expected on, off or on,off; got '" + item + "'");
+    if (std::find(out.begin(), out.end(), item == "on") == out.end()) out.push_back(item == "on");
+  }
+  return out;
+}
+
+// A folder name for a mask: block4, 2x4 ([2,4]), 2of4 (2:4), unstructured.
+std::string mask_slug(const compress::MaskKind& kind) {
+  if (kind.type == compress::MaskKind::Type::Block && kind.rows != 1) return fmt::format("{}x{}", kind.rows, kind.cols);
+  if (kind.type == compress::MaskKind::Type::NofM) return fmt::format("{}of{}", kind.n, kind.m);
+  return kind.name();
+}
+
+// What the sweep changes in the recipe: the --set paths of its magnitude pruning modifiers and of the lists
+// holding its quantization modifiers.
+struct SweepTargets {
+  std::vector<std::string> pruning;
+  std::vector<std::string> quantization_lists;
+};
+
+SweepTargets find_targets(const recipe::Recipe& r, bool needs_quantization) {
+  SweepTargets t;
+  std::vector<std::string> errors;
+  const auto list_of = [](const std::string& path) { return path.substr(0, path.rfind('.')); };
+  for (const auto& m : r.modifiers) {
+    if (std::holds_alternative<recipe::GMPruningParams>(m.params) ||
+        std::holds_alternative<recipe::GlobalMagnitudePruningParams>(m.params)) {
+      if (std::find(t.pruning.begin(), t.pruning.end(), m.path) != t.pruning.end())
+        errors.push_back(m.location + ": !" + m.tag + " maps sparsities to params; the sweep sets one final_sparsity per modifier");
+      else t.pruning.push_back(m.path);
+    } else if (std::holds_alternative<recipe::QuantizationParams>(m.params)) {
+      const std::string list = list_of(m.path);
+      if (std::find(t.quantization_lists.begin(), t.quantization_lists.end(), list) == t.quantization_lists.end())
+        t.quantization_lists.push_back(list);
+    }
+  }
+  for (const auto& m : r.modifiers)
+    if (!std::holds_alternative<recipe::QuantizationParams>(m.params) &&
+        std::find(t.quantization_lists.begin(), t.quantization_lists.end(), list_of(m.path)) != t.quantization_lists.end())
+      errors.push_back(m.location + ": !" + m.tag + " shares the list '" + list_of(m.path) +
+                       "' with !QuantizationModifier; --int8 off drops that list, so give quantization a list of its own");
+  if (t.pruning.empty())
+    errors.push_back("the sweep needs a !GMPruningModifier, !MagnitudePruningModifier or !GlobalMagnitudePruningModifier "
+                     "whose final_sparsity and mask_type it sets");
+  if (needs_quantization && t.quantization_lists.empty())
+    errors.push_back("--int8 on needs a !QuantizationModifier in the recipe");
+  if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
+  return t;
+}
+
+struct PlannedPoint {
+  SweepPoint point;
+  std::vector<std::string> sets;
+};
+
+// Mask x INT8 x sparsity, in that order. An N:M mask has one sparsity, 1 - N/M, whatever --sparsity says.
+std::vector<PlannedPoint> plan_points(const SweepFlags& flags, const SweepTargets& targets) {
+  const auto sparsities = parse_sparsities(flags.sparsity);
+  const auto masks = parse_masks(flags.masks);
+  const auto int8s = parse_int8(flags.int8);
+  std::vector<PlannedPoint> plan;
+  for (const auto& mask : masks) {
+    const bool nm = mask.type == compress::MaskKind::Type::NofM;
+    const std::vector<double> levels = nm ? std::vector<double>{mask.max_sparsity()} : sparsities;
+    const std::string yaml_mask = nm ? "\"" + mask.name() + "\"" : mask.name();
+    for (const bool int8 : int8s) {
+      for (const double s : levels) {
+        PlannedPoint p;
+        p.point.mask = mask.name();
+        p.point.sparsity = s;
+        p.point.int8 = int8;
+        p.point.name = fmt::format("{}_s{:g}_{}", mask_slug(mask), s, int8 ? "int8" : "noqat");
+        for (const auto& path : targets.pruning) {
+          p.sets.push_back(fmt::format("{}.final_sparsity={}", path, s));
+          p.sets.push_back(path + ".mask_type=" + yaml_mask);
+        }
+        if (!int8)
+          for (const auto& list : targets.quantization_lists) p.sets.push_back(list + "=[]");
+        plan.push_back(std::move(p));
+      }
+    }
+  }
+  return plan;
+}
+
+void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<SweepPoint>& points) {
+  write_file_atomic(out / "sweep.json", sweep_json(recipe, points).dump(2) + "\n");
+  write_file_atomic(out / "sweep.md", sweep_markdown(recipe, points));
+  write_file_atomic(out / "sweep.svg", sweep_svg(points));
+}
+
+int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
+  if (flags.recipe_file.empty()) throw BadInput("sweep needs --recipe FILE");
+  if (flags.out_dir.empty()) throw BadInput("sweep needs --out DIR (each point is written to DIR/<point>/)");
+  if (flags.sparsity.empty()) throw BadInput("sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95");
+  if (flags.masks.empty()) throw BadInput("sweep needs --mask, e.g. --mask block4,[4,4],2:4");
+  const auto int8s = parse_int8(flags.int8);
+  const recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
+  const SweepTargets targets =
+      find_targets(r, std::find(int8s.begin(), int8s.end(), true) != int8s.end());
+  const auto plan = plan_points(flags, targets);
+  // Every point's recipe is read before the first runs, so a mask or sparsity it refuses is bad input now.
+  for (const auto& p : plan) {
+    recipe::Overrides o = flags.overrides.overrides();
+    o.sets.insert(o.sets.end(), p.sets.begin(), p.sets.end());
+    (void)recipe::load_recipe(flags.recipe_file, o);
+  }
+  const fs::path out = flags.out_dir;
+  fs::create_directories(out);
+  spdlog::info("sweep of {}: {} points into {}", flags.recipe_file, plan.size(), out.string());
+
+  CommonFlags point_common = common;
+  point_common.json = false;
+  std::vector<SweepPoint> points;
+  std::vector<std::string> failures;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    SweepPoint point = plan[i].point;
+    const fs::path dir = out / point.name;
+    if (fs::exists(dir / "report.json")) {
+      spdlog::info("[{}/{}] {}: finished before, kept", i + 1, plan.size(), point.name);
+    } else {
+      spdlog::info("[{}/{}] {}: running", i + 1, plan.size(), point.name);
+      TrainFlags t;
+      t.recipe_file = flags.recipe_file;
+      t.out_dir = dir.string();
+      t.seed = flags.seed;
+      t.overrides = flags.overrides;
+      t.overrides.sets.insert(t.overrides.sets.end(), plan[i].sets.begin(), plan[i].sets.end());
+      try {
+        run_train(t, point_common);
+      } catch (const GateFailed& e) {
+        spdlog::warn("{}: {}", point.name, e.what());  // its outputs are written: the point is finished
+      } catch (const std::exception& e) {
+        close_log_file();  // the failed point's log went with its folder
+        point.error = e.what();
+      }
+    }
+    if (point.error.empty() && fs::exists(dir / "report.json")) {
+      try {
+        read_point_report(point, nlohmann::json::parse(read_file(dir / "report.json")));
+        point.done = true;
+      } catch (const nlohmann::json::exception& e) {
+        point.error = (dir / "report.json").string() + ": not valid JSON: " + e.what();
+      }
+    } else if (point.error.empty()) {
+      point.error = "no report.json was written";
+    }
+    if (!point.done) {
+      spdlog::error("{}: failed: {}", point.name, point.error);
+      failures.push_back(point.name + ": " + point.error);
+    }
+    points.push_back(point);
+    write_outputs(out, flags.recipe_file, points);
+  }
+  if (common.json) std::cout << sweep_json(flags.recipe_file, points).dump(2) << std::endl;
+  spdlog::info("sweep: {} of {} points finished; {}", points.size() - failures.size(), points.size(),
+               (out / "sweep.md").string());
+  if (!failures.empty())
+    throw InternalError(fmt::format("sweep: {} of {} points failed:\n  {}", failures.size(), points.size(),
+                                    fmt::join(failures, "\n  ")));
+  return 0;
+}
+
+}  // namespace
+
+Action register_sweep(CLI::App& sub, const CommonFlags& common) {
+  auto flags = std::make_shared<SweepFlags>();
+  sub.add_option("--recipe", flags->recipe_file, "Recipe file (YAML) to run at every point");
+  sub.add_option("--out", flags->out_dir, "Output folder: DIR/<point>/ per point, and sweep.json, sweep.md, sweep.svg");
+  sub.add_option("--sparsity", flags->sparsity, "Target sparsities, comma-separated (e.g. 0.8,0.9,0.95,0.97)");
+  sub.add_option("--mask", flags->masks,
+                 "Mask kinds, comma-separated: unstructured, block4, [r,4], N:M (e.g. block4,[4,4],2:4); "
+                 "N:M runs once at sparsity 1 - N/M");
+  sub.add_option("--int8", flags->int8, "Train with quantization: on, off or on,off (default on)");
+  sub.add_option("--seed", flags->seed, "Seed overriding train.seed at every point");
+  add_override_flags(sub, flags->overrides);
+  return [flags, &common] { return run_sweep(*flags, common); };
+}
+
+}  // namespace sparrow::apps

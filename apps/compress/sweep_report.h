@@ -1,0 +1,37 @@
+// What `compress sweep` writes from its points: sweep.json (every figure), sweep.md (rows mask x INT8,
+// columns sparsity, accuracy and speed-up in each cell) and sweep.svg (engine accuracy against engine
+// speed-up, one polyline per mask and INT8 setting). Plain text out of plain data, so tests feed fixed points.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sparrow::apps {
+
+struct SweepPoint {
+  std::string name;      // its folder inside the sweep's output folder
+  std::string mask;      // canonical mask name: unstructured, block4, [2,4], 2:4
+  double sparsity = 0;   // the target (final_sparsity)
+  bool int8 = true;      // trained with quantization (QAT) or not
+  bool done = false;     // its report.json exists
+  std::string error;     // why the point failed (not done)
+  // From the point's report.json; unset when the run did not measure it.
+  std::optional<double> trainer_accuracy;  // compressed.accuracy: quantized when int8
+  std::optional<double> engine_accuracy;
+  std::optional<double> speedup;           // engine vs dense FP32 LibTorch, same run
+  std::optional<double> model_bytes;       // the exported .sparrow file
+  std::optional<double> measured_sparsity; // compressed.sparsity
+  std::optional<double> wall_seconds;
+};
+
+// Fills a point's figures from its report.json content.
+void read_point_report(SweepPoint& point, const nlohmann::json& report);
+
+nlohmann::json sweep_json(const std::string& recipe, const std::vector<SweepPoint>& points);
+std::string sweep_markdown(const std::string& recipe, const std::vector<SweepPoint>& points);
+std::string sweep_svg(const std::vector<SweepPoint>& points);
+
+}  // namespace sparrow::apps

@@ -1,0 +1,96 @@
+#include "compress/one_shot.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "compress/modifier_registry.h"
+#include "compress/param_selection.h"
+#include "compress/quant/qat_hook.h"
+#include "core/errors.h"
+#include "recipe/diagnostics.h"
+
+namespace sparrow::compress {
+
+namespace {
+
+// The observers see `steps` training batches (the first epoch's order): the quantized layers run in training
+// mode, so their observers move, while dropout and batch norm stay in evaluation mode and no gradient is kept.
+void calibrate(models::Classifier& model, const QatHook& hook, const data::Dataset& train_set,
+               const recipe::TrainSpec& spec, int64_t steps) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const auto layers = hook.layers();
+  for (const auto& item : model.named_modules("", /*include_self=*/false))
+    if (std::binary_search(layers.begin(), layers.end(), item.key())) item.value()->train(true);
+  const auto batches = data::make_batches(data::epoch_order(train_set.size(), spec.seed, 0), spec.batch_size);
+  const auto count = std::min<int64_t>(steps, static_cast<int64_t>(batches.size()));
+  for (int64_t step = 0; step < count; ++step) (void)model.logits(train_set.batch(batches[static_cast<size_t>(step)]));
+  model.eval();
+  spdlog::info("one-shot: calibrated the activation ranges of {} layers on {} batches of {}", layers.size(), count,
+               spec.batch_size);
+}
+
+// What a run without training can act on; every other modifier is refused, naming it.
+int64_t check_one_shot(const recipe::Recipe& r) {
+  std::vector<std::string> errors;
+  int64_t calibration_steps = 0;
+  for (const auto& m : r.modifiers) {
+    const recipe::GMPruningParams* gm = std::get_if<recipe::GMPruningParams>(&m.params);
+    if (const auto* global = std::get_if<recipe::GlobalMagnitudePruningParams>(&m.params)) gm = global;
+    const std::string where = m.location + ": !" + m.tag + " in a one-shot recipe (train.epochs: 0)";
+    if (gm) {
+      if (gm->start_epoch != 0 || gm->end_epoch != 0)
+        errors.push_back(where + " needs start_epoch: 0 and end_epoch: 0 (it prunes to final_sparsity at once)");
+    } else if (const auto* q = std::get_if<recipe::QuantizationParams>(&m.params)) {
+      if (q->start_epoch != 0) errors.push_back(where + " needs start_epoch: 0");
+      if (q->num_calibration_steps <= 0)
+        errors.push_back(where + " needs num_calibration_steps > 0: the training batches its activation ranges are calibrated on");
+      calibration_steps = std::max(calibration_steps, q->num_calibration_steps);
+    } else {
+      errors.push_back(where + " cannot act: one-shot runs magnitude pruning and quantization modifiers only");
+    }
+  }
+  if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
+  return calibration_steps;
+}
+
+}  // namespace
+
+bool is_one_shot(const recipe::Recipe& recipe) { return recipe::planned_epochs(recipe) <= 0; }
+
+TrainResult run_one_shot(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
+                         const data::Dataset& test_set) {
+  const int64_t calibration_steps = check_one_shot(recipe);
+  const recipe::TrainSpec& spec = recipe.train;
+  // The modifiers' state holds an optimizer; a one-shot run never steps it.
+  torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(spec.lr));
+  auto modifiers = make_modifiers(recipe);
+  TrainState state{model, optimizer, 1};
+  for (auto& m : modifiers) m->initialize(state);
+
+  TrainResult result;
+  result.dense_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
+  spdlog::info("one-shot: accuracy before compression {:.4f}", *result.dense_accuracy);
+  {
+    torch::NoGradGuard no_grad;
+    // Epoch 0 starts every modifier: masks at final_sparsity, the quantization hook installed.
+    for (auto& m : modifiers) m->on_event(state, Event{EventType::BatchStart, 0.0});
+  }
+  if (auto* hook = dynamic_cast<QatHook*>(model.linear_hook().get())) {
+    calibrate(model, *hook, train_set, spec, calibration_steps);
+    hook->freeze_observers();
+    result.quantized = hook->layers();
+  }
+  for (auto& m : modifiers) m->finalize(state);
+  for (const auto& m : modifiers) {
+    const auto p = m->pruned_parameters();
+    result.pruned.insert(result.pruned.end(), p.begin(), p.end());
+  }
+  result.final_sparsity = pruned_sparsity(model, result.pruned);
+  result.final_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
+  spdlog::info("one-shot: accuracy {:.4f} at sparsity {:.4f}", result.final_accuracy, result.final_sparsity);
+  return result;
+}
+
+}  // namespace sparrow::compress

@@ -1,0 +1,54 @@
+// compress sweep's bad input: exit 2 with one message naming the flag or the recipe, before any point runs.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include "core/files.h"
+#include "support/run_command.h"
+
+using namespace sparrow;
+using sparrow::testing::run_command;
+
+namespace {
+
+const std::string kSweep = std::string(SPARROW_BINARY_DIR) + "/apps/compress/compress sweep";
+const std::string kRecipe = std::string(SPARROW_SOURCE_DIR) + "/tests/data/recipes/tiny_sweep.yaml";
+
+}  // namespace
+
+TEST_CASE("compress sweep: bad flags and recipes exit 2 with their message, writing nothing", "[cli][sweep]") {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_sweep_args_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string out = " --out " + (dir / "out").string();
+  const auto error_of = [&](const std::string& args) {
+    const auto r = run_command(kSweep + " " + args);
+    CHECK(r.exit_code == 2);
+    CHECK(!fs::exists(dir / "out"));
+    return r.output;
+  };
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4") ==
+        "error: sweep needs --out DIR (each point is written to DIR/<point>/)\n");
+  CHECK(error_of("--recipe " + kRecipe + " --mask block4" + out) == "error: sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9,1.5 --mask block4" + out) ==
+        "error: --sparsity: expected sparsities in (0, 1) separated by commas (e.g. 0.8,0.9), got '1.5'\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask 'block4,[2,8]'" + out) ==
+        "error: --set pruning_modifiers.0.mask_type=[2,8]: block masks are 4 columns wide ([r, 4]: the engine's INT8 "
+        "lane), got [2, 8]\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask 'block4,4of2'" + out) ==
+        "error: --mask: '4of2': expected unstructured, block4, [rows, cols] or N:M\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --int8 yes" + out) ==
+        "error: --int8: expected on, off or on,off; got 'yes'\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --set train.epoch=3" + out) ==
+        "error: --set train.epoch=3: unknown field 'epoch' in train (did you mean 'epochs'?)\n");
+
+  const fs::path shared = dir / "shared.yaml";
+  write_file_atomic(shared, "model: {name: cnn}\nmodifiers:\n  - !QuantizationModifier {start_epoch: 0}\n"
+                            "  - !SetLearningRateModifier {start_epoch: 0, learning_rate: 0.1}\n");
+  CHECK(error_of("--recipe " + shared.string() + " --sparsity 0.9 --mask block4" + out) ==
+        "error: " + shared.string() + ": 2 errors:\n"
+        "  " + shared.string() + ":4:5: !SetLearningRateModifier shares the list 'modifiers' with !QuantizationModifier; "
+        "--int8 off drops that list, so give quantization a list of its own\n"
+        "  the sweep needs a !GMPruningModifier, !MagnitudePruningModifier or !GlobalMagnitudePruningModifier whose "
+        "final_sparsity and mask_type it sets\n");
+  fs::remove_all(dir);
+}

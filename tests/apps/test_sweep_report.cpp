@@ -1,0 +1,100 @@
+// The sweep's table and plot from fixed points.
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include "apps/compress/sweep_report.h"
+
+using sparrow::apps::SweepPoint;
+
+namespace {
+
+SweepPoint point(const std::string& name, const std::string& mask, double sparsity, bool int8, double trainer,
+                 double engine, double speedup) {
+  SweepPoint p;
+  p.name = name;
+  p.mask = mask;
+  p.sparsity = sparsity;
+  p.int8 = int8;
+  p.done = true;
+  p.trainer_accuracy = trainer;
+  p.engine_accuracy = engine;
+  p.speedup = speedup;
+  p.model_bytes = 1000;
+  p.measured_sparsity = sparsity;
+  p.wall_seconds = 12;
+  return p;
+}
+
+std::vector<SweepPoint> fixed_points() {
+  SweepPoint failed;
+  failed.name = "4x4_s0.95_int8";
+  failed.mask = "[4,4]";
+  failed.sparsity = 0.95;
+  failed.error = "boom";
+  return {point("block4_s0.9_int8", "block4", 0.9, true, 0.88, 0.8795, 4.5),
+          point("block4_s0.95_int8", "block4", 0.95, true, 0.86, 0.861, 6.25),
+          point("4x4_s0.9_int8", "[4,4]", 0.9, true, 0.87, 0.87, 7),
+          failed,
+          point("2of4_s0.5_noqat", "2:4", 0.5, false, 0.9, 0.86, 2)};
+}
+
+}  // namespace
+
+TEST_CASE("sweep.md: rows mask x INT8, columns sparsity, accuracies and speed-up per cell", "[sweep]") {
+  const std::string md = sparrow::apps::sweep_markdown("r.yaml", fixed_points());
+  CHECK_THAT(md, Catch::StartsWith("# compress sweep of r.yaml\n"));
+  CHECK_THAT(md, Catch::Contains("| mask | INT8 | 50 % | 90 % | 95 % |\n"
+                                 "|---|---|--:|--:|--:|\n"
+                                 "| block4 | on | | 88.00 / 87.95 · 4.50× | 86.00 / 86.10 · 6.25× |\n"
+                                 "| [4,4] | on | | 87.00 / 87.00 · 7.00× | failed |\n"
+                                 "| 2:4 | off | 90.00 / 86.00 · 2.00× | | |\n"));
+  CHECK_THAT(md, Catch::Contains("| block4_s0.9_int8 | block4 | on | 0.9 | 0.9000 | 88.00 | 87.95 | 4.50× | 1000 | 12 |\n"));
+  CHECK_THAT(md, Catch::Contains("| 4x4_s0.95_int8 | [4,4] | on | 0.95 | failed: boom ||||||\n"));
+}
+
+TEST_CASE("sweep.svg: one polyline per mask and INT8 setting, points by sparsity, axes and legend", "[sweep]") {
+  const std::string svg = sparrow::apps::sweep_svg(fixed_points());
+  CHECK_THAT(svg, Catch::StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"") && Catch::EndsWith("</svg>\n"));
+  const std::regex polyline("<polyline[^>]*points=\"([^\"]*)\"");
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), polyline); it != std::sregex_iterator(); ++it)
+    lines.push_back((*it)[1]);
+  // block4 (2 points), [4,4] (its finished point), 2:4 without QAT; the failed point is not drawn.
+  REQUIRE(lines.size() == 3u);
+  // The plot spans 0..7x over 450 px from x = 70, and 85..90 % over 340 px from y = 40 (the top is 90 %).
+  CHECK(lines[0] == "359.3,179.4 471.8,305.2 ");
+  CHECK(lines[1] == "520.0,244.0 ");
+  CHECK(lines[2] == "198.6,312.0 ");
+  CHECK_THAT(svg, Catch::Contains(">block4, INT8 (QAT)</text>") && Catch::Contains(">[4,4], INT8 (QAT)</text>") &&
+                      Catch::Contains(">2:4, no QAT</text>"));
+  CHECK_THAT(svg, Catch::Contains("engine speed-up vs dense FP32 LibTorch (×)") && Catch::Contains("engine accuracy (%)"));
+  CHECK(svg.find("4x4_s0.95_int8") == std::string::npos);
+}
+
+TEST_CASE("sweep.json: every point with its figures, null where unmeasured, the error of a failed one", "[sweep]") {
+  auto points = fixed_points();
+  points[0].speedup.reset();
+  const auto j = sparrow::apps::sweep_json("r.yaml", points);
+  CHECK(j["sweep_version"] == 1);
+  CHECK(j["recipe"] == "r.yaml");
+  REQUIRE(j["points"].size() == 5u);
+  CHECK(j["points"][0]["speedup"].is_null());
+  CHECK(j["points"][1]["speedup"] == 6.25);
+  CHECK(j["points"][1]["engine_accuracy"] == 0.861);
+  CHECK(j["points"][3]["status"] == "failed");
+  CHECK(j["points"][3]["error"] == "boom");
+  CHECK(j["points"][4]["int8"] == false);
+
+  SweepPoint read;
+  sparrow::apps::read_point_report(read, {{"compressed", {{"accuracy", 0.8}, {"sparsity", 0.9}}},
+                                          {"engine", nullptr},
+                                          {"export", {{"bytes", 4096}}},
+                                          {"wall_seconds", 3.5}});
+  CHECK(read.trainer_accuracy == 0.8);
+  CHECK(read.measured_sparsity == 0.9);
+  CHECK(!read.engine_accuracy);
+  CHECK(!read.speedup);
+  CHECK(read.model_bytes == 4096);
+  CHECK(read.wall_seconds == 3.5);
+}
