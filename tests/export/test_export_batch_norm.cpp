@@ -32,8 +32,6 @@ std::shared_ptr<models::Cnn> bn_cnn() {
   return m;
 }
 
-data::Batch image_batch(std::int64_t n) { return {torch::randn({n, 1, 12, 12}), {}, torch::zeros({n}, torch::kInt64)}; }
-
 }  // namespace
 
 TEST_CASE("BN CNN export: BatchNorm folded into the convs, FP32 graph equals the model", "[export][bn]") {
@@ -76,14 +74,5 @@ TEST_CASE("BN CNN INT8 export: the engine equals the trainer's quantized evaluat
     }
   attach_quantization(*model, options);
   engine::Classifier engine(load_bytes(bytes), {2, false});
-  const auto batch = image_batch(9);
-  torch::Tensor reference;
-  {
-    torch::NoGradGuard g;
-    reference = model->logits(batch);
-  }
-  const Comparison c = compare_logits(run_engine(engine, batch), reference);
-  INFO(c.agree << " of " << c.items << " agree, max diff " << c.max_diff);
-  CHECK(c.max_diff <= kInt8Tolerance);
-  CHECK(c.agree == c.items);
+  check_parity(engine_vs_model(engine, *model, image_batch(9)), kInt8Tolerance);
 }

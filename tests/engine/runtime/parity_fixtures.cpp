@@ -1,8 +1,11 @@
 #include "parity_fixtures.h"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <cmath>
 
+#include "engine/kernels/isa.h"
 #include "format/reader.h"
 
 namespace sparrow::engine_test {
@@ -23,6 +26,23 @@ Comparison compare_logits(const std::vector<engine::Prediction>& engine, const t
     c.agree += engine[i].label == static_cast<std::size_t>(best);
   }
   return c;
+}
+
+data::Batch image_batch(std::int64_t n) { return {torch::randn({n, 1, 12, 12}), {}, torch::zeros({n}, torch::kInt64)}; }
+
+Comparison engine_vs_model(engine::Classifier& classifier, models::Classifier& model, const data::Batch& batch) {
+  torch::Tensor reference;
+  {
+    torch::NoGradGuard g;
+    reference = model.logits(batch);
+  }
+  return compare_logits(run_engine(classifier, batch), reference);
+}
+
+void check_parity(const Comparison& c, float tolerance) {
+  INFO("ISA " << kernels::isa_name(kernels::max_isa()) << ": " << c.agree << " of " << c.items << " agree, max diff " << c.max_diff);
+  CHECK(c.max_diff <= tolerance);
+  CHECK(c.agree == c.items);
 }
 
 std::shared_ptr<const engine::Model> load_bytes(const std::string& bytes) {

@@ -37,6 +37,15 @@ std::shared_ptr<const engine::Model> load_bytes(const std::string& bytes);
 // (the engine gets each batch trimmed to its longest item, as `sparrow run` does).
 std::vector<engine::Prediction> run_engine(engine::Classifier& classifier, const data::Batch& batch);
 
+// n random single-channel 12×12 images (the parity CNNs' input), labels 0.
+data::Batch image_batch(std::int64_t n);
+
+// The engine and the model (no gradients) on the same batch.
+Comparison engine_vs_model(engine::Classifier& classifier, models::Classifier& model, const data::Batch& batch);
+
+// Every item's label agrees and every logit is within `tolerance` (Catch checks, the ISA in the message).
+void check_parity(const Comparison& c, float tolerance);
+
 // The trainer's quantized evaluation of `model`: a frozen QAT hook with the export's activation ranges.
 void attach_quantization(models::Classifier& model, const exporter::ExportOptions& options);
 

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include "core/errors.h"
-#include "engine/kernels/isa.h"
 #include "export/interpret.h"
 #include "format/reader.h"
 #include "models/bert/bert.h"
@@ -41,8 +40,6 @@ std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert() {
   return testing::tiny_bert(s);
 }
 
-data::Batch image_batch(std::int64_t n) { return {torch::randn({n, 1, 12, 12}), {}, torch::zeros({n}, torch::kInt64)}; }
-
 // Ids of real tokens, [CLS] first, then padding of varied length per item.
 data::Batch text_batch(std::int64_t n) {
   torch::manual_seed(3);
@@ -68,16 +65,6 @@ std::string export_bytes(models::Classifier& model, const exporter::ExportOption
   return exporter::build_file(exporter::lower_model(model), options).serialize();
 }
 
-torch::Tensor reference_logits(models::Classifier& model, const data::Batch& batch) {
-  torch::NoGradGuard g;
-  return model.logits(batch);
-}
-
-void check(const Comparison& c, float tolerance) {
-  INFO("ISA " << kernels::isa_name(kernels::max_isa()) << ": " << c.agree << " of " << c.items << " agree, max diff " << c.max_diff);
-  CHECK(c.max_diff <= tolerance);
-  CHECK(c.agree == c.items);
-}
 
 }  // namespace
 
@@ -85,7 +72,7 @@ TEST_CASE("FP32 CNN export: engine logits equal LibTorch's", "[engine][parity]")
   auto model = small_cnn();
   const auto batch = image_batch(9);
   engine::Classifier engine(load_bytes(export_bytes(*model, {})), {2, false});
-  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kFp32Tolerance);
+  check_parity(engine_vs_model(engine, *model, batch), kFp32Tolerance);
 }
 
 TEST_CASE("INT8 CNN export (sparse and dense INT8 convs and linears): engine equals the trainer's quantized evaluation",
@@ -102,14 +89,14 @@ TEST_CASE("INT8 CNN export (sparse and dense INT8 convs and linears): engine equ
   REQUIRE(formats.count(format::WeightFormat::dense_int8));
   attach_quantization(*model, options);
   engine::Classifier engine(load_bytes(bytes), {2, false});
-  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kInt8Tolerance);
+  check_parity(engine_vs_model(engine, *model, batch), kInt8Tolerance);
 }
 
 TEST_CASE("FP32 BERT export: engine logits equal LibTorch's, padding trimmed", "[engine][parity]") {
   auto model = tiny_bert();
   const auto batch = text_batch(10);
   engine::Classifier engine(load_bytes(export_bytes(*model, {})), {2, false});
-  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kFp32Tolerance);
+  check_parity(engine_vs_model(engine, *model, batch), kFp32Tolerance);
 }
 
 TEST_CASE("INT8 BERT export: engine equals the trainer's quantized evaluation", "[engine][parity]") {
@@ -119,7 +106,7 @@ TEST_CASE("INT8 BERT export: engine equals the trainer's quantized evaluation", 
   const std::string bytes = export_bytes(*model, options);
   attach_quantization(*model, options);
   engine::Classifier engine(load_bytes(bytes), {2, false});
-  check(compare_logits(run_engine(engine, batch), reference_logits(*model, batch)), kInt8Tolerance);
+  check_parity(engine_vs_model(engine, *model, batch), kInt8Tolerance);
 }
 
 TEST_CASE("an item's logits do not depend on its batch, its padding or the thread count", "[engine]") {
@@ -148,8 +135,9 @@ TEST_CASE("texts are tokenized with the file's tokenizer", "[engine]") {
                 torch::tensor(std::vector<std::int64_t>(e0.mask.begin(), e0.mask.end())).view({1, 12}), torch::zeros({1}, torch::kInt64)};
   data::Batch b1{torch::tensor(std::vector<std::int64_t>(e1.ids.begin(), e1.ids.end())).view({1, 12}),
                  torch::tensor(std::vector<std::int64_t>(e1.mask.begin(), e1.mask.end())).view({1, 12}), torch::zeros({1}, torch::kInt64)};
-  check(compare_logits({texts[0]}, reference_logits(*model, b)), kFp32Tolerance);
-  check(compare_logits({texts[1]}, reference_logits(*model, b1)), kFp32Tolerance);
+  torch::NoGradGuard g;
+  check_parity(compare_logits({texts[0]}, model->logits(b)), kFp32Tolerance);
+  check_parity(compare_logits({texts[1]}, model->logits(b1)), kFp32Tolerance);
   float sum = 0;
   for (const float p : texts[0].probabilities) sum += p;
   CHECK(sum == Approx(1.0f).epsilon(1e-5));

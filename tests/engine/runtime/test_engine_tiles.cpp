@@ -31,8 +31,6 @@ std::shared_ptr<models::Cnn> masked_cnn(const std::string& mask) {
   return model;
 }
 
-data::Batch image_batch(std::int64_t n) { return {torch::randn({n, 1, 12, 12}), {}, torch::zeros({n}, torch::kInt64)}; }
-
 }  // namespace
 
 TEST_CASE("[4,4] and [2,4] masked CNN: tiles exported, engine equals the trainer's quantized evaluation",
@@ -54,15 +52,6 @@ TEST_CASE("[4,4] and [2,4] masked CNN: tiles exported, engine equals the trainer
     }
     attach_quantization(*model, options);
     engine::Classifier engine(load_bytes(bytes), {2, false});
-    const auto batch = image_batch(9);
-    torch::Tensor reference;
-    {
-      torch::NoGradGuard g;
-      reference = model->logits(batch);
-    }
-    const Comparison c = compare_logits(run_engine(engine, batch), reference);
-    INFO(c.agree << " of " << c.items << " agree, max diff " << c.max_diff);
-    CHECK(c.max_diff <= kInt8Tolerance);
-    CHECK(c.agree == c.items);
+    check_parity(engine_vs_model(engine, *model, image_batch(9)), kInt8Tolerance);
   }
 }
