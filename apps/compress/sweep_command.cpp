@@ -166,6 +166,23 @@ std::vector<PlannedPoint> plan_points(const SweepFlags& flags, const SweepTarget
   return plan;
 }
 
+// A recipe whose model.from names a recipe starts every point from that recipe's trained model: the first
+// point trains it into DIR/<point>/teacher, the sweep keeps a copy in DIR/teacher and gives it to each later
+// point, whose run reuses it only if it was trained from the same recipe text (as `compress --recipe` does
+// with a cached <out>/teacher).
+void share_starting_model(const fs::path& out, const fs::path& dir) {
+  const fs::path shared = out / "teacher", own = dir / "teacher";
+  if (fs::exists(shared) && !fs::exists(own)) {
+    fs::create_directories(dir);
+    fs::copy(shared, own, fs::copy_options::recursive);
+  } else if (!fs::exists(shared) && fs::exists(own / "checkpoint")) {
+    const fs::path partial = out / "teacher.partial";
+    fs::remove_all(partial);
+    fs::copy(own, partial, fs::copy_options::recursive);
+    fs::rename(partial, shared);
+  }
+}
+
 void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<SweepPoint>& points) {
   write_file_atomic(out / "sweep.json", sweep_json(recipe, points).dump(2) + "\n");
   write_file_atomic(out / "sweep.md", sweep_markdown(recipe, points));
@@ -210,7 +227,9 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
       t.overrides = flags.overrides;
       t.overrides.sets.insert(t.overrides.sets.end(), plan[i].sets.begin(), plan[i].sets.end());
       try {
+        share_starting_model(out, dir);
         run_train(t, point_common);
+        share_starting_model(out, dir);
       } catch (const GateFailed& e) {
         spdlog::warn("{}: {}", point.name, e.what());  // its outputs are written: the point is finished
       } catch (const std::exception& e) {

@@ -1,5 +1,5 @@
-// compress sweep end to end on a short Fashion-MNIST recipe: two points, their table and plot, and a rerun
-// that keeps the finished points.
+// compress sweep end to end on a short Fashion-MNIST recipe: two points sharing one starting model, their
+// table and plot, and a rerun that keeps the finished points.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
@@ -20,6 +20,11 @@ TEST_CASE("compress sweep: two points, sweep.json/md/svg, and a rerun that skips
   const auto r = run_command(command);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
+
+  // The starting model of model.from is trained once, by the first point, and reused by the second.
+  CHECK_THAT(r.output, Catch::Contains("training the starting model with"));
+  CHECK(fs::is_regular_file(dir / "teacher" / "checkpoint" / "model.safetensors"));
+  CHECK_THAT(read_file(dir / "4x4_s0.8_int8" / "log.txt"), Catch::Contains("reusing the model trained by"));
 
   const auto sweep = nlohmann::json::parse(read_file(dir / "sweep.json"));
   REQUIRE(sweep["points"].size() == 2u);
