@@ -77,6 +77,7 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   // Shapes and scratch sizes, op by op.
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
+    if (op.folded) continue;  // nothing reads a folded op's output, or its producer writes it
     const auto fail = [&](const std::string& what) { throw BadInput(src + ": op '" + op.name + "': " + what); };
     const auto& x = plan.shapes[op.inputs[0]];
     std::vector<std::size_t> y = x;

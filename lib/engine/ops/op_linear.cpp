@@ -80,6 +80,7 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
   p.w_scale = w.scale;
   p.row_sum = w.row_sum.data();
   p.bias = w.bias;
+  p.activation = op.gelu ? kernels::Activation::gelu : kernels::Activation::none;
   if (sparse) {
     qgemm(scratch, m, w, mr, spmm->fn, w.sparse, p, y, pool);
   } else {
