@@ -67,21 +67,28 @@ int run_export(const ExportFlags& flags, const CommonFlags& common) {
                  flags.checkpoint);
   const auto summary = exporter::export_checkpoint(flags.checkpoint, flags.out, options, batches);
 
+  // Sparse layers name their tile (output rows x inputs sharing one pattern), as `sparrow inspect` does.
+  const auto tile = [](const exporter::LayerSummary& l) {
+    return l.format == format::WeightFormat::sparse_int8 ? std::to_string(l.block_rows) + "x4" : std::string();
+  };
   nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : summary.layers)
+  for (const auto& l : summary.layers) {
     layers.push_back({{"name", l.name},
                       {"format", format::weight_format_name(l.format)},
                       {"shape", {l.n, l.k}},
                       {"block_sparsity", l.block_sparsity},
                       {"stored_bytes", l.stored_bytes},
                       {"dense_fp32_bytes", l.dense_fp32_bytes}});
+    if (!tile(l).empty()) layers.back()["tile"] = tile(l);
+  }
   if (common.json) {
     std::cout << nlohmann::json({{"file", summary.file.string()}, {"bytes", summary.file_bytes}, {"layers", layers}}).dump(2)
               << std::endl;
   } else {
     for (const auto& l : summary.layers)
-      spdlog::info("{:<48} {:<11} {:>5}x{:<5} block sparsity {:5.1f} %  {:>9} B (dense FP32 {} B)", l.name,
-                   format::weight_format_name(l.format), l.n, l.k, 100.0 * l.block_sparsity, l.stored_bytes, l.dense_fp32_bytes);
+      spdlog::info("{:<48} {:<11} {:<3} {:>5}x{:<5} block sparsity {:5.1f} %  {:>9} B (dense FP32 {} B)", l.name,
+                   format::weight_format_name(l.format), tile(l), l.n, l.k, 100.0 * l.block_sparsity, l.stored_bytes,
+                   l.dense_fp32_bytes);
     spdlog::info("wrote {} ({} bytes)", summary.file.string(), summary.file_bytes);
   }
   return 0;

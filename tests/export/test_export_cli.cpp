@@ -51,7 +51,15 @@ TEST_CASE("compress export writes a file sparrow inspect describes", "[cli][expo
   const auto exported = run_command(kCompress + " export --checkpoint " + ckpt.string() + " --out " + file.string());
   INFO(exported.output);
   REQUIRE(exported.exit_code == 0);
-  CHECK_THAT(exported.output, Catch::Contains("sparse_int8"));
+  CHECK_THAT(exported.output, Catch::Contains("sparse_int8 1x4"));
+  const auto exported_json = run_command(kCompress + " --json export --checkpoint " + ckpt.string() + " --out " +
+                                         file.string() + " 2>/dev/null");
+  REQUIRE(exported_json.exit_code == 0);
+  for (const auto& l : nlohmann::json::parse(exported_json.output)["layers"]) {
+    INFO(l.dump());
+    CHECK(l.contains("tile") == (l["format"] == "sparse_int8"));
+    if (l["name"] == "fc1") CHECK(l["tile"] == "1x4");
+  }
 
   const auto text = run_command(kSparrow + " inspect " + file.string());
   INFO(text.output);
