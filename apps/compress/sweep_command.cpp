@@ -167,20 +167,21 @@ std::vector<PlannedPoint> plan_points(const SweepFlags& flags, const SweepTarget
 }
 
 // A recipe whose model.from names a recipe starts every point from that recipe's trained model: the first
-// point trains it into DIR/<point>/teacher, the sweep keeps a copy in DIR/teacher and gives it to each later
-// point, whose run reuses it only if it was trained from the same recipe text (as `compress --recipe` does
-// with a cached <out>/teacher).
-void share_starting_model(const fs::path& out, const fs::path& dir) {
-  const fs::path shared = out / "teacher", own = dir / "teacher";
-  if (fs::exists(shared) && !fs::exists(own)) {
-    fs::create_directories(dir);
-    fs::copy(shared, own, fs::copy_options::recursive);
-  } else if (!fs::exists(shared) && fs::exists(own / "checkpoint")) {
-    const fs::path partial = out / "teacher.partial";
-    fs::remove_all(partial);
-    fs::copy(own, partial, fs::copy_options::recursive);
-    fs::rename(partial, shared);
-  }
+// point that has one (run now, or finished before) leaves a copy in DIR/teacher, and each later point starts
+// with it in DIR/<point>/teacher, reused only if it was trained from the same recipe text (as `compress
+// --recipe` does with a cached <out>/teacher).
+void keep_starting_model(const fs::path& out, const fs::path& dir) {
+  const fs::path shared = out / "teacher", partial = out / "teacher.partial";
+  if (fs::exists(shared) || !fs::exists(dir / "teacher" / "checkpoint")) return;
+  fs::remove_all(partial);
+  fs::copy(dir / "teacher", partial, fs::copy_options::recursive);
+  fs::rename(partial, shared);
+}
+
+void give_starting_model(const fs::path& out, const fs::path& dir) {
+  if (!fs::exists(out / "teacher") || fs::exists(dir / "teacher")) return;
+  fs::create_directories(dir);
+  fs::copy(out / "teacher", dir / "teacher", fs::copy_options::recursive);
 }
 
 void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<SweepPoint>& points) {
@@ -227,9 +228,8 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
       t.overrides = flags.overrides;
       t.overrides.sets.insert(t.overrides.sets.end(), plan[i].sets.begin(), plan[i].sets.end());
       try {
-        share_starting_model(out, dir);
+        give_starting_model(out, dir);
         run_train(t, point_common);
-        share_starting_model(out, dir);
       } catch (const GateFailed& e) {
         spdlog::warn("{}: {}", point.name, e.what());  // its outputs are written: the point is finished
       } catch (const std::exception& e) {
@@ -237,6 +237,7 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
         point.error = e.what();
       }
     }
+    keep_starting_model(out, dir);
     if (point.error.empty() && fs::exists(dir / "report.json")) {
       try {
         read_point_report(point, nlohmann::json::parse(read_file(dir / "report.json")));

@@ -1,8 +1,9 @@
 // Fused epilogue, AVX2: the same FP32 operations in the same order as the scalar reference (bit-identical),
 // except that FP32 outputs take GELU from the 8-lane f32-gelu-avx2.h (within 2e-7 * max(1, |x|) of the
 // reference, and identical to the engine's own gelu op); requantized outputs keep the reference's GELU, so
-// their rounding is the trainer's. 8x8 blocks of the [channel][token] INT32 tile are transposed first, so each vector is 8 channels of one
-// token: per-channel terms are loaded once per channel group and output rows are stored whole.
+// their rounding is the trainer's. 8x8 blocks of the [channel][token] INT32 tile are transposed first, so
+// each vector is 8 channels of one token: per-channel terms are loaded once per channel group and output rows
+// are stored whole.
 #include <immintrin.h>
 
 #include <cassert>
@@ -66,12 +67,15 @@ __attribute__((always_inline)) inline void block_values(std::size_t mr, std::siz
     __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(corrected), ct.scale);
     if (p.bias != nullptr) v = _mm256_add_ps(v, ct.bias);
     if (p.activation == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-    if (p.activation == Activation::gelu && kVectorGelu) v = sparrow_f32_gelu_avx2(v);
-    if (p.activation == Activation::gelu && !kVectorGelu) {
-      alignas(32) float tmp[8];
-      _mm256_store_ps(tmp, v);
-      for (float& e : tmp) e = gelu_f32(e);
-      v = _mm256_load_ps(tmp);
+    if (p.activation == Activation::gelu) {
+      if constexpr (kVectorGelu) {
+        v = sparrow_f32_gelu_avx2(v);
+      } else {
+        alignas(32) float tmp[8];
+        _mm256_store_ps(tmp, v);
+        for (float& e : tmp) e = gelu_f32(e);
+        v = _mm256_load_ps(tmp);
+      }
     }
     r[t] = v;
   }
