@@ -91,10 +91,64 @@ struct TwoRanks {
 
 }  // namespace
 
-TEST_CASE("2 ranks over loopback train exactly what 1 rank trains", "[distributed][e2e]") {
+// What the distributed path promises (docs/distributed.md, "Equivalence with one process"):
+// 1. N ranks train what 1 rank trains up to float32 summation order. Splitting a batch over ranks changes the
+//    GEMM shapes, and OpenBLAS and LibTorch pick their kernels (and so the order of every sum) by CPU, so the
+//    bits of 1 and 2 ranks differ by an amount that depends on the CPU. The bound is derived, not measured:
+//    each SGD step moves a weight by at most lr / (1 - momentum) times its gradient, and reordering a float32
+//    sum of n ≤ 2·10^4 terms changes it by √n·u ≈ 1e-5 typically and n·u ≈ 1e-3 at worst (u = 2^-24), so we
+//    allow a per-step gradient difference of kGradientBudget = 1e-4 (of a gradient ≤ 1) and sum it over the steps:
+//    tolerance = steps · lr / (1 - momentum) · 1e-4. Training amplifies differences over hundreds of steps,
+//    hence the short recipes (33 steps). Measured: 1.2e-5–2.5e-5 on an Intel Ice Lake (family 6 model 106,
+//    AVX-512), 1.2e-5 on AMD Zen 4, 9e-8 on Zen 3, against a tolerance of 6.6e-4; a rank on the wrong slice
+//    or gradients summed instead of averaged move weights by 1e-2 or more (docs/distributed.md).
+//    Accuracies agree within kAccuracyItems test items; pruning masks are identical except for units whose
+//    magnitude is within rounding of the threshold: at most 0.2 % of the units (or 2), each among the
+//    lowest 2 % of the kept ones.
+// 2. The same world size run twice gives the same bits: checkpoint, observers, model.sparrow and report.
+namespace {
+
+constexpr double kGradientBudget = 1e-4;
+constexpr int64_t kAccuracyItems = 3;
+
+// The recipes' training schedule (tests/distributed/*.yaml): 11 batches an epoch, 3 epochs, lr 0.02, and the
+// trainer's default momentum 0.9.
+constexpr double kSteps = 33, kLr = 0.02, kMomentum = 0.9;
+constexpr double kWeightTolerance = kSteps * kLr / (1 - kMomentum) * kGradientBudget;
+
+// Mean magnitude of each pruning unit of `w` seen as [rows, K]: single weights, or 1×4 blocks along K.
+torch::Tensor unit_scores(const torch::Tensor& w, const std::string& mask) {
+  const int64_t width = mask == "block4" ? 4 : 1;
+  return w.detach().reshape({w.size(0), -1, width}).abs().mean(-1).flatten();
+}
+
+// Units kept in `kept_run` but pruned in `other` must lie near `kept_run`'s threshold: among the lowest
+// 2 % of its kept units. Returns how many units differ.
+int64_t check_mask_differences(const torch::Tensor& kept_run, const torch::Tensor& other) {
+  const auto kept = kept_run > 0;
+  const auto differ = kept & (other == 0);
+  const int64_t n = differ.sum().item<int64_t>();
+  if (n == 0) return 0;
+  const auto kept_scores = std::get<0>(kept_run.masked_select(kept).sort());
+  const double near_threshold = kept_scores[kept_scores.size(0) / 50].item<double>();
+  CHECK(kept_run.masked_select(differ).max().item<double>() <= near_threshold);
+  return n;
+}
+
+nlohmann::json report_without_run_specifics(const fs::path& file) {
+  auto r = nlohmann::json::parse(read_file(file));
+  r.erase("wall_seconds");
+  r["export"].erase("file");  // each run names its own output folder
+  for (const char* speed : {"items_per_second", "baseline_items_per_second", "speedup"}) r["engine"].erase(speed);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("2 ranks over loopback train what 1 rank trains, up to float summation order", "[distributed][e2e]") {
   // Unstructured pruning with an uneven last batch; block4 pruning and QAT with a last batch of one item.
   const std::string name = GENERATE(std::string("short_gmp"), std::string("short_block_qat"));
-  INFO(name);
+  INFO(name << ", weight tolerance " << kWeightTolerance);
   const fs::path dir = scratch_dir("equal_" + name);
   const std::string recipe = std::string(SPARROW_SOURCE_DIR) + "/tests/distributed/" + name + ".yaml";
   const auto one = run_command(kCompress + " --threads 1 --recipe " + recipe + " --out " + (dir / "one").string());
@@ -106,6 +160,11 @@ TEST_CASE("2 ranks over loopback train exactly what 1 rank trains", "[distribute
   REQUIRE(two.exit_code == 0);
   CHECK_THAT(two.output, Catch::Contains("over 2 rank(s)"));
 
+  const auto r1 = nlohmann::json::parse(read_file(dir / "one" / "report.json"));
+  const auto r2 = nlohmann::json::parse(read_file(dir / "two" / "report.json"));
+  std::map<std::string, std::string> mask_of;
+  for (const auto& layer : r1["layers"]) mask_of[layer["name"]] = layer["mask"];
+
   auto m1 = models::load_checkpoint(dir / "one" / "checkpoint");
   auto m2 = models::load_checkpoint(dir / "two" / "checkpoint");
   const auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
@@ -114,11 +173,23 @@ TEST_CASE("2 ranks over loopback train exactly what 1 rank trains", "[distribute
     INFO(p.key());
     const auto& a = p.value();
     const auto& b = p2[p.key()];
-    CHECK((a - b).abs().max().item<double>() <= 1e-5);
-    CHECK(a.eq(0).equal(b.eq(0)));  // the same weights pruned
+    REQUIRE(a.sizes() == b.sizes());
+    const auto pruned_in_either = a.eq(0) | b.eq(0);
+    const double max_difference = (a - b).abs().masked_fill(pruned_in_either, 0).max().item<double>();
+    INFO("largest difference where both runs keep the weight: " << max_difference);
+    CHECK(max_difference <= kWeightTolerance);
+    const auto mask = mask_of.count(p.key()) ? mask_of[p.key()] : std::string("none");
+    if (mask == "none") {
+      CHECK(a.eq(0).equal(b.eq(0)));
+      continue;
+    }
+    const auto s1 = unit_scores(a, mask), s2 = unit_scores(b, mask);
+    const int64_t differing = check_mask_differences(s1, s2) + check_mask_differences(s2, s1);
+    INFO(differing << " of " << s1.numel() << " " << mask << " units pruned in one run only");
+    CHECK(differing <= std::max<int64_t>(2, s1.numel() / 500));  // a sparsity 1 point off fails
   }
 
-  // The observers saw the same global ranges (the activations differ by float rounding only).
+  // The observers saw the same global ranges, up to the activations' rounding.
   const fs::path q1 = dir / "one" / "checkpoint" / "quantization.json";
   REQUIRE(fs::exists(q1) == (name == "short_block_qat"));
   if (fs::exists(q1)) {
@@ -127,32 +198,63 @@ TEST_CASE("2 ranks over loopback train exactly what 1 rank trains", "[distribute
     REQUIRE(a.size() == b.size());
     for (const auto& [layer, range] : a.items()) {
       INFO(layer);
-      CHECK(range["lo"].get<double>() == Approx(b[layer]["lo"].get<double>()).margin(1e-5));
-      CHECK(range["hi"].get<double>() == Approx(b[layer]["hi"].get<double>()).epsilon(1e-5));
+      CHECK(range["lo"].get<double>() == Approx(b[layer]["lo"].get<double>()).epsilon(1e-3).margin(1e-4));
+      CHECK(range["hi"].get<double>() == Approx(b[layer]["hi"].get<double>()).epsilon(1e-3).margin(1e-4));
     }
   }
 
-  auto r1 = nlohmann::json::parse(read_file(dir / "one" / "report.json"));
-  auto r2 = nlohmann::json::parse(read_file(dir / "two" / "report.json"));
+  // Accuracies within a few test items; the rest of the report is the same.
+  const double items = r1["dataset"]["test_items"].get<double>();
+  const auto same_accuracy = [&](const nlohmann::json& a, const nlohmann::json& b) {
+    CHECK(std::abs(a.get<double>() - b.get<double>()) * items <= kAccuracyItems + 0.5);
+  };
   REQUIRE(r1["epochs"].size() == r2["epochs"].size());
   for (size_t e = 0; e < r1["epochs"].size(); ++e) {
-    // The mean loss is summed in another order across ranks: equal to float precision.
-    CHECK(r1["epochs"][e]["loss"].get<double>() == Approx(r2["epochs"][e]["loss"].get<double>()).epsilon(1e-5));
-    r1["epochs"][e].erase("loss");
-    r2["epochs"][e].erase("loss");
+    INFO("epoch " << e + 1);
+    const auto &a = r1["epochs"][e], &b = r2["epochs"][e];
+    same_accuracy(a["accuracy"], b["accuracy"]);
+    CHECK(a["loss"].get<double>() == Approx(b["loss"].get<double>()).epsilon(1e-3));
+    CHECK(a["sparsity"].get<double>() == Approx(b["sparsity"].get<double>()).margin(1e-3));
+    CHECK(a["epoch"] == b["epoch"]);
+    CHECK(a["lr"] == b["lr"]);
   }
-  r1.erase("wall_seconds");
-  r2.erase("wall_seconds");
-  // Each run names its own output folder; the engine check measures speed.
-  CHECK(r1["export"]["bytes"] == r2["export"]["bytes"]);
-  CHECK(r1["engine"]["accuracy"] == r2["engine"]["accuracy"]);
-  for (auto* r : {&r1, &r2}) {
-    r->erase("export");
-    r->erase("engine");
-  }
-  CHECK(r1.dump(2) == r2.dump(2));
+  same_accuracy(r1["dense"]["accuracy"], r2["dense"]["accuracy"]);
+  same_accuracy(r1["compressed"]["accuracy"], r2["compressed"]["accuracy"]);
+  same_accuracy(r1["engine"]["accuracy"], r2["engine"]["accuracy"]);
+  CHECK(r1["compressed"]["sparsity"].get<double>() == Approx(r2["compressed"]["sparsity"].get<double>()).margin(1e-3));
+  for (const char* key : {"dataset", "gates", "model", "recipe_sha256", "seed"}) CHECK(r1[key] == r2[key]);
+  REQUIRE(r1["layers"].size() == r2["layers"].size());
+  for (size_t i = 0; i < r1["layers"].size(); ++i)
+    for (const char* key : {"name", "shape", "mask", "quantized"}) CHECK(r1["layers"][i][key] == r2["layers"][i][key]);
+
   // Only rank 0 wrote, and only the usual outputs.
   for (const auto& entry : fs::directory_iterator(dir)) CHECK((entry.path().filename() == "one" || entry.path().filename() == "two"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the same world size trains the same bits twice", "[distributed][e2e]") {
+  const std::string world = GENERATE(std::string("1"), std::string("2"));
+  INFO(world << " rank(s)");
+  const fs::path dir = scratch_dir("twice_" + world);
+  const std::string recipe = std::string(SPARROW_SOURCE_DIR) + "/tests/distributed/short_block_qat.yaml";
+  for (const char* run : {"a", "b"}) {
+    const auto r = run_command(kCompress + " --threads 1 --nproc " + world + " --recipe " + recipe + " --out " +
+                               (dir / run).string());
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+  }
+  auto ma = models::load_checkpoint(dir / "a" / "checkpoint");
+  auto mb = models::load_checkpoint(dir / "b" / "checkpoint");
+  const auto pb = mb->named_parameters();
+  for (const auto& p : ma->named_parameters()) {
+    INFO(p.key());
+    CHECK(p.value().equal(pb[p.key()]));
+  }
+  CHECK(read_file(dir / "a" / "checkpoint" / "quantization.json") ==
+        read_file(dir / "b" / "checkpoint" / "quantization.json"));
+  CHECK(read_file(dir / "a" / "model.sparrow") == read_file(dir / "b" / "model.sparrow"));
+  CHECK(report_without_run_specifics(dir / "a" / "report.json").dump(2) ==
+        report_without_run_specifics(dir / "b" / "report.json").dump(2));
   fs::remove_all(dir);
 }
 
