@@ -207,7 +207,7 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
     (void)recipe::load_recipe(flags.recipe_file, o);
   }
   const fs::path out = flags.out_dir;
-  fs::create_directories(out);
+  claim_sweep_folder(out, "--out");
   spdlog::info("sweep of {}: {} points into {}", flags.recipe_file, plan.size(), out.string());
 
   CommonFlags point_common = common;
@@ -232,6 +232,8 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
         run_train(t, point_common);
       } catch (const GateFailed& e) {
         spdlog::warn("{}: {}", point.name, e.what());  // its outputs are written: the point is finished
+      } catch (const Interrupted&) {
+        throw;  // the whole sweep stops; finished points stay, and a rerun resumes
       } catch (const std::exception& e) {
         close_log_file();  // the failed point's log went with its folder
         point.error = e.what();

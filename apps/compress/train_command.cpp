@@ -20,6 +20,7 @@
 #include "compress/trainer.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/interrupt.h"
 #include "core/logging.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
@@ -88,6 +89,10 @@ nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& stagin
           {"layers", totals_json(all)}};
 }
 
+fs::path output_folder(const TrainFlags& flags) {
+  return flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
+}
+
 bool is_recipe(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
 // model.from naming a recipe: that recipe's trained model is the starting point.
@@ -147,6 +152,7 @@ int run_train(const TrainFlags& flags, const CommonFlags& common) {
   const auto env = dist::launch_env_from_environment();
   if (flags.nproc > 0 && !env) return launch_local_ranks(flags, common);
   if (flags.nproc > 0) spdlog::warn("--nproc ignored: this process is rank {} of a launched job", env->rank);
+  catch_interrupts();
   std::optional<dist::Session> session;  // a nested run (the starting model) reuses the open one
   if (env && !dist::active()) {
     if (flags.dist_timeout <= 0) throw BadInput("--dist-timeout must be a positive number of seconds");
@@ -174,8 +180,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   if (flags.seed >= 0) r.train.seed = static_cast<uint64_t>(flags.seed);
   check_trainable(r);
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
-  const fs::path out =
-      flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
+  const fs::path out = output_folder(flags);
 
   // Rank 0 alone writes the outputs; the others stage into a private scratch
   // folder (for a starting model they train) that is removed when they finish,
@@ -184,7 +189,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
     const size_t job = std::hash<std::string>{}(fs::absolute(out).lexically_normal().string());
     return fs::temp_directory_path() / fmt::format("sparrow-{:016x}-rank{}", job, dist::rank());
   };
-  StagedDir staging(dist::rank() == 0 ? out : scratch());
+  StagedDir staging(dist::rank() == 0 ? out : scratch(), "--out");
   log_to_file(staging.path() / "log.txt");
 
   nlohmann::json model_config = r.model.options;
@@ -216,6 +221,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
     train_set = data::load_dataset(r.data, data::Split::Train);
     test_set = data::load_dataset(r.data, data::Split::Test);
   }
+  models::check_data_fits(*model, train_set);
   recipe::ModelParams params;
   for (const auto& p : model->named_parameters()) params.all.push_back(p.key());
   params.prunable = model->prunable_parameters();
@@ -234,6 +240,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
     teacher = models::load_checkpoint(dir);
   }
   const compress::TrainResult result = compress::train(r, *model, train_set, test_set, teacher.get());
+  throw_if_interrupted("after training, before writing the outputs");
 
   const std::map<std::string, std::string> metadata = {{"recipe_sha256", sha256_hex(r.text)}};
   models::save_checkpoint(staging.path() / "checkpoint", *model, metadata);
@@ -256,6 +263,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
                result.dense_accuracy ? fmt::format("{:.4f}", *result.dense_accuracy) : "n/a", result.final_accuracy,
                result.final_sparsity, out.string());
   close_log_file();
+  throw_if_interrupted("before moving the finished outputs into place");
   staging.commit();
   if (common.json) std::cout << report.dump(2) << std::endl;
   // Gates fail the run only after every output is written, so CI can read why.
@@ -278,7 +286,15 @@ Action register_train(CLI::App& app, const CommonFlags& common) {
       ->envname("SPARROW_DIST_TIMEOUT");
   app.add_option("--model", flags->model_dir,
                  "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
-  return [flags, &common] { return run_train(*flags, common); };
+  return [flags, &common] {
+    try {
+      return run_train(*flags, common);
+    } catch (const Interrupted& e) {
+      // The staged folder was removed on the way out; a user who pressed Ctrl-C wants to know what is left.
+      throw Interrupted(e.signal(), fmt::format("{}; nothing was written: {} is as it was", e.what(),
+                                                output_folder(*flags).string()));
+    }
+  };
 }
 
 }  // namespace sparrow::apps

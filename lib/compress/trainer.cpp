@@ -16,6 +16,8 @@
 #include "compress/one_shot.h"
 #include "compress/param_selection.h"
 #include "compress/quant/qat_hook.h"
+#include "core/errors.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 
 namespace sparrow::compress {
@@ -156,6 +158,12 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
       optimizer->step();
       fire(EventType::BatchEnd);
       const double loss = state.loss.item<double>();
+      if (!std::isfinite(loss))
+        throw BadInput(fmt::format(
+            "{}: training diverged: the loss is {} at step {} of epoch {} (lr {:.3g}); try a lower learning rate "
+            "(train.lr, or the learning-rate modifiers), a smaller batch, or fewer epochs of warm-up",
+            recipe.file.string(), loss, step + 1, epoch + 1, learning_rate(*optimizer)));
+      throw_if_interrupted(fmt::format("at step {} of epoch {}", step + 1, epoch + 1));
       loss_sum += loss * share;
       local_sum += loss;
       train_items += global.size(0);

@@ -1,6 +1,7 @@
 #pragma once
 // The three kinds of failure Sparrow reports. Apps map them to exit codes:
-// gate failed -> 1, bad input -> 2, internal -> 3 (see exit_code()).
+// gate failed -> 1, bad input -> 2, internal -> 3 (see exit_code()); an
+// interrupted run exits with 128 + the signal.
 #include <stdexcept>
 #include <string>
 
@@ -35,6 +36,17 @@ class GateFailed : public Error {
 class InternalError : public Error {
  public:
   explicit InternalError(const std::string& message) : Error(ErrorKind::Internal, message) {}
+};
+
+// SIGINT, SIGTERM or SIGHUP asked a long run to stop (core/interrupt.h). Not an
+// error: the process exits with 128 + the signal number, as a shell expects.
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted(int signal, const std::string& message) : std::runtime_error(message), signal_(signal) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
 };
 
 // Exit code for any exception escaping an app: Sparrow's own kinds map as above,

@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <memory>
 
+#include "core/errors.h"
+
 namespace sparrow {
 
 namespace {
 std::shared_ptr<spdlog::sinks::sink> g_file_sink;
+std::filesystem::path g_file_path;
 }
 
 void setup_logging(Verbosity verbosity) {
@@ -28,19 +31,29 @@ void setup_logging(Verbosity verbosity) {
 
 void log_to_file(const std::filesystem::path& path) {
   close_log_file();
-  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path.string(), /*truncate=*/false);
+  std::shared_ptr<spdlog::sinks::basic_file_sink_mt> sink;
+  try {
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path.string(), /*truncate=*/false);
+  } catch (const spdlog::spdlog_ex& e) {
+    throw BadInput(path.string() + ": cannot open the log file: " + e.what());
+  }
   sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
   sink->set_level(spdlog::level::debug);
   spdlog::default_logger()->sinks().push_back(sink);
   g_file_sink = sink;
+  g_file_path = path;
 }
 
 void close_log_file() {
   if (!g_file_sink) return;
   auto& sinks = spdlog::default_logger()->sinks();
   sinks.erase(std::remove(sinks.begin(), sinks.end(), g_file_sink), sinks.end());
-  g_file_sink->flush();
-  g_file_sink.reset();
+  auto sink = std::move(g_file_sink);
+  try {
+    sink->flush();
+  } catch (const spdlog::spdlog_ex& e) {  // a full disk is the user's to fix, like any other output's
+    throw BadInput(g_file_path.string() + ": write failed (disk full?): " + e.what());
+  }
 }
 
 }  // namespace sparrow

@@ -26,6 +26,7 @@ class Reader {
     if (!std::filesystem::is_regular_file(file)) throw BadInput(name_ + ": IDX file not found");
     gz_.reset(gzopen(name_.c_str(), "rb"));
     if (!gz_) throw BadInput(name_ + ": cannot open IDX file");
+    file_bytes_ = std::filesystem::file_size(file);
   }
 
   void read(void* dst, size_t n, const char* what) {
@@ -62,9 +63,15 @@ class Reader {
   }
 
   const std::string& name() const { return name_; }
+  uint64_t file_bytes() const { return file_bytes_; }
+  uint64_t max_content_bytes() const {
+    constexpr uint64_t kMaxDeflateRatio = 1032;
+    return gzdirect(gz_.get()) ? file_bytes_ : file_bytes_ * kMaxDeflateRatio;
+  }
 
  private:
   std::string name_;
+  uint64_t file_bytes_ = 0;
   std::unique_ptr<gzFile_s, GzCloser> gz_;
 };
 
@@ -89,6 +96,10 @@ IdxArray read_idx(const std::filesystem::path& file, int64_t limit) {
   const bool limited = limit > 0 && limit < out.dims[0];
   if (limited) out.dims[0] = limit;
   total *= static_cast<uint64_t>(out.dims[0]);
+  // Allocate only what the file can hold: its own size, or deflate's best ratio (1032:1) of it when gzipped.
+  if (total > in.max_content_bytes())
+    throw BadInput(in.name() + ": the header announces " + std::to_string(total) + " bytes of data, more than this " +
+                   std::to_string(in.file_bytes()) + "-byte file can hold");
   out.values.resize(total);
   in.read(out.values.data(), out.values.size(), "the data");
   if (!limited) in.expect_end();

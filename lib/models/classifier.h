@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "data/dataset.h"
 #include "models/linear_hook.h"
 #include "models/structure.h"
 
@@ -46,5 +47,10 @@ class Classifier : public torch::nn::Module {
  private:
   std::shared_ptr<LinearHook> hook_;
 };
+
+// Runs the first item of `data` through `model` (no gradients), so that data of
+// another shape, or with more classes than the model has, is BadInput naming
+// both before any training, not a LibTorch error in the middle of it.
+void check_data_fits(Classifier& model, const data::Dataset& data);
 
 }  // namespace sparrow::models

@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "core/errors.h"
 #include "models/bert/bert.h"
 #include "models/cnn.h"
@@ -29,10 +31,22 @@ class ConfigFields {
     }
   }
 
+  // A size: 1 to 2^20, so that products of sizes cannot overflow before check_parameters.
   int64_t positive(const std::string& key, int64_t fallback) {
+    constexpr int64_t kMaxSize = int64_t{1} << 20;
     const auto v = get<int64_t>(key, fallback);
-    if (v <= 0) throw BadInput(context_ + ": model." + key + " must be > 0, got " + std::to_string(v));
+    if (v <= 0 || v > kMaxSize)
+      throw BadInput(context_ + ": model." + key + " must be from 1 to " + std::to_string(kMaxSize) + ", got " +
+                     std::to_string(v));
     return v;
+  }
+
+  // Refuses, before anything is allocated, sizes whose weights would not fit in memory.
+  void check_parameters(double parameters) const {
+    constexpr double kMaxParameters = 2147483648.0;  // 2^31: 8 GiB of FP32 weights
+    if (parameters > kMaxParameters)
+      throw BadInput(context_ + ": the model's sizes give " + fmt::format("{:.3g}", parameters) +
+                     " parameters, more than the " + fmt::format("{:.3g}", kMaxParameters) + " Sparrow builds");
   }
 
   const std::string& context() const { return context_; }
@@ -63,6 +77,10 @@ std::shared_ptr<Classifier> make_cnn(ConfigFields& f) {
   o.dropout = f.get<double>("dropout", o.dropout);
   o.batch_norm = f.get<bool>("batch_norm", o.batch_norm);
   f.finish("cnn");
+  const double pooled = static_cast<double>(o.image_size / 4) * static_cast<double>(o.image_size / 4);
+  f.check_parameters(9.0 * static_cast<double>(o.in_channels + o.conv2_channels) * static_cast<double>(o.conv1_channels) +
+                     (static_cast<double>(o.conv2_channels) * pooled + static_cast<double>(o.num_classes)) *
+                         static_cast<double>(o.hidden));
   return std::make_shared<Cnn>(o);
 }
 
@@ -73,6 +91,13 @@ std::shared_ptr<Classifier> make_mlp(ConfigFields& f) {
   o.num_classes = f.positive("num_classes", o.num_classes);
   o.dropout = f.get<double>("dropout", o.dropout);
   f.finish("mlp");
+  double parameters = 0, width = static_cast<double>(o.in_features);
+  for (const int64_t h : o.hidden) {
+    if (h <= 0) throw BadInput(f.context() + ": model.hidden sizes must be > 0, got " + std::to_string(h));
+    parameters += width * static_cast<double>(h);
+    width = static_cast<double>(h);
+  }
+  f.check_parameters(parameters + width * static_cast<double>(o.num_classes));
   return std::make_shared<Mlp>(o);
 }
 
@@ -113,6 +138,9 @@ std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
   f.get<nlohmann::json>("label2id", {});
   f.finish("bert");
   c.validate(f.context() + ": model");
+  const double h = static_cast<double>(c.hidden_size);
+  f.check_parameters(h * static_cast<double>(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) +
+                     static_cast<double>(c.num_hidden_layers) * h * (4.0 * h + 2.0 * static_cast<double>(c.intermediate_size)));
   auto model = std::make_shared<bert::BertForSequenceClassification>(c);
   for (int64_t i = 0; i < c.num_labels && !id2label.empty(); ++i) {
     const auto it = id2label.find(std::to_string(i));

@@ -163,8 +163,11 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
 }
 
 Recipe load_recipe(const std::filesystem::path& file, const Overrides& overrides) {
-  if (!std::filesystem::exists(file)) throw BadInput(file.string() + ": recipe file not found");
-  return parse_recipe(read_file(file), file.string(), overrides);
+  std::error_code ec;  // a symlink loop is read_file's to name
+  if (!std::filesystem::exists(file, ec) && !ec) throw BadInput(file.string() + ": recipe file not found");
+  // A recipe is a page or two of YAML; the cap stops /dev/zero-like inputs and runaway parses.
+  constexpr std::uintmax_t kMaxRecipeBytes = 4 << 20;
+  return parse_recipe(read_file(file, kMaxRecipeBytes), file.string(), overrides);
 }
 
 }  // namespace sparrow::recipe

@@ -46,30 +46,104 @@ TEST_CASE("read_file names a missing file", "[core]") {
   CHECK_THROWS_WITH(read_file("/nonexistent/recipe.yaml"), Catch::Contains("/nonexistent/recipe.yaml"));
 }
 
-TEST_CASE("StagedDir appears under its final name only when committed", "[core]") {
+TEST_CASE("StagedDir appears under its final name only when committed; the previous run is kept as .old", "[core]") {
   const fs::path root = fresh_dir("staged");
   const fs::path out = root / "run";
   {
-    StagedDir staged(out);
+    StagedDir staged(out, "--out");
     write_file_atomic(staged.path() / "report.json", "{}");
     CHECK_FALSE(fs::exists(out));
   }
   CHECK_FALSE(fs::exists(out));
   CHECK_FALSE(fs::exists(root / "run.partial"));
   {
-    StagedDir staged(out);
+    StagedDir staged(out, "--out");
     write_file_atomic(staged.path() / "report.json", "{\"v\": 1}");
     staged.commit();
   }
   CHECK(read_file(out / "report.json") == "{\"v\": 1}");
-  {
-    StagedDir staged(out);
-    write_file_atomic(staged.path() / "other.json", "{}");
+  CHECK(fs::exists(out / kOutputMarker));
+  for (int run = 2; run <= 3; ++run) {
+    StagedDir staged(out, "--out");
+    write_file_atomic(staged.path() / "other.json", std::to_string(run));
     staged.commit();
   }
-  CHECK(fs::exists(out / "other.json"));
+  CHECK(read_file(out / "other.json") == "3");
   CHECK_FALSE(fs::exists(out / "report.json"));
+  CHECK(read_file(root / "run.old" / "other.json") == "2");  // one previous run is kept
   fs::remove_all(root);
+}
+
+TEST_CASE("StagedDir refuses, before any work, what Sparrow did not write, and deletes nothing", "[core]") {
+  const fs::path root = fresh_dir("staged_refuse");
+  const fs::path out = root / "run";
+  fs::create_directories(out);
+  write_file_atomic(out / "thesis.tex", "mine");
+  CHECK_THROWS_WITH(StagedDir(out, "--out"), Catch::Contains("--out " + out.string()) &&
+                                                 Catch::Contains("a folder Sparrow did not write") &&
+                                                 Catch::Contains("thesis.tex"));
+  CHECK(read_file(out / "thesis.tex") == "mine");
+  CHECK_FALSE(fs::exists(root / "run.partial"));
+
+  // A finished run the user added a file to is not replaced either.
+  const fs::path run = root / "finished";
+  {
+    StagedDir staged(run, "--out");
+    write_file_atomic(staged.path() / "report.json", "{}");
+    staged.commit();
+  }
+  write_file_atomic(run / "notes.txt", "mine");
+  CHECK_THROWS_WITH(StagedDir(run, "--out"), Catch::Contains("holds files Sparrow did not write (notes.txt)"));
+  CHECK(read_file(run / "notes.txt") == "mine");
+
+  write_file_atomic(root / "file", "mine");
+  CHECK_THROWS_WITH(StagedDir(root / "file", "--out"), Catch::Contains("exists and is not a folder"));
+  CHECK_THROWS_WITH(StagedDir(fs::current_path(), "--out"), Catch::Contains("the current folder or one of its parents"));
+  CHECK_THROWS_WITH(StagedDir(fs::current_path().parent_path(), "--out"), Catch::Contains("one of its parents"));
+
+  // An empty folder is taken, and replaced by the run.
+  fs::create_directories(root / "empty");
+  {
+    StagedDir staged(root / "empty", "--out");
+    staged.commit();
+  }
+  CHECK(fs::exists(root / "empty" / kOutputMarker));
+  CHECK_FALSE(fs::exists(root / "empty.old"));
+  fs::remove_all(root);
+}
+
+TEST_CASE("read_file refuses what is not a regular file, and files over their size limit", "[core]") {
+  const fs::path dir = fresh_dir("read");
+  CHECK_THROWS_WITH(read_file(dir), Catch::Contains("not a regular file (it is a folder)"));
+  CHECK_THROWS_WITH(read_file("/dev/zero"), Catch::Contains("not a regular file (it is a device, FIFO or socket)"));
+  CHECK_THROWS_WITH(read_file("/proc/self/status"), Catch::Contains("not a regular file (it is a /proc or /sys file)"));
+  fs::create_symlink(dir / "b", dir / "a");
+  fs::create_symlink(dir / "a", dir / "b");
+  CHECK_THROWS_WITH(read_file(dir / "a"), Catch::Contains("a loop of symbolic links"));
+  write_file_atomic(dir / "f", "12345");
+  CHECK(read_file(dir / "f", 5) == "12345");
+  CHECK_THROWS_WITH(read_file(dir / "f", 4), Catch::Contains("5 bytes, more than the 4 bytes"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("write_file_atomic writes through a symlink, in place to a device, and refuses a folder", "[core]") {
+  const fs::path dir = fresh_dir("write_through");
+  write_file_atomic(dir / "target", "old");
+  fs::create_symlink(dir / "target", dir / "link");
+  write_file_atomic(dir / "link", "new");
+  CHECK(fs::is_symlink(dir / "link"));
+  CHECK(read_file(dir / "target") == "new");
+  write_file_atomic("/dev/null", "gone");
+  CHECK(fs::is_character_file("/dev/null"));
+  CHECK_THROWS_WITH(write_file_atomic("/dev/full", "x"), Catch::Contains("/dev/full: write failed: No space left on device"));
+  CHECK(fs::is_character_file("/dev/full"));
+  CHECK_THROWS_WITH(write_file_atomic(dir, "x"), Catch::Contains("is a folder"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an interrupted run exits with 128 + the signal", "[core]") {
+  CHECK(exit_code_for(Interrupted(2, "x")) == 130);
+  CHECK(exit_code_for(Interrupted(15, "x")) == 143);
 }
 
 TEST_CASE("sha256 matches the FIPS 180-4 test vectors", "[core]") {
