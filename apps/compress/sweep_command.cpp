@@ -182,6 +182,7 @@ void give_starting_model(const fs::path& out, const fs::path& dir) {
   if (!fs::exists(out / "teacher") || fs::exists(dir / "teacher")) return;
   fs::create_directories(dir);
   fs::copy(out / "teacher", dir / "teacher", fs::copy_options::recursive);
+  mark_run_folder(dir);  // the point's run then takes the folder as its own
 }
 
 void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<SweepPoint>& points) {

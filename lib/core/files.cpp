@@ -167,6 +167,13 @@ void write_marker(const fs::path& dir, const std::string& kind, const nlohmann::
   write_file_atomic(dir / kOutputMarker, marker.dump(2) + "\n");
 }
 
+nlohmann::json entries_of(const fs::path& dir) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename() != kOutputMarker) entries.push_back(e.path().filename().string());
+  return entries;
+}
+
 fs::path with_suffix(fs::path p, const char* suffix) {
   p += suffix;
   return p;
@@ -181,6 +188,8 @@ void claim_sweep_folder(const fs::path& dir, const std::string& flag) {
   if (ec) throw BadInput(flag + " " + dir.string() + ": cannot create the folder: " + ec.message());
   write_marker(dir, "sweep", nullptr);
 }
+
+void mark_run_folder(const fs::path& dir) { write_marker(dir, "run", entries_of(dir)); }
 
 StagedDir::StagedDir(fs::path final_dir, const std::string& flag)
     : final_(std::move(final_dir)), staging_(with_suffix(final_, ".partial")), flag_(flag) {
@@ -202,10 +211,7 @@ StagedDir::~StagedDir() {
 }
 
 void StagedDir::commit() {
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& e : fs::directory_iterator(staging_))
-    if (e.path().filename() != kOutputMarker) entries.push_back(e.path().filename().string());
-  write_marker(staging_, "run", entries);
+  mark_run_folder(staging_);
   std::error_code ec;
   const fs::path old = with_suffix(final_, ".old");
   // Checked again: the user may have put files there while the run trained.

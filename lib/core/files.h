@@ -30,6 +30,10 @@ inline constexpr const char* kOutputMarker = ".sparrow-output.json";
 // anything else (BadInput naming `flag`).
 void claim_sweep_folder(const fs::path& dir, const std::string& flag);
 
+// Marks `dir`, a folder Sparrow filled itself outside a StagedDir (a sweep
+// point's cached starting model), as a run holding what it holds now.
+void mark_run_folder(const fs::path& dir);
+
 // A run's output folder built under a temporary name (`<dir>.partial`) and
 // renamed to its final name by commit(). Destroyed without commit(), it removes
 // itself. The constructor refuses (BadInput naming `flag`), before any work,

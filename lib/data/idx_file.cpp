@@ -99,7 +99,7 @@ IdxArray read_idx(const std::filesystem::path& file, int64_t limit) {
   // Allocate only what the file can hold: its own size, or deflate's best ratio (1032:1) of it when gzipped.
   if (total > in.max_content_bytes())
     throw BadInput(in.name() + ": the header announces " + std::to_string(total) + " bytes of data, more than this " +
-                   std::to_string(in.file_bytes()) + "-byte file can hold");
+                   std::to_string(in.file_bytes()) + "-byte file can hold (the file is truncated or its header wrong)");
   out.values.resize(total);
   in.read(out.values.data(), out.values.size(), "the data");
   if (!limited) in.expect_end();

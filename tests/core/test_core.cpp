@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <spdlog/spdlog.h>
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/logging.h"
 #include "core/sha256.h"
 
 using namespace sparrow;
@@ -152,4 +154,15 @@ TEST_CASE("sha256 matches the FIPS 180-4 test vectors", "[core]") {
   CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   CHECK(sha256_hex(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("a log file on a full disk is bad input naming it, not an internal error", "[core]") {
+  setup_logging(Verbosity::Quiet);
+  log_to_file("/dev/full");
+  spdlog::debug("a line that cannot be written");
+  CHECK_THROWS_AS(close_log_file(), BadInput);
+  setup_logging(Verbosity::Quiet);
+  log_to_file("/dev/full");
+  spdlog::debug("again");
+  CHECK_THROWS_WITH(close_log_file(), Catch::Contains("/dev/full: write failed (disk full?)"));
 }

@@ -1,6 +1,4 @@
 #include <catch2/catch.hpp>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,18 +15,6 @@ using namespace sparrow;
 namespace dist = sparrow::compress::distributed;
 
 namespace {
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Sets environment variables for one scope and restores them after.
 class ScopedEnv {
@@ -167,7 +153,7 @@ TEST_CASE("the launch environment is torchrun's", "[distributed]") {
 }
 
 TEST_CASE("two processes agree through c10d's TCPStore and Gloo", "[distributed]") {
-  const uint16_t port = free_port();
+  const uint16_t port = dist::free_loopback_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
     const pid_t pid = ::fork();

@@ -1,13 +1,12 @@
 // compress on several ranks: equivalence with one rank, and clean failure when
 // a rank dies or hangs.
 #include <catch2/catch.hpp>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "compress/distributed/launch.h"
 #include "core/files.h"
 #include "distributed/spawn.h"
 #include "models/checkpoint.h"
@@ -28,18 +27,6 @@ fs::path scratch_dir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
-}
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 std::string file_text(const fs::path& p) {
@@ -65,7 +52,7 @@ struct TwoRanks {
   std::vector<std::unique_ptr<Child>> ranks;
 
   TwoRanks(const std::string& name, int timeout_seconds) : dir(scratch_dir(name)), out(dir / "out") {
-    const std::string port = std::to_string(free_port());
+    const std::string port = std::to_string(compress::distributed::free_loopback_port());
     fs::create_directories(dir / "tmp");  // where a killed rank leaves its scratch folder
     for (int r = 0; r < 2; ++r)
       ranks.push_back(std::make_unique<Child>(
@@ -294,7 +281,7 @@ TEST_CASE("a hung rank makes the others fail after the timeout, naming it", "[di
 
 TEST_CASE("a rank that fails on its own is named with its reason", "[distributed][failure]") {
   const fs::path dir = scratch_dir("own");
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(compress::distributed::free_loopback_port());
   std::vector<std::unique_ptr<Child>> ranks;
   for (int r = 0; r < 2; ++r) {
     const std::string recipe = r == 0 ? kTinyRecipe : (dir / "absent.yaml").string();

@@ -44,21 +44,6 @@ int64_t env_int(const char* name, int64_t lo, int64_t hi) {
   return x;
 }
 
-uint16_t free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw InternalError(std::string("cannot find a free loopback port: ") + std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string describe(int rank, int status) {
   if (WIFSIGNALED(status))
     return "rank " + std::to_string(rank) + " was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
@@ -165,6 +150,21 @@ int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono
     std::this_thread::sleep_for(50ms);
   }
   return result;
+}
+
+uint16_t free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw InternalError(std::string("cannot find a free loopback port: ") + std::strerror(errno));
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 }  // namespace sparrow::compress::distributed

@@ -34,6 +34,9 @@ std::optional<LaunchEnv> launch_env_from_environment();
 int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                     int threads_per_rank);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice).
+uint16_t free_loopback_port();
+
 // This process's arguments (argv without argv[0]) as the kernel recorded them.
 std::vector<std::string> own_arguments();
 
