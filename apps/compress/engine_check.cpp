@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <chrono>
 #include <thread>
 
+#include "apps/common/speed_comparison.h"
 #include "engine/classifier.h"
 #include "models/model_factory.h"
 
@@ -14,33 +14,48 @@ namespace sparrow::apps {
 namespace {
 
 constexpr std::int64_t kBatch = 32;
+// Speed is timed on the test set's first items (at most this many), in kRounds interleaved rounds.
+constexpr std::int64_t kTimedItems = 128;
+constexpr std::size_t kRounds = 5;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+// One batch as both sides get it: text trimmed to the batch's longest item (as `sparrow run` does), so the
+// engine and LibTorch see the same tokens.
+struct TimedBatch {
+  data::Batch torch;
+  engine::TokenBatch tokens;  // text models
+  std::vector<float> images;  // image models
+};
+
+TimedBatch prepare(const engine::Classifier& classifier, data::Batch batch) {
+  TimedBatch b;
+  if (classifier.model().is_text()) {
+    const auto mask = batch.attention_mask.defined() ? batch.attention_mask : torch::ones_like(batch.inputs);
+    const std::int64_t longest = std::max<std::int64_t>(1, mask.sum(1).max().item<std::int64_t>());
+    batch.inputs = batch.inputs.slice(1, 0, longest).contiguous();
+    batch.attention_mask = mask.slice(1, 0, longest).contiguous();
+    const auto& ids = batch.inputs;
+    const auto& m = batch.attention_mask;
+    b.tokens = {static_cast<std::size_t>(ids.size(0)), static_cast<std::size_t>(longest),
+                std::vector<std::int64_t>(ids.data_ptr<std::int64_t>(), ids.data_ptr<std::int64_t>() + ids.numel()),
+                std::vector<std::int64_t>(m.data_ptr<std::int64_t>(), m.data_ptr<std::int64_t>() + m.numel())};
+  } else {
+    batch.inputs = batch.inputs.contiguous().to(torch::kFloat32);
+    b.images.assign(batch.inputs.data_ptr<float>(), batch.inputs.data_ptr<float>() + batch.inputs.numel());
+  }
+  b.torch = std::move(batch);
+  return b;
 }
 
-// The engine over the test set in batches (texts as ids trimmed to each batch's longest item).
-std::vector<std::size_t> engine_predictions(engine::Classifier& classifier, const data::Dataset& test) {
-  std::vector<std::size_t> labels;
-  for (std::int64_t begin = 0; begin < test.size(); begin += kBatch) {
-    const auto batch = test.batch(torch::arange(begin, std::min(test.size(), begin + kBatch), torch::kInt64));
-    std::vector<engine::Prediction> p;
-    if (classifier.model().is_text()) {
-      const auto mask = batch.attention_mask.defined() ? batch.attention_mask : torch::ones_like(batch.inputs);
-      const std::int64_t longest = std::max<std::int64_t>(1, mask.sum(1).max().item<std::int64_t>());
-      const auto ids = batch.inputs.slice(1, 0, longest).contiguous(), m = mask.slice(1, 0, longest).contiguous();
-      engine::TokenBatch t{static_cast<std::size_t>(ids.size(0)), static_cast<std::size_t>(longest),
-                           std::vector<std::int64_t>(ids.data_ptr<std::int64_t>(), ids.data_ptr<std::int64_t>() + ids.numel()),
-                           std::vector<std::int64_t>(m.data_ptr<std::int64_t>(), m.data_ptr<std::int64_t>() + m.numel())};
-      p = classifier.classify_tokens(t);
-    } else {
-      const auto x = batch.inputs.contiguous().to(torch::kFloat32);
-      p = classifier.classify_images(std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel()),
-                                     static_cast<std::size_t>(x.size(0)));
-    }
-    for (const auto& item : p) labels.push_back(item.label);
-  }
-  return labels;
+std::vector<TimedBatch> prepare_batches(const engine::Classifier& classifier, const data::Dataset& test, std::int64_t items) {
+  std::vector<TimedBatch> out;
+  for (std::int64_t begin = 0; begin < items; begin += kBatch)
+    out.push_back(prepare(classifier, test.batch(torch::arange(begin, std::min(items, begin + kBatch), torch::kInt64))));
+  return out;
+}
+
+std::vector<engine::Prediction> classify(engine::Classifier& classifier, const TimedBatch& b) {
+  return classifier.model().is_text() ? classifier.classify_tokens(b.tokens)
+                                      : classifier.classify_images(b.images, static_cast<std::size_t>(b.torch.inputs.size(0)));
 }
 
 }  // namespace
@@ -50,39 +65,41 @@ void add_engine_check(nlohmann::json& report, const std::filesystem::path& sparr
   if (!std::filesystem::exists(sparrow_file) || test.size() == 0) return;
   const std::size_t t = threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
   engine::Classifier classifier(engine::Model::load(sparrow_file), {t, false});
-  auto start = std::chrono::steady_clock::now();
-  const std::vector<std::size_t> predicted = engine_predictions(classifier, test);
-  const double engine_seconds = seconds_since(start);
-  std::int64_t correct = 0;
+  const std::vector<TimedBatch> all = prepare_batches(classifier, test, test.size());
+  std::int64_t correct = 0, i = 0;
   const auto labels = test.labels.accessor<std::int64_t, 1>();
-  for (std::size_t i = 0; i < predicted.size(); ++i) correct += static_cast<std::int64_t>(predicted[i]) == labels[static_cast<std::int64_t>(i)];
+  for (const auto& b : all)
+    for (const auto& p : classify(classifier, b)) correct += static_cast<std::int64_t>(p.label) == labels[i++];
 
-  // The baseline: dense FP32 in LibTorch, inference mode, the same threads, the same batches.
+  // The baseline: dense FP32 in LibTorch, inference mode, eval mode, the same batches.
   std::shared_ptr<models::Classifier> fresh;
   if (dense == nullptr) {
     fresh = models::build_model(compressed.config(), "engine check");
     dense = fresh.get();
   }
   dense->eval();
-  torch::set_num_threads(static_cast<int>(t));
-  start = std::chrono::steady_clock::now();
-  {
-    torch::InferenceMode inference;
-    for (std::int64_t begin = 0; begin < test.size(); begin += kBatch)
-      (void)dense->logits(test.batch(torch::arange(begin, std::min(test.size(), begin + kBatch), torch::kInt64)));
-  }
-  const double baseline_seconds = seconds_since(start);
-  const double items = static_cast<double>(test.size());
-  report["engine"] = {{"accuracy", static_cast<double>(correct) / items},
-                      {"items_per_second", items / engine_seconds},
-                      {"baseline_items_per_second", items / baseline_seconds},
-                      {"speedup", baseline_seconds / engine_seconds},
+  const std::int64_t items = std::min(test.size(), kTimedItems);
+  const std::vector<TimedBatch> timed(all.begin(), all.begin() + (items + kBatch - 1) / kBatch);
+  const int torch_threads = torch::get_num_threads();  // restored after: the comparison changes it
+  const SpeedComparison c = compare_speed(
+      [&] {
+        for (const auto& b : timed) (void)classify(classifier, b);
+      },
+      [&](std::size_t baseline_threads) {
+        torch::set_num_threads(static_cast<int>(baseline_threads));
+        torch::InferenceMode inference;
+        for (const auto& b : timed) (void)dense->logits(b.torch);
+      },
+      {t, 1, kRounds, nullptr});
+  torch::set_num_threads(torch_threads);
+  report["engine"] = {{"accuracy", static_cast<double>(correct) / static_cast<double>(test.size())},
                       {"threads", t},
                       {"batch", kBatch},
                       {"isa", engine::Engine::isa()}};
-  spdlog::info("engine: accuracy {:.4f}, {:.1f} items/s, {:.2f}x dense FP32 LibTorch ({:.1f} items/s), {} thread(s)",
-               report["engine"]["accuracy"].get<double>(), items / engine_seconds, baseline_seconds / engine_seconds,
-               items / baseline_seconds, t);
+  report["engine"].update(c.to_json(static_cast<double>(items)));
+  spdlog::info("engine: accuracy {:.4f}, {:.1f} items/s, {:.2f}x dense FP32 LibTorch ({:.1f} items/s at {} thread(s)), {} thread(s)",
+               report["engine"]["accuracy"].get<double>(), report["engine"]["items_per_second"].get<double>(), c.speedup(),
+               report["engine"]["baseline_items_per_second"].get<double>(), c.baselines[c.best].threads, t);
 }
 
 }  // namespace sparrow::apps

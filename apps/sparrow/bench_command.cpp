@@ -1,7 +1,8 @@
 // `sparrow bench FILE [--batch B] [--seq L] [--threads T] [--warmup W] [--iterations N] [--json] [--profile]
 // [--compare]`: the engine's throughput and latency on random inputs of one shape; --profile adds the time
-// per op kind, --compare times the same architecture dense FP32 in LibTorch in the same process, after the
-// engine, and prints the speed-up. Speeds are measured, never asserted.
+// per op kind, --compare times the same architecture dense FP32 in LibTorch in the same process, in rounds
+// interleaved with the engine's (apps/common/speed_comparison.h), and prints the speed-up and whether the
+// machine was quiet enough to trust it. Speeds are measured, never asserted.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,9 +10,10 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
-#include <ctime>
 
+#include "apps/common/speed_comparison.h"
 #include "apps/sparrow/command.h"
 #include "apps/sparrow/torch_baseline.h"
 #include "core/errors.h"
@@ -32,14 +34,6 @@ struct BenchFlags {
   bool profile = false;
   bool compare = false;
 };
-
-// CPU seconds of the whole process: under load from other processes, wall time mostly measures waiting for
-// a core, while CPU time (at 1 thread) measures the work.
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 struct Summary {
   double items_per_second = 0;
@@ -85,17 +79,26 @@ int bench(const BenchFlags& flags) {
     for (std::size_t i = 0; i < flags.batch * model->item_elements(); ++i) images.push_back(value(rng));
     inputs.push_back(images.data());
   }
-  for (std::size_t i = 0; i < flags.warmup; ++i) engine.run(flags.batch, seq, inputs);
-  engine.reset_profile();
-  std::vector<double> latencies;
-  const double cpu_start = process_cpu_seconds();
-  for (std::size_t i = 0; i < flags.iterations; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    engine.run(flags.batch, seq, inputs);
-    latencies.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  // With --compare, the engine's runs are those of the interleaved comparison (apps/common/speed_comparison.h).
+  const auto run_engine = [&] { engine.run(flags.batch, seq, inputs); };
+  Timings timed;  // the engine's timed runs
+  nlohmann::json comparison;
+  std::vector<double> baseline_latencies;
+  if (flags.compare) {
+    TorchBaseline baseline(model->file().metadata().value("sparrow.model_config", nlohmann::json()), flags.batch, seq);
+    const SpeedComparison c = compare_speed(run_engine, [&](std::size_t threads) { baseline.run(threads); },
+                                            {engine.threads(), flags.warmup, flags.iterations, [&] { engine.reset_profile(); }});
+    timed = c.engine;
+    baseline_latencies = c.baselines[c.best].wall;
+    comparison = c.to_json(static_cast<double>(flags.batch));
+    comparison["baseline"] = TorchBaseline::configuration();
+  } else {
+    for (std::size_t i = 0; i < flags.warmup; ++i) run_engine();
+    engine.reset_profile();
+    for (std::size_t i = 0; i < flags.iterations; ++i) time_once(timed, run_engine);
   }
-  const double cpu_seconds = process_cpu_seconds() - cpu_start;
-  const Summary s = summarize(latencies, flags.batch);
+  const double cpu_seconds = std::accumulate(timed.process_cpu.begin(), timed.process_cpu.end(), 0.0);
+  const Summary s = summarize(timed.wall, flags.batch);
 
   nlohmann::json result = {{"file", flags.file},
                            {"items_per_second", s.items_per_second},
@@ -125,33 +128,9 @@ int bench(const BenchFlags& flags) {
     result["profile"] = profile;
   }
   if (flags.compare) {
-    // LibTorch at its best thread setting up to --threads: its OpenMP threads spin while waiting, and on a
-    // loaded machine fewer threads can be faster. Each setting is timed; the fastest is the baseline.
-    const nlohmann::json config = model->file().metadata().value("sparrow.model_config", nlohmann::json());
-    nlohmann::json settings = nlohmann::json::array();
-    Summary b;
-    double base_cpu = 0;
-    for (std::size_t t = 1; t <= engine.threads(); ++t) {
-      const double setting_cpu_start = process_cpu_seconds();
-      const BaselineResult base = measure_torch_baseline(config, flags.batch, seq, t, flags.warmup, flags.iterations);
-      // The CPU time includes the warm-up runs: scaled to the timed ones.
-      const double cpu = (process_cpu_seconds() - setting_cpu_start) * static_cast<double>(flags.iterations) /
-                         static_cast<double>(flags.iterations + flags.warmup);
-      const Summary candidate = summarize(base.latencies, flags.batch);
-      settings.push_back({{"threads", t}, {"items_per_second", candidate.items_per_second}});
-      if (candidate.items_per_second > b.items_per_second) {
-        b = candidate;
-        base_cpu = cpu;
-        result["baseline"] = base.configuration;
-        result["baseline_threads"] = t;
-      }
-    }
-    result["baseline_thread_settings"] = settings;
-    result["baseline_items_per_second"] = b.items_per_second;
+    const Summary b = summarize(baseline_latencies, flags.batch);
+    result.update(comparison);  // speed-up, items per second from the medians, reliable, measurement
     result["baseline_latency_ms"] = {{"p50", b.p50}, {"p90", b.p90}, {"p99", b.p99}};
-    result["baseline_items_per_cpu_second"] = static_cast<double>(flags.batch * flags.iterations) / base_cpu;
-    result["cpu_speedup"] = result["items_per_cpu_second"].get<double>() / result["baseline_items_per_cpu_second"].get<double>();
-    result["speedup"] = b.items_per_second > 0 ? s.items_per_second / b.items_per_second : 0.0;
   }
 
   if (flags.json) {
@@ -161,14 +140,19 @@ int bench(const BenchFlags& flags) {
   std::cout << fmt::format("{}: batch {}, seq {}, {} thread(s), ISA {} ({})\n", flags.file, flags.batch, seq, engine.threads(),
                            engine::Engine::isa(), engine::Engine::kernel_names());
   std::cout << fmt::format("engine:   {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({} runs; {:.1f} items per CPU second)\n",
-                           s.items_per_second, s.p50, s.p90, s.p99, flags.iterations, result["items_per_cpu_second"].get<double>());
+                           result["items_per_second"].get<double>(), s.p50, s.p90, s.p99, flags.iterations,
+                           result["items_per_cpu_second"].get<double>());
   if (flags.compare) {
-    std::cout << fmt::format("LibTorch: {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({:.1f} items per CPU second)\n",
+    const auto& m = result["measurement"];
+    std::cout << fmt::format("LibTorch: {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms (at {} thread(s), its faster setting)\n",
                              result["baseline_items_per_second"].get<double>(), result["baseline_latency_ms"]["p50"].get<double>(),
                              result["baseline_latency_ms"]["p90"].get<double>(), result["baseline_latency_ms"]["p99"].get<double>(),
-                             result["baseline_items_per_cpu_second"].get<double>());
-    std::cout << fmt::format("speed-up: {:.2f}x wall, {:.2f}x per CPU second   (baseline: {})\n", result["speedup"].get<double>(),
-                             result["cpu_speedup"].get<double>(), result["baseline"].get<std::string>());
+                             m["baseline_threads"].get<std::size_t>());
+    std::cout << fmt::format("speed-up: {:.2f}x wall, {:.2f}x CPU time (medians of {} interleaved rounds; baseline: {})\n",
+                             result["speedup"].get<double>(), m["cpu_speedup"].get<double>(), flags.iterations,
+                             result["baseline"].get<std::string>());
+    if (!result["reliable"].get<bool>())
+      std::cout << "NOT RELIABLE: the machine was too busy to measure: " << result["unreliable_reason"].get<std::string>() << "\n";
   }
   if (flags.profile) {
     std::cout << "time per op kind:\n";

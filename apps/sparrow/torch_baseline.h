@@ -4,19 +4,24 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
-#include <vector>
 
 namespace sparrow::apps {
 
-struct BaselineResult {
-  std::vector<double> latencies;  // seconds per batch, one per timed iteration
-  std::string configuration;      // how LibTorch was set up, for the report
-};
+// The zoo model `model_config` describes (metadata sparrow.model_config) with fresh dense FP32 weights, and
+// random inputs of one shape (seq ignored for image models), built once; run() is one forward.
+class TorchBaseline {
+ public:
+  TorchBaseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq);
+  ~TorchBaseline();
+  void run(std::size_t threads);
+  // How LibTorch was set up, for the report.
+  static std::string configuration();
 
-// Builds the zoo model `model_config` describes (metadata sparrow.model_config) with fresh dense FP32 weights
-// and times its forward on random inputs of the given shape (seq ignored for image models).
-BaselineResult measure_torch_baseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq,
-                                      std::size_t threads, std::size_t warmup, std::size_t iterations);
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace sparrow::apps

@@ -15,18 +15,19 @@ struct GateResult {
   double threshold = 0;
   std::optional<double> value;   // nullopt: the report does not have the figure
   bool passed = false;
-  std::string note;              // why a gate without a value failed
+  std::string note;              // why a gate failed without a value, or despite it
 };
 
 // The recipe's set gates, in the order above. Values come from the report:
 // compressed.accuracy, dense.accuracy - compressed.accuracy,
-// compressed.sparsity, engine.speedup. A gate whose figure was not measured fails.
+// compressed.sparsity, engine.speedup. A gate whose figure was not measured fails, and so does
+// min_speedup when engine.reliable is false (the machine was too busy to measure).
 std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::json& report);
 
 // report.json's "gates": [{name, threshold, value, passed}] (+ note when one is set).
 nlohmann::json gates_json(const std::vector<GateResult>& results);
 
-// One line per failed gate ("" when all passed): name, threshold, measured value.
+// One line per failed gate ("" when all passed): name, threshold, measured value, note.
 std::string gate_failures(const std::vector<GateResult>& results);
 
 }  // namespace sparrow::recipe

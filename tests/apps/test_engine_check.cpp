@@ -1,10 +1,15 @@
-// The engine's part of a compress report (apps/compress/engine_check.cpp): accuracy through the engine equals
-// the model's own, a speed-up is measured, and nothing is added without a model.sparrow.
+// The engine's part of a compress report (apps/compress/engine_check.cpp) and how its speed is measured
+// (apps/common/speed_comparison.cpp): accuracy through the engine equals the model's own, the report has the
+// documented keys, the busy-machine rule's thresholds, and nothing is added without a model.sparrow. Speed
+// itself is never asserted.
 #include <catch2/catch.hpp>
 
+#include <stdlib.h>
 #include <unistd.h>
 
+#include "apps/common/speed_comparison.h"
 #include "apps/compress/engine_check.h"
+#include "core/files.h"
 #include "export/exporter.h"
 #include "models/cnn.h"
 #include "support/small_models.h"
@@ -12,28 +17,159 @@
 using namespace sparrow;
 namespace fs = std::filesystem;
 
-TEST_CASE("engine check: the report gets the engine's accuracy and its speed against dense LibTorch", "[cli][engine]") {
-  testing::SmallCnn shape;
-  shape.seed = 5;
-  const auto cnn = testing::small_cnn(shape);
-  models::Cnn& model = *cnn;
-  data::Dataset test;
-  test.inputs = torch::randn({40, 1, 8, 8});
-  test.labels = torch::randint(0, 3, {40}, torch::kInt64);
-  test.label_names = {"0", "1", "2"};
-  const fs::path file = fs::temp_directory_path() / ("sparrow_engine_check_" + std::to_string(::getpid()) + ".sparrow");
+namespace {
 
+struct Fixture {
+  std::shared_ptr<models::Cnn> cnn;
+  data::Dataset test;
+  fs::path file = fs::temp_directory_path() / ("sparrow_engine_check_" + std::to_string(::getpid()) + ".sparrow");
+
+  Fixture() {
+    testing::SmallCnn shape;
+    shape.seed = 5;
+    cnn = testing::small_cnn(shape);
+    test.inputs = torch::randn({40, 1, 8, 8});
+    test.labels = torch::randint(0, 3, {40}, torch::kInt64);
+    test.label_names = {"0", "1", "2"};
+  }
+  ~Fixture() { fs::remove(file); }
+};
+
+// Points the load average at a file for the test's lifetime (read only with SPARROW_TEST=1, which ctest sets).
+struct FakeLoad {
+  fs::path path = fs::temp_directory_path() / ("sparrow_loadavg_" + std::to_string(::getpid()));
+  explicit FakeLoad(const std::string& text) {
+    write_file_atomic(path, text);
+    ::setenv("SPARROW_TEST", "1", 1);
+    ::setenv("SPARROW_TEST_LOADAVG", path.c_str(), 1);
+  }
+  ~FakeLoad() {
+    ::unsetenv("SPARROW_TEST_LOADAVG");
+    fs::remove(path);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("engine check: the report gets the engine's accuracy and its speed against dense LibTorch", "[cli][engine]") {
+  Fixture f;
   nlohmann::json report = {{"engine", nullptr}};
-  apps::add_engine_check(report, file, test, model, nullptr, 1);
+  apps::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 1);
   CHECK(report["engine"].is_null());
 
-  exporter::export_model(model, file, {});
-  apps::add_engine_check(report, file, test, model, nullptr, 1);
-  fs::remove(file);
+  exporter::export_model(*f.cnn, f.file, {});
+  torch::set_num_threads(3);
+  apps::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 2);
   torch::NoGradGuard g;
-  const double expected = (model.logits({test.inputs, {}, test.labels}).argmax(1) == test.labels).to(torch::kFloat64).mean().item<double>();
+  const double expected =
+      (f.cnn->logits({f.test.inputs, {}, f.test.labels}).argmax(1) == f.test.labels).to(torch::kFloat64).mean().item<double>();
   REQUIRE(report["engine"].is_object());
-  CHECK(report["engine"]["accuracy"].get<double>() == Approx(expected));
-  CHECK(report["engine"]["speedup"].get<double>() > 0);
-  CHECK(report["engine"]["baseline_items_per_second"].get<double>() > 0);
+  const auto& e = report["engine"];
+  CHECK(e["accuracy"].get<double>() == Approx(expected));
+  CHECK(e["speedup"].get<double>() > 0);
+  CHECK(e["baseline_items_per_second"].get<double>() > 0);
+  CHECK(e["threads"] == 2);
+  CHECK(e["reliable"].is_boolean());
+  CHECK(e.contains("unreliable_reason") == !e["reliable"].get<bool>());
+
+  // The documented keys (docs/benchmarks.md, "Measuring on a busy machine").
+  const auto& m = e["measurement"];
+  CHECK(m["method"].get<std::string>().find("interleaved") != std::string::npos);
+  CHECK(m["rounds"] == 5);
+  CHECK(m["items_per_repetition"] == 40);
+  CHECK(m["engine"]["threads"] == 2);
+  REQUIRE(m["baseline"].size() == 2);  // LibTorch at 1 thread and at the engine's 2
+  CHECK(m["baseline"][0]["threads"] == 1);
+  CHECK(m["baseline"][1]["threads"] == 2);
+  for (const auto& side : {m["engine"], m["baseline"][0], m["baseline"][1]}) {
+    for (const char* key : {"wall_seconds", "cpu_seconds"}) {
+      CHECK(side[key]["min"].get<double>() <= side[key]["median"].get<double>());
+      CHECK(side[key]["median"].get<double>() <= side[key]["max"].get<double>());
+    }
+    CHECK(side["cpu_share"].get<double>() >= 0);
+  }
+  // The speed-up is the ratio of the medians, LibTorch at its faster setting.
+  const double base0 = m["baseline"][0]["wall_seconds"]["median"], base1 = m["baseline"][1]["wall_seconds"]["median"];
+  CHECK(m["baseline_threads"] == (base1 < base0 ? 2 : 1));
+  CHECK(e["speedup"].get<double>() == Approx(std::min(base0, base1) / m["engine"]["wall_seconds"]["median"].get<double>()));
+  CHECK(m["cpu_speedup"].get<double>() > 0);
+  CHECK(m["load_average"]["cpus"].get<int>() >= 1);
+  CHECK(m["load_average"].contains("before"));
+  CHECK(m["load_average"].contains("after"));
+  CHECK(torch::get_num_threads() == 3);  // LibTorch's setting is left as it was
+}
+
+TEST_CASE("engine check: a load average above the CPUs marks the figure unreliable, with what was seen", "[cli][engine]") {
+  Fixture f;
+  exporter::export_model(*f.cnn, f.file, {});
+  const FakeLoad load("99.00 98.00 97.00 3/400 1234\n");
+  CHECK(apps::read_load_average() == 99.0);
+  nlohmann::json report;
+  apps::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 1);
+  CHECK(report["engine"]["reliable"] == false);
+  CHECK_THAT(report["engine"]["unreliable_reason"].get<std::string>(), Catch::Contains("load average 99.00 before and 99.00 after on"));
+  CHECK(report["engine"]["measurement"]["load_average"]["before"] == 99.0);
+}
+
+TEST_CASE("speed comparison: the load average is read only from /proc unless SPARROW_TEST=1, and nonsense is unknown", "[cli][engine]") {
+  const FakeLoad load("nonsense\n");
+  CHECK_FALSE(apps::read_load_average().has_value());
+  ::setenv("SPARROW_TEST", "0", 1);
+  const auto real = apps::read_load_average();  // /proc/loadavg
+  ::setenv("SPARROW_TEST", "1", 1);
+  REQUIRE(real.has_value());
+  CHECK(*real >= 0);
+}
+
+TEST_CASE("speed comparison: the busy-machine rule and its thresholds", "[cli][engine]") {
+  using apps::judge_measurement;
+  apps::LoadAverage quiet;
+  quiet.cpus = 2;
+  quiet.before = 1.0;
+  quiet.after = 2.5;  // cpus + kLoadSlack: still allowed (this process's own threads count)
+  CHECK(apps::kMinCpuShare == 0.8);
+  CHECK(apps::kLoadSlack == 0.5);
+  CHECK(judge_measurement(0.8, "LibTorch", quiet, 2).reliable);
+  CHECK(judge_measurement(1.0, "LibTorch", {std::nullopt, std::nullopt, 2}, 2).reliable);  // no /proc: the CPU share decides
+
+  const auto preempted = judge_measurement(0.79, "LibTorch", quiet, 2);
+  CHECK_FALSE(preempted.reliable);
+  CHECK(preempted.reason == "LibTorch at 1 thread got 79 % of a CPU over its wall time, under the 80 % allowed: it was preempted");
+
+  apps::LoadAverage busy = quiet;
+  busy.after = 2.51;
+  const auto loaded = judge_measurement(1.0, "LibTorch", busy, 2);
+  CHECK_FALSE(loaded.reliable);
+  CHECK(loaded.reason == "load average 1.00 before and 2.51 after on 2 CPUs, above the 2.5 allowed");
+  // More threads than CPUs: the measurement's own threads may raise the load that far.
+  CHECK(judge_measurement(1.0, "LibTorch", busy, 4).reliable);
+  busy.before = std::nullopt;
+  busy.after = 4.6;
+  CHECK(judge_measurement(1.0, "the engine", busy, 4).reason == "load average unknown before and 4.60 after on 2 CPUs, above the 4.5 allowed");
+
+  const auto both = judge_measurement(0.5, "the engine", busy, 1);
+  CHECK(both.reason ==
+        "load average unknown before and 4.60 after on 2 CPUs, above the 2.5 allowed; the engine at 1 thread got 50 % of a CPU "
+        "over its wall time, under the 80 % allowed: it was preempted");
+}
+
+TEST_CASE("speed comparison: rounds are interleaved, the order reversed every other round, medians taken", "[cli][engine]") {
+  std::vector<std::string> order;
+  int warm = 0;
+  const auto c = apps::compare_speed([&] { order.push_back("E"); },
+                                     [&](std::size_t threads) { order.push_back("B" + std::to_string(threads)); },
+                                     {3, 1, 3, [&] { warm = static_cast<int>(order.size()); }});
+  CHECK(warm == 3);
+  CHECK(order == std::vector<std::string>{"E", "B1", "B3", "E", "B1", "B3", "B3", "B1", "E", "E", "B1", "B3"});
+  CHECK(c.engine.wall.size() == 3);
+  REQUIRE(c.baselines.size() == 2);
+  CHECK(c.baselines[1].threads == 3);
+  CHECK(c.baselines[0].process_cpu.size() == 3);
+  CHECK(c.to_json(10)["measurement"]["rounds"] == 3);
+
+  apps::Timings t;
+  t.wall = {1, 5, 2, 4};
+  t.thread_cpu = {1, 2.5, 2, 4};
+  CHECK(t.median_wall() == 3);
+  CHECK(t.cpu_share() == 1);  // shares 1, 0.5, 1, 1
 }

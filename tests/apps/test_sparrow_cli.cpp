@@ -108,13 +108,20 @@ TEST_CASE("sparrow bench --json --compare reports the documented keys", "[cli][e
   const fs::path dir = scratch("bench");
   auto model = small_cnn();
   exporter::export_model(*model, dir / "m.sparrow", {});
-  const auto r = run_command(kSparrow + " bench " + (dir / "m.sparrow").string() +
-                             " --batch 4 --threads 1 --warmup 1 --iterations 3 --json --compare --profile 2>/dev/null");
+  // In a subshell, so that run_command's 2>&1 cannot bring back the log (a busy machine gets a warning).
+  const auto r = run_command("(" + kSparrow + " bench " + (dir / "m.sparrow").string() +
+                             " --batch 4 --threads 1 --warmup 1 --iterations 3 --json --compare --profile 2>/dev/null)");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
-  for (const char* key : {"items_per_second", "latency_ms", "isa", "threads", "batch", "seq", "baseline_items_per_second", "speedup", "profile"})
+  for (const char* key : {"items_per_second", "latency_ms", "isa", "threads", "batch", "seq", "baseline_items_per_second", "speedup", "profile",
+                          "baseline", "baseline_latency_ms", "reliable", "measurement"})
     CHECK(j.contains(key));
+  CHECK(j.contains("unreliable_reason") == !j["reliable"].get<bool>());
+  // How the speed-up was measured (docs/benchmarks.md, "Measuring on a busy machine"): --iterations rounds.
+  CHECK(j["measurement"]["rounds"] == 3);
+  CHECK(j["measurement"]["baseline"].size() == 1);  // --threads 1: LibTorch at 1 thread only
+  for (const char* key : {"method", "engine", "baseline_threads", "cpu_speedup", "load_average"}) CHECK(j["measurement"].contains(key));
   for (const char* key : {"p50", "p90", "p99"}) CHECK(j["latency_ms"].contains(key));
   CHECK(j["batch"] == 4);
   CHECK(j["items_per_second"].get<double>() > 0);

@@ -61,3 +61,22 @@ TEST_CASE("gates: a figure the run did not measure fails its gate", "[recipe][ga
   r["engine"] = {{"speedup", 12.5}};
   CHECK(evaluate_gates(g, r)[1].passed);
 }
+
+TEST_CASE("gates: a speed-up measured on a machine too busy to measure never passes min_speedup", "[recipe][gates]") {
+  GateSpec g;
+  g.min_speedup = 2;
+  nlohmann::json r = report(0.9, 0.9, 0.5);
+  r["engine"] = {{"speedup", 111.0}, {"reliable", false}, {"unreliable_reason", "load average 9.00 before and 9.10 after on 2 CPUs"}};
+  const auto results = evaluate_gates(g, r);
+  REQUIRE(results.size() == 1);
+  CHECK_FALSE(results[0].passed);
+  CHECK(results[0].value == 111.0);
+  CHECK(gate_failures(results) ==
+        "gate min_speedup failed: threshold 2, measured 111 (not counted: the machine was too busy to measure the "
+        "speed-up; load average 9.00 before and 9.10 after on 2 CPUs)");
+  CHECK(gates_json(results)[0]["note"].get<std::string>().find("too busy") != std::string::npos);
+  r["engine"]["reliable"] = true;
+  CHECK(evaluate_gates(g, r)[0].passed);
+  r["engine"].erase("reliable");  // reports written before the flag existed
+  CHECK(evaluate_gates(g, r)[0].passed);
+}

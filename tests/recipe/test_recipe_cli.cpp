@@ -184,7 +184,8 @@ TEST_CASE("cli: training applies overrides, saves what ran and fails on gates", 
                             "--recipe-args", "{\"num_epochs\": 2}"},
                            kSource);
   CHECK(run.code == 1);
-  CHECK(run.err.find("error: gate min_accuracy failed: threshold 0.999, measured ") == 0);
+  // (After a warning, when the machine was too busy to measure the engine's speed-up.)
+  CHECK(run.err.find("error: gate min_accuracy failed: threshold 0.999, measured ") != std::string::npos);
   const auto report = nlohmann::json::parse(slurp(out / "report.json"));
   REQUIRE(report["gates"].size() == 2);
   CHECK(report["gates"][0]["name"] == "min_accuracy");
