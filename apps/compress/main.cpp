@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
       "  compress eval --model out/bert90/checkpoint --data spam_assassin --predictions preds.jsonl\n"
       "  compress sweep --recipe recipes/fashion_cnn90_int8.yaml --sparsity 0.9,0.95 --mask block4,[4,4] --out sweeps/cnn\n"
       "Exit codes: 0 ok, 1 a gate failed, 2 bad input, 3 internal error.");
-  app.add_option("--threads", common.threads, "Threads for LibTorch (default: all cores)")->envname("SPARROW_THREADS");
+  apps::add_threads_option(app, common.threads, "Threads for LibTorch", "all cores");
   app.add_flag("--json", common.json, "Print the result as JSON on stdout");
   apps::add_console_flags(app, common);
   app.require_subcommand(0, 1);

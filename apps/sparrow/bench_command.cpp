@@ -2,8 +2,10 @@
 // [--compare]`: the engine's throughput and latency on random inputs of one shape; --profile adds the time
 // per op kind, --compare times the same architecture dense FP32 in LibTorch in the same process, in rounds
 // interleaved with the engine's (apps/common/speed_comparison.h), and prints the speed-up and whether the
-// machine was quiet enough to trust it. Speeds are measured, never asserted.
+// machine was quiet enough to trust it. Speeds are measured, never asserted. --seq is for text models: an image
+// model refuses it (exit 2), and its output shows the image shape instead.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <iostream>
@@ -27,7 +29,8 @@ struct BenchFlags {
   std::string file;
   std::size_t batch = 1;
   std::size_t seq = 128;
-  std::size_t threads = 1;
+  bool seq_given = false;
+  int threads = 1;
   std::size_t warmup = 5;
   std::size_t iterations = 50;
   bool json = false;
@@ -57,12 +60,27 @@ Summary summarize(std::vector<double> latencies, std::size_t batch) {
   return s;
 }
 
+// An image model's item, its input's shape without the batch: [1, 8, 8] for 1x8x8 images.
+std::vector<std::int64_t> image_dims(const engine::Model& model) {
+  const auto& shape = model.inputs().front().shape;
+  return {shape.begin() + 1, shape.end()};
+}
+
+// What one item is, as printed: "seq 128" for a text model, "1x8x8 images" for an image model.
+std::string item_text(const engine::Model& model, std::size_t seq) {
+  if (model.is_text()) return fmt::format("seq {}", seq);
+  return fmt::format("{} images", fmt::join(image_dims(model), "x"));
+}
+
 int bench(const BenchFlags& flags) {
   const auto model = engine::Model::load(flags.file);
   const std::size_t seq = model->is_text() ? flags.seq : 0;
+  if (!model->is_text() && flags.seq_given)
+    throw BadInput(fmt::format("--seq {}: {} is an image model ({}); --seq is for text models", flags.seq, flags.file,
+                               item_text(*model, seq)));
   if (model->is_text() && seq > model->max_seq_length())
     throw BadInput(fmt::format("--seq {} exceeds the model's max_seq_length {}", seq, model->max_seq_length()));
-  engine::Engine engine(model, {flags.threads, flags.profile});
+  engine::Engine engine(model, {static_cast<std::size_t>(flags.threads), flags.profile});
 
   // Random inputs of the shape: token ids past the special tokens with no padding, or normal image values.
   std::mt19937 rng(0);
@@ -107,9 +125,10 @@ int bench(const BenchFlags& flags) {
                            {"kernels", engine::Engine::kernel_names()},
                            {"threads", engine.threads()},
                            {"batch", flags.batch},
-                           {"seq", seq},
                            {"iterations", flags.iterations},
                            {"items_per_cpu_second", static_cast<double>(flags.batch * flags.iterations) / cpu_seconds}};
+  if (model->is_text()) result["seq"] = seq;
+  else result["image_shape"] = image_dims(*model);
   if (flags.profile) {
     std::map<std::string, double> by_kind;
     double total = 0;
@@ -137,8 +156,8 @@ int bench(const BenchFlags& flags) {
     std::cout << result.dump() << std::endl;
     return 0;
   }
-  std::cout << fmt::format("{}: batch {}, seq {}, {} thread(s), ISA {} ({})\n", flags.file, flags.batch, seq, engine.threads(),
-                           engine::Engine::isa(), engine::Engine::kernel_names());
+  std::cout << fmt::format("{}: batch {}, {}, {} thread(s), ISA {} ({})\n", flags.file, flags.batch, item_text(*model, seq),
+                           engine.threads(), engine::Engine::isa(), engine::Engine::kernel_names());
   std::cout << fmt::format("engine:   {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({} runs; {:.1f} items per CPU second)\n",
                            result["items_per_second"].get<double>(), s.p50, s.p90, s.p99, flags.iterations,
                            result["items_per_cpu_second"].get<double>());
@@ -168,15 +187,26 @@ int bench(const BenchFlags& flags) {
 Action register_bench(CLI::App& sub, const CommonFlags&) {
   auto flags = std::make_shared<BenchFlags>();
   sub.add_option("file", flags->file, "The .sparrow model")->required();
-  sub.add_option("--batch", flags->batch, "Items per run")->check(CLI::Range(1, 4096));
-  sub.add_option("--seq", flags->seq, "Tokens per item (text models)")->check(CLI::Range(1, 4096));
-  sub.add_option("--threads", flags->threads, "Threads for the engine and for LibTorch")->check(CLI::Range(1, 256))->envname("SPARROW_THREADS");
-  sub.add_option("--warmup", flags->warmup, "Untimed runs first")->check(CLI::Range(0, 100000));
-  sub.add_option("--iterations", flags->iterations, "Timed runs")->check(CLI::Range(1, 1000000));
+  sub.add_option("--batch", flags->batch, "Items per run")->check(CLI::Range(1, 4096))->capture_default_str();
+  CLI::Option* seq = sub.add_option("--seq", flags->seq, "Tokens per item (text models only; an image model refuses it)")
+                         ->check(CLI::Range(1, 4096))
+                         ->capture_default_str();
+  add_threads_option(sub, flags->threads, "Threads for the engine and for LibTorch", "1");
+  sub.add_option("--warmup", flags->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
+  sub.add_option("--iterations", flags->iterations, "Timed runs")->check(CLI::Range(1, 1000000))->capture_default_str();
   sub.add_flag("--json", flags->json, "Print one JSON object");
   sub.add_flag("--profile", flags->profile, "Time every op and print the time per op kind");
   sub.add_flag("--compare", flags->compare, "Also time the same architecture dense FP32 in LibTorch, same run");
-  return [flags] { return bench(*flags); };
+  sub.footer(
+      "Examples:\n"
+      "  sparrow bench bert90.sparrow --batch 8 --seq 128 --threads 2\n"
+      "  sparrow bench bert90.sparrow --batch 1 --seq 128 --compare --json     (engine vs LibTorch dense FP32)\n"
+      "  sparrow bench cnn90.sparrow --batch 64 --profile                      (image models take no --seq)\n"
+      "Inputs are random, of the given shape. Exit codes: 0 ok, 2 bad input, 3 internal error.");
+  return [flags, seq] {
+    flags->seq_given = seq->count() > 0;
+    return bench(*flags);
+  };
 }
 
 }  // namespace sparrow::apps

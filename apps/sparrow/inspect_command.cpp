@@ -1,7 +1,8 @@
 // `sparrow inspect FILE [--json]`: what a .sparrow file holds — metadata, inputs and outputs, every op
-// with its storage (dtype / weight format, shape, block sparsity, bytes), and each linear/conv2d layer's
-// stored bytes against the same layer dense FP32 (docs/format.md "Layer size"), summed over the encoder's
-// linear layers and over all layers. A malformed file is reported (exit 2) by the reader.
+// with its storage (dtype / weight format, shape, weight and 1x4-block sparsity, bytes), and each
+// linear/conv2d layer's stored bytes against the same layer dense FP32 (docs/format.md "Layer size"),
+// summed over the encoder's linear layers and over all layers. A malformed file is reported (exit 2) by the
+// reader.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -54,6 +55,19 @@ struct LayerTotals {
   }
 };
 
+// Share of a layer's N x K weights that are zero: the figure report.json gives per layer (from the FP32
+// weights there; INT8 rounding may zero a few more here). Not format::block_sparsity, the share of all-zero
+// 1x4 blocks, which is lower when a mask leaves scattered weights.
+double weight_sparsity(const format::WeightsView& w) {
+  if (w.n * w.k == 0) return 0.0;
+  std::size_t zero = 0;
+  if (w.format == format::WeightFormat::fp32)
+    for (const float f : format::unpack_fp32(w)) zero += f == 0.0f;
+  else
+    for (const std::int8_t q : format::unpack_int8(w)) zero += q == 0;
+  return static_cast<double>(zero) / static_cast<double>(w.n * w.k);
+}
+
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
   int u = 0;
@@ -91,6 +105,7 @@ int run_inspect(const InspectFlags& flags) {
       row["layer"] = {{"format", wf},
                       {"out_features", w.n},
                       {"in_features", w.k},
+                      {"weight_sparsity", weight_sparsity(w)},
                       {"block_sparsity", format::block_sparsity(w)},
                       {"stored_bytes", stored},
                       {"dense_fp32_bytes", bytes.dense_fp32},
@@ -148,23 +163,25 @@ int run_inspect(const InspectFlags& flags) {
     std::cout << fmt::format("input  {} {} [{}]\n", in["name"].get<std::string>(), in["dtype"].get<std::string>(),
                              dims_text(in["shape"]));
   for (const auto& out : f.graph()["outputs"]) std::cout << fmt::format("output {}\n", out["name"].get<std::string>());
-  std::cout << fmt::format("\n{:<48} {:<10} {:<15} {:>11} {:>9} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
-                           "sparsity", "bytes", "dense FP32", "ratio");
+  std::cout << fmt::format("\n{:<48} {:<10} {:<15} {:>11} {:>9} {:>9} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
+                           "sparsity", "zero 1x4", "bytes", "dense FP32", "ratio");
   for (const auto& row : ops) {
-    std::string storage, shape, sparsity, ratio;
+    std::string storage, shape, sparsity, zero_blocks, ratio;
     if (row.contains("layer")) {
       const auto& l = row["layer"];
       storage = l["format"];
       if (l.contains("tile")) storage += " " + l["tile"].get<std::string>();
       shape = fmt::format("{}x{}", l["out_features"].get<std::uint64_t>(), l["in_features"].get<std::uint64_t>());
-      sparsity = fmt::format("{:.1f} %", 100.0 * l["block_sparsity"].get<double>());
+      sparsity = fmt::format("{:.1f} %", 100.0 * l["weight_sparsity"].get<double>());
+      zero_blocks = fmt::format("{:.1f} %", 100.0 * l["block_sparsity"].get<double>());
       ratio = l["ratio_text"];
     }
     const auto b = row["bytes"].get<std::uint64_t>();
-    std::cout << fmt::format("{:<48} {:<10} {:<15} {:>11} {:>9} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
-                             row["op"].get<std::string>(), storage, shape, sparsity, b ? human_bytes(static_cast<double>(b)) : "",
+    std::cout << fmt::format("{:<48} {:<10} {:<15} {:>11} {:>9} {:>9} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
+                             row["op"].get<std::string>(), storage, shape, sparsity, zero_blocks, b ? human_bytes(static_cast<double>(b)) : "",
                              b ? human_bytes(static_cast<double>(row["dense_fp32_bytes"].get<std::uint64_t>())) : "", ratio);
   }
+  std::cout << "sparsity: zero weights (report.json's figure); zero 1x4: all-zero blocks of 4 inputs (what the sparse kernels skip)\n";
   const auto total_line = [](const char* what, const LayerTotals& t) {
     std::cout << fmt::format("  {:<24} {:>3} layers  {:>10} B stored of {:>10} B dense FP32  ({})\n", what, t.layers, t.stored,
                              t.dense, ratio_text(t.stored, t.dense));
@@ -187,6 +204,12 @@ Action register_inspect(CLI::App& sub, const CommonFlags&) {
   auto flags = std::make_shared<InspectFlags>();
   sub.add_option("FILE", flags->file, "The .sparrow file")->required();
   sub.add_flag("--json", flags->json, "Print everything as one JSON object on stdout");
+  sub.footer(
+      "Examples:\n"
+      "  sparrow inspect out/bert90/model.sparrow\n"
+      "  sparrow inspect model.sparrow --json | jq '.ops[] | select(.layer) | {name, s: .layer.weight_sparsity}'\n"
+      "Per layer: sparsity is the share of zero weights (as in report.json), zero 1x4 the share of all-zero\n"
+      "1x4 blocks (JSON: weight_sparsity, block_sparsity). A malformed file is exit 2, naming what is wrong.");
   return [flags] { return run_inspect(*flags); };
 }
 

@@ -1,19 +1,22 @@
 // `sparrow run FILE --input IN.jsonl [--output OUT.jsonl] [--batch N] [--threads T]`: one prediction per
 // input line. Text models read {"text": "..."}, image models {"image": [values]} (the model's input values,
-// C*H*W of them). Every line is checked before anything runs: a bad one is BadInput naming the file and
-// line (exit 2). Output lines: {"line", "label", "label_index", "probabilities": {label: p}}; written
-// atomically to --output, else to stdout.
+// C*H*W of them). The input is a regular file of at most 1 GiB, and every line is checked before anything
+// runs: a bad one is BadInput naming the file, the line and the problem (exit 2). Output lines: {"line",
+// "label", "label_index", "probabilities": {label: p}}; written atomically to --output, else to stdout.
 #include <fmt/format.h>
 
-#include <fstream>
+#include <algorithm>
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <string_view>
 
 #include "apps/sparrow/command.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/json_line.h"
 #include "engine/classifier.h"
 
 namespace sparrow::apps {
@@ -25,8 +28,11 @@ struct RunFlags {
   std::string input;
   std::string output;
   std::size_t batch = 8;
-  std::size_t threads = 0;
+  int threads = 0;  // 0: engine::default_thread_count()
 };
+
+// Far above any set of texts or images classified in one run: a larger input is a mistake, not data.
+constexpr std::uintmax_t kMaxInputBytes = std::uintmax_t{1} << 30;
 
 // One input item: its line number and its text or image values.
 struct Item {
@@ -35,16 +41,26 @@ struct Item {
   std::vector<float> image;
 };
 
+// A JSON value as text, cut short for messages.
+std::string shown(const nlohmann::json& v) {
+  const std::string text = v.dump();
+  return text.size() > 40 ? text.substr(0, 40) + "..." : text;
+}
+
 std::vector<Item> read_items(const RunFlags& flags, const engine::Model& model) {
-  std::ifstream in(flags.input, std::ios::binary);
-  if (!in) throw BadInput(flags.input + ": cannot open the input file");
+  const std::string content = read_file(flags.input, kMaxInputBytes);
   std::vector<Item> items;
-  std::string text;
-  for (std::size_t line = 1; std::getline(in, text); ++line) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+  std::size_t line = 0;
+  for (std::size_t begin = 0; begin < content.size();) {
+    const std::size_t end = std::min(content.find('\n', begin), content.size());
+    std::string_view text(content.data() + begin, end - begin);
+    begin = end + 1;
+    ++line;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
     const std::string where = flags.input + ":" + std::to_string(line);
-    const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) throw BadInput(where + ": not a JSON object");
+    const nlohmann::json j = parse_json_line(text, where);
+    if (!j.is_object()) throw BadInput(where + ": expected a JSON object, found " + shown(j));
     Item item;
     item.line = line;
     if (model.is_text()) {
@@ -56,8 +72,11 @@ std::vector<Item> read_items(const RunFlags& flags, const engine::Model& model) 
       if (values.size() != model.item_elements())
         throw BadInput(where + ": \"image\" has " + std::to_string(values.size()) + " values, the model takes " +
                        std::to_string(model.item_elements()));
-      for (const auto& v : values) {
-        if (!v.is_number() || !std::isfinite(v.get<double>())) throw BadInput(where + ": \"image\" holds a value that is not a finite number");
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto& v = values[i];
+        if (!v.is_number() || std::abs(v.get<double>()) > std::numeric_limits<float>::max())
+          throw BadInput(fmt::format("{}: \"image\" value {} is {}, not a finite number within float range (±3.4e38)", where,
+                                     i, shown(v)));
         item.image.push_back(v.get<float>());
       }
     }
@@ -70,7 +89,7 @@ int run(const RunFlags& flags) {
   const auto model = engine::Model::load(flags.file);
   const std::vector<Item> items = read_items(flags, *model);
   engine::EngineOptions options;
-  options.threads = flags.threads > 0 ? flags.threads : std::max(1u, std::thread::hardware_concurrency());
+  options.threads = flags.threads > 0 ? static_cast<std::size_t>(flags.threads) : engine::default_thread_count();
   engine::Classifier classifier(model, options);
   const auto& labels = model->labels();
   std::string out;
@@ -107,10 +126,18 @@ int run(const RunFlags& flags) {
 Action register_run(CLI::App& sub, const CommonFlags&) {
   auto flags = std::make_shared<RunFlags>();
   sub.add_option("file", flags->file, "The .sparrow model")->required();
-  sub.add_option("--input", flags->input, "JSONL input: {\"text\": ...} or {\"image\": [...]} per line")->required();
+  sub.add_option("--input", flags->input, "JSONL input, a regular file of at most 1 GiB: {\"text\": ...} or {\"image\": [...]} per line")
+      ->required();
   sub.add_option("--output", flags->output, "JSONL predictions (default: stdout)");
-  sub.add_option("--batch", flags->batch, "Items per engine run")->check(CLI::Range(1, 4096));
-  sub.add_option("--threads", flags->threads, "Engine threads (default: all cores)")->envname("SPARROW_THREADS");
+  sub.add_option("--batch", flags->batch, "Items per engine run")->check(CLI::Range(1, 4096))->capture_default_str();
+  add_threads_option(sub, flags->threads, "Engine threads", "all cores");
+  sub.footer(
+      "Examples:\n"
+      "  sparrow run model.sparrow --input texts.jsonl                (texts.jsonl: {\"text\": \"...\"} per line)\n"
+      "  sparrow run cnn.sparrow --input images.jsonl --output predictions.jsonl --batch 32\n"
+      "  SPARROW_THREADS=2 sparrow run model.sparrow --input texts.jsonl > predictions.jsonl\n"
+      "Each output line: {\"line\": N, \"label\": ..., \"label_index\": ..., \"probabilities\": {...}}.\n"
+      "Exit codes: 0 ok, 2 bad input (a bad line is named with its number; nothing is written), 3 internal error.");
   return [flags] { return run(*flags); };
 }
 

@@ -1,7 +1,12 @@
 #include "engine/engine.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "core/errors.h"
 #include "engine/kernels/linear.h"
@@ -36,12 +41,33 @@ OpFn op_function(OpKind kind) {
 
 std::size_t type_size(ValueType t) { return t == ValueType::f32 ? 4 : t == ValueType::i64 ? 8 : 1; }
 
+std::size_t checked_threads(std::size_t threads) {
+  if (threads < 1 || threads > kMaxThreads)
+    throw BadInput(fmt::format("engine: {} threads; expected 1 to {}", threads, kMaxThreads));
+  return threads;
+}
+
 }  // namespace
+
+std::size_t parse_thread_count(std::string_view text, std::string_view source) {
+  std::size_t threads = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), threads);
+  if (error == std::errc() && end == text.data() + text.size() && threads >= 1 && threads <= kMaxThreads) return threads;
+  // "--threads -1" for a flag, "SPARROW_THREADS=0" for an environment variable, as the user wrote them; a
+  // long value is cut, since the message only needs to show which one it was.
+  const std::string shown = text.size() > 40 ? std::string(text.substr(0, 40)) + "..." : std::string(text);
+  throw BadInput(fmt::format("{}{}{}: expected a whole number of threads from 1 to {}", source,
+                             source.rfind('-', 0) == 0 ? " " : "=", shown, kMaxThreads));
+}
+
+std::size_t default_thread_count() {
+  return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, kMaxThreads);
+}
 
 void Engine::Aligned::operator()(std::uint8_t* p) const { std::free(p); }
 
 Engine::Engine(std::shared_ptr<const Model> model, EngineOptions options)
-    : model_(std::move(model)), options_(options), pool_(std::max<std::size_t>(1, options.threads)) {
+    : model_(std::move(model)), options_(options), pool_(checked_threads(options.threads)) {
   reset_profile();
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,8 +18,20 @@
 
 namespace sparrow::engine {
 
+// The thread counts the engine runs on (the calling thread included). Both apps' --threads and
+// SPARROW_THREADS take this range, through parse_thread_count: one thread per item of work is a runaway.
+inline constexpr std::size_t kMaxThreads = 256;
+
+// `text` as a thread count from 1 to kMaxThreads. Anything else is BadInput naming where the text came from
+// (`source`: a flag such as "--threads", or an environment variable such as "SPARROW_THREADS"), the text
+// and the range.
+std::size_t parse_thread_count(std::string_view text, std::string_view source);
+
+// One thread per core, at most kMaxThreads.
+std::size_t default_thread_count();
+
 struct EngineOptions {
-  std::size_t threads = 1;  // counts the calling thread
+  std::size_t threads = 1;  // counts the calling thread; 1 to kMaxThreads (the constructor refuses others)
   bool profile = false;     // time every op (adds a clock read per op)
   bool keep_values = false; // never reuse a buffer, so value() can read any value after a run
 };

@@ -1,5 +1,8 @@
-// `sparrow run` and `sparrow bench` on small exported models: predictions per line equal LibTorch's, a bad
-// input line is exit 2 naming the line and writes nothing, bench --json has the documented keys.
+// `sparrow run`, `bench` and `inspect` on small exported models: predictions per line equal LibTorch's, a
+// bad input line is exit 2 naming the line and writes nothing, an input over 1 GiB is refused, bench --json
+// has the documented keys and the item shape that applies, --threads and SPARROW_THREADS set the threads
+// (the flag wins), inspect shows weight and 1x4-block sparsity apart, and each subcommand's --help has its
+// own examples and defaults. Bad invocations are in bad_invocations/sparrow.yaml.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -88,7 +91,8 @@ TEST_CASE("sparrow run: a bad line is exit 2 naming it, and no output is written
   for (int i = 0; i < 63; ++i) sixty_three_ones += "1, ";
   for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
            {"{\"image\": [1, 2, 3]}", "has 3 values, the model takes 64"},
-           {"not json", "not a JSON object"},
+           {"not json", "not valid JSON at byte 2"},
+           {"{\"image\": [NaN]}", "NaN is not JSON"},
            {"{\"text\": \"hello\"}", "expected an array field \"image\""},
            {"{\"image\": [" + sixty_three_ones + "\"x\"]}", "not a finite number"}}) {
     write_file_atomic(dir / "in.jsonl", good + "\n" + bad + "\n" + good + "\n");
@@ -104,6 +108,18 @@ TEST_CASE("sparrow run: a bad line is exit 2 naming it, and no output is written
   fs::remove_all(dir);
 }
 
+TEST_CASE("sparrow run: an input larger than 1 GiB is refused before it is read", "[cli][engine]") {
+  const fs::path dir = scratch("big");
+  exporter::export_model(*small_cnn(), dir / "m.sparrow", {});
+  write_file_atomic(dir / "in.jsonl", "");
+  fs::resize_file(dir / "in.jsonl", (std::uintmax_t{1} << 30) + 1);  // a sparse file: no disk space used
+  const auto r = run_command(kSparrow + " run " + (dir / "m.sparrow").string() + " --input " + (dir / "in.jsonl").string());
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("in.jsonl: 1073741825 bytes, more than the 1073741824 bytes"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("sparrow bench --json --compare reports the documented keys", "[cli][engine]") {
   const fs::path dir = scratch("bench");
   auto model = small_cnn();
@@ -114,9 +130,11 @@ TEST_CASE("sparrow bench --json --compare reports the documented keys", "[cli][e
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
-  for (const char* key : {"items_per_second", "latency_ms", "isa", "threads", "batch", "seq", "baseline_items_per_second", "speedup", "profile",
-                          "baseline", "baseline_latency_ms", "reliable", "measurement"})
+  for (const char* key : {"items_per_second", "latency_ms", "isa", "threads", "batch", "image_shape", "baseline_items_per_second",
+                          "speedup", "profile", "baseline", "baseline_latency_ms", "reliable", "measurement"})
     CHECK(j.contains(key));
+  CHECK_FALSE(j.contains("seq"));  // an image model has none
+  CHECK(j["image_shape"] == nlohmann::json::array({1, 8, 8}));
   CHECK(j.contains("unreliable_reason") == !j["reliable"].get<bool>());
   // How the speed-up was measured (docs/benchmarks.md, "Measuring on a busy machine"): --iterations rounds.
   CHECK(j["measurement"]["rounds"] == 3);
@@ -126,4 +144,90 @@ TEST_CASE("sparrow bench --json --compare reports the documented keys", "[cli][e
   CHECK(j["batch"] == 4);
   CHECK(j["items_per_second"].get<double>() > 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("sparrow bench: the item shape that applies, and the threads of --threads or SPARROW_THREADS", "[cli][engine]") {
+  const fs::path dir = scratch("bench_shape");
+  exporter::export_model(*small_cnn(), dir / "cnn.sparrow", {});
+  exporter::export_model(*testing::tiny_bert({}), dir / "bert.sparrow", {});
+  const std::string cnn = (dir / "cnn.sparrow").string(), bert = (dir / "bert.sparrow").string();
+  const std::string quick = " --warmup 0 --iterations 1";
+
+  const auto image = run_command(kSparrow + " bench " + cnn + quick);
+  INFO(image.output);
+  CHECK(image.exit_code == 0);
+  CHECK_THAT(image.output, Catch::Contains("batch 1, 1x8x8 images, 1 thread(s)"));
+  CHECK_THAT(image.output, !Catch::Contains("seq"));
+
+  const auto text = run_command(kSparrow + " bench " + bert + " --seq 6 --json" + quick + " 2>/dev/null");
+  INFO(text.output);
+  REQUIRE(text.exit_code == 0);
+  const auto j = nlohmann::json::parse(text.output);
+  CHECK(j["seq"] == 6);
+  CHECK_FALSE(j.contains("image_shape"));
+
+  const auto threads = [&](const std::string& prefix, const std::string& flags) {
+    const auto r = run_command(prefix + kSparrow + " bench " + cnn + flags + " --json" + quick + " 2>/dev/null");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.output)["threads"].get<int>();
+  };
+  CHECK(threads("", "") == 1);
+  CHECK(threads("SPARROW_THREADS=2 ", "") == 2);
+  CHECK(threads("SPARROW_THREADS=2 ", " --threads 3") == 3);
+  CHECK(threads("SPARROW_THREADS=0 ", " --threads 1") == 1);  // the flag wins: the variable is not read
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sparrow inspect: weight sparsity as report.json gives it, and the 1x4-block figure labelled apart", "[cli][engine]") {
+  const fs::path dir = scratch("inspect");
+  auto model = small_cnn();
+  {
+    // fc1 keeps inputs 0, 8, 16 and 24 of each row: 87.5 % of its weights are zero but only half of its 1x4
+    // blocks (the blocks starting at 4, 12, 20 and 28).
+    torch::NoGradGuard g;
+    torch::Tensor w = model->named_parameters()["fc1.weight"];
+    REQUIRE(w.size(1) == 32);
+    const auto keep = torch::zeros({32});
+    for (int i = 0; i < 32; i += 8) keep[i] = 1.0;
+    w.mul_(keep);
+  }
+  exporter::export_model(*model, dir / "m.sparrow", {});
+  const std::string file = (dir / "m.sparrow").string();
+  const auto json = run_command(kSparrow + " inspect --json " + file + " 2>/dev/null");
+  REQUIRE(json.exit_code == 0);
+  const auto j = nlohmann::json::parse(json.output);
+  bool found = false;
+  for (const auto& op : j["ops"]) {
+    if (op["name"] != "fc1") continue;
+    found = true;
+    CHECK(op["layer"]["weight_sparsity"].get<double>() == Approx(0.875));
+    CHECK(op["layer"]["block_sparsity"].get<double>() == Approx(0.5));
+  }
+  CHECK(found);
+  const auto text = run_command(kSparrow + " inspect " + file);
+  INFO(text.output);
+  CHECK(text.exit_code == 0);
+  CHECK_THAT(text.output, Catch::Contains("sparsity  zero 1x4") && Catch::Contains("87.5 %    50.0 %") &&
+                              Catch::Contains("sparsity: zero weights (report.json's figure); zero 1x4: all-zero blocks"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sparrow SUBCOMMAND --help shows its own examples and its defaults", "[cli]") {
+  const auto help = [](const std::string& sub) {
+    const auto r = run_command(kSparrow + " " + sub + " --help");
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, !Catch::Contains("sparrow inspect model.sparrow --json\n"));  // the top-level examples
+    return r.output;
+  };
+  const std::string run = help("run"), bench = help("bench"), inspect = help("inspect");
+  CHECK_THAT(run, Catch::Contains("sparrow run cnn.sparrow --input images.jsonl") && Catch::Contains("--batch UINT:INT in [1 - 4096]=8\n") &&
+                      Catch::Contains("Engine threads, 1 to 256 (default: all cores; environment: SPARROW_THREADS)"));
+  CHECK_THAT(bench, Catch::Contains("sparrow bench bert90.sparrow --batch 8 --seq 128") && Catch::Contains("--batch UINT:INT in [1 - 4096]=1\n") &&
+                        Catch::Contains("--warmup UINT:INT in [0 - 100000]=5\n") &&
+                        Catch::Contains("--iterations UINT:INT in [1 - 1000000]=50\n") &&
+                        Catch::Contains("--seq UINT:INT in [1 - 4096]=128\n") && Catch::Contains("(default: 1; environment: SPARROW_THREADS)") &&
+                        !Catch::Contains("sparrow run "));
+  CHECK_THAT(inspect, Catch::Contains("sparrow inspect model.sparrow --json | jq") && !Catch::Contains("sparrow bench "));
 }
