@@ -3,10 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <thread>
-
 #include "apps/common/speed_comparison.h"
 #include "engine/classifier.h"
+#include "engine/engine.h"
 #include "models/model_factory.h"
 
 namespace sparrow::apps {
@@ -63,7 +62,7 @@ std::vector<engine::Prediction> classify(engine::Classifier& classifier, const T
 void add_engine_check(nlohmann::json& report, const std::filesystem::path& sparrow_file, const data::Dataset& test,
                       const models::Classifier& compressed, models::Classifier* dense, int threads) {
   if (!std::filesystem::exists(sparrow_file) || test.size() == 0) return;
-  const std::size_t t = threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t t = threads > 0 ? static_cast<std::size_t>(threads) : engine::default_thread_count();
   engine::Classifier classifier(engine::Model::load(sparrow_file), {t, false});
   const std::vector<TimedBatch> all = prepare_batches(classifier, test, test.size());
   std::int64_t correct = 0, i = 0;
