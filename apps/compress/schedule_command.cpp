@@ -7,6 +7,8 @@
 
 #include "apps/compress/command.h"
 #include "core/errors.h"
+#include "recipe/expression.h"
+#include "recipe/limits.h"
 #include "recipe/recipe.h"
 #include "recipe/schedule.h"
 
@@ -21,7 +23,9 @@ struct ScheduleFlags {
 };
 
 int run_schedule(const ScheduleFlags& flags, const CommonFlags& common) {
-  if (!(flags.step > 0)) throw BadInput("--step must be > 0 epochs, got " + std::to_string(flags.step));
+  if (!(flags.step >= recipe::kMinScheduleStep && flags.step <= recipe::kMaxEpochs))
+    throw BadInput("--step must be in [" + recipe::format_number(recipe::kMinScheduleStep) + ", " +
+                   recipe::format_number(recipe::kMaxEpochs) + "] epochs, got " + recipe::format_number(flags.step));
   const recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
   const recipe::Schedule s = recipe::make_schedule(r, flags.step);

@@ -1,5 +1,6 @@
 // The recipe's top level: Markdown front matter, overrides, variables,
 // stages, sections and modifier lists, then checks across modifiers.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "recipe/limits.h"
 #include "recipe/modifier_parsers.h"
 #include "recipe/overrides.h"
 #include "recipe/param_patterns.h"
@@ -114,9 +116,11 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
+    const bool deep = dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr;
     throw BadInput(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                   ": invalid YAML: " + e.msg);
+                   ": invalid YAML: " + (deep ? too_deep_message() : e.msg));
   }
+  if (too_deep(root)) throw BadInput(file_name + ": the recipe is " + too_deep_message());
   if (!root.IsMap())
     throw BadInput(file_name + ": a recipe is a YAML mapping (variables, sections such as train:, and *_modifiers: lists)");
 
