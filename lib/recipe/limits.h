@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,7 @@ constexpr int64_t kMaxBatchSize = 65536;       // train.batch_size, train.eval_b
 constexpr int64_t kMaxCalibrationSteps = 1000000;  // num_calibration_steps
 constexpr int64_t kMaxBlockRows = 256;         // a block mask_type [r, 4]
 constexpr int64_t kMaxGroupSize = 64;          // M of an N:M mask_type
+constexpr size_t kMaxPatternLength = 1000;     // a params "re:<regex>" (std::regex recurses per character)
 constexpr int kMaxNesting = 100;               // lists and mappings inside each other, in the file or a flag
 constexpr int64_t kMaxScheduleRows = 100001;   // rows `compress schedule` prints (100 000 epochs, step 1)
 constexpr double kMinScheduleStep = 0.001;     // epochs between rows of `compress schedule`

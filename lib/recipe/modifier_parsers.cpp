@@ -107,10 +107,16 @@ bool read_params(FieldReader& f, const std::string& key, std::vector<std::string
   bool ok = true;
   for (const auto& p : *v) {
     if (p.rfind("re:", 0) != 0) continue;
+    if (p.size() - 3 > kMaxPatternLength) {
+      f.error(key, "params pattern '" + excerpt(p) + "' is longer than the " + std::to_string(kMaxPatternLength) +
+                       " characters a regular expression may have");
+      ok = false;
+      continue;
+    }
     try {
       std::regex(p.substr(3));
     } catch (const std::regex_error& e) {
-      f.error(key, "params pattern '" + p + "' is not a valid regular expression: " + e.what());
+      f.error(key, "params pattern '" + excerpt(p) + "' is not a valid regular expression: " + e.what());
       ok = false;
     }
   }

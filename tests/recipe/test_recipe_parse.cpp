@@ -490,3 +490,10 @@ TEST_CASE("parse: user text in messages is cut to 80 characters", "[recipe][pars
   CHECK(e.size() < 300);
   CHECK(e.find("(200008 characters)") != std::string::npos);
 }
+
+TEST_CASE("parse: a params regex longer than 1000 characters is refused before std::regex sees it", "[recipe][parse][limits]") {
+  const std::string gmp = "modifiers:\n  - !GMPruningModifier {end_epoch: 2, final_sparsity: 0.5, params: [\"re:";
+  CHECK(parse(gmp + std::string(1000, 'a') + "\"]}\n").modifiers.size() == 1u);
+  CHECK(error_of(gmp + std::string(100000, 'a') + "\"]}\n").find("is longer than the 1000 characters a regular expression may have") !=
+        std::string::npos);
+}
