@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "apps/compress/command.h"
+#include "compress/masks/magnitude_mask.h"
+#include "compress/param_selection.h"
 #include "core/errors.h"
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
@@ -23,6 +25,7 @@ struct CheckFlags {
   std::string recipe_file;
   std::string model;
   OverrideFlags overrides;
+  bool json = false;  // also the top-level --json
 };
 
 // A checkpoint folder, or a zoo name built with the recipe's model: options
@@ -32,6 +35,19 @@ std::shared_ptr<models::Classifier> build_check_model(const std::string& model, 
   nlohmann::json config = r.model.name == model ? r.model.options : nlohmann::json::object();
   config["name"] = model;
   return models::build_model(config, "--model " + model);
+}
+
+// Every magnitude pruning modifier's mask_type against the shapes of the parameters it selects, as the
+// trainer checks them before making any mask.
+void check_mask_shapes(const recipe::Recipe& r, models::Classifier& model) {
+  for (const auto& m : r.modifiers) {
+    const recipe::GMPruningParams* p = std::get_if<recipe::GMPruningParams>(&m.params);
+    if (const auto* g = std::get_if<recipe::GlobalMagnitudePruningParams>(&m.params)) p = g;
+    if (!p) continue;
+    const auto kind = compress::MaskKind::parse(p->mask_type);
+    for (const auto& name : compress::select_parameters(model, p->params, m.location))
+      compress::check_mask_fits(kind, name, compress::parameter(model, name), m.location);
+  }
 }
 
 int run_check(const CheckFlags& flags, const CommonFlags& common) {
@@ -44,11 +60,13 @@ int run_check(const CheckFlags& flags, const CommonFlags& common) {
     params.prunable = model->prunable_parameters();
     const auto errors = recipe::check_against_model(r, params);
     if (!errors.empty()) throw BadInput(recipe::join_errors(flags.recipe_file, errors));
+    check_mask_shapes(r, *model);
   }
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
-  if (common.json) {
+  if (flags.json || common.json) {
     nlohmann::json modifiers = nlohmann::json::array();
-    for (const auto& m : r.modifiers) modifiers.push_back({{"tag", m.tag}, {"location", m.location}, {"stage", m.stage}});
+    for (const auto& m : r.modifiers)
+      modifiers.push_back({{"path", m.path}, {"tag", m.tag}, {"location", m.location}, {"stage", m.stage}});
     std::cout << nlohmann::json{{"recipe", flags.recipe_file},
                                 {"valid", true},
                                 {"model_checked", !flags.model.empty()},
@@ -62,6 +80,8 @@ int run_check(const CheckFlags& flags, const CommonFlags& common) {
               << (r.modifiers.size() == 1 ? "" : "s") << " over " << recipe::planned_epochs(r) << " epochs"
               << (flags.model.empty() ? "" : ", params resolved against " + flags.model)
               << (r.warnings.empty() ? "" : ", " + std::to_string(r.warnings.size()) + " warning(s)") << std::endl;
+    // Each modifier by the path --set takes (pruning_modifiers.0.final_sparsity=...), so nobody counts entries.
+    for (const auto& m : r.modifiers) std::cout << "  " << m.path << "  !" << m.tag << "  " << m.location << "\n";
   }
   return 0;
 }
@@ -81,8 +101,18 @@ Action register_check(CLI::App& sub, const CommonFlags& common) {
   sub.fallthrough();
   sub.add_option("--recipe", flags->recipe_file, "Recipe file (YAML, or Markdown with YAML front matter)")->required();
   sub.add_option("--model", flags->model,
-                 "Resolve params against this model: a zoo name (cnn, mlp, ...) or a checkpoint folder");
+                 "Resolve params, and check mask_type against their shapes, on this model: a zoo name (cnn, mlp, ...) "
+                 "or a checkpoint folder");
   add_override_flags(sub, flags->overrides);
+  sub.add_flag("--json", flags->json,
+               "Print the result as JSON: valid, epochs, warnings, and each modifier's path, tag and location");
+  sub.footer(
+      "Prints each modifier's --set path (e.g. pruning_modifiers.0), tag and location.\n"
+      "Examples:\n"
+      "  compress check --recipe recipes/fashion_cnn90.yaml\n"
+      "  compress check --recipe recipes/fashion_cnn90.yaml --model cnn --set pruning_modifiers.0.mask_type=[4,4]\n"
+      "  compress check --recipe recipes/bert90.yaml --recipe-args '{\"num_epochs\": 3}' --json\n"
+      "Exit codes: 0 valid, 2 not (every error listed at once).");
   return [flags, &common] { return run_check(*flags, common); };
 }
 

@@ -111,12 +111,22 @@ Action register_eval(CLI::App& sub, const CommonFlags& common) {
   auto flags = std::make_shared<EvalFlags>();
   sub.add_option("--model", flags->model_dir, "Model folder: a Sparrow checkpoint or a Hugging Face BERT folder")->required();
   sub.add_option("--data", flags->data,
-                 "A .jsonl/.csv text file (every item) or a built-in dataset's test split (spam_assassin, fashion_mnist)")
+                 "A .jsonl/.csv text file (every item) or a built-in dataset's test split (spam_assassin, fashion_mnist). "
+                 "Every JSONL line needs \"text\" and \"label\" (a CSV file: text and label columns), since accuracy "
+                 "compares with the label")
       ->required();
   sub.add_option("--predictions", flags->predictions, "Write each item's label, prediction and logits here (JSONL)");
-  sub.add_option("--batch-size", flags->batch_size, "Items per forward pass")->check(CLI::PositiveNumber);
-  sub.add_option("--limit", flags->limit, "Evaluate only the first N items (0: all)")->check(CLI::NonNegativeNumber);
+  sub.add_option("--batch-size", flags->batch_size, "Items per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--limit", flags->limit, "Evaluate only the first N items (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub.add_flag("--json", flags->json, "Print the result as JSON on stdout");
+  sub.footer(
+      "Examples:\n"
+      "  compress eval --model out/fashion_cnn90/checkpoint --data fashion_mnist\n"
+      "  compress eval --model out/bert90/checkpoint --data spam_assassin --predictions preds.jsonl --json\n"
+      "  compress eval --model out/bert90/checkpoint --data mail.jsonl   # lines {\"text\": \"...\", \"label\": \"spam\"}\n"
+      "Exit codes: 0 ok, 2 bad input, 3 internal error.");
   return [flags, &common] { return run_eval(*flags, common); };
 }
 

@@ -105,11 +105,21 @@ Action register_export(CLI::App& sub, const CommonFlags& common) {
   sub.add_option("--data", flags->data,
                  "Calibrate activation ranges on this dataset's training split when the checkpoint has no "
                  "quantization.json (fashion_mnist, spam_assassin, a .jsonl/.csv file)");
-  sub.add_option("--calibration-batches", flags->calibration_batches, "Batches to calibrate on")->check(CLI::PositiveNumber);
-  sub.add_option("--batch-size", flags->batch_size, "Items per calibration batch")->check(CLI::PositiveNumber);
+  sub.add_option("--calibration-batches", flags->calibration_batches, "Batches to calibrate on")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--batch-size", flags->batch_size, "Items per calibration batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub.add_option("--min-sparse-fraction", flags->min_sparse_fraction,
                  "Store an INT8 layer sparse when at least this share of its 1x4 blocks is zero, else dense")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub.footer(
+      "Examples:\n"
+      "  compress export --checkpoint out/fashion_cnn90/checkpoint --out cnn90.sparrow\n"
+      "  compress export --checkpoint bert-base-uncased/ --out bert.sparrow --data spam_assassin --calibration-batches 16\n"
+      "Exit codes: 0 ok, 2 bad input, 3 internal error.");
   return [flags, &common] { return run_export(*flags, common); };
 }
 

@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "core/logging.h"
 #include "recipe/diagnostics.h"
+#include "recipe/limits.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::apps {
@@ -47,7 +48,8 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
-std::vector<double> parse_sparsities(const std::string& text) {
+// The parsers below add one message per bad item to `errors`, so that every flag error is reported at once.
+std::vector<double> parse_sparsities(const std::string& text, std::vector<std::string>& errors) {
   std::vector<double> out;
   for (const auto& item : split_list(text)) {
     double v = -1;
@@ -58,33 +60,56 @@ std::vector<double> parse_sparsities(const std::string& text) {
       used = 0;
     }
     if (used != item.size() || item.empty() || !(v > 0 && v < 1))
-      throw BadInput("--sparsity: expected sparsities in (0, 1) separated by commas (e.g. 0.8,0.9), got '" + item + "'");
-    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+      errors.push_back("--sparsity: expected sparsities in (0, 1) separated by commas (e.g. 0.8,0.9), got '" +
+                       recipe::excerpt(item) + "'");
+    else if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
   }
   return out;
 }
 
-std::vector<compress::MaskKind> parse_masks(const std::string& text) {
+std::vector<compress::MaskKind> parse_masks(const std::string& text, std::vector<std::string>& errors) {
   std::vector<compress::MaskKind> out;
   for (const auto& item : split_list(text)) {
-    compress::MaskKind kind;
     try {
-      kind = compress::MaskKind::parse(item);
+      const auto kind = compress::MaskKind::parse(item);
+      if (std::none_of(out.begin(), out.end(), [&](const auto& k) { return k.name() == kind.name(); })) out.push_back(kind);
     } catch (const std::invalid_argument& e) {
-      throw BadInput("--mask: '" + item + "': " + e.what());
+      errors.push_back("--mask: '" + recipe::excerpt(item) + "': " + e.what());
     }
-    if (std::none_of(out.begin(), out.end(), [&](const auto& k) { return k.name() == kind.name(); })) out.push_back(kind);
   }
   return out;
 }
 
-std::vector<bool> parse_int8(const std::string& text) {
+std::vector<bool> parse_int8(const std::string& text, std::vector<std::string>& errors) {
   std::vector<bool> out;
   for (const auto& item : split_list(text)) {
-    if (item != "on" && item != "off") throw BadInput("--int8: expected on, off or on,off; got '" + item + "'");
-    if (std::find(out.begin(), out.end(), item == "on") == out.end()) out.push_back(item == "on");
+    if (item != "on" && item != "off") errors.push_back("--int8: expected on, off or on,off; got '" + recipe::excerpt(item) + "'");
+    else if (std::find(out.begin(), out.end(), item == "on") == out.end()) out.push_back(item == "on");
   }
   return out;
+}
+
+// What the flags ask for, every flag error at once: the mask and sparsity errors first (what the sweep
+// varies), then --int8, then missing flags, and all before the recipe is read.
+struct SweepAxes {
+  std::vector<compress::MaskKind> masks;
+  std::vector<double> sparsities;
+  std::vector<bool> int8s;
+};
+
+SweepAxes parse_axes(const SweepFlags& flags) {
+  std::vector<std::string> errors, missing;
+  SweepAxes axes;
+  if (flags.masks.empty()) missing.push_back("sweep needs --mask, e.g. --mask block4,[4,4],2:4");
+  else axes.masks = parse_masks(flags.masks, errors);
+  if (flags.sparsity.empty()) missing.push_back("sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95");
+  else axes.sparsities = parse_sparsities(flags.sparsity, errors);
+  axes.int8s = parse_int8(flags.int8, errors);
+  if (flags.recipe_file.empty()) missing.push_back("sweep needs --recipe FILE");
+  if (flags.out_dir.empty()) missing.push_back("sweep needs --out DIR (each point is written to DIR/<point>/)");
+  errors.insert(errors.end(), missing.begin(), missing.end());
+  if (!errors.empty()) throw BadInput(recipe::join_errors("sweep", errors));
+  return axes;
 }
 
 // A folder name for a mask: block4, 2x4 ([2,4]), 2of4 (2:4), unstructured.
@@ -137,16 +162,13 @@ struct PlannedPoint {
 };
 
 // Mask x INT8 x sparsity, in that order. An N:M mask has one sparsity, 1 - N/M, whatever --sparsity says.
-std::vector<PlannedPoint> plan_points(const SweepFlags& flags, const SweepTargets& targets) {
-  const auto sparsities = parse_sparsities(flags.sparsity);
-  const auto masks = parse_masks(flags.masks);
-  const auto int8s = parse_int8(flags.int8);
+std::vector<PlannedPoint> plan_points(const SweepAxes& axes, const SweepTargets& targets) {
   std::vector<PlannedPoint> plan;
-  for (const auto& mask : masks) {
+  for (const auto& mask : axes.masks) {
     const bool nm = mask.type == compress::MaskKind::Type::NofM;
-    const std::vector<double> levels = nm ? std::vector<double>{mask.max_sparsity()} : sparsities;
+    const std::vector<double> levels = nm ? std::vector<double>{mask.max_sparsity()} : axes.sparsities;
     const std::string yaml_mask = nm ? "\"" + mask.name() + "\"" : mask.name();
-    for (const bool int8 : int8s) {
+    for (const bool int8 : axes.int8s) {
       for (const double s : levels) {
         PlannedPoint p;
         p.point.mask = mask.name();
@@ -192,15 +214,11 @@ void write_outputs(const fs::path& out, const std::string& recipe, const std::ve
 }
 
 int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
-  if (flags.recipe_file.empty()) throw BadInput("sweep needs --recipe FILE");
-  if (flags.out_dir.empty()) throw BadInput("sweep needs --out DIR (each point is written to DIR/<point>/)");
-  if (flags.sparsity.empty()) throw BadInput("sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95");
-  if (flags.masks.empty()) throw BadInput("sweep needs --mask, e.g. --mask block4,[4,4],2:4");
-  const auto int8s = parse_int8(flags.int8);
+  const SweepAxes axes = parse_axes(flags);
   const recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
   const SweepTargets targets =
-      find_targets(r, std::find(int8s.begin(), int8s.end(), true) != int8s.end());
-  const auto plan = plan_points(flags, targets);
+      find_targets(r, std::find(axes.int8s.begin(), axes.int8s.end(), true) != axes.int8s.end());
+  const auto plan = plan_points(axes, targets);
   // Every point's recipe is read before the first runs, so a mask or sparsity it refuses is bad input now.
   for (const auto& p : plan) {
     recipe::Overrides o = flags.overrides.overrides();
@@ -271,15 +289,25 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
 
 Action register_sweep(CLI::App& sub, const CommonFlags& common) {
   auto flags = std::make_shared<SweepFlags>();
-  sub.add_option("--recipe", flags->recipe_file, "Recipe file (YAML) to run at every point");
-  sub.add_option("--out", flags->out_dir, "Output folder: DIR/<point>/ per point, and sweep.json, sweep.md, sweep.svg");
-  sub.add_option("--sparsity", flags->sparsity, "Target sparsities, comma-separated (e.g. 0.8,0.9,0.95,0.97)");
+  // Required, but checked by run_sweep rather than CLI11, so that every flag error is reported at once.
+  const std::string required = "Required (all errors are reported together)";
+  sub.add_option("--recipe", flags->recipe_file, "Recipe file (YAML) to run at every point")->group(required);
+  sub.add_option("--out", flags->out_dir, "Output folder: DIR/<point>/ per point, and sweep.json, sweep.md, sweep.svg")
+      ->group(required);
+  sub.add_option("--sparsity", flags->sparsity, "Target sparsities, comma-separated (e.g. 0.8,0.9,0.95,0.97)")->group(required);
   sub.add_option("--mask", flags->masks,
-                 "Mask kinds, comma-separated: unstructured, block4, [r,4], N:M (e.g. block4,[4,4],2:4); "
-                 "N:M runs once at sparsity 1 - N/M");
+                 "Mask kinds, comma-separated: unstructured, block4, [r,4] (r <= " + std::to_string(recipe::kMaxBlockRows) +
+                     "), N:M (M <= " + std::to_string(recipe::kMaxGroupSize) +
+                     ") (e.g. block4,[4,4],2:4); N:M runs once at sparsity 1 - N/M")
+      ->group(required);
   sub.add_option("--int8", flags->int8, "Train with quantization: on, off or on,off (default on)");
   sub.add_option("--seed", flags->seed, "Seed overriding train.seed at every point");
   add_override_flags(sub, flags->overrides);
+  sub.footer(
+      "Examples:\n"
+      "  compress sweep --recipe recipes/fashion_cnn90_int8.yaml --sparsity 0.9,0.95 --mask block4,[4,4] --out sweeps/cnn\n"
+      "  compress sweep --recipe recipes/bert90.yaml --sparsity 0.8,0.9 --mask block4,2:4 --int8 on,off --out sweeps/bert\n"
+      "Exit codes: 0 every point finished (a failed gate is in its report), 2 bad input, 3 a point failed.");
   return [flags, &common] { return run_sweep(*flags, common); };
 }
 

@@ -17,6 +17,14 @@ std::string Source::where(const YAML::Node& node, size_t column_offset) const {
   return file_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1 + static_cast<int>(column_offset));
 }
 
+bool Source::is_override(const YAML::Node& node) const {
+  return std::any_of(overrides_.begin(), overrides_.end(), [&](const auto& o) { return o.first.is(node); });
+}
+
+void Diagnostics::error(std::string located_message) {
+  if (std::find(errors_.begin(), errors_.end(), located_message) == errors_.end()) errors_.push_back(std::move(located_message));
+}
+
 std::string join_errors(const std::string& file, const std::vector<std::string>& errors) {
   if (errors.size() == 1) return errors.front();
   std::string msg = file + ": " + std::to_string(errors.size()) + " errors:";
@@ -51,7 +59,19 @@ std::string describe_node(const YAML::Node& n) {
   if (n.IsSequence()) return "a list";
   if (n.IsMap()) return "a mapping";
   if (!n.IsDefined() || n.IsNull()) return "nothing";
-  return "'" + n.Scalar() + "'";
+  return "'" + excerpt(n.Scalar()) + "'";
+}
+
+std::string excerpt(const std::string& text) {
+  constexpr size_t kShown = 80;
+  const auto is_continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  const size_t characters = static_cast<size_t>(std::count_if(text.begin(), text.end(), [&](char c) { return !is_continuation(c); }));
+  if (characters <= kShown) return text;
+  size_t end = 0;
+  for (size_t shown = 0; shown < kShown; ++shown)  // whole UTF-8 characters only
+    for (++end; end < text.size() && is_continuation(text[end]); ++end) {
+    }
+  return text.substr(0, end) + "… (" + std::to_string(characters) + " characters)";
 }
 
 namespace {

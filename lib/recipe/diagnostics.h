@@ -17,6 +17,8 @@ class Source {
 
   const std::string& file() const { return file_; }
   void mark_override(const YAML::Node& node, std::string label) { overrides_.emplace_back(node, std::move(label)); }
+  // True when `node` was put into the recipe by a command-line flag.
+  bool is_override(const YAML::Node& node) const;
 
   // "file:line:column" (1-based, as editors count), shifted right by
   // `column_offset` characters inside the node's text.
@@ -29,7 +31,8 @@ class Source {
 
 class Diagnostics {
  public:
-  void error(std::string located_message) { errors_.push_back(std::move(located_message)); }
+  // An error already recorded word for word is not recorded again (a --set value that several stages share).
+  void error(std::string located_message);
   void warning(std::string located_message) { warnings_.push_back(std::move(located_message)); }
 
   bool has_errors() const { return !errors_.empty(); }
@@ -50,6 +53,10 @@ std::string join_errors(const std::string& file, const std::vector<std::string>&
 
 // "a list", "a mapping", "'text'": how a wrong value is shown in messages.
 std::string describe_node(const YAML::Node& n);
+
+// User text as messages echo it: whole up to 80 characters, else its first 80 and "… (N characters)", so a
+// 200 KB expression does not flood the terminal.
+std::string excerpt(const std::string& text);
 
 // The closest of `candidates` to `word` by edit distance, or "" if none is close.
 std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "recipe/diagnostics.h"
+
 namespace sparrow::recipe {
 
 std::string format_number(double v) {
@@ -195,13 +197,13 @@ class Parser {
   [[noreturn]] void unexpected() const {
     const Token& t = peek();
     if (t.kind == Tok::End) throw ExpressionError(t.offset, "unexpected end of expression");
-    throw ExpressionError(t.offset, "unexpected '" + t.text + "'");
+    throw ExpressionError(t.offset, "unexpected '" + excerpt(t.text) + "'");
   }
 
   void expect(Tok kind, const char* what) {
     if (peek().kind != kind) {
       const Token& t = peek();
-      throw ExpressionError(t.offset, std::string("expected ") + what + (t.kind == Tok::End ? " before the end" : " before '" + t.text + "'"));
+      throw ExpressionError(t.offset, std::string("expected ") + what + (t.kind == Tok::End ? " before the end" : " before '" + excerpt(t.text) + "'"));
     }
     ++pos_;
   }
@@ -278,7 +280,7 @@ class Parser {
     }
     char* end = nullptr;
     const double v = std::strtod(t.text.c_str(), &end);
-    if (end != t.text.c_str() + t.text.size()) throw ExpressionError(t.offset, "malformed number '" + t.text + "'");
+    if (end != t.text.c_str() + t.text.size()) throw ExpressionError(t.offset, "malformed number '" + excerpt(t.text) + "'");
     return checked(v, t.offset);
   }
 
@@ -287,7 +289,7 @@ class Parser {
     bool known = false;
     for (const char* f : kFunctions) known = known || name.text == f;
     if (!known)
-      throw ExpressionError(name.offset, "unknown function '" + name.text +
+      throw ExpressionError(name.offset, "unknown function '" + excerpt(name.text) +
                                              "'; eval() allows only abs, float, int, min, max and round");
     expect(Tok::LParen, "'('");
     std::vector<Value> args;

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "recipe/gmp_schedule.h"
+#include "recipe/limits.h"
 
 namespace sparrow::recipe {
 
@@ -24,7 +25,7 @@ void logging_fields(FieldReader& f) {
 // end_epoch: -1 (unset) or greater than start_epoch; equal to it too when `one_shot` (pruning to the final
 // sparsity at once, SparseML's one-shot form).
 void read_range(FieldReader& f, double& start, double& end, bool end_required, bool one_shot = false) {
-  if (const auto s = f.number("start_epoch")) {
+  if (const auto s = f.epochs("start_epoch")) {
     if (*s == -1.0) {
       start = 0.0;
     } else if (*s < 0) {
@@ -34,7 +35,7 @@ void read_range(FieldReader& f, double& start, double& end, bool end_required, b
     }
   }
   if (end_required && !f.require("end_epoch", "a number of epochs")) return;
-  if (const auto e = f.number("end_epoch")) {
+  if (const auto e = f.epochs("end_epoch")) {
     if (*e == -1.0) {
       if (end_required) f.error("end_epoch", f.what() + " needs an end_epoch; -1 (unset) is not allowed here");
       else end = -1.0;
@@ -51,21 +52,22 @@ void read_range(FieldReader& f, double& start, double& end, bool end_required, b
 }
 
 void read_update_frequency(FieldReader& f, double& freq) {
-  if (const auto v = f.number("update_frequency")) {
+  if (const auto v = f.epochs("update_frequency")) {
     if (*v == -1.0 || *v > 0) freq = *v;
     else f.error("update_frequency", "update_frequency must be > 0 (epochs between updates) or -1, got " + num(*v));
   }
 }
 
-// A number in [lo, hi) or [lo, hi] into `out`.
-void read_in_range(FieldReader& f, const std::string& key, double& out, double lo, double hi, bool hi_inclusive) {
+// A number in [lo, hi) or [lo, hi] into `out`; true when one was read (so checks against it mean something).
+bool read_in_range(FieldReader& f, const std::string& key, double& out, double lo, double hi, bool hi_inclusive) {
   const auto v = f.number(key);
-  if (!v) return;
+  if (!v) return false;
   if (*v < lo || (hi_inclusive ? *v > hi : *v >= hi)) {
     f.error(key, key + " must be in [" + num(lo) + ", " + num(hi) + (hi_inclusive ? "]" : ")") + ", got " + num(*v));
-    return;
+    return false;
   }
   out = *v;
+  return true;
 }
 
 void read_positive(FieldReader& f, const std::string& key, double& out) {
@@ -105,10 +107,16 @@ bool read_params(FieldReader& f, const std::string& key, std::vector<std::string
   bool ok = true;
   for (const auto& p : *v) {
     if (p.rfind("re:", 0) != 0) continue;
+    if (p.size() - 3 > kMaxPatternLength) {
+      f.error(key, "params pattern '" + excerpt(p) + "' is longer than the " + std::to_string(kMaxPatternLength) +
+                       " characters a regular expression may have");
+      ok = false;
+      continue;
+    }
     try {
       std::regex(p.substr(3));
     } catch (const std::regex_error& e) {
-      f.error(key, "params pattern '" + p + "' is not a valid regular expression: " + e.what());
+      f.error(key, "params pattern '" + excerpt(p) + "' is not a valid regular expression: " + e.what());
       ok = false;
     }
   }
@@ -139,6 +147,11 @@ void parse_mask_type(FieldReader& f, GMPruningParams& p) {
                                std::to_string(dims[0]) + ", " + std::to_string(dims[1]) + "]");
       return;
     }
+    if (dims[0] > kMaxBlockRows) {
+      f.error("mask_type", "a block mask_type [r, 4] has 1 <= r <= " + std::to_string(kMaxBlockRows) + " rows, got [" +
+                               std::to_string(dims[0]) + ", 4]");
+      return;
+    }
     p.mask = {MaskSpec::Kind::Block, dims[0], 4, 0, 0};
     p.mask_type = dims[0] == 1 ? "block4" : "[" + std::to_string(dims[0]) + ", 4]";
     return;
@@ -151,11 +164,12 @@ void parse_mask_type(FieldReader& f, GMPruningParams& p) {
   } else if (*s == "block4" || *s == "block") {
     p.mask = {MaskSpec::Kind::Block, 1, 4, 0, 0};
     p.mask_type = "block4";
-  } else if (static std::regex nm("([0-9]+):([0-9]+)"); std::regex_match(*s, nm)) {
-    const int64_t n_keep = std::stoll(s->substr(0, s->find(':')));
-    const int64_t m = std::stoll(s->substr(s->find(':') + 1));
-    if (n_keep <= 0 || m <= n_keep || m > 64) {
-      f.error("mask_type", "an N:M mask_type needs 0 < N < M <= 64, got '" + *s + "'");
+  } else if (static std::regex nm("([0-9]+):([0-9]+)"); s->size() <= 32 && std::regex_match(*s, nm)) {  // std::regex recurses per character
+    const int64_t n_keep = bounded_count(s->substr(0, s->find(':')));
+    const int64_t m = bounded_count(s->substr(s->find(':') + 1));
+    if (n_keep <= 0 || m <= n_keep || m > kMaxGroupSize) {
+      f.error("mask_type", "an N:M mask_type needs 0 < N < M <= " + std::to_string(kMaxGroupSize) + ", got '" +
+                               excerpt(*s) + "'");
       return;
     }
     p.mask = {MaskSpec::Kind::NM, 1, 1, n_keep, m};
@@ -163,7 +177,7 @@ void parse_mask_type(FieldReader& f, GMPruningParams& p) {
   } else if (*s == "channel" || *s == "filter") {
     f.error("mask_type", "mask_type '" + *s + "' is a SparseML mask Sparrow does not implement" + valid);
   } else {
-    f.error("mask_type", "unknown mask_type '" + *s + "'" + did_you_mean(*s, {"unstructured", "block4"}) + valid);
+    f.error("mask_type", "unknown mask_type '" + excerpt(*s) + "'" + did_you_mean(*s, {"unstructured", "block4"}) + valid);
   }
 }
 
@@ -184,9 +198,10 @@ std::vector<SparsityGroup> read_magnitude_pruning(FieldReader& f, GMPruningParam
   std::vector<SparsityGroup> groups;
   const YAML::Node fin = f.node("final_sparsity");
   const bool mapping = fin.IsMap();
+  bool final_read = false;  // a wrong final_sparsity is the one error, not also init_sparsity's comparison with it
   if (!mapping) {
     if (f.require("final_sparsity", "a number in [0, 1), or a mapping {sparsity: [params]}"))
-      read_in_range(f, "final_sparsity", p.final_sparsity, 0.0, 1.0, false);
+      final_read = read_in_range(f, "final_sparsity", p.final_sparsity, 0.0, 1.0, false);
     read_params(f, "params", p.params, true);
   } else if (!allow_mapping) {
     f.error("final_sparsity", f.what() + " takes one final_sparsity for all its params, not a mapping");
@@ -221,7 +236,7 @@ std::vector<SparsityGroup> read_magnitude_pruning(FieldReader& f, GMPruningParam
       f.error("init_sparsity", "init_sparsity (" + num(p.init_sparsity) + ") must not exceed final_sparsity (" +
                                    num(final_sparsity) + ")");
   };
-  if (groups.empty()) check_init(p.final_sparsity);
+  if (final_read) check_init(p.final_sparsity);
   for (const auto& g : groups) check_init(g.sparsity);
 
   const auto inter = f.string("inter_func");
@@ -274,7 +289,7 @@ void parse_lr_function(FieldReader& f, const Emit& emit) {
                         {{"linear", LrFunc::Linear}, {"cosine", LrFunc::Cosine}, {"cyclic_linear", LrFunc::CyclicLinear}});
   if (f.require("init_lr", "a number >= 0")) read_in_range(f, "init_lr", p.init_lr, 0.0, 1e9, true);
   if (f.require("final_lr", "a number >= 0")) read_in_range(f, "final_lr", p.final_lr, 0.0, 1e9, true);
-  if (const auto c = f.number("cycle_epochs")) {
+  if (const auto c = f.epochs("cycle_epochs")) {
     if (*c != -1.0 && *c <= 0) f.error("cycle_epochs", "cycle_epochs must be > 0, or -1 for the whole range; got " + num(*c));
     else if (p.lr_func != LrFunc::CyclicLinear && *c != -1.0)
       f.warn("cycle_epochs", "cycle_epochs only matters for lr_func cyclic_linear; ignored");
@@ -301,7 +316,10 @@ void parse_lr(FieldReader& f, const Emit& emit) {
     const char* cls = p.lr_class == LrClass::StepLR ? "StepLR" : p.lr_class == LrClass::MultiStepLR ? "MultiStepLR" : "ExponentialLR";
     FieldReader k(f.context(), kwargs_node, std::string("lr_kwargs of ") + cls);
     if (k.require("gamma", "a number > 0")) read_positive(k, "gamma", p.gamma);
-    if (p.lr_class == LrClass::StepLR && k.require("step_size", "epochs between decays")) read_positive(k, "step_size", p.step_size);
+    if (p.lr_class == LrClass::StepLR && k.require("step_size", "epochs between decays")) {
+      if (const auto v = k.epochs("step_size"); v && *v <= 0) k.error("step_size", "step_size must be > 0, got " + num(*v));
+      else if (v) p.step_size = *v;
+    }
     if (p.lr_class == LrClass::MultiStepLR && k.require("milestones", "a list of epochs")) {
       const YAML::Node ms = k.node("milestones");
       if (!ms.IsSequence() || ms.size() == 0) {
@@ -311,7 +329,9 @@ void parse_lr(FieldReader& f, const Emit& emit) {
           const auto v = k.context().scope.number(m, "milestones");
           if (!v) continue;
           const double e = v->as_double();
-          if (e <= p.start_epoch || (p.end_epoch >= 0 && e >= p.end_epoch))
+          if (e > kMaxEpochs)
+            k.context().diag.error(k.where(m) + ": " + above_max_epochs("milestone", e));
+          else if (e <= p.start_epoch || (p.end_epoch >= 0 && e >= p.end_epoch))
             k.context().diag.error(k.where(m) + ": milestone " + num(e) + " must lie inside (start_epoch, end_epoch)");
           else if (!p.milestones.empty() && e <= p.milestones.back())
             k.context().diag.error(k.where(m) + ": milestones must increase, got " + num(e) + " after " + num(p.milestones.back()));
@@ -387,9 +407,10 @@ void read_structured(FieldReader& f, StructuredPruningParams& p, bool final_opti
   read_range(f, p.start_epoch, p.end_epoch, false);
   read_update_frequency(f, p.update_frequency);
   if (!final_optional) f.require("final_sparsity", "the fraction of each group's units to remove, in (0, 1)");
-  read_in_range(f, "final_sparsity", p.final_sparsity, 0.0, 1.0, false);
+  // A wrong final_sparsity is the one error, not also init_sparsity's comparison with it.
+  const bool final_read = read_in_range(f, "final_sparsity", p.final_sparsity, 0.0, 1.0, false);
   read_in_range(f, "init_sparsity", p.init_sparsity, 0.0, 1.0, false);
-  if (p.init_sparsity > p.final_sparsity && f.has("final_sparsity"))
+  if (p.init_sparsity > p.final_sparsity && final_read)
     f.error("init_sparsity", "init_sparsity (" + num(p.init_sparsity) + ") must not exceed final_sparsity (" +
                                  num(p.final_sparsity) + ")");
   if (const auto inter = f.string("inter_func")) {
@@ -460,7 +481,7 @@ void parse_quantization(FieldReader& f, const Emit& emit) {
   QuantizationParams p;
   read_range(f, p.start_epoch, p.end_epoch, false);
   const auto epoch_field = [&](const char* key, double& out) {
-    const auto v = f.number(key);
+    const auto v = f.epochs(key);
     if (!v) return;
     if (*v != -1.0 && *v < p.start_epoch)
       f.error(key, std::string(key) + " (" + num(*v) + ") must be >= start_epoch (" + num(p.start_epoch) + "), or -1");
@@ -469,7 +490,9 @@ void parse_quantization(FieldReader& f, const Emit& emit) {
   epoch_field("disable_quantization_observer_epoch", p.disable_quantization_observer_epoch);
   epoch_field("freeze_bn_stats_epoch", p.freeze_bn_stats_epoch);
   if (const auto v = f.integer("num_calibration_steps")) {
-    if (*v != -1 && *v <= 0) f.error("num_calibration_steps", "num_calibration_steps must be > 0 or -1, got " + std::to_string(*v));
+    if ((*v != -1 && *v <= 0) || *v > kMaxCalibrationSteps)
+      f.error("num_calibration_steps", "num_calibration_steps must be in [1, " + std::to_string(kMaxCalibrationSteps) +
+                                           "], or -1; got " + std::to_string(*v));
     else p.num_calibration_steps = *v;
   }
   if (f.has("scheme")) read_scheme(f);

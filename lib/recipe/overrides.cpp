@@ -1,9 +1,11 @@
 #include "recipe/overrides.h"
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/depthguard.h>
 
 #include <algorithm>
 
+#include "recipe/limits.h"
 #include "recipe/section_parsers.h"
 
 namespace sparrow::recipe {
@@ -17,6 +19,7 @@ bool is_section(const std::string& key) {
   return std::find(names.begin(), names.end(), key) != names.end();
 }
 
+// Recursive: `j` is checked by too_deep() first.
 YAML::Node json_to_yaml(const nlohmann::json& j) {
   if (j.is_object()) {
     YAML::Node n(YAML::NodeType::Map);
@@ -159,23 +162,32 @@ void apply_overrides(YAML::Node& root, const Overrides& overrides, Source& sourc
     }
     if (!args.is_null() && !args.is_object())
       diag.error("--recipe-args: expected a JSON object of variables, e.g. '{\"num_epochs\": 8}'");
+    if (too_deep(args)) {
+      diag.error("--recipe-args: the JSON is " + too_deep_message());
+      args = nullptr;
+    }
     if (args.is_object())
       for (const auto& [name, value] : args.items())
-        set_variable(root, name, json_to_yaml(value), "--recipe-args " + name, source, diag);
+        set_variable(root, name, json_to_yaml(value), "--recipe-args " + excerpt(name), source, diag);
   }
   for (const auto& set : overrides.sets) {
     const size_t eq = set.find('=');
     if (eq == std::string::npos || eq == 0) {
-      diag.error("--set " + set + ": expected NAME=VALUE, e.g. --set final_sparsity=0.95");
+      diag.error("--set " + excerpt(set) + ": expected NAME=VALUE, e.g. --set final_sparsity=0.95");
       continue;
     }
     const std::string name = set.substr(0, eq);
-    const std::string label = "--set " + set;
+    const std::string label = "--set " + excerpt(set);
     YAML::Node value;
     try {
       value = YAML::Load(set.substr(eq + 1));
     } catch (const YAML::Exception& e) {
-      diag.error(label + ": the value is not valid YAML (" + e.msg + ")");
+      const bool deep = dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr;
+      diag.error(label + ": the value is not valid YAML (" + (deep ? too_deep_message() : e.msg) + ")");
+      continue;
+    }
+    if (too_deep(value)) {
+      diag.error(label + ": the value is " + too_deep_message());
       continue;
     }
     if (!value.IsDefined() || value.IsNull()) {

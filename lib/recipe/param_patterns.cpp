@@ -73,14 +73,14 @@ std::vector<std::string> check_against_model(const Recipe& recipe, const ModelPa
     if (const auto* patterns = pruning_params(m.params)) {
       for (const auto& p : *patterns)
         if (select_params({p}, model).empty())
-          errors.push_back(m.location + ": params pattern '" + p + "' of !" + m.tag +
+          errors.push_back(m.location + ": params pattern '" + excerpt(p) + "' of !" + m.tag +
                            " matches no parameter of the model; prunable parameters:" + list(model.prunable));
       selected[i] = select_params(*patterns, model);
     }
     const auto check_modules = [&](const std::vector<std::string>& modules, const char* field) {
       for (const auto& module : modules)
         if (!names_module(module, model))
-          errors.push_back(m.location + ": " + field + " '" + module + "' of !" + m.tag + " names no module of the model");
+          errors.push_back(m.location + ": " + field + " '" + excerpt(module) + "' of !" + m.tag + " names no module of the model");
     };
     if (const auto* layers = std::get_if<LayerPruningParams>(&m.params)) check_modules(layers->layers, "layer");
     if (const auto* q = std::get_if<QuantizationParams>(&m.params)) check_modules(q->submodules, "submodule");

@@ -1,12 +1,15 @@
 // The recipe's top level: Markdown front matter, overrides, variables,
 // stages, sections and modifier lists, then checks across modifiers.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "recipe/limits.h"
 #include "recipe/modifier_parsers.h"
 #include "recipe/overrides.h"
 #include "recipe/param_patterns.h"
@@ -83,8 +86,20 @@ void parse_stage(const Source& source, Diagnostics& diag, const Scope& global, c
 
 // Checks that need every modifier: shared params at overlapping epochs,
 // modifiers outside the training epochs, distillation without a teacher.
-void check_modifiers(const Recipe& r, bool train_epochs_set, Diagnostics& diag) {
+// `train_epochs_at`: where train.epochs was written (file:line:column or the --set), empty when it was not.
+void check_modifiers(const Recipe& r, const std::string& train_epochs_at, Diagnostics& diag) {
+  const bool train_epochs_set = !train_epochs_at.empty();
   for (const auto& e : check_shared_patterns(r)) diag.error(e);
+  // The trainer's rule (planned_epochs): an !EpochRangeModifier's end_epoch sets the length, so say when it
+  // silently beats a train.epochs that differs.
+  for (const auto& m : r.modifiers)
+    if (const auto* range = std::get_if<EpochRangeParams>(&m.params);
+        range && range->end_epoch > 0 && train_epochs_set && std::abs(range->end_epoch - r.train.epochs) > 1e-9) {
+      diag.warning(train_epochs_at + ": train.epochs (" + format_number(r.train.epochs) + ") is overridden by !" + m.tag +
+                   " at " + m.location + ", whose end_epoch (" + format_number(range->end_epoch) +
+                   ") sets the length of training; change " + m.path + ".end_epoch instead");
+      break;
+    }
   const bool has_range = std::any_of(r.modifiers.begin(), r.modifiers.end(), [](const ModifierSpec& m) {
     return std::holds_alternative<EpochRangeParams>(m.params) && std::get<EpochRangeParams>(m.params).end_epoch > 0;
   });
@@ -114,9 +129,11 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
+    const bool deep = dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr;
     throw BadInput(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                   ": invalid YAML: " + e.msg);
+                   ": invalid YAML: " + (deep ? too_deep_message() : e.msg));
   }
+  if (too_deep(root)) throw BadInput(file_name + ": the recipe is " + too_deep_message());
   if (!root.IsMap())
     throw BadInput(file_name + ": a recipe is a YAML mapping (variables, sections such as train:, and *_modifiers: lists)");
 
@@ -134,7 +151,7 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
   Recipe r;
   r.file = file_name;
   r.text = text;
-  bool train_epochs_set = false;
+  std::string train_epochs_at;
   std::vector<std::string> known = section_names();
   known.push_back("version");
   for (const auto& kv : root) {
@@ -146,7 +163,7 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
     } else if (std::find(sections.begin(), sections.end(), key) != sections.end()) {
       parse_section(ctx, key, kv.second, r);
       const YAML::Node& section = kv.second;
-      if (key == "train" && section.IsMap() && section["epochs"]) train_epochs_set = true;
+      if (key == "train" && section.IsMap() && section["epochs"]) train_epochs_at = source.where(section["epochs"]);
     } else if (contains_modifiers(key)) {
       parse_modifier_list(ctx, key, kv.second, "", r);
     } else if (is_stage(key, kv.second)) {
@@ -156,7 +173,7 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
                  "; a recipe has model, data, teacher, train, export, gates, *_modifiers lists, stages and variables");
     }
   }
-  check_modifiers(r, train_epochs_set, diag);
+  check_modifiers(r, train_epochs_at, diag);
   diag.throw_if_errors(file_name);
   r.warnings = diag.warnings();
   return r;

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/errors.h"
 #include "recipe/expression.h"
+#include "recipe/limits.h"
 #include "recipe/gmp_schedule.h"
 #include "recipe/modifier_parsers.h"
 
@@ -184,8 +186,15 @@ Schedule make_schedule(const Recipe& recipe, double step) {
   for (const auto& m : recipe.modifiers)
     if (pruning_params(m.params)) s.pruning.push_back(&m);
     else if (structured_params(m.params)) s.structured.push_back(&m);
+  // Counted before any row is made: a recipe's epochs are bounded, but a tiny step still asks for millions.
+  const double whole = std::floor(s.epochs / step + kEps);
+  if (!(whole < static_cast<double>(kMaxScheduleRows)))
+    throw BadInput("a plan over " + format_number(s.epochs) + " epochs with a row every " + format_number(step) +
+                   " epochs would have more than the " + std::to_string(kMaxScheduleRows) +
+                   " rows a plan may have; use a step of at least " +
+                   format_number(s.epochs / static_cast<double>(kMaxScheduleRows - 1)));
   std::vector<double> epochs;
-  const auto whole_steps = static_cast<int64_t>(std::floor(s.epochs / step + kEps));
+  const auto whole_steps = static_cast<int64_t>(whole);
   for (int64_t k = 0; k <= whole_steps; ++k) epochs.push_back(static_cast<double>(k) * step);
   if (s.epochs - epochs.back() > kEps) epochs.push_back(s.epochs);
   for (const double e : epochs) {

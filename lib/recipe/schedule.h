@@ -61,6 +61,7 @@ struct Schedule {
   std::vector<ScheduleRow> rows;          // epoch 0, step, 2*step, ... up to and including `epochs`
 };
 
+// BadInput when the plan would have more than kMaxScheduleRows rows (limits.h).
 Schedule make_schedule(const Recipe& recipe, double step = 1.0);
 
 nlohmann::json schedule_json(const Schedule& schedule);

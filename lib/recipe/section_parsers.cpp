@@ -3,6 +3,8 @@
 #include <functional>
 #include <map>
 
+#include "recipe/limits.h"
+
 namespace sparrow::recipe {
 
 namespace {
@@ -48,9 +50,10 @@ void positive(FieldReader& f, const std::string& key, double& out) {
   }
 }
 
-void positive(FieldReader& f, const std::string& key, int64_t& out) {
+void in_range(FieldReader& f, const std::string& key, int64_t& out, int64_t lo, int64_t hi) {
   if (const auto v = f.integer(key)) {
-    if (*v <= 0) f.error(key, key + " must be > 0, got " + std::to_string(*v));
+    if (*v < lo || *v > hi)
+      f.error(key, key + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(*v));
     else out = *v;
   }
 }
@@ -111,12 +114,12 @@ void parse_train(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
   TrainSpec& t = r.train;
   FieldReader f(ctx, node, "train");
   // 0: a one-shot run (lib/compress/one_shot.h), no training step.
-  if (const auto v = f.number("epochs")) {
+  if (const auto v = f.epochs("epochs")) {
     if (*v < 0) f.error("epochs", "epochs must be >= 0 (0: one-shot, no training), got " + num(*v));
     else t.epochs = *v;
   }
-  positive(f, "batch_size", t.batch_size);
-  positive(f, "eval_batch_size", t.eval_batch_size);
+  in_range(f, "batch_size", t.batch_size, 1, kMaxBatchSize);
+  in_range(f, "eval_batch_size", t.eval_batch_size, 1, kMaxBatchSize);
   if (const auto v = f.string("optimizer")) {
     if (*v != "sgd" && *v != "adamw")
       f.error("optimizer", "optimizer must be sgd or adamw, got '" + *v + "'" + did_you_mean(*v, {"sgd", "adamw"}));

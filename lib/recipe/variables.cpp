@@ -67,7 +67,7 @@ Value Scope::lookup(const std::string& name, size_t offset, const Scope& origin)
   const auto it = vars_.find(name);
   if (it == vars_.end()) {
     if (parent_) return parent_->lookup(name, offset, origin);
-    throw ExpressionError(offset, "unknown variable '" + name + "'" + did_you_mean(name, origin.visible_names()));
+    throw ExpressionError(offset, "unknown variable '" + excerpt(name) + "'" + did_you_mean(name, origin.visible_names()));
   }
   if (it->second.state == Var::State::Evaluating) {
     std::string chain;
@@ -77,6 +77,13 @@ Value Scope::lookup(const std::string& name, size_t offset, const Scope& origin)
   }
   const std::optional<Value> v = evaluate(name);
   if (it->second.state == Var::State::Failed) throw AlreadyReported{};
+  if (!v && source_.is_override(it->second.node)) {
+    // A flag's value: one error at the flag, not one per expression that uses it.
+    diag_.error(source_.where(it->second.node) + ": variable '" + name + "' must be a number (eval(...) uses it), got " +
+                describe_node(it->second.node));
+    it->second.state = Var::State::Failed;
+    throw AlreadyReported{};
+  }
   if (!v)
     throw ExpressionError(offset, "variable '" + name + "' is not a number (it is " + describe_node(it->second.node) + ")");
   return *v;
@@ -89,8 +96,8 @@ std::optional<Value> Scope::evaluate_eval(const YAML::Node& scalar) const {
       return lookup(name, offset, *this);
     });
   } catch (const ExpressionError& e) {
-    diag_.error(source_.where(scalar, quote_offset(scalar) + body->second + e.offset()) + ": in " + scalar.Scalar() +
-                ": " + e.what());
+    diag_.error(source_.where(scalar, quote_offset(scalar) + body->second + e.offset()) + ": in " +
+                excerpt(scalar.Scalar()) + ": " + e.what());
   } catch (const AlreadyReported&) {
   }
   return std::nullopt;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "recipe/limits.h"
+
 namespace sparrow::recipe {
 
 void check_duplicate_keys(const Source& source, Diagnostics& diag, const YAML::Node& map, const std::string& what) {
@@ -84,6 +86,15 @@ std::optional<int64_t> FieldReader::integer(const std::string& key) {
     return std::nullopt;
   }
   return static_cast<int64_t>(*v);
+}
+
+std::optional<double> FieldReader::epochs(const std::string& key) {
+  const auto v = number(key);
+  if (v && *v > kMaxEpochs) {
+    error(key, above_max_epochs(key, *v));
+    return std::nullopt;
+  }
+  return v;
 }
 
 std::optional<bool> FieldReader::boolean(const std::string& key) {

@@ -36,6 +36,8 @@ class FieldReader {
   // Absent: nullopt. Present but wrong: an error is recorded, nullopt.
   std::optional<double> number(const std::string& key);
   std::optional<int64_t> integer(const std::string& key);
+  // A number of epochs (or an epoch): number(key), with an error above kMaxEpochs (limits.h).
+  std::optional<double> epochs(const std::string& key);
   std::optional<bool> boolean(const std::string& key);
   std::optional<std::string> string(const std::string& key);
   std::optional<std::vector<std::string>> strings(const std::string& key);  // a string or a list of strings

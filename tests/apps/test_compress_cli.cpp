@@ -42,6 +42,26 @@ TEST_CASE("compress --help and --version", "[cli]") {
   CHECK_THAT(version.output, Catch::Contains(SPARROW_VERSION));
 }
 
+TEST_CASE("compress subcommands: each --help has its own examples, its flags and their defaults", "[cli]") {
+  const auto help = [](const std::string& sub) {
+    const auto r = run_command(kCompress + " " + sub + " --help");
+    CHECK(r.exit_code == 0);
+    // The top-level examples stay at the top level.
+    CHECK_THAT(r.output, !Catch::Contains("compress --recipe recipes/bert90.yaml"));
+    CHECK_THAT(r.output, Catch::Contains("Examples:\n  compress " + sub + " "));
+    return r.output;
+  };
+  CHECK_THAT(help("check"), Catch::Contains("--json") && Catch::Contains("--model") && Catch::Contains("--set path"));
+  CHECK_THAT(help("schedule"), Catch::Contains("--step FLOAT=1") && Catch::Contains("--json") &&
+                                   Catch::Contains("At most 100001 rows; --step is in [0.001, 100000] epochs"));
+  CHECK_THAT(help("export"), Catch::Contains("--calibration-batches INT:POSITIVE=8") &&
+                                 Catch::Contains("--batch-size INT:POSITIVE=64") &&
+                                 Catch::Contains("--min-sparse-fraction FLOAT:FLOAT in [0 - 1]=0.5"));
+  CHECK_THAT(help("eval"), Catch::Contains("--batch-size INT:POSITIVE=64") && Catch::Contains("\"label\""));
+  // sweep checks its required flags itself (to report every error at once), and shows them as required.
+  CHECK_THAT(help("sweep"), Catch::Contains("Required (all errors are reported together):\n  --recipe"));
+}
+
 TEST_CASE("compress on bad input exits 2 naming the file and line, and writes nothing", "[cli]") {
   const fs::path dir = scratch_dir("bad");
   const std::string file = (dir / "recipe.yaml").string();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "compress/masks/magnitude_mask.h"
+#include "core/errors.h"
 
 using namespace sparrow::compress;
 
@@ -111,4 +112,19 @@ TEST_CASE("global ranking uses one threshold across tensors", "[compress][mask]"
   const float min_kept = std::min((small.abs() + (1 - masks[0]) * 1e9).min().item<float>(),
                                   (large.abs() + (1 - masks[1]) * 1e9).min().item<float>());
   CHECK(max_pruned <= min_kept);
+}
+
+TEST_CASE("mask kinds are bounded, and must fit the weights they prune", "[compress][masks][limits]") {
+  CHECK_THROWS_WITH(MaskKind::parse("[99999999999,4]"), "block dimensions must be in [1, 256]");
+  CHECK_THROWS_WITH(MaskKind::parse("[99999999999999999999999,4]"), "block dimensions must be in [1, 256]");
+  CHECK_THROWS_WITH(MaskKind::parse("2:99999999999999999999"), "N:M needs 1 <= N < M <= 64");
+  CHECK_THROWS_AS(MaskKind::parse(std::string(200000, '1') + ":4"), std::invalid_argument);
+  CHECK(MaskKind::parse("[256,4]").rows == 256);
+  const auto w = torch::zeros({16, 8, 3, 3});  // a 16 x 72 matrix
+  CHECK_NOTHROW(check_mask_fits(MaskKind::parse("[16,4]"), "conv.weight", w, "r.yaml:3:5"));
+  CHECK_NOTHROW(check_mask_fits(MaskKind::parse("2:64"), "conv.weight", w, "r.yaml:3:5"));
+  CHECK_THROWS_WITH(check_mask_fits(MaskKind::parse("[32,4]"), "conv.weight", w, "r.yaml:3:5"),
+                    "r.yaml:3:5: mask_type [32,4] does not fit conv.weight, a 16 x 72 matrix (outputs x inputs): its "
+                    "blocks are 32 x 4; use a smaller mask_type or leave conv.weight out of params");
+  CHECK_THROWS_AS(check_mask_fits(MaskKind::parse("2:64"), "fc.weight", torch::zeros({4, 32}), "r.yaml:3:5"), sparrow::BadInput);
 }

@@ -98,7 +98,7 @@ TEST_CASE("overrides: errors name the flag", "[recipe][overrides][errors]") {
   CHECK(error_with({"num_epoch=3"}) ==
         "--set num_epoch=3: the recipe has no variable 'num_epoch' (did you mean 'num_epochs'?); a field needs its "
         "dotted path, e.g. train.batch_size");
-  CHECK(error_with({"train.batch_size=0"}) == "--set train.batch_size=0: batch_size must be > 0, got 0");
+  CHECK(error_with({"train.batch_size=0"}) == "--set train.batch_size=0: batch_size must be in [1, 65536], got 0");
   CHECK(error_with({"train.bach_size=8"}) ==
         "--set train.bach_size=8: unknown field 'bach_size' in train (did you mean 'batch_size'?)");
   CHECK(error_with({"trian.epochs=3"}) == "--set trian.epochs=3: the recipe has no 'trian' (did you mean 'train'?)");
@@ -112,10 +112,10 @@ TEST_CASE("overrides: errors name the flag", "[recipe][overrides][errors]") {
   CHECK(error_with({}, R"({"finale": 0.5})") ==
         "--recipe-args finale: the recipe has no variable 'finale' (did you mean 'final'?); a field needs its dotted "
         "path, e.g. train.batch_size");
-  CHECK(error_with({"final=high"}) ==
-        "r.yaml: 2 errors:\n"
-        "  r.yaml:11:28: in eval(final): variable 'final' is not a number (it is 'high')\n"
-        "  r.yaml:17:26: in eval(final): variable 'final' is not a number (it is 'high')");
+  // A flag's wrong value is one error at the flag, not one per eval(...) that uses it.
+  CHECK(error_with({"final=high"}) == "--set final=high: variable 'final' must be a number (eval(...) uses it), got 'high'");
+  CHECK(error_with({}, R"({"final": [1]})") ==
+        "--recipe-args final: variable 'final' must be a number (eval(...) uses it), got a list");
 }
 
 TEST_CASE("overrides: each modifier's --set path, and a whole modifier list replaced", "[recipe][overrides]") {

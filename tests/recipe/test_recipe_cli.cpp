@@ -102,7 +102,10 @@ TEST_CASE("cli: check resolves params against a model", "[recipe][cli]") {
   const std::string recipe = "tests/data/recipes/cnn_check.yaml";
   const Run ok = compress({"check", "--recipe", recipe, "--model", "cnn"}, kSource);
   CHECK(ok.code == 0);
-  CHECK(ok.out == recipe + ": ok, 3 modifiers over 3 epochs, params resolved against cnn\n");
+  CHECK(ok.out == recipe + ": ok, 3 modifiers over 3 epochs, params resolved against cnn\n"
+                           "  training_modifiers.0  !EpochRangeModifier  " + recipe + ":20:5\n"
+                           "  training_modifiers.1  !SetLearningRateModifier  " + recipe + ":22:5\n"
+                           "  pruning_modifiers.0  !GMPruningModifier  " + recipe + ":27:5\n");
   const Run json = compress({"check", "--recipe", recipe, "--json"}, kSource);
   REQUIRE(json.code == 0);
   const auto j = nlohmann::json::parse(json.out);
@@ -110,6 +113,7 @@ TEST_CASE("cli: check resolves params against a model", "[recipe][cli]") {
   CHECK(j["modifiers"].size() == 3);
   CHECK(j["modifiers"][2]["tag"] == "GMPruningModifier");
   CHECK(j["modifiers"][2]["location"] == recipe + ":27:5");
+  CHECK(j["modifiers"][2]["path"] == "pruning_modifiers.0");  // what --set takes
   CHECK(compress({"check", "--recipe", "recipes/fashion_cnn90.yaml", "--model", "cnn"}, kSource).code == 0);
   const Run bad = compress({"check", "--recipe", recipe, "--model", "cnn", "--set",
                             "pruning_modifiers.0.params=[conv3.weight]"},
@@ -117,6 +121,12 @@ TEST_CASE("cli: check resolves params against a model", "[recipe][cli]") {
   CHECK(bad.code == 2);
   CHECK(bad.err.find("matches no parameter of the model; prunable parameters: conv1.weight conv2.weight fc1.weight") !=
         std::string::npos);
+  // A block taller than a layer it prunes: refused with the layer's shape, before any training.
+  const Run tall = compress({"check", "--recipe", recipe, "--model", "cnn", "--set", "pruning_modifiers.0.mask_type=[64,4]"},
+                            kSource);
+  CHECK(tall.code == 2);
+  CHECK(tall.err.find(recipe + ":27:5: mask_type [64,4] does not fit conv2.weight, a 16 x 72 matrix (outputs x inputs): "
+                      "its blocks are 64 x 4") != std::string::npos);
 }
 
 TEST_CASE("cli: the schedule follows the cubic formula to 1e-6", "[recipe][cli]") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/errors.h"
+#include "recipe/diagnostics.h"
 #include "recipe/recipe.h"
 
 using namespace sparrow;
@@ -438,4 +439,61 @@ modifiers:
   CHECK(distill.hidden_state_gain == 0.5);
   CHECK(distill.student_layer_names == std::vector<std::string>{"bert.embeddings", "bert.encoder.layer.0"});
   CHECK(distill.teacher_layer_names == std::vector<std::string>{"bert.embeddings", "bert.encoder.layer.3"});
+}
+
+TEST_CASE("parse: sizes and epochs have ranges, named in the message (limits.h)", "[recipe][parse][errors][limits]") {
+  CHECK(error_of("train: {epochs: 1e19}\n") ==
+        "r.yaml:1:17: epochs must be at most 100000 (epochs: the longest run a recipe may plan), got 1e+19");
+  CHECK(parse("train: {epochs: 100000}\n").train.epochs == 100000.0);
+  CHECK(error_of("modifiers:\n  - !EpochRangeModifier {end_epoch: 1e308}\n") ==
+        "r.yaml:2:37: end_epoch must be at most 100000 (epochs: the longest run a recipe may plan), got 1e+308");
+  CHECK(error_of("modifiers:\n  - !EpochRangeModifier {start_epoch: 9.3e18}\n") ==
+        "r.yaml:2:39: start_epoch must be at most 100000 (epochs: the longest run a recipe may plan), got 9.3e+18");
+  CHECK(error_of("train: {batch_size: 100000}\n") == "r.yaml:1:21: batch_size must be in [1, 65536], got 100000");
+  CHECK(error_of("train: {eval_batch_size: 0}\n") == "r.yaml:1:26: eval_batch_size must be in [1, 65536], got 0");
+  const std::string gmp = "modifiers:\n  - !GMPruningModifier\n    params: [w]\n    end_epoch: 2\n    final_sparsity: 0.5\n";
+  CHECK(error_of(gmp + "    mask_type: [99999999999, 4]\n") ==
+        "r.yaml:6:16: a block mask_type [r, 4] has 1 <= r <= 256 rows, got [99999999999, 4]");
+  CHECK(error_of(gmp + "    mask_type: \"99999999999999999999999:4\"\n") ==
+        "r.yaml:6:16: an N:M mask_type needs 0 < N < M <= 64, got '99999999999999999999999:4'");
+  CHECK(parse(gmp + "    mask_type: [256, 4]\n").modifiers.size() == 1u);
+  CHECK(error_of("modifiers:\n  - !QuantizationModifier {num_calibration_steps: 1e7}\n") ==
+        "r.yaml:2:51: num_calibration_steps must be in [1, 1000000], or -1; got 10000000");
+  CHECK(error_of("modifiers:\n  - !LearningRateModifier {lr_class: MultiStepLR, init_lr: 0.1, lr_kwargs: {gamma: 0.5, "
+                 "milestones: [1, 1e9]}}\n")
+            .find("milestone must be at most 100000") != std::string::npos);
+}
+
+TEST_CASE("parse: nesting deeper than 100 levels is refused, with the limit named", "[recipe][parse][errors][limits]") {
+  const auto nested = [](int depth) { return "x: " + std::string(depth, '[') + std::string(depth, ']') + "\n"; };
+  CHECK(parse(nested(99)).modifiers.empty());
+  CHECK(error_of(nested(100)) == "r.yaml: the recipe is nested more than 100 levels deep (the most a recipe or a flag may nest)");
+  // Beyond the YAML reader's own limit, the same words.
+  CHECK(error_of(nested(5000)) ==
+        "r.yaml:1:10004: invalid YAML: nested more than 100 levels deep (the most a recipe or a flag may nest)");
+}
+
+TEST_CASE("parse: a wrong final_sparsity is one error, not also init_sparsity's", "[recipe][parse][errors]") {
+  const std::string gmp = "modifiers:\n  - !GMPruningModifier\n    params: [w]\n    end_epoch: 2\n    init_sparsity: 0.05\n";
+  CHECK(error_of(gmp + "    final_sparsity: 1.5\n") == "r.yaml:6:21: final_sparsity must be in [0, 1), got 1.5");
+  CHECK(error_of("modifiers:\n  - !NeuronPruningModifier {init_sparsity: 0.05, final_sparsity: -1}\n") ==
+        "r.yaml:2:66: final_sparsity must be in [0, 1), got -1");
+}
+
+TEST_CASE("parse: user text in messages is cut to 80 characters", "[recipe][parse][errors]") {
+  CHECK(excerpt("short") == "short");
+  CHECK(excerpt(std::string(80, 'a')) == std::string(80, 'a'));
+  CHECK(excerpt(std::string(200000, 'a')) == std::string(80, 'a') + "\u2026 (200000 characters)");
+  CHECK(excerpt(std::string(100, 'x') + "\u00e9") == std::string(80, 'x') + "\u2026 (101 characters)");
+  const std::string huge = "eval(" + std::string(200000, '1') + " +)";
+  const std::string e = error_of("x: " + huge + "\n");
+  CHECK(e.size() < 300);
+  CHECK(e.find("(200008 characters)") != std::string::npos);
+}
+
+TEST_CASE("parse: a params regex longer than 1000 characters is refused before std::regex sees it", "[recipe][parse][limits]") {
+  const std::string gmp = "modifiers:\n  - !GMPruningModifier {end_epoch: 2, final_sparsity: 0.5, params: [\"re:";
+  CHECK(parse(gmp + std::string(1000, 'a') + "\"]}\n").modifiers.size() == 1u);
+  CHECK(error_of(gmp + std::string(100000, 'a') + "\"]}\n").find("is longer than the 1000 characters a regular expression may have") !=
+        std::string::npos);
 }

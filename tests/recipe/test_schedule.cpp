@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/errors.h"
 #include "recipe/recipe.h"
 #include "recipe/schedule.h"
 
@@ -182,4 +183,18 @@ Structured pruning modifiers (cells: fraction of each group's units removed):
   CHECK(j["rows"][0]["removed"] == nlohmann::json::parse("[0.0, null, null, null]"));
   CHECK(j["rows"][2]["removed"] == nlohmann::json::parse(R"([0.4375, 0.0, 0.1, ["bert.encoder.layer.1"]])"));
   CHECK(j["rows"][6]["removed"][1] == 0.25);  // an open end: the final fraction when training ends
+}
+
+TEST_CASE("schedule: a plan has at most 100001 rows, refused before any is made", "[recipe][schedule][limits]") {
+  const Recipe r = parse_recipe("train: {epochs: 100000}\n", "r.yaml");
+  CHECK(make_schedule(r, 1.0).rows.size() == 100001u);
+  try {
+    make_schedule(r, 0.5);
+    FAIL("no error");
+  } catch (const sparrow::BadInput& e) {
+    CHECK(std::string(e.what()) ==
+          "a plan over 100000 epochs with a row every 0.5 epochs would have more than the 100001 rows a plan may have; "
+          "use a step of at least 1");
+  }
+  CHECK_THROWS_AS(make_schedule(r, 1e-300), sparrow::BadInput);
 }

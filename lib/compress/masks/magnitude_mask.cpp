@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/errors.h"
+
 namespace sparrow::compress {
 
 namespace {
@@ -107,6 +109,19 @@ std::vector<torch::Tensor> global_magnitude_masks(const std::vector<torch::Tenso
     offset += n;
   }
   return masks;
+}
+
+void check_mask_fits(const MaskKind& kind, const std::string& name, const torch::Tensor& weight, const std::string& location) {
+  if (kind.type == MaskKind::Type::Unstructured || weight.dim() == 0) return;
+  const int64_t rows = weight.size(0), cols = rows > 0 ? weight.numel() / rows : 0;
+  const int64_t unit_rows = kind.type == MaskKind::Type::Block ? kind.rows : 1;
+  const int64_t unit_cols = kind.type == MaskKind::Type::Block ? kind.cols : kind.m;
+  if (unit_rows <= rows && unit_cols <= cols) return;
+  throw BadInput(location + ": mask_type " + kind.name() + " does not fit " + name + ", a " + std::to_string(rows) +
+                 " x " + std::to_string(cols) + " matrix (outputs x inputs): its " +
+                 (kind.type == MaskKind::Type::Block ? "blocks are " + std::to_string(unit_rows) + " x " + std::to_string(unit_cols)
+                                                     : "groups are " + std::to_string(unit_cols) + " inputs wide") +
+                 "; use a smaller mask_type or leave " + name + " out of params");
 }
 
 double zero_fraction(const torch::Tensor& t) {

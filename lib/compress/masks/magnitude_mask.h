@@ -6,6 +6,7 @@
 // edges form smaller blocks scored by the mean of the weights they hold.
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "compress/masks/mask_kind.h"
@@ -19,6 +20,11 @@ torch::Tensor magnitude_mask(const torch::Tensor& weight, double sparsity, const
 // units across every tensor are removed first.
 std::vector<torch::Tensor> global_magnitude_masks(const std::vector<torch::Tensor>& weights, double sparsity,
                                                   const MaskKind& kind = {});
+
+// BadInput at `location` when one unit of `kind` is larger than `weight` seen as a matrix [out, in * kernel...]
+// (a block with more rows or columns, an N:M group wider than a row): such a mask cannot have the structure
+// asked for. Checked before any mask is made, by the pruning modifiers and by `compress check --model`.
+void check_mask_fits(const MaskKind& kind, const std::string& name, const torch::Tensor& weight, const std::string& location);
 
 // Fraction of exact zeros in a tensor.
 double zero_fraction(const torch::Tensor& t);

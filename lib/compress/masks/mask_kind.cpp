@@ -3,6 +3,8 @@
 #include <regex>
 #include <stdexcept>
 
+#include "recipe/limits.h"
+
 namespace sparrow::compress {
 
 MaskKind MaskKind::parse(const std::string& text) {
@@ -16,19 +18,24 @@ MaskKind MaskKind::parse(const std::string& text) {
     k.cols = 4;
     return k;
   }
+  // std::regex recurses per character: a long text is no mask name, and must not reach it.
+  constexpr size_t kLongestName = 32;
+  if (text.size() > kLongestName) throw std::invalid_argument("expected unstructured, block4, [rows, cols] or N:M");
   if (std::regex_match(text, match, block)) {
     k.type = Type::Block;
-    k.rows = std::stoll(match[1]);
-    k.cols = std::stoll(match[2]);
-    if (k.rows < 1 || k.cols < 1) throw std::invalid_argument("block dimensions must be >= 1");
+    k.rows = recipe::bounded_count(match[1]);
+    k.cols = recipe::bounded_count(match[2]);
+    if (k.rows < 1 || k.cols < 1 || k.rows > recipe::kMaxBlockRows || k.cols > recipe::kMaxBlockRows)
+      throw std::invalid_argument("block dimensions must be in [1, " + std::to_string(recipe::kMaxBlockRows) + "]");
     if (k.rows == 1 && k.cols == 1) k.type = Type::Unstructured;
     return k;
   }
   if (std::regex_match(text, match, n_of_m)) {
     k.type = Type::NofM;
-    k.n = std::stoll(match[1]);
-    k.m = std::stoll(match[2]);
-    if (k.m < 2 || k.n < 1 || k.n >= k.m) throw std::invalid_argument("N:M needs 1 <= N < M");
+    k.n = recipe::bounded_count(match[1]);
+    k.m = recipe::bounded_count(match[2]);
+    if (k.m < 2 || k.n < 1 || k.n >= k.m || k.m > recipe::kMaxGroupSize)
+      throw std::invalid_argument("N:M needs 1 <= N < M <= " + std::to_string(recipe::kMaxGroupSize));
     return k;
   }
   throw std::invalid_argument("expected unstructured, block4, [rows, cols] or N:M");

@@ -26,17 +26,17 @@ GMPruningModifier::GMPruningModifier(const recipe::GMPruningParams& p, std::stri
                    kind_.name() + " can reach (" + std::to_string(kind_.max_sparsity()) + ")");
 }
 
-void GMPruningModifier::on_initialize(TrainState& state) {
-  for (const auto& name : select_parameters(state.model, params_.params, location_))
-    masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
+void GMPruningModifier::select_masks(TrainState& state) {
+  masks_.clear();
+  const auto names = select_parameters(state.model, params_.params, location_);
+  for (const auto& name : names) check_mask_fits(kind_, name, parameter(state.model, name), location_);
+  for (const auto& name : names) masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
 }
 
-void GMPruningModifier::on_start(TrainState& state, double) {
-  // Structured pruning may have shrunk or renamed parameters since initialize.
-  masks_.clear();
-  for (const auto& name : select_parameters(state.model, params_.params, location_))
-    masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
-}
+void GMPruningModifier::on_initialize(TrainState& state) { select_masks(state); }
+
+// Structured pruning may have shrunk or renamed parameters since initialize.
+void GMPruningModifier::on_start(TrainState& state, double) { select_masks(state); }
 
 std::vector<std::pair<std::string, std::string>> GMPruningModifier::pruned_parameters() const {
   std::vector<std::pair<std::string, std::string>> out;

@@ -33,6 +33,8 @@ class GMPruningModifier : public Modifier {
   bool keeps_effect_after_end() const override { return params_.leave_enabled; }
 
  private:
+  // The selected parameters, each checked against the mask kind (check_mask_fits), with all-ones masks.
+  void select_masks(TrainState& state);
   void prune_to(TrainState& state, double sparsity);
 
   recipe::GMPruningParams params_;
