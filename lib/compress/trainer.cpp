@@ -163,7 +163,7 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
             "{}: training diverged: the loss is {} at step {} of epoch {} (lr {:.3g}); try a lower learning rate "
             "(train.lr, or the learning-rate modifiers), a smaller batch, or fewer epochs of warm-up",
             recipe.file.string(), loss, step + 1, epoch + 1, learning_rate(*optimizer)));
-      throw_if_interrupted(fmt::format("at step {} of epoch {}", step + 1, epoch + 1));
+      if (interrupt_signal() != 0) throw_if_interrupted(fmt::format("at step {} of epoch {}", step + 1, epoch + 1));
       loss_sum += loss * share;
       local_sum += loss;
       train_items += global.size(0);

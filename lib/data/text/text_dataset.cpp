@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/json_line.h"
 #include "data/text/spam_assassin.h"
 
 namespace sparrow::data::text {
@@ -47,12 +48,7 @@ RawItems read_jsonl(const std::filesystem::path& file) {
     ++line_no;
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     const std::string where = file.string() + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw BadInput(where + ": not valid JSON: " + e.what());
-    }
+    nlohmann::json j = parse_json_line(line, where);
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       throw BadInput(where + ": expected an object with a string \"text\" and a \"label\"");
     if (!j.contains("label")) throw BadInput(where + ": missing \"label\"");
