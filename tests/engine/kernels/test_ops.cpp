@@ -9,12 +9,15 @@
 #include "engine/kernels/linear.h"
 #include "engine/kernels/ops.h"
 #include "engine/kernels/quant.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 #include "reference/dense_qgemm.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
 using sparrow::test::random_vector;
+using sparrow::test::kernels_at;
+namespace isa = sparrow::test::isa;
 
 namespace {
 
@@ -36,13 +39,12 @@ TEST_CASE("GELU is erf-exact to 1e-6 relative", "[kernels][ops]") {
   }
 }
 
-TEST_CASE("softmax, add and ReLU", "[kernels][ops]") {
+TEMPLATE_TEST_CASE("softmax", "[kernels][ops]", isa::avx2, isa::scalar) {
   Rng rng(1);
   const std::size_t m = 7, n = 37, ld = 41;
-  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f), beta = random_vector(rng, n, -1.0f, 1.0f);
+  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f);
   std::vector<float> y(m * ld);
-  for (const auto& kernel : sk::exp_minus_max_sum_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) continue;
+  for (const auto& kernel : kernels_at(TestType::level, sk::exp_minus_max_sum_kernels())) {
     INFO("kernel " << kernel.name);
     sk::softmax_f32(x.data(), m, n, ld, y.data(), ld, kernel);
     for (std::size_t i = 0; i < m; ++i) {
@@ -51,6 +53,12 @@ TEST_CASE("softmax, add and ReLU", "[kernels][ops]") {
       for (std::size_t j = 0; j < n; ++j) REQUIRE(close(y[i * ld + j], std::exp(double{x[i * ld + j]}) / sum, 1e-6));
     }
   }
+}
+
+TEST_CASE("add and ReLU", "[kernels][ops]") {
+  Rng rng(1);
+  const std::size_t m = 7, n = 37, ld = 41;
+  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f), beta = random_vector(rng, n, -1.0f, 1.0f);
   std::vector<float> s(m * ld);
   sk::add_f32(x.data(), beta.data(), n, s.data());
   for (std::size_t j = 0; j < n; ++j) REQUIRE(s[j] == x[j] + beta[j]);

@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "engine/kernels/isa.h"
 #include "engine/kernels/quant.h"
+#include "support/skip.h"
 
 namespace sparrow::engine::ops {
 void gelu_f32_avx2(const float* x, std::size_t count, float* y);
@@ -16,8 +18,7 @@ using namespace sparrow;
 
 TEST_CASE("AVX2 GELU stays within 2e-7 * max(1, |x|) of the double-precision reference", "[engine][ops]") {
   if (!kernels::mayiuse(kernels::Isa::avx2)) {
-    WARN("skipped: no AVX2");
-    return;
+    return testing::skip(std::string("this CPU (max ISA ") + kernels::isa_name(kernels::max_isa()) + ") lacks avx2");
   }
   std::vector<float> x;
   for (float v = -30.0f; v <= 30.0f; v += 0.00137f) x.push_back(v);
