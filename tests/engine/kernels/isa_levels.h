@@ -46,4 +46,20 @@ std::vector<Kernel> kernels_at(kernels::Isa level, const std::vector<Kernel>& ta
   return at;
 }
 
+// body(kernel) for each kernel of kernels_at(level, table), the kernel named in failure messages.
+template <class Kernel, class Body>
+void for_each_kernel_at(kernels::Isa level, const std::vector<Kernel>& table, Body body) {
+  for (const Kernel& k : kernels_at(level, table)) {
+    INFO("kernel " << k.name);
+    body(k);
+  }
+}
+
+// The table's scalar reference, its last entry.
+template <class Kernel>
+const Kernel& scalar_reference(const std::vector<Kernel>& table) {
+  REQUIRE(table.back().isa == kernels::Isa::scalar);
+  return table.back();
+}
+
 }  // namespace sparrow::test

@@ -13,7 +13,7 @@
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
 using sparrow::test::SpmmB4Tester;
-using sparrow::test::kernels_at;
+using sparrow::test::for_each_kernel_at;
 namespace isa = sparrow::test::isa;
 
 namespace {
@@ -79,34 +79,22 @@ void random_cases(const Kernel& kernel, int seeds) {
 
 TEMPLATE_TEST_CASE("spmm-b4 micro-kernels: fixed cases", "[kernels][spmm-b4]",
                    isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
-  for (const auto& k : kernels_at(TestType::level, sk::spmm_b4_kernels())) {
-    INFO("kernel " << k.name);
-    fixed_cases(k);
-  }
+  for_each_kernel_at(TestType::level, sk::spmm_b4_kernels(), [](const auto& k) { fixed_cases(k); });
 }
 
 TEMPLATE_TEST_CASE("spmm-b4 micro-kernels: random ragged shapes over many seeds", "[kernels][spmm-b4]",
                    isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
-  for (const auto& k : kernels_at(TestType::level, sk::spmm_b4_kernels())) {
-    INFO("kernel " << k.name);
-    random_cases(k, 150);
-  }
+  for_each_kernel_at(TestType::level, sk::spmm_b4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
 TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): fixed cases", "[kernels][spmm-rx4]",
                    isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
-  for (const auto& k : kernels_at(TestType::level, sk::spmm_rx4_kernels())) {
-    INFO("kernel " << k.name);
-    fixed_cases(k);
-  }
+  for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { fixed_cases(k); });
 }
 
 TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): random ragged shapes over many seeds", "[kernels][spmm-rx4]",
                    isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
-  for (const auto& k : kernels_at(TestType::level, sk::spmm_rx4_kernels())) {
-    INFO("kernel " << k.name);
-    random_cases(k, 150);
-  }
+  for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
 TEST_CASE("pack_b4 with R x 4 tiles: row pointers over tile rows, R words per tile, ragged last tile row", "[kernels][spmm-rx4]") {
@@ -172,16 +160,10 @@ TEST_CASE("spmm-b4 scalar reference at other panel widths", "[kernels][spmm-b4]"
 
 TEMPLATE_TEST_CASE("dense INT8 GEMM micro-kernels: fixed cases", "[kernels][qgemm]",
                    isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
-  for (const auto& k : kernels_at(TestType::level, sk::qgemm_kernels())) {
-    INFO("kernel " << k.name);
-    fixed_cases(k);
-  }
+  for_each_kernel_at(TestType::level, sk::qgemm_kernels(), [](const auto& k) { fixed_cases(k); });
 }
 
 TEMPLATE_TEST_CASE("dense INT8 GEMM micro-kernels: random ragged shapes over many seeds", "[kernels][qgemm]",
                    isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
-  for (const auto& k : kernels_at(TestType::level, sk::qgemm_kernels())) {
-    INFO("kernel " << k.name);
-    random_cases(k, 100);
-  }
+  for_each_kernel_at(TestType::level, sk::qgemm_kernels(), [](const auto& k) { random_cases(k, 100); });
 }
