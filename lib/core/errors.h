@@ -1,7 +1,11 @@
-#pragma once
 // The three kinds of failure Sparrow reports. Apps map them to exit codes:
 // gate failed -> 1, bad input -> 2, internal -> 3 (see exit_code()); an
 // interrupted run exits with 128 + the signal.
+//
+// Installed as <sparrow/errors.h> for the public API; the classic guard (not #pragma once) lets a file see
+// both paths of this one header.
+#ifndef SPARROW_CORE_ERRORS_H
+#define SPARROW_CORE_ERRORS_H
 #include <stdexcept>
 #include <string>
 
@@ -54,3 +58,5 @@ class Interrupted : public std::runtime_error {
 int exit_code_for(const std::exception& e);
 
 }  // namespace sparrow
+
+#endif  // SPARROW_CORE_ERRORS_H
