@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "apps/compress/command.h"
-#include "apps/compress/sweep_report.h"
+#include "pipeline/sweep_report.h"
 #include "compress/masks/mask_kind.h"
 #include "core/errors.h"
 #include "core/files.h"

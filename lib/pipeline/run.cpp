@@ -1,18 +1,13 @@
-// `compress --recipe FILE`: train, prune and evaluate; write the checkpoint,
-// model.sparrow, report.json, the resolved recipe and the log into the output folder.
+#include "pipeline/run.h"
+
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
-#include <iostream>
+#include <functional>
 #include <map>
 #include <memory>
-#include <functional>
-#include <optional>
-#include <thread>
 
-#include "apps/compress/command.h"
-#include "compress/distributed/launch.h"
 #include "compress/distributed/process_group.h"
 #include "compress/one_shot.h"
 #include "compress/quant/qat_hook.h"
@@ -23,21 +18,18 @@
 #include "core/interrupt.h"
 #include "core/logging.h"
 #include "core/sha256.h"
-#include "data/dataset.h"
 #include "data/text/text_dataset.h"
 #include "export/exporter.h"
-#include "models/bert/bert_folder.h"
-#include "models/bert/text_task.h"
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
 #include "models/safetensors.h"
+#include "pipeline/engine_check.h"
+#include "pipeline/task_data.h"
 #include "recipe/diagnostics.h"
-#include "apps/compress/engine_check.h"
 #include "recipe/gates.h"
 #include "recipe/param_patterns.h"
-#include "recipe/recipe.h"
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 namespace {
 
@@ -89,17 +81,12 @@ nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& stagin
           {"layers", totals_json(all)}};
 }
 
-fs::path output_folder(const TrainFlags& flags) {
-  return flags.out_dir.empty() ? fs::path("out") / fs::path(flags.recipe_file).stem() : fs::path(flags.out_dir);
-}
-
 bool is_recipe(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
 // model.from naming a recipe: that recipe's trained model is the starting point.
 // It is trained into <staging>/teacher unless the previous run left one in
 // <out>/teacher trained from the same recipe text, which is reused.
-fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, const StagedDir& staging,
-                        const CommonFlags& common) {
+fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, const StagedDir& staging, int threads) {
   const fs::path cached = out / "teacher", target = staging.path() / "teacher";
   const std::string sha = sha256_hex(read_file(teacher_recipe));
   const fs::path cached_weights = cached / "checkpoint" / "model.safetensors";
@@ -119,68 +106,26 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
     return target / "checkpoint";
   }
   spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
-  CommonFlags quiet = common;
-  quiet.json = false;
-  TrainFlags teacher_flags;
-  teacher_flags.recipe_file = teacher_recipe.string();
-  teacher_flags.out_dir = target.string();
-  run_train(teacher_flags, quiet);
+  // The starting model's gates hold as the run's own: a failed one stops the run.
+  const RunResult teacher = run(recipe::load_recipe(teacher_recipe, {}), {target, {}, threads});
+  if (!teacher.gate_failures.empty()) throw GateFailed(teacher.gate_failures);
   log_to_file(staging.path() / "log.txt");
   return target / "checkpoint";
 }
 
-// --nproc N: this process only launches N ranks of itself with the same arguments.
-int launch_local_ranks(const TrainFlags& flags, const CommonFlags& common) {
-  std::vector<std::string> args;
-  const auto own = compress::distributed::own_arguments();
-  for (size_t i = 0; i < own.size(); ++i) {
-    if (own[i] == "--nproc") ++i;
-    else if (own[i].rfind("--nproc=", 0) != 0) args.push_back(own[i]);
-  }
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = common.threads > 0 ? common.threads : std::max(1, cores / flags.nproc);
-  return compress::distributed::run_local_ranks(
-      flags.nproc, args, std::chrono::milliseconds(static_cast<int64_t>(flags.dist_timeout * 1000)), threads);
-}
-
-int run_train_rank(const TrainFlags& flags, const CommonFlags& common);
-
 }  // namespace
 
-int run_train(const TrainFlags& flags, const CommonFlags& common) {
-  namespace dist = compress::distributed;
-  const auto env = dist::launch_env_from_environment();
-  if (flags.nproc > 0 && !env) return launch_local_ranks(flags, common);
-  if (flags.nproc > 0) spdlog::warn("--nproc ignored: this process is rank {} of a launched job", env->rank);
+fs::path default_output_folder(const fs::path& recipe_file) { return fs::path("out") / recipe_file.stem(); }
+
+RunResult run(const recipe::Recipe& recipe, const RunOptions& options) {
   catch_interrupts();
-  std::optional<dist::Session> session;  // a nested run (the starting model) reuses the open one
-  if (env && !dist::active()) {
-    if (flags.dist_timeout <= 0) throw BadInput("--dist-timeout must be a positive number of seconds");
-    session.emplace(*env, dist::Options{std::chrono::milliseconds(static_cast<int64_t>(flags.dist_timeout * 1000))});
-    // Only rank 0 talks on the console (and draws progress), unless asked for debug output.
-    if (env->rank != 0 && !common.verbose) spdlog::default_logger()->set_level(spdlog::level::warn);
-  }
-  try {
-    return run_train_rank(flags, common);
-  } catch (const dist::PeerFailure&) {
-    throw;
-  } catch (const std::exception& e) {
-    dist::report_failure(e.what());
-    throw;
-  }
-}
-
-namespace {
-
-int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
-  if (flags.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
   const auto started = std::chrono::steady_clock::now();
   namespace dist = compress::distributed;
-  recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
-  if (flags.seed >= 0) r.train.seed = static_cast<uint64_t>(flags.seed);
+  recipe::Recipe r = recipe;
+  const std::string recipe_file = r.file.string();
   check_trainable(r);
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
-  const fs::path out = output_folder(flags);
+  const fs::path& out = options.out;
 
   // Rank 0 alone writes the outputs; the others stage into a private scratch
   // folder (for a starting model they train) that is removed when they finish,
@@ -198,45 +143,37 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   // (relative to the recipe's folder); --model overrides it.
   fs::path from, from_recipe;
   if (model_config.contains("from")) {
-    if (!model_config["from"].is_string()) throw BadInput(flags.recipe_file + ": model.from must be a path");
-    from = fs::path(flags.recipe_file).parent_path() / model_config["from"].get<std::string>();
+    if (!model_config["from"].is_string()) throw BadInput(recipe_file + ": model.from must be a path");
+    from = r.file.parent_path() / model_config["from"].get<std::string>();
     model_config.erase("from");
   }
-  if (!flags.model_dir.empty()) from = flags.model_dir;
+  if (!options.model_dir.empty()) from = options.model_dir;
   if (is_recipe(from)) {
     from_recipe = from;
-    from = ensure_teacher(from, out, staging, common);
+    from = ensure_teacher(from, out, staging, options.threads);
   }
 
   torch::manual_seed(r.train.seed);
-  std::shared_ptr<models::Classifier> model;
-  data::Dataset train_set, test_set;
-  if (data::text::is_text_dataset(r.data.dataset)) {
-    auto task = models::bert::prepare_text_task(model_config, r.data, from, flags.recipe_file);
-    model = task.model;
-    train_set = std::move(task.train);
-    test_set = std::move(task.test);
-  } else {
-    model = from.empty() ? models::build_model(model_config, flags.recipe_file) : models::load_checkpoint(from);
-    train_set = data::load_dataset(r.data, data::Split::Train);
-    test_set = data::load_dataset(r.data, data::Split::Test);
-  }
+  Task task = prepare_task(model_config, r.data, from, recipe_file);
+  const std::shared_ptr<models::Classifier> model = task.model;
+  const data::Dataset& train_set = task.train;
+  const data::Dataset& test_set = task.test;
   models::check_data_fits(*model, train_set);
   recipe::ModelParams params;
   for (const auto& p : model->named_parameters()) params.all.push_back(p.key());
   params.prunable = model->prunable_parameters();
   if (const auto errors = recipe::check_against_model(r, params); !errors.empty())
-    throw BadInput(recipe::join_errors(flags.recipe_file, errors));
-  spdlog::info("recipe {}: model {}, {} train / {} test items of {}", flags.recipe_file, r.model.name,
-               train_set.size(), test_set.size(), train_set.name);
+    throw BadInput(recipe::join_errors(recipe_file, errors));
+  spdlog::info("recipe {}: model {}, {} train / {} test items of {}", recipe_file, r.model.name, train_set.size(),
+               test_set.size(), train_set.name);
   // The distillation teacher: a copy of the starting model (teacher: self), or
   // a checkpoint folder or recipe (its trained model), relative to the recipe.
   std::shared_ptr<models::Classifier> teacher;
   if (r.teacher.self) {
     teacher = models::clone_model(*model);
   } else if (!r.teacher.checkpoint.empty()) {
-    fs::path dir = fs::path(flags.recipe_file).parent_path() / r.teacher.checkpoint;
-    if (is_recipe(dir)) dir = fs::equivalent(dir, from_recipe) ? from : ensure_teacher(dir, out, staging, common);
+    fs::path dir = r.file.parent_path() / r.teacher.checkpoint;
+    if (is_recipe(dir)) dir = fs::equivalent(dir, from_recipe) ? from : ensure_teacher(dir, out, staging, options.threads);
     teacher = models::load_checkpoint(dir);
   }
   const compress::TrainResult result = compress::train(r, *model, train_set, test_set, teacher.get());
@@ -247,7 +184,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   compress::save_quantization(staging.path() / "checkpoint", *model);
   if (dist::rank() != 0) {  // its checkpoint only serves a nested run as its starting model
     close_log_file();
-    return 0;
+    return {};
   }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const bool untrained = compress::is_one_shot(r) && from.empty();
@@ -255,7 +192,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;
-  add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), common.threads);
+  add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads);
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
   write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");
@@ -265,36 +202,7 @@ int run_train_rank(const TrainFlags& flags, const CommonFlags& common) {
   close_log_file();
   throw_if_interrupted("before moving the finished outputs into place");
   staging.commit();
-  if (common.json) std::cout << report.dump(2) << std::endl;
-  // Gates fail the run only after every output is written, so CI can read why.
-  if (const std::string failed = recipe::gate_failures(gates); !failed.empty()) throw GateFailed(failed);
-  return 0;
+  return {report, recipe::gate_failures(gates)};
 }
 
-}  // namespace
-
-Action register_train(CLI::App& app, const CommonFlags& common) {
-  auto flags = std::make_shared<TrainFlags>();
-  app.add_option("--recipe", flags->recipe_file, "Recipe file (YAML) to train with");
-  app.add_option("--out", flags->out_dir, "Output folder (default: out/<recipe name>)");
-  app.add_option("--seed", flags->seed, "Seed overriding train.seed");
-  add_override_flags(app, flags->overrides);
-  app.add_option("--nproc", flags->nproc, "Train data-parallel with N local processes (ranks); see docs/distributed.md")
-      ->check(CLI::Range(1, 1024));
-  app.add_option("--dist-timeout", flags->dist_timeout,
-                 "Seconds a rank waits for the others before failing (distributed runs; default 120)")
-      ->envname("SPARROW_DIST_TIMEOUT");
-  app.add_option("--model", flags->model_dir,
-                 "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
-  return [flags, &common] {
-    try {
-      return run_train(*flags, common);
-    } catch (const Interrupted& e) {
-      // The staged folder was removed on the way out; a user who pressed Ctrl-C wants to know what is left.
-      throw Interrupted(e.signal(), fmt::format("{}; nothing was written: {} is as it was", e.what(),
-                                                output_folder(*flags).string()));
-    }
-  };
-}
-
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline
