@@ -117,11 +117,10 @@ fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, con
 
 fs::path default_output_folder(const fs::path& recipe_file) { return fs::path("out") / recipe_file.stem(); }
 
-RunResult run(const recipe::Recipe& recipe, const RunOptions& options) {
+RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   catch_interrupts();
   const auto started = std::chrono::steady_clock::now();
   namespace dist = compress::distributed;
-  recipe::Recipe r = recipe;
   const std::string recipe_file = r.file.string();
   check_trainable(r);
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
