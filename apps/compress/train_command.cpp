@@ -1,5 +1,7 @@
 // `compress --recipe FILE`: train, prune and evaluate; write the checkpoint, model.sparrow, report.json, the
 // resolved recipe and the log into the output folder (lib/pipeline/run.h does the run).
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 
