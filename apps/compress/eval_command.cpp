@@ -1,6 +1,8 @@
 // `compress eval --model DIR --data FILE_OR_BUILTIN`: accuracy of a zoo or
 // Hugging Face model in LibTorch, without training; optionally every item's
 // logits and predicted label as JSONL, to compare with another implementation.
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 
