@@ -9,11 +9,9 @@
 #include "apps/compress/command.h"
 #include "core/errors.h"
 #include "core/files.h"
-#include "data/text/text_dataset.h"
 #include "export/exporter.h"
 #include "models/bert/bert_folder.h"
-#include "models/bert/text_task.h"
-#include "models/checkpoint.h"
+#include "pipeline/task_data.h"
 
 namespace sparrow::apps {
 
@@ -32,23 +30,9 @@ struct ExportFlags {
 // when it is a BERT.
 data::Dataset calibration_set(const ExportFlags& flags) {
   const fs::path dir = flags.checkpoint;
-  recipe::DataSpec spec;
-  spec.dataset = flags.data;
-  spec.train_limit = flags.calibration_batches * flags.batch_size;
-  const fs::path path = flags.data;
-  const bool text_file = path.extension() == ".jsonl" || path.extension() == ".csv";
-  data::Dataset set;
-  if (models::bert::is_bert_folder(dir)) {
-    if (!text_file && !data::text::is_text_dataset(flags.data))
-      throw BadInput("--data: '" + flags.data + "' is not text; a BERT calibrates on a .jsonl/.csv file or spam_assassin");
-    const auto bert = models::bert::load_bert_folder(dir, /*allow_new_head=*/false);
-    set = models::bert::encode_for(*bert, text_file ? data::text::load_text_file(path)
-                                                    : data::text::load_text_dataset(spec, data::Split::Train));
-  } else {
-    if (text_file || data::text::is_text_dataset(flags.data)) throw BadInput("--data: '" + flags.data + "' holds text but the model is not a BERT");
-    set = data::load_dataset(spec, data::Split::Train);
-  }
-  return set;
+  const auto bert = models::bert::is_bert_folder(dir) ? models::bert::load_bert_folder(dir, /*allow_new_head=*/false) : nullptr;
+  return pipeline::load_data_for_model(flags.data, data::Split::Train, flags.calibration_batches * flags.batch_size,
+                                       bert.get(), "calibrates on");
 }
 
 int run_export(const ExportFlags& flags, const CommonFlags& common) {

@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "apps/compress/command.h"
-#include "apps/compress/sweep_report.h"
+#include "pipeline/sweep_report.h"
 #include "compress/masks/mask_kind.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -157,7 +157,7 @@ SweepTargets find_targets(const recipe::Recipe& r, bool needs_quantization) {
 }
 
 struct PlannedPoint {
-  SweepPoint point;
+  pipeline::SweepPoint point;
   std::vector<std::string> sets;
 };
 
@@ -207,10 +207,10 @@ void give_starting_model(const fs::path& out, const fs::path& dir) {
   mark_run_folder(dir);  // the point's run then takes the folder as its own
 }
 
-void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<SweepPoint>& points) {
-  write_file_atomic(out / "sweep.json", sweep_json(recipe, points).dump(2) + "\n");
-  write_file_atomic(out / "sweep.md", sweep_markdown(recipe, points));
-  write_file_atomic(out / "sweep.svg", sweep_svg(points));
+void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<pipeline::SweepPoint>& points) {
+  write_file_atomic(out / "sweep.json", pipeline::sweep_json(recipe, points).dump(2) + "\n");
+  write_file_atomic(out / "sweep.md", pipeline::sweep_markdown(recipe, points));
+  write_file_atomic(out / "sweep.svg", pipeline::sweep_svg(points));
 }
 
 int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
@@ -231,10 +231,10 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
 
   CommonFlags point_common = common;
   point_common.json = false;
-  std::vector<SweepPoint> points;
+  std::vector<pipeline::SweepPoint> points;
   std::vector<std::string> failures;
   for (size_t i = 0; i < plan.size(); ++i) {
-    SweepPoint point = plan[i].point;
+    pipeline::SweepPoint point = plan[i].point;
     const fs::path dir = out / point.name;
     if (fs::exists(dir / "report.json")) {
       spdlog::info("[{}/{}] {}: finished before, kept", i + 1, plan.size(), point.name);
@@ -261,7 +261,7 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
     keep_starting_model(out, dir);
     if (point.error.empty() && fs::exists(dir / "report.json")) {
       try {
-        read_point_report(point, nlohmann::json::parse(read_file(dir / "report.json")));
+        pipeline::read_point_report(point, nlohmann::json::parse(read_file(dir / "report.json")));
         point.done = true;
       } catch (const nlohmann::json::exception& e) {
         point.error = (dir / "report.json").string() + ": not valid JSON: " + e.what();
@@ -276,7 +276,7 @@ int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
     points.push_back(point);
     write_outputs(out, flags.recipe_file, points);
   }
-  if (common.json) std::cout << sweep_json(flags.recipe_file, points).dump(2) << std::endl;
+  if (common.json) std::cout << pipeline::sweep_json(flags.recipe_file, points).dump(2) << std::endl;
   spdlog::info("sweep: {} of {} points finished; {}", points.size() - failures.size(), points.size(),
                (out / "sweep.md").string());
   if (!failures.empty())

@@ -1,7 +1,7 @@
 // `sparrow bench FILE [--batch B] [--seq L] [--threads T] [--warmup W] [--iterations N] [--json] [--profile]
 // [--compare]`: the engine's throughput and latency on random inputs of one shape; --profile adds the time
 // per op kind, --compare times the same architecture dense FP32 in LibTorch in the same process, in rounds
-// interleaved with the engine's (apps/common/speed_comparison.h), and prints the speed-up and whether the
+// interleaved with the engine's (lib/pipeline/speed_comparison.h), and prints the speed-up and whether the
 // machine was quiet enough to trust it. Speeds are measured, never asserted. --seq is for text models: an image
 // model refuses it (exit 2), and its output shows the image shape instead.
 #include <fmt/format.h>
@@ -15,11 +15,11 @@
 #include <numeric>
 #include <random>
 
-#include "apps/common/speed_comparison.h"
 #include "apps/sparrow/command.h"
 #include "apps/sparrow/torch_baseline.h"
 #include "core/errors.h"
 #include "engine/engine.h"
+#include "pipeline/speed_comparison.h"
 
 namespace sparrow::apps {
 
@@ -97,23 +97,24 @@ int bench(const BenchFlags& flags) {
     for (std::size_t i = 0; i < flags.batch * model->item_elements(); ++i) images.push_back(value(rng));
     inputs.push_back(images.data());
   }
-  // With --compare, the engine's runs are those of the interleaved comparison (apps/common/speed_comparison.h).
+  // With --compare, the engine's runs are those of the interleaved comparison (lib/pipeline/speed_comparison.h).
   const auto run_engine = [&] { engine.run(flags.batch, seq, inputs); };
-  Timings timed;  // the engine's timed runs
+  pipeline::Timings timed;  // the engine's timed runs
   nlohmann::json comparison;
   std::vector<double> baseline_latencies;
   if (flags.compare) {
     TorchBaseline baseline(model->file().metadata().value("sparrow.model_config", nlohmann::json()), flags.batch, seq);
-    const SpeedComparison c = compare_speed(run_engine, [&](std::size_t threads) { baseline.run(threads); },
-                                            {engine.threads(), flags.warmup, flags.iterations, [&] { engine.reset_profile(); }});
+    const pipeline::SpeedComparison c =
+        pipeline::compare_speed(run_engine, [&](std::size_t threads) { baseline.run(threads); },
+                                {engine.threads(), flags.warmup, flags.iterations, [&] { engine.reset_profile(); }});
     timed = c.engine;
     baseline_latencies = c.baselines[c.best].wall;
     comparison = c.to_json(static_cast<double>(flags.batch));
-    comparison["baseline"] = TorchBaseline::configuration();
+    comparison["baseline"] = baseline.configuration();
   } else {
     for (std::size_t i = 0; i < flags.warmup; ++i) run_engine();
     engine.reset_profile();
-    for (std::size_t i = 0; i < flags.iterations; ++i) time_once(timed, run_engine);
+    for (std::size_t i = 0; i < flags.iterations; ++i) pipeline::time_once(timed, run_engine);
   }
   const double cpu_seconds = std::accumulate(timed.process_cpu.begin(), timed.process_cpu.end(), 0.0);
   const Summary s = summarize(timed.wall, flags.batch);

@@ -1,58 +1,105 @@
-// LibTorch is set up as fast as it honestly gets on a CPU: inference mode (no autograd records), eval mode,
-// intra-op threads as asked per run (bench --compare times 1 and the engine's threads), one inter-op thread
-// (the graph is a chain), and whatever BLAS LibTorch was built against (Debian's: OpenBLAS, OpenMP variant).
 #include "apps/sparrow/torch_baseline.h"
 
-#include <torch/torch.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "apps/sparrow/baseline/torch_baseline_abi.h"
 #include "core/errors.h"
-#include "data/batch.h"
-#include "models/classifier.h"
-#include "models/model_factory.h"
 
 namespace sparrow::apps {
 
-struct TorchBaseline::State {
-  std::shared_ptr<models::Classifier> model;
-  data::Batch batch;
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kPluginFile = "libsparrow_torch_baseline.so";
+constexpr const char* kPluginVariable = "SPARROW_BASELINE_PLUGIN";
+
+// The plug-in's functions, found once. The library is never closed: LibTorch does not support being unloaded.
+struct Plugin {
+  decltype(&sparrow_baseline_create) create = nullptr;
+  decltype(&sparrow_baseline_run) run = nullptr;
+  decltype(&sparrow_baseline_destroy) destroy = nullptr;
+  decltype(&sparrow_baseline_configuration) configuration = nullptr;
 };
 
-TorchBaseline::TorchBaseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq) : state_(std::make_unique<State>()) {
-  if (!model_config.is_object()) throw BadInput("bench --compare: the file has no sparrow.model_config metadata to rebuild the model from");
-  static const bool interop = [] {
-    torch::set_num_interop_threads(1);
-    return true;
-  }();
-  (void)interop;
-  torch::manual_seed(0);
-  state_->model = models::build_model(model_config, "sparrow.model_config");
-  state_->model->eval();
-  auto& b = state_->batch;
-  const auto B = static_cast<std::int64_t>(batch);
-  if (model_config.value("name", "") == "bert") {
-    const std::int64_t vocab = model_config.at("vocab_size").get<std::int64_t>();
-    b.inputs = torch::randint(5, vocab, {B, static_cast<std::int64_t>(seq)}, torch::kInt64);
-    b.attention_mask = torch::ones({B, static_cast<std::int64_t>(seq)}, torch::kInt64);
-  } else if (model_config.value("name", "") == "mlp") {
-    b.inputs = torch::randn({B, model_config.at("in_features").get<std::int64_t>()});
-  } else {
-    const std::int64_t c = model_config.at("in_channels"), s = model_config.at("image_size");
-    b.inputs = torch::randn({B, c, s, s});
-  }
+// The variable when set (then only it), else beside this executable and in ../lib next to it.
+std::vector<fs::path> plugin_candidates() {
+  if (const char* named = std::getenv(kPluginVariable); named != nullptr && *named != '\0') return {named};
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return {exe.parent_path() / kPluginFile, (exe.parent_path() / ".." / "lib" / kPluginFile).lexically_normal()};
 }
 
-TorchBaseline::~TorchBaseline() = default;
+template <class F>
+F symbol(void* library, const fs::path& file, const char* name) {
+  void* found = dlsym(library, name);
+  if (found == nullptr) throw BadInput(fmt::format("bench --compare: {} is not a Sparrow baseline plug-in: it has no {}", file.string(), name));
+  return reinterpret_cast<F>(found);
+}
+
+Plugin open_plugin() {
+  const std::vector<fs::path> candidates = plugin_candidates();
+  std::vector<std::string> looked;
+  for (const fs::path& file : candidates) {
+    looked.push_back(file.string());
+    if (!fs::exists(file)) continue;
+    void* library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr)
+      throw BadInput(fmt::format("bench --compare: cannot open the LibTorch baseline plug-in {}: {} (is LibTorch installed?)",
+                                 file.string(), dlerror()));
+    const int version = symbol<decltype(&sparrow_baseline_abi_version)>(library, file, "sparrow_baseline_abi_version")();
+    if (version != SPARROW_BASELINE_ABI_VERSION)
+      throw BadInput(fmt::format("bench --compare: {} speaks baseline interface version {}, this sparrow version {}; "
+                                 "use the plug-in built with this sparrow",
+                                 file.string(), version, SPARROW_BASELINE_ABI_VERSION));
+    Plugin p;
+    p.create = symbol<decltype(p.create)>(library, file, "sparrow_baseline_create");
+    p.run = symbol<decltype(p.run)>(library, file, "sparrow_baseline_run");
+    p.destroy = symbol<decltype(p.destroy)>(library, file, "sparrow_baseline_destroy");
+    p.configuration = symbol<decltype(p.configuration)>(library, file, "sparrow_baseline_configuration");
+    return p;
+  }
+  throw BadInput(fmt::format(
+      "bench --compare needs the LibTorch baseline plug-in {}, which is not in {}: build it (cmake --build --preset release "
+      "--target sparrow_torch_baseline), install it into the lib folder beside sparrow's bin folder, or name it in {}",
+      kPluginFile, fmt::join(looked, " nor in "), kPluginVariable));
+}
+
+const Plugin& plugin() {
+  static const Plugin p = open_plugin();
+  return p;
+}
+
+// The plug-in's result as the exception its code stands for.
+void check(int code, const char* error) {
+  if (code == 0) return;
+  if (code == static_cast<int>(ErrorKind::BadInput)) throw BadInput(error);
+  throw InternalError(error);
+}
+
+}  // namespace
+
+TorchBaseline::TorchBaseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq) {
+  if (!model_config.is_object()) throw BadInput("bench --compare: the file has no sparrow.model_config metadata to rebuild the model from");
+  char error[1024] = "";
+  check(plugin().create(model_config.dump().c_str(), batch, seq, &baseline_, error, sizeof error), error);
+}
+
+TorchBaseline::~TorchBaseline() {
+  if (baseline_ != nullptr) plugin().destroy(baseline_);
+}
 
 void TorchBaseline::run(std::size_t threads) {
-  torch::set_num_threads(static_cast<int>(threads));
-  torch::InferenceMode inference;
-  const auto logits = state_->model->logits(state_->batch);
-  (void)logits.data_ptr<float>();
+  char error[1024] = "";
+  check(plugin().run(baseline_, threads, error, sizeof error), error);
 }
 
-std::string TorchBaseline::configuration() {
-  return "LibTorch " + std::string(TORCH_VERSION) + " dense FP32, inference mode, 1 inter-op thread, BLAS: " +
-         (at::hasMKL() ? "MKL" : "the system's (OpenBLAS)");
-}
+std::string TorchBaseline::configuration() const { return plugin().configuration(); }
 
 }  // namespace sparrow::apps

@@ -1,27 +1,33 @@
-// The speed baseline of `sparrow bench --compare`: the same architecture, dense FP32, in LibTorch.
+// The speed baseline of `sparrow bench --compare`: the same architecture, dense FP32, in LibTorch. It runs in
+// this process, from the plug-in libsparrow_torch_baseline.so (baseline/torch_baseline_abi.h), so that the
+// sparrow binary links no LibTorch. The plug-in is looked for in SPARROW_BASELINE_PLUGIN when set, else beside
+// the binary (the build tree), else in ../lib next to it (an installed tree).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
-#include <memory>
 #include <string>
+
+struct sparrow_baseline;
 
 namespace sparrow::apps {
 
 // The zoo model `model_config` describes (metadata sparrow.model_config) with fresh dense FP32 weights, and
 // random inputs of one shape (seq ignored for image models), built once; run() is one forward.
+// BadInput when the file has no model_config or the plug-in cannot be found or opened (naming where it looked).
 class TorchBaseline {
  public:
   TorchBaseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq);
   ~TorchBaseline();
+  TorchBaseline(const TorchBaseline&) = delete;
+  TorchBaseline& operator=(const TorchBaseline&) = delete;
   void run(std::size_t threads);
   // How LibTorch was set up, for the report.
-  static std::string configuration();
+  std::string configuration() const;
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  sparrow_baseline* baseline_ = nullptr;
 };
 
 }  // namespace sparrow::apps

@@ -7,8 +7,8 @@
 
 namespace sparrow::engine {
 
-TokenBatch encode_texts(const data::text::Tokenizer& tokenizer, const std::vector<std::string>& texts, std::size_t max_length) {
-  std::vector<data::text::Encoding> encoded;
+TokenBatch encode_texts(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts, std::size_t max_length) {
+  std::vector<text::Encoding> encoded;
   std::size_t longest = 1;
   for (const auto& text : texts) {
     encoded.push_back(tokenizer.encode(text, static_cast<std::int64_t>(max_length)));

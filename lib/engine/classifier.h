@@ -29,7 +29,7 @@ struct TokenBatch {
 };
 
 // Encodes texts as the trainer does ([CLS] pieces [SEP], truncated to max_length), padded to the longest.
-TokenBatch encode_texts(const data::text::Tokenizer& tokenizer, const std::vector<std::string>& texts, std::size_t max_length);
+TokenBatch encode_texts(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts, std::size_t max_length);
 
 class Classifier {
  public:

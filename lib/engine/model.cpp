@@ -299,11 +299,11 @@ void Model::read_metadata() {
     const json& t = m["sparrow.tokenizer"];
     try {
       if (t.value("type", "") != "wordpiece") throw BadInput(src + ": sparrow.tokenizer.type must be \"wordpiece\"");
-      data::text::BasicTokenizerOptions o;
+      text::BasicTokenizerOptions o;
       o.do_lower_case = t.at("do_lower_case").get<bool>();
       o.strip_accents = t.at("strip_accents").get<bool>();
       o.tokenize_chinese_chars = t.at("tokenize_chinese_chars").get<bool>();
-      tokenizer_ = std::make_unique<data::text::Tokenizer>(t.at("vocab").get<std::vector<std::string>>(), o, src + ": sparrow.tokenizer");
+      tokenizer_ = std::make_unique<text::Tokenizer>(t.at("vocab").get<std::vector<std::string>>(), o, src + ": sparrow.tokenizer");
       const std::int64_t max_len = t.at("max_seq_length").get<std::int64_t>();
       if (max_len < 2 || max_len > 4096) throw BadInput(src + ": sparrow.tokenizer.max_seq_length must be in [2, 4096]");
       max_seq_length_ = static_cast<std::size_t>(max_len);

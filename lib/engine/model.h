@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 #include "engine/kernel_weights.h"
 #include "format/input_normalization.h"
 #include "format/reader.h"
@@ -90,7 +90,7 @@ class Model {
   std::optional<std::size_t> find_value(const std::string& name) const;
 
   bool is_text() const { return tokenizer_ != nullptr; }
-  const data::text::Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  const text::Tokenizer* tokenizer() const { return tokenizer_.get(); }
   std::size_t max_seq_length() const { return max_seq_length_; }
   const std::vector<std::string>& labels() const { return labels_; }
   // Image models: the elements of one input item (C*H*W, or the MLP's features).
@@ -108,7 +108,7 @@ class Model {
   std::vector<Op> ops_;
   std::vector<Input> inputs_;
   std::vector<std::size_t> outputs_;
-  std::unique_ptr<data::text::Tokenizer> tokenizer_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
   std::size_t max_seq_length_ = 0;
   std::vector<std::string> labels_;
   std::size_t item_elements_ = 0;

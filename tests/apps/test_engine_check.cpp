@@ -1,5 +1,5 @@
-// The engine's part of a compress report (apps/compress/engine_check.cpp) and how its speed is measured
-// (apps/common/speed_comparison.cpp): accuracy through the engine equals the model's own, the report has the
+// The engine's part of a compress report (lib/pipeline/engine_check.cpp) and how its speed is measured
+// (lib/pipeline/speed_comparison.cpp): accuracy through the engine equals the model's own, the report has the
 // documented keys, the busy-machine rule's thresholds, and nothing is added without a model.sparrow. Speed
 // itself is never asserted.
 #include <catch2/catch.hpp>
@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "apps/common/speed_comparison.h"
-#include "apps/compress/engine_check.h"
 #include "core/files.h"
 #include "export/exporter.h"
 #include "models/cnn.h"
+#include "pipeline/engine_check.h"
+#include "pipeline/speed_comparison.h"
 #include "support/small_models.h"
 
 using namespace sparrow;
@@ -54,12 +54,12 @@ struct FakeLoad {
 TEST_CASE("engine check: the report gets the engine's accuracy and its speed against dense LibTorch", "[cli][engine]") {
   Fixture f;
   nlohmann::json report = {{"engine", nullptr}};
-  apps::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 1);
+  pipeline::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 1);
   CHECK(report["engine"].is_null());
 
   exporter::export_model(*f.cnn, f.file, {});
   torch::set_num_threads(3);
-  apps::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 2);
+  pipeline::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 2);
   torch::NoGradGuard g;
   const double expected =
       (f.cnn->logits({f.test.inputs, {}, f.test.labels}).argmax(1) == f.test.labels).to(torch::kFloat64).mean().item<double>();
@@ -103,9 +103,9 @@ TEST_CASE("engine check: a load average above the CPUs marks the figure unreliab
   Fixture f;
   exporter::export_model(*f.cnn, f.file, {});
   const FakeLoad load("99.00 98.00 97.00 3/400 1234\n");
-  CHECK(apps::read_load_average() == 99.0);
+  CHECK(pipeline::read_load_average() == 99.0);
   nlohmann::json report;
-  apps::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 1);
+  pipeline::add_engine_check(report, f.file, f.test, *f.cnn, nullptr, 1);
   CHECK(report["engine"]["reliable"] == false);
   CHECK_THAT(report["engine"]["unreliable_reason"].get<std::string>(), Catch::Contains("load average 99.00 before and 99.00 after on"));
   CHECK(report["engine"]["measurement"]["load_average"]["before"] == 99.0);
@@ -113,22 +113,22 @@ TEST_CASE("engine check: a load average above the CPUs marks the figure unreliab
 
 TEST_CASE("speed comparison: the load average is read only from /proc unless SPARROW_TEST=1, and nonsense is unknown", "[cli][engine]") {
   const FakeLoad load("nonsense\n");
-  CHECK_FALSE(apps::read_load_average().has_value());
+  CHECK_FALSE(pipeline::read_load_average().has_value());
   ::setenv("SPARROW_TEST", "0", 1);
-  const auto real = apps::read_load_average();  // /proc/loadavg
+  const auto real = pipeline::read_load_average();  // /proc/loadavg
   ::setenv("SPARROW_TEST", "1", 1);
   REQUIRE(real.has_value());
   CHECK(*real >= 0);
 }
 
 TEST_CASE("speed comparison: the busy-machine rule and its thresholds", "[cli][engine]") {
-  using apps::judge_measurement;
-  apps::LoadAverage quiet;
+  using pipeline::judge_measurement;
+  pipeline::LoadAverage quiet;
   quiet.cpus = 2;
   quiet.before = 1.0;
   quiet.after = 2.5;  // cpus + kLoadSlack: still allowed (this process's own threads count)
-  CHECK(apps::kMinCpuShare == 0.8);
-  CHECK(apps::kLoadSlack == 0.5);
+  CHECK(pipeline::kMinCpuShare == 0.8);
+  CHECK(pipeline::kLoadSlack == 0.5);
   CHECK(judge_measurement(0.8, "LibTorch", quiet, 2).reliable);
   CHECK(judge_measurement(1.0, "LibTorch", {std::nullopt, std::nullopt, 2}, 2).reliable);  // no /proc: the CPU share decides
 
@@ -136,7 +136,7 @@ TEST_CASE("speed comparison: the busy-machine rule and its thresholds", "[cli][e
   CHECK_FALSE(preempted.reliable);
   CHECK(preempted.reason == "LibTorch at 1 thread got 79 % of a CPU over its wall time, under the 80 % allowed: it was preempted");
 
-  apps::LoadAverage busy = quiet;
+  pipeline::LoadAverage busy = quiet;
   busy.after = 2.51;
   const auto loaded = judge_measurement(1.0, "LibTorch", busy, 2);
   CHECK_FALSE(loaded.reliable);
@@ -156,7 +156,7 @@ TEST_CASE("speed comparison: the busy-machine rule and its thresholds", "[cli][e
 TEST_CASE("speed comparison: rounds are interleaved, the order reversed every other round, medians taken", "[cli][engine]") {
   std::vector<std::string> order;
   int warm = 0;
-  const auto c = apps::compare_speed([&] { order.push_back("E"); },
+  const auto c = pipeline::compare_speed([&] { order.push_back("E"); },
                                      [&](std::size_t threads) { order.push_back("B" + std::to_string(threads)); },
                                      {3, 1, 3, [&] { warm = static_cast<int>(order.size()); }});
   CHECK(warm == 3);
@@ -167,7 +167,7 @@ TEST_CASE("speed comparison: rounds are interleaved, the order reversed every ot
   CHECK(c.baselines[0].process_cpu.size() == 3);
   CHECK(c.to_json(10)["measurement"]["rounds"] == 3);
 
-  apps::Timings t;
+  pipeline::Timings t;
   t.wall = {1, 5, 2, 4};
   t.thread_cpu = {1, 2.5, 2, 4};
   CHECK(t.median_wall() == 3);

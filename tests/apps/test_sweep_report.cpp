@@ -3,9 +3,9 @@
 
 #include <regex>
 
-#include "apps/compress/sweep_report.h"
+#include "pipeline/sweep_report.h"
 
-using sparrow::apps::SweepPoint;
+using sparrow::pipeline::SweepPoint;
 
 namespace {
 
@@ -42,7 +42,7 @@ std::vector<SweepPoint> fixed_points() {
 }  // namespace
 
 TEST_CASE("sweep.md: rows mask x INT8, columns sparsity, accuracies and speed-up per cell", "[sweep]") {
-  const std::string md = sparrow::apps::sweep_markdown("r.yaml", fixed_points());
+  const std::string md = sparrow::pipeline::sweep_markdown("r.yaml", fixed_points());
   CHECK_THAT(md, Catch::StartsWith("# compress sweep of r.yaml\n"));
   CHECK_THAT(md, Catch::Contains("| mask | INT8 | 50 % | 90 % | 95 % |\n"
                                  "|---|---|--:|--:|--:|\n"
@@ -54,7 +54,7 @@ TEST_CASE("sweep.md: rows mask x INT8, columns sparsity, accuracies and speed-up
 }
 
 TEST_CASE("sweep.svg: one polyline per mask and INT8 setting, points by sparsity, axes and legend", "[sweep]") {
-  const std::string svg = sparrow::apps::sweep_svg(fixed_points());
+  const std::string svg = sparrow::pipeline::sweep_svg(fixed_points());
   CHECK_THAT(svg, Catch::StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"") && Catch::EndsWith("</svg>\n"));
   const std::regex polyline("<polyline[^>]*points=\"([^\"]*)\"");
   std::vector<std::string> lines;
@@ -75,7 +75,7 @@ TEST_CASE("sweep.svg: one polyline per mask and INT8 setting, points by sparsity
 TEST_CASE("sweep.json: every point with its figures, null where unmeasured, the error of a failed one", "[sweep]") {
   auto points = fixed_points();
   points[0].speedup.reset();
-  const auto j = sparrow::apps::sweep_json("r.yaml", points);
+  const auto j = sparrow::pipeline::sweep_json("r.yaml", points);
   CHECK(j["sweep_version"] == 1);
   CHECK(j["recipe"] == "r.yaml");
   REQUIRE(j["points"].size() == 5u);
@@ -87,7 +87,7 @@ TEST_CASE("sweep.json: every point with its figures, null where unmeasured, the 
   CHECK(j["points"][4]["int8"] == false);
 
   SweepPoint read;
-  sparrow::apps::read_point_report(read, {{"compressed", {{"accuracy", 0.8}, {"sparsity", 0.9}}},
+  sparrow::pipeline::read_point_report(read, {{"compressed", {{"accuracy", 0.8}, {"sparsity", 0.9}}},
                                           {"engine", nullptr},
                                           {"export", {{"bytes", 4096}}},
                                           {"wall_seconds", 3.5}});

@@ -12,7 +12,7 @@
 #include "core/errors.h"
 #include "data/fashion_mnist.h"
 #include "data/text/spam_assassin.h"
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/checkpoint.h"
 #include "models/cnn.h"
@@ -30,7 +30,7 @@ data::Batch email_batch(int64_t vocab, int64_t length) {
   auto ids = torch::zeros({static_cast<int64_t>(texts.texts.size()), length}, torch::kInt64);
   auto mask = torch::zeros_like(ids);
   for (size_t i = 0; i < texts.texts.size(); ++i) {
-    const auto words = data::text::basic_tokenize(texts.texts[i], {});
+    const auto words = text::basic_tokenize(texts.texts[i], {});
     ids[static_cast<int64_t>(i)][0] = 2;
     mask[static_cast<int64_t>(i)][0] = 1;
     for (int64_t t = 1; t < length && t <= static_cast<int64_t>(words.size()); ++t) {
@@ -64,7 +64,7 @@ std::shared_ptr<models::bert::BertForSequenceClassification> random_bert(const m
   for (auto& p : m->parameters()) p.add_(torch::randn_like(p) * 0.05);
   std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
   for (int64_t i = 5; i < c.vocab_size; ++i) vocab.push_back("w" + std::to_string(i));
-  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
+  m->set_tokenizer(std::make_shared<text::Tokenizer>(vocab, text::BasicTokenizerOptions{}));
   m->eval();
   return m;
 }

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <map>
 
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 
-using namespace sparrow::data::text;
+using namespace sparrow::text;
 
 namespace {
 

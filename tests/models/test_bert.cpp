@@ -201,7 +201,7 @@ TEST_CASE("A Hugging Face BERT folder round-trips", "[bert]") {
   auto m = random_model(c, 11);
   std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
   for (int i = 5; i < c.vocab_size; ++i) vocab.push_back("w" + std::to_string(i));
-  m->set_tokenizer(std::make_shared<sparrow::data::text::Tokenizer>(vocab, sparrow::data::text::BasicTokenizerOptions{}));
+  m->set_tokenizer(std::make_shared<sparrow::text::Tokenizer>(vocab, sparrow::text::BasicTokenizerOptions{}));
   m->labels = {"x", "y", "z"};
   save_bert_folder(dir, *m);
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/cnn.h"
 
@@ -88,7 +88,7 @@ inline std::shared_ptr<models::bert::BertForSequenceClassification> tiny_bert(co
     torch::NoGradGuard g;
     for (auto& p : m->parameters()) p.normal_(0.0, s.weight_std);
   }
-  m->set_tokenizer(std::make_shared<data::text::Tokenizer>(vocab, data::text::BasicTokenizerOptions{}));
+  m->set_tokenizer(std::make_shared<text::Tokenizer>(vocab, text::BasicTokenizerOptions{}));
   m->labels = s.labels;
   m->eval();
   return m;

@@ -5,7 +5,7 @@
 #include <map>
 #include <vector>
 
-#include "data/text/unicode.h"
+#include "text/unicode.h"
 
 namespace sparrow::data::text {
 
@@ -277,7 +277,7 @@ std::string html_to_text(std::string_view html) {
           if (it != kEntities.end()) cp = it->second;
         }
         if (cp > 0 && cp <= 0x10FFFF) {
-          utf8_append(out, cp);
+          sparrow::text::utf8_append(out, cp);
           i = semi + 1;
           continue;
         }
@@ -290,10 +290,10 @@ std::string html_to_text(std::string_view html) {
 }
 
 std::string to_utf8(std::string_view bytes) {
-  if (is_valid_utf8(bytes)) return std::string(bytes);
+  if (sparrow::text::is_valid_utf8(bytes)) return std::string(bytes);
   std::string out;
   out.reserve(bytes.size() + bytes.size() / 8);
-  for (unsigned char b : bytes) utf8_append(out, b);
+  for (unsigned char b : bytes) sparrow::text::utf8_append(out, b);
   return out;
 }
 

@@ -270,7 +270,7 @@ TextDataset load_text_dataset(const recipe::DataSpec& spec, Split split) {
   return d;
 }
 
-Dataset encode_dataset(const TextDataset& texts, const Tokenizer& tokenizer, int64_t max_length) {
+Dataset encode_dataset(const TextDataset& texts, const sparrow::text::Tokenizer& tokenizer, int64_t max_length) {
   const int64_t n = texts.size();
   Dataset d;
   d.name = texts.name;
@@ -282,7 +282,7 @@ Dataset encode_dataset(const TextDataset& texts, const Tokenizer& tokenizer, int
   auto mask = d.attention_mask.accessor<int64_t, 2>();
   auto labels = d.labels.accessor<int64_t, 1>();
   for (int64_t i = 0; i < n; ++i) {
-    const Encoding e = tokenizer.encode(texts.texts[static_cast<size_t>(i)], max_length);
+    const sparrow::text::Encoding e = tokenizer.encode(texts.texts[static_cast<size_t>(i)], max_length);
     for (int64_t t = 0; t < max_length; ++t) {
       ids[i][t] = e.ids[static_cast<size_t>(t)];
       mask[i][t] = e.mask[static_cast<size_t>(t)];

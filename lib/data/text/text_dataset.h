@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::data::text {
@@ -37,6 +37,6 @@ TextDataset load_csv(const std::filesystem::path& file);
 TextDataset load_text_file(const std::filesystem::path& file);
 
 // Token ids [N, max_length] and attention mask [N, max_length] (int64).
-Dataset encode_dataset(const TextDataset& texts, const Tokenizer& tokenizer, int64_t max_length);
+Dataset encode_dataset(const TextDataset& texts, const sparrow::text::Tokenizer& tokenizer, int64_t max_length);
 
 }  // namespace sparrow::data::text

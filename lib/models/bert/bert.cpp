@@ -394,7 +394,7 @@ void BertForSequenceClassification::set_max_seq_length(int64_t length) {
   config_ = c;
 }
 
-void BertForSequenceClassification::set_tokenizer(std::shared_ptr<const data::text::Tokenizer> tokenizer) {
+void BertForSequenceClassification::set_tokenizer(std::shared_ptr<const text::Tokenizer> tokenizer) {
   if (tokenizer && tokenizer->size() != config_.vocab_size)
     throw BadInput("bert: the vocabulary has " + std::to_string(tokenizer->size()) + " tokens but vocab_size is " +
                    std::to_string(config_.vocab_size));

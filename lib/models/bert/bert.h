@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 #include "models/classifier.h"
 
 namespace sparrow::models::bert {
@@ -151,8 +151,8 @@ class BertForSequenceClassification : public Classifier {
   // Sequence length items are encoded to (the architecture is unchanged); BadInput outside [2, max_position_embeddings].
   void set_max_seq_length(int64_t length);
   // The vocabulary the model's ids refer to; null until one is set.
-  const std::shared_ptr<const data::text::Tokenizer>& tokenizer() const { return tokenizer_; }
-  void set_tokenizer(std::shared_ptr<const data::text::Tokenizer> tokenizer);
+  const std::shared_ptr<const text::Tokenizer>& tokenizer() const { return tokenizer_; }
+  void set_tokenizer(std::shared_ptr<const text::Tokenizer> tokenizer);
   // Label names, saved as id2label (default LABEL_0, LABEL_1, ... as HF does).
   std::vector<std::string> labels;
 
@@ -169,7 +169,7 @@ class BertForSequenceClassification : public Classifier {
   detail::BertModel bert_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear classifier_{nullptr};
-  std::shared_ptr<const data::text::Tokenizer> tokenizer_;
+  std::shared_ptr<const text::Tokenizer> tokenizer_;
 };
 
 }  // namespace sparrow::models::bert

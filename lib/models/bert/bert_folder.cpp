@@ -158,9 +158,9 @@ std::shared_ptr<BertForSequenceClassification> load_bert_folder(const std::files
   const auto labels = labels_from_hf(j, c.num_labels, config_file.string());
   if (!labels.empty()) model->labels = labels;
   load_bert_weights(*model, dir / "model.safetensors", allow_new_head);
-  data::text::BasicTokenizerOptions basic;
+  text::BasicTokenizerOptions basic;
   basic.do_lower_case = basic.strip_accents = c.do_lower_case;
-  model->set_tokenizer(std::make_shared<data::text::Tokenizer>(data::text::Tokenizer::from_file(dir / "vocab.txt", basic)));
+  model->set_tokenizer(std::make_shared<text::Tokenizer>(text::Tokenizer::from_file(dir / "vocab.txt", basic)));
   return model;
 }
 

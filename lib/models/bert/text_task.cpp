@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "core/errors.h"
-#include "data/text/wordpiece_trainer.h"
+#include "text/wordpiece_trainer.h"
 #include "models/bert/bert_folder.h"
 #include "models/model_factory.h"
 
@@ -60,17 +60,17 @@ TextTask prepare_text_task(nlohmann::json model_config, const recipe::DataSpec& 
       model_config.erase("vocab");
     }
     const bool lower = model_config.value("do_lower_case", true);
-    data::text::BasicTokenizerOptions basic;
+    text::BasicTokenizerOptions basic;
     basic.do_lower_case = basic.strip_accents = lower;
-    std::shared_ptr<data::text::Tokenizer> tokenizer;
+    std::shared_ptr<text::Tokenizer> tokenizer;
     if (!vocab_file.empty()) {
-      tokenizer = std::make_shared<data::text::Tokenizer>(data::text::Tokenizer::from_file(vocab_file, basic));
+      tokenizer = std::make_shared<text::Tokenizer>(text::Tokenizer::from_file(vocab_file, basic));
     } else {
-      data::text::WordPieceTrainerOptions wp;
+      text::WordPieceTrainerOptions wp;
       if (model_config.contains("vocab_size") && model_config["vocab_size"].is_number_integer())
         wp.vocab_size = model_config["vocab_size"].get<int64_t>();
       const auto started = std::chrono::steady_clock::now();
-      tokenizer = std::make_shared<data::text::Tokenizer>(data::text::train_wordpiece(texts_train.texts, basic, wp), basic);
+      tokenizer = std::make_shared<text::Tokenizer>(text::train_wordpiece(texts_train.texts, basic, wp), basic);
       spdlog::info("trained a WordPiece vocabulary of {} tokens on {} texts in {:.1f} s", tokenizer->size(),
                    texts_train.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }

@@ -86,7 +86,7 @@ TEST_CASE("A text file as a recipe dataset: deterministic 80/20 split and limits
 }
 
 TEST_CASE("encode_dataset produces ids, mask and labels", "[text_files]") {
-  const Tokenizer t({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world"}, {});
+  const sparrow::text::Tokenizer t({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world"}, {});
   TextDataset d;
   d.name = "x";
   d.texts = {"hello world", "hello there world again"};

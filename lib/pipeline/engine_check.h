@@ -1,7 +1,7 @@
 // The engine's part of a `compress --recipe` report: when the run exported a .sparrow file, its accuracy on
 // the test set through Sparrow's engine and its speed against the dense FP32 model in LibTorch, both measured
 // here, in the same process (so `gates.min_speedup` has a figure to check), the speed as
-// apps/common/speed_comparison.h measures it.
+// pipeline/speed_comparison.h measures it.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "models/classifier.h"
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 // Sets report["engine"] = {accuracy, threads, batch, isa, speedup, items_per_second, baseline_items_per_second,
 // reliable, unreliable_reason (when not reliable), measurement} when `sparrow_file` exists (otherwise leaves
@@ -21,4 +21,4 @@ namespace sparrow::apps {
 void add_engine_check(nlohmann::json& report, const std::filesystem::path& sparrow_file, const data::Dataset& test,
                       const models::Classifier& compressed, models::Classifier* dense, int threads);
 
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline

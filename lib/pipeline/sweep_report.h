@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 struct SweepPoint {
   std::string name;      // its folder inside the sweep's output folder
@@ -34,4 +34,4 @@ nlohmann::json sweep_json(const std::string& recipe, const std::vector<SweepPoin
 std::string sweep_markdown(const std::string& recipe, const std::vector<SweepPoint>& points);
 std::string sweep_svg(const std::vector<SweepPoint>& points);
 
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline

@@ -1,14 +1,14 @@
-#include "apps/compress/engine_check.h"
+#include "pipeline/engine_check.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "apps/common/speed_comparison.h"
+#include "pipeline/speed_comparison.h"
 #include "engine/classifier.h"
 #include "engine/engine.h"
 #include "models/model_factory.h"
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 namespace {
 
@@ -101,4 +101,4 @@ void add_engine_check(nlohmann::json& report, const std::filesystem::path& sparr
                report["engine"]["baseline_items_per_second"].get<double>(), c.baselines[c.best].threads, t);
 }
 
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline

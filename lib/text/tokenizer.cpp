@@ -1,12 +1,12 @@
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 
 #include <fstream>
 
 #include "core/errors.h"
 #include "core/files.h"
-#include "data/text/unicode.h"
+#include "text/unicode.h"
 
-namespace sparrow::data::text {
+namespace sparrow::text {
 
 std::vector<std::string> basic_tokenize(std::string_view text, const BasicTokenizerOptions& options) {
   std::vector<std::string> words;
@@ -151,4 +151,4 @@ Encoding Tokenizer::encode(std::string_view text, int64_t max_length) const {
   return e;
 }
 
-}  // namespace sparrow::data::text
+}  // namespace sparrow::text

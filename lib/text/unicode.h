@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sparrow::data::text {
+namespace sparrow::text {
 
 constexpr char32_t kReplacement = 0xFFFD;
 
@@ -28,4 +28,4 @@ char32_t to_lower(char32_t cp);
 // The base letter of an accented Latin letter; other characters unchanged.
 char32_t strip_accent(char32_t cp);
 
-}  // namespace sparrow::data::text
+}  // namespace sparrow::text

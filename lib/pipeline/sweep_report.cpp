@@ -1,4 +1,4 @@
-#include "apps/compress/sweep_report.h"
+#include "pipeline/sweep_report.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include <map>
 #include <sstream>
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 namespace {
 
@@ -196,4 +196,4 @@ std::string sweep_svg(const std::vector<SweepPoint>& points) {
   return out.str();
 }
 
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline

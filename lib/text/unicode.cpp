@@ -1,8 +1,8 @@
-#include "data/text/unicode.h"
+#include "text/unicode.h"
 
 #include <string>
 
-namespace sparrow::data::text {
+namespace sparrow::text {
 
 namespace {
 
@@ -170,4 +170,4 @@ char32_t strip_accent(char32_t cp) {
   return base == '-' ? cp : static_cast<char32_t>(base);
 }
 
-}  // namespace sparrow::data::text
+}  // namespace sparrow::text

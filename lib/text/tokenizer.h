@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace sparrow::data::text {
+namespace sparrow::text {
 
 struct BasicTokenizerOptions {
   bool do_lower_case = true;
@@ -70,4 +70,4 @@ class Tokenizer {
   int64_t pad_ = 0, unk_ = 0, cls_ = 0, sep_ = 0;
 };
 
-}  // namespace sparrow::data::text
+}  // namespace sparrow::text

@@ -1,4 +1,4 @@
-#include "apps/common/speed_comparison.h"
+#include "pipeline/speed_comparison.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,7 +10,7 @@
 #include <ctime>
 #include <fstream>
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 namespace {
 
@@ -158,4 +158,4 @@ SpeedComparison compare_speed(const std::function<void()>& engine, const std::fu
   return c;
 }
 
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline

@@ -6,11 +6,11 @@
 
 #include "core/errors.h"
 #include "core/files.h"
-#include "data/text/tokenizer.h"
-#include "data/text/wordpiece_trainer.h"
+#include "text/tokenizer.h"
+#include "text/wordpiece_trainer.h"
 
 using namespace sparrow;
-using namespace sparrow::data::text;
+using namespace sparrow::text;
 using Words = std::vector<std::string>;
 
 namespace {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace sparrow::apps {
+namespace sparrow::pipeline {
 
 // The rule's thresholds (tests/apps/test_engine_check.cpp checks them).
 // A 1-thread run whose calling thread got less CPU time than this fraction of its wall time was preempted.
@@ -86,4 +86,4 @@ struct SpeedComparison {
 SpeedComparison compare_speed(const std::function<void()>& engine, const std::function<void(std::size_t threads)>& baseline,
                               ComparisonPlan plan);
 
-}  // namespace sparrow::apps
+}  // namespace sparrow::pipeline

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "data/text/tokenizer.h"
+#include "text/tokenizer.h"
 
-namespace sparrow::data::text {
+namespace sparrow::text {
 
 struct WordPieceTrainerOptions {
   int64_t vocab_size = 8000;
@@ -22,4 +22,4 @@ struct WordPieceTrainerOptions {
 std::vector<std::string> train_wordpiece(const std::vector<std::string>& texts, const BasicTokenizerOptions& basic,
                                          const WordPieceTrainerOptions& options);
 
-}  // namespace sparrow::data::text
+}  // namespace sparrow::text

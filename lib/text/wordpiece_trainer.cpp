@@ -1,4 +1,4 @@
-#include "data/text/wordpiece_trainer.h"
+#include "text/wordpiece_trainer.h"
 
 #include <algorithm>
 #include <map>
@@ -7,9 +7,9 @@
 #include <unordered_map>
 
 #include "core/errors.h"
-#include "data/text/unicode.h"
+#include "text/unicode.h"
 
-namespace sparrow::data::text {
+namespace sparrow::text {
 
 namespace {
 
@@ -154,4 +154,4 @@ std::vector<std::string> train_wordpiece(const std::vector<std::string>& texts, 
   return vocab;
 }
 
-}  // namespace sparrow::data::text
+}  // namespace sparrow::text
