@@ -78,8 +78,9 @@ TEST_CASE("fake quantization equals quantize-dequantize and passes gradients str
   auto x = torch::randn({4, 9}).requires_grad_(true);
   const quant::ActivationParams q{4.5f / 255.0f, 113};
   const auto y = fake_quantize_activation(x, q);
-  const auto xa = x.detach().accessor<float, 2>();
-  const auto ya = y.detach().accessor<float, 2>();
+  const auto xd = x.detach(), yd = y.detach();
+  const auto xa = xd.accessor<float, 2>();
+  const auto ya = yd.accessor<float, 2>();
   for (int i = 0; i < 4; ++i)
     for (int k = 0; k < 9; ++k)
       CHECK(ya[i][k] == static_cast<float>(ref_qx(xa[i][k], q.scale, q.zero_point) - q.zero_point) * q.scale);
@@ -88,9 +89,10 @@ TEST_CASE("fake quantization equals quantize-dequantize and passes gradients str
 
   auto w = torch::randn({5, 9}).requires_grad_(true);
   const auto fw = fake_quantize_weight(w);
-  const auto s = ref_scales(w.detach());
-  const auto wa = w.detach().accessor<float, 2>();
-  const auto fa = fw.detach().accessor<float, 2>();
+  const auto wd = w.detach(), fd = fw.detach();
+  const auto s = ref_scales(wd);
+  const auto wa = wd.accessor<float, 2>();
+  const auto fa = fd.accessor<float, 2>();
   for (int n = 0; n < 5; ++n)
     for (int k = 0; k < 9; ++k) CHECK(fa[n][k] == static_cast<float>(ref_qw(wa[n][k], s[n])) * s[n]);
   fw.sum().backward();
