@@ -61,6 +61,7 @@ int run_export(const ExportFlags& flags, const CommonFlags& common) {
     batches = exporter::calibration_batches(set, flags.calibration_batches, flags.batch_size);
     // Image checkpoints do not know their class names; the dataset does.
     if (!models::bert::is_bert_folder(flags.checkpoint)) options.labels = set.label_names;
+    options.input_normalization = set.normalization;
   }
   if (!has_qat && flags.data.empty())
     spdlog::warn("{} has no quantization.json and no --data was given to calibrate on: every layer is exported FP32",

@@ -75,6 +75,7 @@ nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& stagin
     options.metadata["sparrow.weights"] =
         fmt::format("untrained (random initialisation, seed {}), one-shot compressed; for speed measurements only", r.train.seed);
   if (!data::text::is_text_dataset(r.data.dataset)) options.labels = train_set.label_names;
+  options.input_normalization = train_set.normalization;
   const auto summary = exporter::export_checkpoint(staging / "checkpoint", staging / r.export_spec.file, options,
                                                    exporter::calibration_batches(train_set, 8, 64));
   const auto encoder = exporter::layer_totals(summary, /*encoder_only=*/true);

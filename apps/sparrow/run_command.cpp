@@ -1,6 +1,8 @@
 // `sparrow run FILE --input IN.jsonl [--output OUT.jsonl] [--batch N] [--threads T]`: one prediction per
-// input line. Text models read {"text": "..."}, image models {"image": [values]} (the model's input values,
-// C*H*W of them). The input is a regular file of at most 1 GiB, and every line is checked before anything
+// input line. Text models read {"text": "..."}, image models {"image": [values]}: C*H*W raw pixels in CHW
+// order on the file's 0..pixel_range scale (0..255 for Fashion-MNIST), normalized as the file's
+// sparrow.input_normalization says; a file without it takes the model's input values as they are
+// (docs/format.md "Running a classifier"). The input is a regular file of at most 1 GiB, and every line is checked before anything
 // runs: a bad one is BadInput naming the file, the line and the problem (exit 2). Output lines: {"line",
 // "label", "label_index", "probabilities": {label: p}}; written atomically to --output, else to stdout.
 #include <fmt/format.h>
@@ -103,7 +105,7 @@ int run(const RunFlags& flags) {
     } else {
       std::vector<float> images;
       for (std::size_t i = begin; i < end; ++i) images.insert(images.end(), items[i].image.begin(), items[i].image.end());
-      predictions = classifier.classify_images(images, end - begin);
+      predictions = classifier.classify_pixels(images, end - begin);
     }
     for (std::size_t i = begin; i < end; ++i) {
       const engine::Prediction& p = predictions[i - begin];
@@ -126,7 +128,8 @@ int run(const RunFlags& flags) {
 Action register_run(CLI::App& sub, const CommonFlags&) {
   auto flags = std::make_shared<RunFlags>();
   sub.add_option("file", flags->file, "The .sparrow model")->required();
-  sub.add_option("--input", flags->input, "JSONL input, a regular file of at most 1 GiB: {\"text\": ...} or {\"image\": [...]} per line")
+  sub.add_option("--input", flags->input,
+                 "JSONL input, a regular file of at most 1 GiB: {\"text\": ...} or {\"image\": [C*H*W raw pixels, e.g. 0..255]} per line")
       ->required();
   sub.add_option("--output", flags->output, "JSONL predictions (default: stdout)");
   sub.add_option("--batch", flags->batch, "Items per engine run")->check(CLI::Range(1, 4096))->capture_default_str();
@@ -136,6 +139,8 @@ Action register_run(CLI::App& sub, const CommonFlags&) {
       "  sparrow run model.sparrow --input texts.jsonl                (texts.jsonl: {\"text\": \"...\"} per line)\n"
       "  sparrow run cnn.sparrow --input images.jsonl --output predictions.jsonl --batch 32\n"
       "  SPARROW_THREADS=2 sparrow run model.sparrow --input texts.jsonl > predictions.jsonl\n"
+      "Images are raw pixels, normalized as the file's sparrow.input_normalization says (files without it take\n"
+      "the model's normalized input values).\n"
       "Each output line: {\"line\": N, \"label\": ..., \"label_index\": ..., \"probabilities\": {...}}.\n"
       "Exit codes: 0 ok, 2 bad input (a bad line is named with its number; nothing is written), 3 internal error.");
   return [flags] { return run(*flags); };

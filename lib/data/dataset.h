@@ -4,10 +4,12 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/batch.h"
+#include "format/input_normalization.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::data {
@@ -18,6 +20,8 @@ struct Dataset {
   torch::Tensor attention_mask;  // [N, L] or undefined
   torch::Tensor labels;          // [N] int64
   std::vector<std::string> label_names;
+  // Image datasets: how raw pixels became `inputs` (the exporter stores it, so the engine takes pixels).
+  std::optional<format::InputNormalization> normalization;
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   int64_t num_classes() const { return static_cast<int64_t>(label_names.size()); }

@@ -8,9 +8,8 @@
 namespace sparrow::data {
 
 namespace {
-// Mean and standard deviation of the training images' pixels in [0, 1].
-constexpr double kMean = 0.2860;
-constexpr double kStd = 0.3530;
+// Mean and standard deviation of the training images' pixels scaled to [0, 1].
+format::InputNormalization fashion_mnist_normalization() { return {255.0f, {0.2860f}, {0.3530f}}; }
 }  // namespace
 
 std::filesystem::path default_fashion_mnist_dir() {
@@ -39,8 +38,12 @@ Dataset load_fashion_mnist(const std::filesystem::path& dir, Split split, int64_
   Dataset d;
   d.name = "fashion_mnist";
   const int64_t n = images.dims[0];
-  auto raw = torch::from_blob(images.values.data(), {n, 1, images.dims[1], images.dims[2]}, torch::kUInt8);
-  d.inputs = (raw.to(torch::kFloat32).div_(255.0).sub_(kMean).div_(kStd)).contiguous();
+  d.normalization = fashion_mnist_normalization();
+  // The engine's own arithmetic (format::normalize_pixels), so raw pixels given to `sparrow run` become
+  // bit for bit the inputs the model was trained on.
+  const std::vector<float> pixels(images.values.begin(), images.values.end());
+  d.inputs = torch::empty({n, 1, images.dims[1], images.dims[2]}, torch::kFloat32);
+  format::normalize_pixels(*d.normalization, pixels.data(), pixels.size(), pixels.size(), d.inputs.data_ptr<float>());
   d.labels = torch::from_blob(labels.values.data(), {n}, torch::kUInt8).to(torch::kInt64);
   d.label_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};

@@ -50,6 +50,15 @@ std::vector<Prediction> Classifier::classify_images(const std::vector<float>& im
   return predictions(engine_.run(batch, 0, {images.data()}), batch);
 }
 
+std::vector<Prediction> Classifier::classify_pixels(const std::vector<float>& pixels, std::size_t batch) {
+  const auto& normalization = model().input_normalization();
+  if (!normalization) return classify_images(pixels, batch);
+  std::vector<float> images(pixels.size());
+  format::normalize_pixels(*normalization, pixels.data(), pixels.size(), model().item_elements() / normalization->mean.size(),
+                           images.data());
+  return classify_images(images, batch);
+}
+
 std::vector<Prediction> Classifier::predictions(const std::vector<OutputView>& outputs, std::size_t batch) const {
   const auto find = [&](const char* name) -> const OutputView* {
     for (const auto& o : outputs)

@@ -1,6 +1,7 @@
 // Classification on top of the engine: texts are tokenized with the tokenizer stored in the file (batches
-// padded to their longest item, at most the model's max_seq_length), images are taken as the model's
-// input values; each item gets its logits, probabilities and label.
+// padded to their longest item, at most the model's max_seq_length), images are taken as raw pixels
+// (normalized as the file says) or as the model's input values; each item gets its logits, probabilities
+// and label (docs/format.md "Running a classifier").
 #pragma once
 
 #include <cstddef>
@@ -39,8 +40,11 @@ class Classifier {
 
   std::vector<Prediction> classify_texts(const std::vector<std::string>& texts);
   std::vector<Prediction> classify_tokens(const TokenBatch& tokens);
-  // images: batch * model().item_elements() values.
+  // images: batch * model().item_elements() values, the graph input as it is (already normalized).
   std::vector<Prediction> classify_images(const std::vector<float>& images, std::size_t batch);
+  // pixels: batch * model().item_elements() raw pixel values (0 .. pixel_range), normalized first as the
+  // file's sparrow.input_normalization says; a file without it takes its input values as they are.
+  std::vector<Prediction> classify_pixels(const std::vector<float>& pixels, std::size_t batch);
 
  private:
   std::vector<Prediction> predictions(const std::vector<OutputView>& outputs, std::size_t batch) const;

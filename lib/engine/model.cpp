@@ -256,9 +256,8 @@ void Model::build() {
         if (in != q.output) continue;
         used = true;
         const bool int8_layer = (c.kind == OpKind::linear || c.kind == OpKind::conv2d) && c.weights->format != format::WeightFormat::fp32;
+        // The format's checks made its input_scale and input_zero_point equal to this op's.
         if (!int8_layer) only_layers = false;
-        else if (c.scale != q.scale || c.zero_point != q.zero_point)
-          throw BadInput(file_.source() + ": op '" + c.name + "': input_scale/input_zero_point differ from quantize op '" + q.name + "'");
       }
     }
     q.folded = used && only_layers;
@@ -320,6 +319,7 @@ void Model::read_metadata() {
       elements *= static_cast<std::size_t>(shape[d]);
     }
     item_elements_ = elements;
+    input_normalization_ = format::read_input_normalization(file_.graph(), file_.source());
   }
 }
 

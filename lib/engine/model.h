@@ -15,6 +15,7 @@
 
 #include "data/text/tokenizer.h"
 #include "engine/kernel_weights.h"
+#include "format/input_normalization.h"
 #include "format/reader.h"
 
 namespace sparrow::engine {
@@ -94,6 +95,8 @@ class Model {
   const std::vector<std::string>& labels() const { return labels_; }
   // Image models: the elements of one input item (C*H*W, or the MLP's features).
   std::size_t item_elements() const { return item_elements_; }
+  // Image models: how raw pixels become the input (the file's sparrow.input_normalization), when it says.
+  const std::optional<format::InputNormalization>& input_normalization() const { return input_normalization_; }
 
  private:
   Model(format::File file) : file_(std::move(file)) {}
@@ -109,6 +112,7 @@ class Model {
   std::size_t max_seq_length_ = 0;
   std::vector<std::string> labels_;
   std::size_t item_elements_ = 0;
+  std::optional<format::InputNormalization> input_normalization_;
 };
 
 }  // namespace sparrow::engine

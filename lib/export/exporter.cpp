@@ -200,6 +200,7 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
   metadata["sparrow.version"] = SPARROW_VERSION;
   if (!options.recipe_sha256.empty()) metadata["sparrow.recipe_sha256"] = options.recipe_sha256;
   if (options.trainer_accuracy) metadata["sparrow.trainer_accuracy"] = *options.trainer_accuracy;
+  if (options.input_normalization) metadata[fmt::kInputNormalizationKey] = fmt::to_json(*options.input_normalization);
   for (const auto& [key, value] : options.metadata) metadata[key] = value;
   nlohmann::json inputs = nlohmann::json::array(), outputs = nlohmann::json::array();
   for (const auto& in : graph.inputs) inputs.push_back({{"name", in.name}, {"dtype", in.dtype}, {"shape", in.shape}});

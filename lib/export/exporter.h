@@ -12,6 +12,7 @@
 
 #include "data/dataset.h"
 #include "export/lower.h"
+#include "format/input_normalization.h"
 #include "format/writer.h"
 
 namespace sparrow::exporter {
@@ -36,6 +37,8 @@ struct ExportOptions {
   // Metadata sparrow.quantization: "quantization.json", "calibration" or "none".
   std::string quantization_source = "none";
   std::vector<std::string> labels;  // class names; empty: the model's own (or "0", "1", ...)
+  // Image models: how the training set turned pixels into inputs (the dataset's), so the engine can take pixels.
+  std::optional<format::InputNormalization> input_normalization;
   std::string recipe_sha256;
   std::optional<double> trainer_accuracy;
   std::map<std::string, std::string> metadata;  // further metadata keys, e.g. sparrow.weights for untrained weights

@@ -1,6 +1,7 @@
 #include "format/format.h"
 
 #include <array>
+#include <cmath>
 
 namespace sparrow::format {
 
@@ -26,6 +27,13 @@ std::uint64_t TensorInfo::elements() const {
   std::uint64_t n = 1;
   for (const auto d : dims) n *= d;
   return n;
+}
+
+std::optional<float> float32_of(double x) {
+  // Converting a double outside float's range is undefined behaviour, so the overflow is caught first.
+  static const double kOverflow = std::ldexp(1.0, 128) - std::ldexp(1.0, 103);
+  if (!std::isfinite(x) || std::abs(x) >= kOverflow) return std::nullopt;
+  return static_cast<float>(x);
 }
 
 const char* weight_format_name(WeightFormat f) {
@@ -74,6 +82,7 @@ const char* errc_name(FormatErrc e) {
     case FormatErrc::unsorted_blocks: return "unsorted_blocks";
     case FormatErrc::bad_row_sum: return "bad_row_sum";
     case FormatErrc::bad_scale: return "bad_scale";
+    case FormatErrc::bad_input_quant: return "bad_input_quant";
   }
   return "?";
 }

@@ -66,6 +66,7 @@ enum class FormatErrc {
   unsorted_blocks,
   bad_row_sum,
   bad_scale,
+  bad_input_quant,
 };
 const char* errc_name(FormatErrc e);
 
@@ -93,6 +94,10 @@ struct TensorInfo {
 enum class WeightFormat { sparse_int8, dense_int8, fp32 };
 const char* weight_format_name(WeightFormat f);
 std::optional<WeightFormat> weight_format_from_name(std::string_view name);
+
+// A JSON number as the engine uses it: the parser's nearest double, rounded to the nearest float32 (ties to
+// even). Empty when the double is not finite or its rounding overflows float32 (|x| >= 2^128 - 2^103).
+std::optional<float> float32_of(double x);
 
 inline constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
 

@@ -1,8 +1,12 @@
 #include "format/graph_check.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
+
+#include "format/input_normalization.h"
 
 namespace sparrow::format {
 
@@ -156,10 +160,37 @@ void check_int8_values(const File& file, const WeightsView& v, const std::string
   }
 }
 
-void check_quant_attrs(const Fields& a, const char* scale, const char* zero_point) {
-  const double s = a.number(scale);
-  if (!(s > 0) || s > 3.4e38) fail(FormatErrc::bad_scale, a.where() + ": \"" + scale + "\" must be a positive float");
-  a.integer(zero_point, 0, 255);
+// A UINT8 quantization as the engine uses it: the scale rounded to float32, the zero point.
+struct QuantAttrs {
+  float scale = 1.0f;
+  std::int64_t zero_point = 0;
+};
+
+QuantAttrs check_quant_attrs(const Fields& a, const char* scale, const char* zero_point) {
+  const auto s = float32_of(a.number(scale));
+  if (!s || !(*s > 0.0f))
+    fail(FormatErrc::bad_scale, a.where() + ": \"" + scale + "\" must be a number > 0 whose float32 rounding is > 0 and finite");
+  return {*s, a.integer(zero_point, 0, 255)};
+}
+
+// fp32 panels: the weights of channels past out_features in the last panel are +0.0 (all bytes zero).
+void check_fp32_padding(const File& file, const WeightsView& v, const std::string& where) {
+  const std::size_t panels = (v.n + kF32PanelRows - 1) / kF32PanelRows;
+  for (std::size_t k = 0; k < v.k; ++k)
+    for (std::size_t r = v.n - (panels - 1) * kF32PanelRows; r < kF32PanelRows; ++r) {
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &v.f32[((panels - 1) * v.k + k) * kF32PanelRows + r], sizeof bits);
+      if (bits != 0)
+        fail(FormatErrc::bad_weight, file.source() + ": " + where + ": padding weight (channel " +
+                                         std::to_string((panels - 1) * kF32PanelRows + r) + " past out_features " +
+                                         std::to_string(v.n) + ", input " + std::to_string(k) + ") is not +0.0");
+    }
+}
+
+std::string fmt_quant(const QuantAttrs& q) {
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%.9g", static_cast<double>(q.scale));
+  return std::string("scale ") + scale + ", zero point " + std::to_string(q.zero_point);
 }
 
 }  // namespace
@@ -220,6 +251,7 @@ WeightsView resolve_weights(const json& op, const File& file, bool check_values)
   }
   if (w.contains("bias")) v.bias = file.data_as<float>(weight_tensor(file, w, where, "bias", DType::f32, {n}));
   if (check_values && *format != WeightFormat::fp32) check_int8_values(file, v, where);
+  if (check_values && *format == WeightFormat::fp32) check_fp32_padding(file, v, where);
   return v;
 }
 
@@ -247,7 +279,8 @@ void check_graph(const File& file) {
     const json& shape = in.get("shape");
     if (!shape.is_array() || shape.empty() || shape.size() > kMaxRank)
       fail(FormatErrc::bad_graph, in.where() + ": \"shape\" must be an array of 1 to 4 dimensions");
-    in.ints("shape", shape.size(), -1, static_cast<std::int64_t>(kMaxDim));
+    for (const auto d : in.ints("shape", shape.size(), -1, static_cast<std::int64_t>(kMaxDim)))
+      if (d == 0) fail(FormatErrc::bad_graph, in.where() + ": \"shape\" holds 0; a size is -1 (chosen at run time) or 1 to 2^32");
     if (name.empty() || !defined.insert(name).second) fail(FormatErrc::bad_graph, in.where() + ": name empty or used twice");
   }
 
@@ -261,6 +294,8 @@ void check_graph(const File& file) {
   const json& ops = g.get("ops");
   if (!ops.is_array()) fail(FormatErrc::bad_graph, src + ": \"ops\" must be an array");
   std::set<std::string> op_names;
+  // Output value -> the quantize op producing it, for the INT8 layers reading it.
+  std::map<std::string, std::pair<std::string, QuantAttrs>> quantized;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Fields o(ops[i], src + ": ops[" + std::to_string(i) + "]");
     const std::string name = o.str("name"), kind = o.str("op");
@@ -284,6 +319,17 @@ void check_graph(const File& file) {
 
     if (kind == "linear" || kind == "conv2d") {
       const WeightsView v = resolve_weights(ops[i], file, /*check_values=*/true);
+      if (v.format != WeightFormat::fp32) {
+        // The layer's u8 input comes straight from a quantize op with the same parameters (as float32).
+        const auto q = quantized.find(ins[0]);
+        if (q == quantized.end())
+          fail(FormatErrc::bad_input_quant, src + ": " + where + ": an INT8 layer's input '" + ins[0] + "' must be the output of a quantize op");
+        const QuantAttrs mine = check_quant_attrs(a, "input_scale", "input_zero_point");
+        if (mine.scale != q->second.second.scale || mine.zero_point != q->second.second.zero_point)
+          fail(FormatErrc::bad_input_quant,
+               src + ": " + where + ": input_scale/input_zero_point (" + fmt_quant(mine) + ") differ from quantize op '" +
+                   q->second.first + "' (" + fmt_quant(q->second.second) + ") that produces its input");
+      }
       if (kind == "conv2d") {
         const auto in_c = a.integer("in_channels", 1, static_cast<std::int64_t>(kMaxDim));
         const auto out_c = a.integer("out_channels", 1, static_cast<std::int64_t>(kMaxDim));
@@ -296,7 +342,8 @@ void check_graph(const File& file) {
     } else if (kind == "embedding") {
       check_roles(weights, src + ": " + where, {"table"});
       const TensorInfo& t = weight_tensor(file, weights, where, "table", DType::f32, {});
-      if (t.dims.size() != 2) fail(FormatErrc::bad_weight, src + ": " + where + ": table must be [rows, width]");
+      if (t.dims.size() != 2 || t.dims[0] == 0 || t.dims[1] == 0)
+        fail(FormatErrc::bad_weight, src + ": " + where + ": table must be [rows, width], both at least 1");
       const std::string indices = a.str("indices");
       if (indices == "constant") a.integer("index", 0, static_cast<std::int64_t>(t.dims[0]) - 1);
       else if (indices != "ids" && indices != "positions")
@@ -304,12 +351,16 @@ void check_graph(const File& file) {
     } else if (kind == "layer_norm") {
       check_roles(weights, src + ": " + where, {"gamma", "beta"});
       const TensorInfo& gamma = weight_tensor(file, weights, where, "gamma", DType::f32, {});
-      if (gamma.dims.size() != 1) fail(FormatErrc::bad_weight, src + ": " + where + ": gamma must have rank 1");
+      if (gamma.dims.size() != 1 || gamma.dims[0] == 0)
+        fail(FormatErrc::bad_weight, src + ": " + where + ": gamma must have rank 1 and at least 1 element");
       weight_tensor(file, weights, where, "beta", DType::f32, gamma.dims);
       if (!(a.number("eps") > 0)) fail(FormatErrc::bad_graph, a.where() + ": eps must be > 0");
     } else {
       check_roles(weights, src + ": " + where, {});
-      if (kind == "quantize" || kind == "dequantize") check_quant_attrs(a, "scale", "zero_point");
+      if (kind == "quantize" || kind == "dequantize") {
+        const QuantAttrs q = check_quant_attrs(a, "scale", "zero_point");
+        if (kind == "quantize") quantized[outs[0]] = {name, q};
+      }
       if (kind == "attention") {
         a.integer("heads", 1, 4096);
         a.integer("head_size", 1, 1 << 16);
@@ -332,6 +383,7 @@ void check_graph(const File& file) {
     const Fields out(outputs[i], src + ": outputs[" + std::to_string(i) + "]");
     if (!defined.count(out.str("name"))) fail(FormatErrc::bad_graph, out.where() + ": '" + out.str("name") + "' is not produced by any op");
   }
+  read_input_normalization(graph, file.source());
 }
 
 }  // namespace sparrow::format

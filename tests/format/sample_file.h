@@ -57,6 +57,12 @@ inline nlohmann::json quant_linear_attrs(const format::PackedWeights& w, float i
   return a;
 }
 
+// The quantize op an INT8 layer with these attrs reads its input from: same scale and zero point.
+inline nlohmann::json quantize_for(const nlohmann::json& layer_attrs, const std::string& in, const std::string& out) {
+  return {{"name", out + ".quantize"}, {"op", "quantize"}, {"inputs", {in}}, {"outputs", {out}},
+          {"attrs", {{"scale", layer_attrs.value("input_scale", 1.0)}, {"zero_point", layer_attrs.value("input_zero_point", 0)}}}};
+}
+
 inline Sample make_sample(std::uint32_t seed = 7) {
   std::mt19937 rng(seed);
   Sample s;

@@ -94,9 +94,10 @@ std::string with_sparse(const std::function<void(PackedWeights&)>& edit, const s
   nlohmann::json attrs = testing::quant_linear_attrs(p, 0.1f, 3);
   if (edit_attrs) edit_attrs(attrs);
   const nlohmann::json weights = w.add_weights("fc", p);
-  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, k}}}}},
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, k}}}}},
                {"outputs", {{{"name", "y"}}}},
-               {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}}, {"attrs", attrs}, {"weights", weights}}}}});
+               {"ops", {testing::quantize_for(attrs, "x", "x.q"),
+                        {{"name", "fc"}, {"op", "linear"}, {"inputs", {"x.q"}}, {"outputs", {"y"}}, {"attrs", attrs}, {"weights", weights}}}}});
   return w.serialize();
 }
 
@@ -349,9 +350,10 @@ TEST_CASE("HANDCRAFTED weights past K must be zero", "[format][corrupt]") {
   p.scale = {1.0f};
   p.block_w.back() = static_cast<std::int32_t>(static_cast<std::uint32_t>(p.block_w.back()) | 5u << 24);
   const auto weights = w.add_weights("fc", p);
-  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, 10}}}}}, {"outputs", {{{"name", "y"}}}},
-               {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}},
-                         {"attrs", testing::quant_linear_attrs(p, 0.1f, 0)}, {"weights", weights}}}}});
+  const nlohmann::json attrs = testing::quant_linear_attrs(p, 0.1f, 0);
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, 10}}}}}, {"outputs", {{{"name", "y"}}}},
+               {"ops", {testing::quantize_for(attrs, "x", "x.q"), {{"name", "fc"}, {"op", "linear"}, {"inputs", {"x.q"}},
+                        {"outputs", {"y"}}, {"attrs", attrs}, {"weights", weights}}}}});
   CHECK(rejection(w.serialize()) == FormatErrc::bad_weight);
 }
 

@@ -122,10 +122,11 @@ TEST_CASE("R x 4 tile layers round-trip through a file", "[format]") {
       p.scale = testing::random_floats(n, 0.01f, 0.1f, rng);
       Writer w;
       const nlohmann::json weights = w.add_weights("fc", p);
-      w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "u8"}, {"shape", {-1, k}}}}},
+      const nlohmann::json attrs = testing::quant_linear_attrs(p, 0.1f, 3);
+      w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, k}}}}},
                    {"outputs", {{{"name", "y"}}}},
-                   {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"y"}},
-                             {"attrs", testing::quant_linear_attrs(p, 0.1f, 3)}, {"weights", weights}}}}});
+                   {"ops", {testing::quantize_for(attrs, "x", "x.q"), {{"name", "fc"}, {"op", "linear"}, {"inputs", {"x.q"}},
+                            {"outputs", {"y"}}, {"attrs", attrs}, {"weights", weights}}}}});
       const File f = File::parse(w.serialize(), "tiles.sparrow");
       const WeightsView v = f.weights(op_named(f, "fc"));
       CHECK(v.block_rows == rows);

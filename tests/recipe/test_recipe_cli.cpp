@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "recipe/recipe.h"
+#include "support/skip.h"
 
 namespace fs = std::filesystem;
 
@@ -184,10 +185,8 @@ TEST_CASE("cli: overrides reach check and schedule", "[recipe][cli]") {
 }
 
 TEST_CASE("cli: training applies overrides, saves what ran and fails on gates", "[recipe][cli][train]") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist")) {
-    WARN("Fashion-MNIST is not installed; skipping the training run");
-    return;
-  }
+  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
+    return sparrow::testing::skip("Fashion-MNIST is not installed in /usr/share/datasets/fashion-mnist");
   const fs::path out = fs::temp_directory_path() / ("sparrow_recipe_gates_" + std::to_string(::getpid()));
   const Run run = compress({"--recipe", "tests/data/recipes/cnn_check.yaml", "--out", out.string(), "-q", "--set",
                             "data.train_limit=256", "--set", "gates.min_accuracy=0.999", "--set", "gates.min_sparsity=0.5",

@@ -1,5 +1,5 @@
-// The fused attention and the softmax's exponential against double-precision math, for every kernel this CPU
-// may run (the AVX2 GEMM + AVX2 exp, and the scalar reference pair).
+// The fused attention and the softmax's exponential against double-precision math, one test case per ISA
+// level (the AVX2 GEMM + AVX2 exp, and the scalar reference pair).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,28 +9,34 @@
 
 #include "engine/kernels/linear.h"
 #include "engine/kernels/ops.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
 using sparrow::test::random_vector;
+using sparrow::test::kernels_at;
+namespace isa = sparrow::test::isa;
 
 namespace {
 
 // The softmax and GEMM kernels of one ISA, as the engine would pair them on a CPU capped at that ISA.
 struct KernelPair {
-  const sk::F32GemmKernel& gemm;
-  const sk::ExpMinusMaxSumKernel& softmax;
+  sk::F32GemmKernel gemm;
+  sk::ExpMinusMaxSumKernel softmax;
 };
 
-std::vector<KernelPair> usable_pairs() {
+// The pairs at `level`; none (the test case skipped) when this CPU may not run it.
+std::vector<KernelPair> pairs_at(sk::Isa level) {
+  const auto softmaxes = kernels_at(level, sk::exp_minus_max_sum_kernels());
+  if (softmaxes.empty()) return {};
   std::vector<KernelPair> pairs;
-  for (const auto& softmax : sk::exp_minus_max_sum_kernels()) {
-    if (!sk::mayiuse(softmax.isa)) continue;
+  for (const auto& softmax : softmaxes) {
     for (const auto& gemm : sk::f32_gemm_kernels()) {
       if (gemm.isa == softmax.isa) pairs.push_back({gemm, softmax});
     }
   }
+  REQUIRE(pairs.size() == softmaxes.size());  // every exp kernel has the GEMM of its ISA
   return pairs;
 }
 
@@ -73,10 +79,9 @@ std::vector<double> reference_attention(const std::vector<float>& q, const std::
 // products (head_dim terms), the exp's error (< 3e-7 relative, below) and FP32 sums over seq terms: measured
 // worst case 9.5e-8 absolute (seq 128, head_dim 64, 100 valid keys); 1e-5 relative + 1e-6 absolute leaves room
 // without hiding a wrong index or mask (those give errors of order 0.1).
-TEST_CASE("fused attention with a padding mask matches double-precision attention", "[kernels][attention]") {
-  const auto pairs = usable_pairs();
-  REQUIRE(!pairs.empty());
-  for (const KernelPair& kernels : pairs) {
+TEMPLATE_TEST_CASE("fused attention with a padding mask matches double-precision attention", "[kernels][attention]",
+                   isa::avx2, isa::scalar) {
+  for (const KernelPair& kernels : pairs_at(TestType::level)) {
     for (std::size_t seq : {1, 5, 37, 128, 200}) {
       for (std::size_t dim : {8, 24, 64}) {
         for (std::size_t threads : {1, 2}) {
@@ -112,13 +117,14 @@ TEST_CASE("fused attention with a padding mask matches double-precision attentio
   }
 }
 
-TEST_CASE("attention without a mask, and with every key masked", "[kernels][attention]") {
+TEMPLATE_TEST_CASE("attention without a mask, and with every key masked", "[kernels][attention]", isa::avx2,
+                   isa::scalar) {
   Rng rng(11);
   const std::size_t seq = 70, heads = 2, dim = 8, ld = heads * dim;
   const auto q = random_vector(rng, seq * ld, -1, 1), k = random_vector(rng, seq * ld, -1, 1);
   const auto v = random_vector(rng, seq * ld, -1, 1);
   std::vector<std::uint8_t> all(seq, 1), none(seq, 0);
-  for (const KernelPair& kernels : usable_pairs()) {
+  for (const KernelPair& kernels : pairs_at(TestType::level)) {
     INFO(kernels.gemm.name << " + " << kernels.softmax.name);
     std::vector<float> unmasked(seq * ld), masked(seq * ld), zero(seq * ld, 5.0f);
     sk::attention_f32(q.data(), k.data(), v.data(), ld, 1, seq, heads, dim, nullptr, 0.3f, unmasked.data(), ld,
@@ -135,7 +141,8 @@ TEST_CASE("attention without a mask, and with every key masked", "[kernels][atte
 // The row [x_0 .. x_{n-1}, 0] has maximum 0, so the kernel returns exp(x_j) itself. Bound: the AVX2 exp is a
 // degree-6 Taylor polynomial on |r| <= ln2/2 (truncation < 1.3e-7) plus FP32 rounding of the reduction and the
 // polynomial; measured at most 2.3e-7 relative over [-87, 0] in steps of 1e-3: required <= 3e-7.
-TEST_CASE("the softmax's exp matches std::exp and flushes large negative inputs to 0", "[kernels][attention]") {
+TEMPLATE_TEST_CASE("the softmax's exp matches std::exp and flushes large negative inputs to 0", "[kernels][attention]",
+                   isa::avx2, isa::scalar) {
   std::vector<float> x;
   for (double t = -87.0; t < 0.0; t += 1e-3) x.push_back(static_cast<float>(t));
   const std::size_t normal = x.size();
@@ -145,8 +152,7 @@ TEST_CASE("the softmax's exp matches std::exp and flushes large negative inputs 
     x.push_back(t);
   }
   x.push_back(0.0f);
-  for (const auto& kernel : sk::exp_minus_max_sum_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) continue;
+  for (const auto& kernel : kernels_at(TestType::level, sk::exp_minus_max_sum_kernels())) {
     INFO("kernel " << kernel.name);
     // Several lengths, so the 8-lane tails and the 16-wide main loop both see every input.
     for (std::size_t offset : {0, 1, 3, 7}) {
@@ -173,9 +179,8 @@ TEST_CASE("the softmax's exp matches std::exp and flushes large negative inputs 
   }
 }
 
-TEST_CASE("a softmax row of only masked entries becomes zero", "[kernels][attention]") {
-  for (const auto& kernel : sk::exp_minus_max_sum_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) continue;
+TEMPLATE_TEST_CASE("a softmax row of only masked entries becomes zero", "[kernels][attention]", isa::avx2, isa::scalar) {
+  for (const auto& kernel : kernels_at(TestType::level, sk::exp_minus_max_sum_kernels())) {
     for (std::size_t n : {1, 8, 19}) {
       std::vector<float> row(n, -std::numeric_limits<float>::infinity());
       REQUIRE(kernel.fn(n, row.data()) == 0.0f);

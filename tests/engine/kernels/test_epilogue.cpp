@@ -9,19 +9,19 @@
 
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
+using sparrow::test::kernels_at;
+using sparrow::test::scalar_reference;
+namespace isa = sparrow::test::isa;
 
-TEST_CASE("INT8 epilogues equal the scalar reference bit-exactly", "[kernels][epilogue]") {
-  const sk::QEpilogueKernel& ref = sk::qepilogue_kernels().back();
-  REQUIRE(ref.isa == sk::Isa::scalar);
-  for (const auto& kernel : sk::qepilogue_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) {
-      WARN("skipped " << kernel.name << ": CPU lacks " << sk::isa_name(kernel.isa));
-      continue;
-    }
+// One case per level with a SIMD epilogue; the scalar one is the reference.
+TEMPLATE_TEST_CASE("INT8 epilogues equal the scalar reference bit-exactly", "[kernels][epilogue]", isa::avx2) {
+  for (const auto& kernel : kernels_at(TestType::level, sk::qepilogue_kernels())) {
+    const sk::QEpilogueKernel& ref = scalar_reference(sk::qepilogue_kernels());
     for (int seed = 0; seed < 200; ++seed) {
       Rng rng(seed);
       const std::size_t mr = rng.chance(0.5) ? 32 : 64, m = rng.uniform_int(1, static_cast<int>(mr));

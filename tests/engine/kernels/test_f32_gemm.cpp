@@ -6,17 +6,17 @@
 
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
+using sparrow::test::kernels_at;
+namespace isa = sparrow::test::isa;
 
-TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f32-gemm]") {
-  for (const auto& kernel : sk::f32_gemm_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) {
-      WARN("skipped " << kernel.name << ": CPU lacks " << sk::isa_name(kernel.isa));
-      continue;
-    }
+TEMPLATE_TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f32-gemm]", isa::avx512skx, isa::avx2,
+                   isa::scalar) {
+  for (const auto& kernel : kernels_at(TestType::level, sk::f32_gemm_kernels())) {
     for (int seed = 0; seed < 60; ++seed) {
       Rng rng(seed);
       const std::size_t m = rng.uniform_int(1, 40), n = rng.uniform_int(1, 70), k = rng.uniform_int(1, 150);

@@ -5,17 +5,19 @@
 #include <vector>
 
 #include "engine/kernels/ops.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
+using sparrow::test::kernels_at;
+namespace isa = sparrow::test::isa;
 
 // Tolerance: the AVX2 kernel sums in FP32 (16 partial sums per row); with a mean of 1 and spread 4 (inputs in
 // [-3, 5]) its normalized values measured within 3.9e-7 of double (n up to 768); required 4e-6 relative +
 // 4e-6 absolute. The double-precision scalar kernel is within FP32 rounding.
-TEST_CASE("layer norm matches double-precision math", "[kernels][layer_norm]") {
-  for (const auto& kernel : sk::layer_norm_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) continue;
+TEMPLATE_TEST_CASE("layer norm matches double-precision math", "[kernels][layer_norm]", isa::avx2, isa::scalar) {
+  for (const auto& kernel : kernels_at(TestType::level, sk::layer_norm_kernels())) {
     for (std::size_t n : {1, 7, 8, 37, 128, 768}) {
       Rng rng(n);
       const std::size_t m = 5, ld = n + 3;

@@ -9,12 +9,15 @@
 #include "engine/kernels/linear.h"
 #include "engine/kernels/ops.h"
 #include "engine/kernels/quant.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 #include "reference/dense_qgemm.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
 using sparrow::test::random_vector;
+using sparrow::test::kernels_at;
+namespace isa = sparrow::test::isa;
 
 namespace {
 
@@ -24,20 +27,15 @@ bool close(double got, double want, double rel, double abs = 1e-30) {
 
 }  // namespace
 
-// Every GELU kernel of the table against the exact form computed in double here: the scalar kernel is that
-// value rounded once (1e-6 relative), the AVX2 one within 2e-7 * max(1, |x|), tails and extremes included.
-TEST_CASE("GELU kernels against the erf-exact GELU", "[kernels][ops]") {
+// Each GELU kernel against the exact form computed in double here: the scalar kernel is that value rounded
+// once (1e-6 relative), the AVX2 one within 2e-7 * max(1, |x|), tails and extremes included.
+TEMPLATE_TEST_CASE("GELU kernels against the erf-exact GELU", "[kernels][ops]", isa::avx2, isa::scalar) {
   std::vector<float> x;
   for (float v = -30.0f; v <= 30.0f; v += 0.00137f) x.push_back(v);
   for (const float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 100.0f, -100.0f, 1e6f, -1e6f}) x.push_back(v);
   x.push_back(1.5f);  // 3 left over after an 8-wide loop
   const auto exact = [](float v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); };
-  for (const sk::GeluKernel& kernel : sk::gelu_kernels()) {
-    INFO("kernel " << kernel.name);
-    if (!sk::mayiuse(kernel.isa)) {
-      WARN("skipped " << kernel.name << ": the CPU (or SPARROW_MAX_ISA) lacks its ISA");
-      continue;
-    }
+  sparrow::test::for_each_kernel_at(TestType::level, sk::gelu_kernels(), [&](const sk::GeluKernel& kernel) {
     std::vector<float> y(x.size());
     sk::gelu_f32(x.data(), x.size(), y.data(), kernel);
     double worst = 0;
@@ -52,16 +50,15 @@ TEST_CASE("GELU kernels against the erf-exact GELU", "[kernels][ops]") {
     }
     INFO("worst at x = " << x[at] << ": " << y[at] << " vs " << exact(x[at]));
     CHECK(worst <= 2e-7);
-  }
+  });
 }
 
-TEST_CASE("softmax, add and ReLU", "[kernels][ops]") {
+TEMPLATE_TEST_CASE("softmax", "[kernels][ops]", isa::avx2, isa::scalar) {
   Rng rng(1);
   const std::size_t m = 7, n = 37, ld = 41;
-  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f), beta = random_vector(rng, n, -1.0f, 1.0f);
+  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f);
   std::vector<float> y(m * ld);
-  for (const auto& kernel : sk::exp_minus_max_sum_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) continue;
+  for (const auto& kernel : kernels_at(TestType::level, sk::exp_minus_max_sum_kernels())) {
     INFO("kernel " << kernel.name);
     sk::softmax_f32(x.data(), m, n, ld, y.data(), ld, kernel);
     for (std::size_t i = 0; i < m; ++i) {
@@ -70,6 +67,12 @@ TEST_CASE("softmax, add and ReLU", "[kernels][ops]") {
       for (std::size_t j = 0; j < n; ++j) REQUIRE(close(y[i * ld + j], std::exp(double{x[i * ld + j]}) / sum, 1e-6));
     }
   }
+}
+
+TEST_CASE("add and ReLU", "[kernels][ops]") {
+  Rng rng(1);
+  const std::size_t m = 7, n = 37, ld = 41;
+  const auto x = random_vector(rng, m * ld, -3.0f, 5.0f), beta = random_vector(rng, n, -1.0f, 1.0f);
   std::vector<float> s(m * ld);
   sk::add_f32(x.data(), beta.data(), n, s.data());
   for (std::size_t j = 0; j < n; ++j) REQUIRE(s[j] == x[j] + beta[j]);

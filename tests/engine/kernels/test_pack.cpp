@@ -7,19 +7,19 @@
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
 #include "engine/kernels/quant.h"
+#include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
+using sparrow::test::kernels_at;
+using sparrow::test::scalar_reference;
+namespace isa = sparrow::test::isa;
 
-TEST_CASE("quantize-and-pack row kernels equal the scalar reference", "[kernels][pack]") {
-  const sk::QuantizePackKernel& ref = sk::quantize_pack_kernels().back();
-  REQUIRE(ref.isa == sk::Isa::scalar);
-  for (const auto& kernel : sk::quantize_pack_kernels()) {
-    if (!sk::mayiuse(kernel.isa)) {
-      WARN("skipped " << kernel.name << ": CPU lacks " << sk::isa_name(kernel.isa));
-      continue;
-    }
+// One case per level with a SIMD kernel; the scalar one is the reference.
+TEMPLATE_TEST_CASE("quantize-and-pack row kernels equal the scalar reference", "[kernels][pack]", isa::avx2) {
+  for (const auto& kernel : kernels_at(TestType::level, sk::quantize_pack_kernels())) {
+    const sk::QuantizePackKernel& ref = scalar_reference(sk::quantize_pack_kernels());
     for (int seed = 0; seed < 300; ++seed) {
       Rng rng(seed);
       const std::size_t k = rng.uniform_int(1, 100), mr = rng.chance(0.5) ? 32 : 64;

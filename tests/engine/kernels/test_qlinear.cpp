@@ -7,28 +7,16 @@
 
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "kernels/isa_levels.h"
 #include "kernels/spmm_b4_tester.h"
 
 namespace sk = sparrow::kernels;
 using sparrow::test::Rng;
 using sparrow::test::SpmmB4Tester;
+using sparrow::test::for_each_kernel_at;
+namespace isa = sparrow::test::isa;
 
 namespace {
-
-// Runs `body(kernel)` for every kernel of a table the CPU can run; the others are reported, not failed
-// (Catch2 v2 has no SKIP).
-template <class Table, class Body>
-void for_each_kernel(const Table& table, Body body) {
-  for (const auto& kernel : table) {
-    if (!sk::mayiuse(kernel.isa)) {
-      WARN("skipped " << kernel.name << ": this CPU (max ISA " << sk::isa_name(sk::max_isa()) << ") lacks "
-                      << sk::isa_name(kernel.isa));
-      continue;
-    }
-    INFO("kernel " << kernel.name);
-    body(kernel);
-  }
-}
 
 template <class Kernel>
 void fixed_cases(const Kernel& kernel) {
@@ -89,20 +77,24 @@ void random_cases(const Kernel& kernel, int seeds) {
 
 }  // namespace
 
-TEST_CASE("spmm-b4 micro-kernels: fixed cases", "[kernels][spmm-b4]") {
-  for_each_kernel(sk::spmm_b4_kernels(), [](const sk::SpmmB4Kernel& k) { fixed_cases(k); });
+TEMPLATE_TEST_CASE("spmm-b4 micro-kernels: fixed cases", "[kernels][spmm-b4]",
+                   isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::spmm_b4_kernels(), [](const auto& k) { fixed_cases(k); });
 }
 
-TEST_CASE("spmm-b4 micro-kernels: random ragged shapes over many seeds", "[kernels][spmm-b4]") {
-  for_each_kernel(sk::spmm_b4_kernels(), [](const sk::SpmmB4Kernel& k) { random_cases(k, 150); });
+TEMPLATE_TEST_CASE("spmm-b4 micro-kernels: random ragged shapes over many seeds", "[kernels][spmm-b4]",
+                   isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::spmm_b4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
-TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): fixed cases", "[kernels][spmm-rx4]") {
-  for_each_kernel(sk::spmm_rx4_kernels(), [](const sk::SpmmB4Kernel& k) { fixed_cases(k); });
+TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): fixed cases", "[kernels][spmm-rx4]",
+                   isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { fixed_cases(k); });
 }
 
-TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): random ragged shapes over many seeds", "[kernels][spmm-rx4]") {
-  for_each_kernel(sk::spmm_rx4_kernels(), [](const sk::SpmmB4Kernel& k) { random_cases(k, 150); });
+TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): random ragged shapes over many seeds", "[kernels][spmm-rx4]",
+                   isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
 TEST_CASE("pack_b4 with R x 4 tiles: row pointers over tile rows, R words per tile, ragged last tile row", "[kernels][spmm-rx4]") {
@@ -166,10 +158,12 @@ TEST_CASE("spmm-b4 scalar reference at other panel widths", "[kernels][spmm-b4]"
   }
 }
 
-TEST_CASE("dense INT8 GEMM micro-kernels: fixed cases", "[kernels][qgemm]") {
-  for_each_kernel(sk::qgemm_kernels(), [](const sk::QGemmKernel& k) { fixed_cases(k); });
+TEMPLATE_TEST_CASE("dense INT8 GEMM micro-kernels: fixed cases", "[kernels][qgemm]",
+                   isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::qgemm_kernels(), [](const auto& k) { fixed_cases(k); });
 }
 
-TEST_CASE("dense INT8 GEMM micro-kernels: random ragged shapes over many seeds", "[kernels][qgemm]") {
-  for_each_kernel(sk::qgemm_kernels(), [](const sk::QGemmKernel& k) { random_cases(k, 100); });
+TEMPLATE_TEST_CASE("dense INT8 GEMM micro-kernels: random ragged shapes over many seeds", "[kernels][qgemm]",
+                   isa::avx512vnni, isa::avx512skx, isa::avx2, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::qgemm_kernels(), [](const auto& k) { random_cases(k, 100); });
 }
