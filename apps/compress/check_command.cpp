@@ -44,9 +44,8 @@ void check_mask_shapes(const recipe::Recipe& r, models::Classifier& model) {
     const recipe::GMPruningParams* p = std::get_if<recipe::GMPruningParams>(&m.params);
     if (const auto* g = std::get_if<recipe::GlobalMagnitudePruningParams>(&m.params)) p = g;
     if (!p) continue;
-    const auto kind = compress::MaskKind::parse(p->mask_type);
     for (const auto& name : compress::select_parameters(model, p->params, m.location))
-      compress::check_mask_fits(kind, name, compress::parameter(model, name), m.location);
+      compress::check_mask_fits(p->mask, name, compress::parameter(model, name), m.location);
   }
 }
 

@@ -13,12 +13,12 @@
 
 #include "apps/compress/command.h"
 #include "pipeline/sweep_report.h"
-#include "compress/masks/mask_kind.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/logging.h"
 #include "recipe/diagnostics.h"
 #include "recipe/limits.h"
+#include "recipe/mask_kind.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::apps {
@@ -67,14 +67,14 @@ std::vector<double> parse_sparsities(const std::string& text, std::vector<std::s
   return out;
 }
 
-std::vector<compress::MaskKind> parse_masks(const std::string& text, std::vector<std::string>& errors) {
-  std::vector<compress::MaskKind> out;
+std::vector<recipe::MaskKind> parse_masks(const std::string& text, std::vector<std::string>& errors) {
+  std::vector<recipe::MaskKind> out;
   for (const auto& item : split_list(text)) {
     try {
-      const auto kind = compress::MaskKind::parse(item);
+      const auto kind = recipe::MaskKind::parse(item);
       if (std::none_of(out.begin(), out.end(), [&](const auto& k) { return k.name() == kind.name(); })) out.push_back(kind);
     } catch (const std::invalid_argument& e) {
-      errors.push_back("--mask: '" + recipe::excerpt(item) + "': " + e.what());
+      errors.push_back(std::string("--mask: ") + e.what());
     }
   }
   return out;
@@ -92,7 +92,7 @@ std::vector<bool> parse_int8(const std::string& text, std::vector<std::string>& 
 // What the flags ask for, every flag error at once: the mask and sparsity errors first (what the sweep
 // varies), then --int8, then missing flags, and all before the recipe is read.
 struct SweepAxes {
-  std::vector<compress::MaskKind> masks;
+  std::vector<recipe::MaskKind> masks;
   std::vector<double> sparsities;
   std::vector<bool> int8s;
 };
@@ -113,9 +113,9 @@ SweepAxes parse_axes(const SweepFlags& flags) {
 }
 
 // A folder name for a mask: block4, 2x4 ([2,4]), 2of4 (2:4), unstructured.
-std::string mask_slug(const compress::MaskKind& kind) {
-  if (kind.type == compress::MaskKind::Type::Block && kind.rows != 1) return fmt::format("{}x{}", kind.rows, kind.cols);
-  if (kind.type == compress::MaskKind::Type::NofM) return fmt::format("{}of{}", kind.n, kind.m);
+std::string mask_slug(const recipe::MaskKind& kind) {
+  if (kind.type == recipe::MaskKind::Type::Block && kind.rows != 1) return fmt::format("{}x{}", kind.rows, kind.cols);
+  if (kind.type == recipe::MaskKind::Type::NofM) return fmt::format("{}of{}", kind.n, kind.m);
   return kind.name();
 }
 
@@ -165,7 +165,7 @@ struct PlannedPoint {
 std::vector<PlannedPoint> plan_points(const SweepAxes& axes, const SweepTargets& targets) {
   std::vector<PlannedPoint> plan;
   for (const auto& mask : axes.masks) {
-    const bool nm = mask.type == compress::MaskKind::Type::NofM;
+    const bool nm = mask.type == recipe::MaskKind::Type::NofM;
     const std::vector<double> levels = nm ? std::vector<double>{mask.max_sparsity()} : axes.sparsities;
     const std::string yaml_mask = nm ? "\"" + mask.name() + "\"" : mask.name();
     for (const bool int8 : axes.int8s) {

@@ -5,19 +5,19 @@
 #include <set>
 
 #include "core/errors.h"
-#include "compress/quant/quant_scheme.h"
 #include "core/files.h"
 #include "export/interpret.h"
 #include "models/bert/bert_folder.h"
 #include "models/checkpoint.h"
 #include "models/safetensors.h"
+#include "quant/scheme.h"
 
 namespace sparrow::exporter {
 
 namespace fmt = sparrow::format;
 
 ActivationQuant activation_quant(float lo, float hi) {
-  const compress::ActivationQParams p = compress::activation_qparams(lo, hi);
+  const quant::ActivationParams p = quant::activation_params(lo, hi);
   return {p.scale, p.zero_point, lo, hi};
 }
 
@@ -27,11 +27,23 @@ bool has_layer(const LoweredGraph& graph, const std::string& name) {
   return std::any_of(graph.ops.begin(), graph.ops.end(), [&](const LoweredOp& op) { return op.is_layer() && op.name == name; });
 }
 
-// The trainer's own weight quantization (one implementation of DESIGN.md's scheme), as contiguous
-// INT8 weights and FP32 per-row scales.
+// The scheme's weight quantization (quant::weight_scale, quant::quantize_weight) of each row of a 2-D weight,
+// as contiguous INT8 weights and FP32 per-row scales.
 std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& w) {
-  const auto scales = compress::weight_scales(w).contiguous();
-  return {compress::quantize_weight(w, scales).contiguous(), scales};
+  const auto x = w.detach().to(torch::kFloat32).contiguous();
+  const std::int64_t n = x.size(0), k = x.size(1);
+  auto q = torch::empty({n, k}, torch::kInt8);
+  auto scales = torch::empty({n}, torch::kFloat32);
+  for (std::int64_t r = 0; r < n; ++r) {
+    const float* row = x.data_ptr<float>() + r * k;
+    float max_abs = 0.0f;
+    for (std::int64_t c = 0; c < k; ++c) max_abs = std::max(max_abs, std::abs(row[c]));
+    const float s = quant::weight_scale(max_abs);
+    scales.data_ptr<float>()[r] = s;
+    std::int8_t* out = q.data_ptr<std::int8_t>() + r * k;
+    for (std::int64_t c = 0; c < k; ++c) out[c] = quant::quantize_weight(row[c], s);
+  }
+  return {q, scales};
 }
 
 // Share of 1x4 blocks (along K, zero-padded) whose 4 weights are all zero.

@@ -24,7 +24,7 @@ struct ActivationQuant {
   float lo = 0.0f;
   float hi = 0.0f;
 };
-// scale and zero point from an observed range: the trainer's compress::activation_qparams.
+// scale and zero point from an observed range: quant::activation_params, as the trainer chooses them.
 ActivationQuant activation_quant(float lo, float hi);
 
 struct ExportOptions {

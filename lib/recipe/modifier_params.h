@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "recipe/mask_kind.h"
+
 namespace sparrow::recipe {
 
 // Interpolation between init and final values over [start, end).
@@ -58,15 +60,6 @@ struct SetWeightDecayParams {
   std::vector<int64_t> param_groups;  // empty: every group
 };
 
-// Which weights are removed together. Unstructured: each alone; Block:
-// rows x cols tiles scored by mean magnitude ("block4" = 1 x 4 along the
-// input dimension); NM: N of every M consecutive weights are kept.
-struct MaskSpec {
-  enum class Kind { Unstructured, Block, NM } kind = Kind::Unstructured;
-  int64_t rows = 1, cols = 1;  // Block
-  int64_t n = 0, m = 0;        // NM
-};
-
 // GMPruningModifier and MagnitudePruningModifier (SparseML's alias). The
 // mapping form of final_sparsity ({0.9: [params], 0.8: [params]}) is expanded
 // into one modifier per sparsity when parsed.
@@ -79,8 +72,7 @@ struct GMPruningParams {
   double final_sparsity = 0.0;
   std::vector<std::string> params;  // exact names, "re:<regex>", __ALL__, __ALL_PRUNABLE__
   InterFunc inter_func = InterFunc::Cubic;
-  std::string mask_type = "unstructured";  // canonical: unstructured | block4 | [r, c] | N:M
-  MaskSpec mask;
+  MaskKind mask;  // mask_type
   bool leave_enabled = true;
 };
 

@@ -127,57 +127,27 @@ bool read_params(FieldReader& f, const std::string& key, std::vector<std::string
 void parse_mask_type(FieldReader& f, GMPruningParams& p) {
   const YAML::Node n = f.node("mask_type");
   if (!n.IsDefined() || n.IsNull()) return;
-  const std::string valid = "; valid: unstructured, block4, [r, 4] (e.g. [2, 4]) or \"N:M\" (e.g. \"2:4\")";
-  if (n.IsSequence()) {
-    std::vector<int64_t> dims;
-    for (const auto& d : n) {
-      int64_t v;
-      if (!d.IsScalar() || !YAML::convert<int64_t>::decode(d, v) || v <= 0) {
-        f.error("mask_type", "a block mask_type lists two positive integers [rows, columns], got " + describe_node(d));
+  try {
+    if (n.IsSequence()) {
+      std::vector<int64_t> dims;
+      for (const auto& d : n) {
+        int64_t v;
+        if (!d.IsScalar() || !YAML::convert<int64_t>::decode(d, v) || v <= 0) {
+          f.error("mask_type", "a block mask_type lists two positive integers [rows, columns], got " + describe_node(d));
+          return;
+        }
+        dims.push_back(v);
+      }
+      if (dims.size() != 2) {
+        f.error("mask_type", "a block mask_type is [rows, columns], got " + std::to_string(dims.size()) + " numbers");
         return;
       }
-      dims.push_back(v);
+      p.mask = MaskKind::block(dims[0], dims[1]);
+    } else if (const auto s = f.string("mask_type")) {
+      p.mask = MaskKind::parse(*s);
     }
-    if (dims.size() != 2) {
-      f.error("mask_type", "a block mask_type is [rows, columns], got " + std::to_string(dims.size()) + " numbers");
-      return;
-    }
-    if (dims[1] != 4) {
-      f.error("mask_type", "block masks are 4 columns wide ([r, 4]: the engine's INT8 lane), got [" +
-                               std::to_string(dims[0]) + ", " + std::to_string(dims[1]) + "]");
-      return;
-    }
-    if (dims[0] > kMaxBlockRows) {
-      f.error("mask_type", "a block mask_type [r, 4] has 1 <= r <= " + std::to_string(kMaxBlockRows) + " rows, got [" +
-                               std::to_string(dims[0]) + ", 4]");
-      return;
-    }
-    p.mask = {MaskSpec::Kind::Block, dims[0], 4, 0, 0};
-    p.mask_type = dims[0] == 1 ? "block4" : "[" + std::to_string(dims[0]) + ", 4]";
-    return;
-  }
-  const auto s = f.string("mask_type");
-  if (!s) return;
-  if (*s == "unstructured") {
-    p.mask = MaskSpec{};
-    p.mask_type = *s;
-  } else if (*s == "block4" || *s == "block") {
-    p.mask = {MaskSpec::Kind::Block, 1, 4, 0, 0};
-    p.mask_type = "block4";
-  } else if (static std::regex nm("([0-9]+):([0-9]+)"); s->size() <= 32 && std::regex_match(*s, nm)) {  // std::regex recurses per character
-    const int64_t n_keep = bounded_count(s->substr(0, s->find(':')));
-    const int64_t m = bounded_count(s->substr(s->find(':') + 1));
-    if (n_keep <= 0 || m <= n_keep || m > kMaxGroupSize) {
-      f.error("mask_type", "an N:M mask_type needs 0 < N < M <= " + std::to_string(kMaxGroupSize) + ", got '" +
-                               excerpt(*s) + "'");
-      return;
-    }
-    p.mask = {MaskSpec::Kind::NM, 1, 1, n_keep, m};
-    p.mask_type = *s;
-  } else if (*s == "channel" || *s == "filter") {
-    f.error("mask_type", "mask_type '" + *s + "' is a SparseML mask Sparrow does not implement" + valid);
-  } else {
-    f.error("mask_type", "unknown mask_type '" + excerpt(*s) + "'" + did_you_mean(*s, {"unstructured", "block4"}) + valid);
+  } catch (const std::invalid_argument& e) {
+    f.error("mask_type", e.what());
   }
 }
 
@@ -249,13 +219,13 @@ std::vector<SparsityGroup> read_magnitude_pruning(FieldReader& f, GMPruningParam
     }
   }
   parse_mask_type(f, p);
-  if (p.mask.kind == MaskSpec::Kind::NM) {
+  if (p.mask.type == MaskKind::Type::NofM) {
     // N:M keeps N of every M weights: it cannot remove more than 1 - N/M.
-    const double most = 1.0 - static_cast<double>(p.mask.n) / static_cast<double>(p.mask.m);
+    const double most = p.mask.max_sparsity();
     double highest = groups.empty() ? p.final_sparsity : 0.0;
     for (const auto& g : groups) highest = std::max(highest, g.sparsity);
     if (highest > most + 1e-12)
-      f.error("mask_type", "a " + p.mask_type + " mask keeps " + std::to_string(p.mask.n) + " of every " +
+      f.error("mask_type", "a " + p.mask.name() + " mask keeps " + std::to_string(p.mask.n) + " of every " +
                                std::to_string(p.mask.m) + " weights, so final_sparsity can be at most " + num(most) +
                                "; got " + num(highest));
   }

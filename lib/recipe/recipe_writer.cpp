@@ -118,10 +118,10 @@ struct ModifierEmitter {
     strings(out, "params", p.params);
     field(out, "inter_func", to_string(p.inter_func));
     out << YAML::Key << "mask_type" << YAML::Value;
-    if (p.mask.kind == MaskSpec::Kind::Block && p.mask.rows != 1)
+    if (p.mask.type == MaskKind::Type::Block && p.mask.rows != 1)
       out << YAML::Flow << std::vector<int64_t>{p.mask.rows, p.mask.cols};
     else
-      out << YAML::DoubleQuoted << p.mask_type;
+      out << YAML::DoubleQuoted << p.mask.name();
     field(out, "leave_enabled", p.leave_enabled);
   }
   void operator()(const GlobalMagnitudePruningParams& p) const { (*this)(static_cast<const GMPruningParams&>(p)); }

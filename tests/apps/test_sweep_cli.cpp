@@ -31,11 +31,12 @@ TEST_CASE("compress sweep: bad flags and recipes exit 2 with their message, writ
   CHECK(error_of("--recipe " + kRecipe + " --mask block4" + out) == "error: sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95\n");
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9,1.5 --mask block4" + out) ==
         "error: --sparsity: expected sparsities in (0, 1) separated by commas (e.g. 0.8,0.9), got '1.5'\n");
+  // The sweep reads --mask with the recipe's own mask type: a mask no recipe takes is refused before any point.
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask 'block4,[2,8]'" + out) ==
-        "error: --set pruning_modifiers.0.mask_type=[2,8]: block masks are 4 columns wide ([r, 4]: the engine's INT8 "
-        "lane), got [2, 8]\n");
+        "error: --mask: block masks are 4 columns wide ([r, 4]: the engine's INT8 lane), got [2, 8]\n");
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask 'block4,4of2'" + out) ==
-        "error: --mask: '4of2': expected unstructured, block4, [rows, cols] or N:M\n");
+        "error: --mask: unknown mask_type '4of2'; valid: unstructured, block4, [r, 4] (e.g. [2, 4]) or \"N:M\" "
+        "(e.g. \"2:4\")\n");
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --int8 yes" + out) ==
         "error: --int8: expected on, off or on,off; got 'yes'\n");
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --set train.epoch=3" + out) ==

@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
       recipe::GMPruningParams gmp;
       gmp.params = {"__ALL_PRUNABLE__"};
       gmp.init_sparsity = gmp.final_sparsity = 0.9;
-      gmp.mask_type = "block4";
+      gmp.mask = recipe::MaskKind::parse("block4");
       gmp.end_epoch = 1000;
       t->modifiers.push_back(std::make_unique<compress::GMPruningModifier>(gmp, "bench"));
       t->modifiers.push_back(std::make_unique<compress::QuantizationModifier>(recipe::QuantizationParams{}, "bench"));

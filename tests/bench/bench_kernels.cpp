@@ -221,7 +221,7 @@ void run_quantize_pack(benchmark::State& st, std::size_t k, std::size_t m) {
   const std::size_t mr = sk::spmm_b4_kernel().mr;
   std::vector<std::uint8_t> panels(sk::panels_bytes(m, k, mr));
   for (auto _ : st) {
-    sk::qu8_pack_panels_f32(x.data(), m, k, k, sk::choose_qu8_params(-4.0f, 4.0f), mr, panels.data());
+    sk::qu8_pack_panels_f32(x.data(), m, k, k, sparrow::quant::activation_params(-4.0f, 4.0f), mr, panels.data());
     benchmark::ClobberMemory();
   }
   st.counters["Gelem_per_s"] =

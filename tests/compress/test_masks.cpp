@@ -6,6 +6,7 @@
 #include "core/errors.h"
 
 using namespace sparrow::compress;
+using sparrow::recipe::MaskKind;
 
 namespace {
 
@@ -29,17 +30,6 @@ std::vector<double> block_means(const torch::Tensor& w2, int64_t r, int64_t c) {
 }
 
 }  // namespace
-
-TEST_CASE("mask kinds parse SparseML's spellings", "[compress][mask]") {
-  CHECK(MaskKind::parse("unstructured").type == MaskKind::Type::Unstructured);
-  CHECK(MaskKind::parse("block4").name() == "block4");
-  CHECK(MaskKind::parse("[1, 4]").name() == "block4");
-  CHECK(MaskKind::parse("[4,4]").rows == 4);
-  CHECK(MaskKind::parse("2:4").name() == "2:4");
-  CHECK(MaskKind::parse("2:4").max_sparsity() == 0.5);
-  CHECK_THROWS_AS(MaskKind::parse("4:2"), std::invalid_argument);
-  CHECK_THROWS_AS(MaskKind::parse("blocky"), std::invalid_argument);
-}
 
 TEST_CASE("block masks prune whole blocks with the lowest mean magnitude", "[compress][mask]") {
   torch::manual_seed(3);
@@ -114,12 +104,7 @@ TEST_CASE("global ranking uses one threshold across tensors", "[compress][mask]"
   CHECK(max_pruned <= min_kept);
 }
 
-TEST_CASE("mask kinds are bounded, and must fit the weights they prune", "[compress][masks][limits]") {
-  CHECK_THROWS_WITH(MaskKind::parse("[99999999999,4]"), "block dimensions must be in [1, 256]");
-  CHECK_THROWS_WITH(MaskKind::parse("[99999999999999999999999,4]"), "block dimensions must be in [1, 256]");
-  CHECK_THROWS_WITH(MaskKind::parse("2:99999999999999999999"), "N:M needs 1 <= N < M <= 64");
-  CHECK_THROWS_AS(MaskKind::parse(std::string(200000, '1') + ":4"), std::invalid_argument);
-  CHECK(MaskKind::parse("[256,4]").rows == 256);
+TEST_CASE("mask kinds must fit the weights they prune", "[compress][masks][limits]") {
   const auto w = torch::zeros({16, 8, 3, 3});  // a 16 x 72 matrix
   CHECK_NOTHROW(check_mask_fits(MaskKind::parse("[16,4]"), "conv.weight", w, "r.yaml:3:5"));
   CHECK_NOTHROW(check_mask_fits(MaskKind::parse("2:64"), "conv.weight", w, "r.yaml:3:5"));

@@ -16,10 +16,21 @@ namespace {
 
 // DESIGN.md's formulas written out with scalar loops and std::nearbyint
 // (round half to even in the default rounding mode), independent of the
-// tensor code under test.
+// tensor code under test and of lib/quant.
 int ref_qw(float w, float scale) { return static_cast<int>(std::fmin(127.f, std::fmax(-127.f, std::nearbyint(w / scale)))); }
 int ref_qx(float x, float scale, int zp) {
   return static_cast<int>(std::fmin(255.f, std::fmax(0.f, std::nearbyint(x / scale) + static_cast<float>(zp))));
+}
+// The per-row weight scales of a 2-D weight.
+std::vector<float> ref_scales(const torch::Tensor& w) {
+  const auto a = w.accessor<float, 2>();
+  std::vector<float> s;
+  for (int64_t n = 0; n < w.size(0); ++n) {
+    float max_abs = 0;
+    for (int64_t k = 0; k < w.size(1); ++k) max_abs = std::fmax(max_abs, std::fabs(a[n][k]));
+    s.push_back(max_abs == 0 ? 1.0f : max_abs / 127.0f);
+  }
+  return s;
 }
 
 }  // namespace
@@ -36,31 +47,19 @@ TEST_CASE("weight quantization matches the scheme, per output channel", "[compre
   const auto q = quantize_weight(w, scales);
   REQUIRE(q.scalar_type() == torch::kInt8);
   const auto wa = w.accessor<float, 2>();
+  const auto s = ref_scales(w);
   for (int n = 0; n < 6; ++n) {
-    float max_abs = 0;
-    for (int k = 0; k < 10; ++k) max_abs = std::fmax(max_abs, std::fabs(wa[n][k]));
-    const float s = max_abs == 0 ? 1.0f : max_abs / 127.0f;
-    CHECK(scales[n].item<float>() == s);
-    for (int k = 0; k < 10; ++k) CHECK(q[n][k].item<int>() == ref_qw(wa[n][k], s));
+    CHECK(scales[n].item<float>() == s[n]);
+    for (int k = 0; k < 10; ++k) CHECK(q[n][k].item<int>() == ref_qw(wa[n][k], s[n]));
   }
+  CHECK(scales[3].item<float>() == 1.0f);
   CHECK(q[4][3].item<int>() == 64);
   CHECK(q[4][4].item<int>() == -2);
   CHECK(q[3].abs().sum().item<int>() == 0);
 }
 
-TEST_CASE("activation qparams hold zero and quantize with clamping and ties to even", "[compress][quant]") {
-  const auto q = activation_qparams(-1.0f, 3.0f);
-  CHECK(q.scale == 4.0f / 255.0f);
-  CHECK(q.zero_point == static_cast<int>(std::nearbyint(1.0f / q.scale)));
-  const auto positive = activation_qparams(0.5f, 2.0f);  // widened to [0, 2]
-  CHECK(positive.zero_point == 0);
-  CHECK(positive.scale == 2.0f / 255.0f);
-  const auto negative = activation_qparams(-4.0f, -1.0f);  // widened to [-4, 0]
-  CHECK(negative.zero_point == 255);
-  const auto empty = activation_qparams(0.0f, 0.0f);
-  CHECK(empty.scale == 1.0f);
-
-  ActivationQParams tie{0.5f, 10};
+TEST_CASE("activation quantization of a tensor clamps and rounds ties to even", "[compress][quant]") {
+  const quant::ActivationParams tie{0.5f, 10};
   const auto x = torch::tensor({-100.0f, -5.0f, 0.25f, 0.75f, 1.25f, 200.0f, -2.5f});
   const auto qx = quantize_activation(x, tie);
   const auto xa = x.accessor<float, 1>();
@@ -70,22 +69,34 @@ TEST_CASE("activation qparams hold zero and quantize with clamping and ties to e
   CHECK(qx[2].item<int>() == 10);   // 0.5 rounds to 0
   CHECK(qx[3].item<int>() == 12);   // 1.5 rounds to 2
   CHECK(qx[4].item<int>() == 12);   // 2.5 rounds to 2
+  // An FP32 division, as quant::quantize_activation: 1.55f / 0.1f = 15.499999 -> 15 (a reciprocal gives 16).
+  CHECK(quantize_activation(torch::tensor({1.55f}), {0.1f, 0})[0].item<int>() == 15);
 }
 
 TEST_CASE("fake quantization equals quantize-dequantize and passes gradients straight through", "[compress][quant]") {
   torch::manual_seed(8);
   auto x = torch::randn({4, 9}).requires_grad_(true);
-  const ActivationQParams q = activation_qparams(-2.0f, 2.5f);
+  const quant::ActivationParams q{4.5f / 255.0f, 113};
   const auto y = fake_quantize_activation(x, q);
-  const auto expected = (quantize_activation(x, q).to(torch::kFloat32) - q.zero_point) * q.scale;
-  CHECK(torch::equal(y.detach(), expected));
+  const auto xd = x.detach(), yd = y.detach();
+  const auto xa = xd.accessor<float, 2>();
+  const auto ya = yd.accessor<float, 2>();
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 9; ++k)
+      CHECK(ya[i][k] == static_cast<float>(ref_qx(xa[i][k], q.scale, q.zero_point) - q.zero_point) * q.scale);
   y.sum().backward();
   CHECK(torch::equal(x.grad(), torch::ones_like(x)));
 
   auto w = torch::randn({5, 9}).requires_grad_(true);
   const auto fw = fake_quantize_weight(w);
-  const auto s = weight_scales(w);
-  CHECK(torch::equal(fw.detach(), quantize_weight(w, s).to(torch::kFloat32) * s.view({5, 1})));
+  const auto wd = w.detach(), fd = fw.detach();
+  const auto s = ref_scales(wd);
+  const auto wa = wd.accessor<float, 2>();
+  const auto fa = fd.accessor<float, 2>();
+  for (int n = 0; n < 5; ++n)
+    for (int k = 0; k < 9; ++k) CHECK(fa[n][k] == static_cast<float>(ref_qw(wa[n][k], s[n])) * s[n]);
+  fw.sum().backward();
+  CHECK(torch::equal(w.grad(), torch::ones_like(w)));
 }
 
 TEST_CASE("exact quantized linear equals integer arithmetic done by hand", "[compress][quant]") {
@@ -93,19 +104,19 @@ TEST_CASE("exact quantized linear equals integer arithmetic done by hand", "[com
   const auto x = torch::randn({3, 37}) * 2;
   const auto w = torch::randn({5, 37});
   const auto b = torch::randn({5});
-  const auto q = activation_qparams(-3.0f, 4.0f);
+  const quant::ActivationParams q{7.0f / 255.0f, 109};
   const auto y = quantized_linear_exact(x, q, w, b);
-  const auto s = weight_scales(w);
-  const auto qw = quantize_weight(w, s);
-  const auto qx = quantize_activation(x, q);
+  const auto s = ref_scales(w);
+  const auto xa = x.accessor<float, 2>();
+  const auto wa = w.accessor<float, 2>();
   for (int m = 0; m < 3; ++m)
     for (int n = 0; n < 5; ++n) {
       int32_t acc = 0, row_sum = 0;
       for (int k = 0; k < 37; ++k) {
-        acc += qx[m][k].item<int>() * qw[n][k].item<int>();
-        row_sum += qw[n][k].item<int>();
+        acc += ref_qx(xa[m][k], q.scale, q.zero_point) * ref_qw(wa[n][k], s[n]);
+        row_sum += ref_qw(wa[n][k], s[n]);
       }
-      const float v = static_cast<float>(acc - q.zero_point * row_sum) * (q.scale * s[n].item<float>()) + b[n].item<float>();
+      const float v = static_cast<float>(acc - q.zero_point * row_sum) * (q.scale * s[n]) + b[n].item<float>();
       CHECK(y[m][n].item<float>() == v);
     }
 }
@@ -141,9 +152,18 @@ TEST_CASE("QAT hook: training fake-quantizes, evaluation is exact integer math, 
   // Without the hook the model is plain FP32 and differs by the quantization error.
   model.set_linear_hook(nullptr);
   CHECK_FALSE(torch::equal(model.logits(batch), eval_logits));
+  // conv1 sees the batch itself: one training step set its range to the batch's; its parameters are the
+  // scheme's, worked out here from that range.
   const auto j = hook->to_json();
   CHECK(j.size() == 4u);
-  CHECK(j["fc1"]["zero_point"].get<int>() >= 0);
+  const float lo = batch.inputs.min().item<float>(), hi = batch.inputs.max().item<float>();
+  REQUIRE(lo < 0.0f);
+  REQUIRE(hi > 0.0f);
+  CHECK(j["conv1"]["lo"].get<float>() == lo);
+  CHECK(j["conv1"]["hi"].get<float>() == hi);
+  const float scale = (hi - lo) / 255.0f;
+  CHECK(j["conv1"]["scale"].get<float>() == scale);
+  CHECK(j["conv1"]["zero_point"].get<int>() == static_cast<int>(std::nearbyint(-lo / scale)));
 }
 
 TEST_CASE("distillation loss is T^2 KL(teacher || student)", "[compress][distill]") {

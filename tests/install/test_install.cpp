@@ -84,6 +84,13 @@ TEST_CASE("install: classify_email, built against the installed engine, labels a
   CHECK((label == "ham" || label == "spam"));
   CHECK_THAT(cli.output, Catch::Contains("\"label\":\"" + label + "\""));
 
+  // The installed engine CLI finds its LibTorch baseline plug-in in ../lib.
+  const auto bench = run_command((e.prefix / "bin" / "sparrow").string() + " bench " + model.string() +
+                                 " --compare --iterations 1 --warmup 0 --json");
+  INFO(bench.output);
+  CHECK(bench.exit_code == 0);
+  CHECK_THAT(bench.output, Catch::Contains("\"baseline\":\"LibTorch "));
+
   const auto missing = run_command(app.string() + " " + (e.dir / "nope.sparrow").string() + " " + email.string());
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.output, Catch::Contains("nope.sparrow"));

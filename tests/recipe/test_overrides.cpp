@@ -126,7 +126,7 @@ TEST_CASE("overrides: each modifier's --set path, and a whole modifier list repl
   // The paths reach the modifiers they name.
   const Recipe set = with({r.modifiers[0].path + ".final_sparsity=0.5", r.modifiers[1].path + ".mask_type=[4, 4]"});
   CHECK(std::get<GMPruningParams>(set.modifiers[0].params).final_sparsity == 0.5);
-  CHECK(std::get<GMPruningParams>(set.modifiers[1].params).mask_type == "[4, 4]");
+  CHECK(std::get<GMPruningParams>(set.modifiers[1].params).mask.name() == "[4,4]");
 
   const Recipe emptied = with({"modifiers=[]", "stage_one.pruning_modifiers=[]"});
   CHECK(emptied.modifiers.empty());

@@ -7,6 +7,8 @@
 
 namespace sparrow::compress {
 
+using recipe::MaskKind;
+
 namespace {
 
 // The weight as [rows, cols] padded with zeros to whole units.

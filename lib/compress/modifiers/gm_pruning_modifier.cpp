@@ -15,21 +15,12 @@ GMPruningModifier::GMPruningModifier(const recipe::GMPruningParams& p, std::stri
                p.update_frequency),
       params_(p),
       location_(std::move(location)),
-      global_(global) {
-  try {
-    kind_ = MaskKind::parse(p.mask_type);
-  } catch (const std::invalid_argument& e) {
-    throw BadInput(location_ + ": mask_type '" + p.mask_type + "': " + e.what());
-  }
-  if (p.final_sparsity > kind_.max_sparsity() + 1e-9)
-    throw BadInput(location_ + ": final_sparsity " + std::to_string(p.final_sparsity) + " is above what mask_type " +
-                   kind_.name() + " can reach (" + std::to_string(kind_.max_sparsity()) + ")");
-}
+      global_(global) {}
 
 void GMPruningModifier::select_masks(TrainState& state) {
   masks_.clear();
   const auto names = select_parameters(state.model, params_.params, location_);
-  for (const auto& name : names) check_mask_fits(kind_, name, parameter(state.model, name), location_);
+  for (const auto& name : names) check_mask_fits(params_.mask, name, parameter(state.model, name), location_);
   for (const auto& name : names) masks_[name] = torch::ones_like(parameter(state.model, name)).detach();
 }
 
@@ -40,7 +31,7 @@ void GMPruningModifier::on_start(TrainState& state, double) { select_masks(state
 
 std::vector<std::pair<std::string, std::string>> GMPruningModifier::pruned_parameters() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& kv : masks_) out.emplace_back(kv.first, kind_.name());
+  for (const auto& kv : masks_) out.emplace_back(kv.first, params_.mask.name());
   return out;
 }
 
@@ -49,11 +40,11 @@ void GMPruningModifier::prune_to(TrainState& state, double sparsity) {
   if (global_) {
     std::vector<torch::Tensor> weights;
     for (auto& [name, mask] : masks_) weights.push_back(parameter(state.model, name));
-    const auto masks = global_magnitude_masks(weights, sparsity, kind_);
+    const auto masks = global_magnitude_masks(weights, sparsity, params_.mask);
     size_t i = 0;
     for (auto& [name, mask] : masks_) mask = masks[i++];
   } else {
-    for (auto& [name, mask] : masks_) mask = magnitude_mask(parameter(state.model, name), sparsity, kind_);
+    for (auto& [name, mask] : masks_) mask = magnitude_mask(parameter(state.model, name), sparsity, params_.mask);
   }
   for (auto& [name, mask] : masks_) parameter(state.model, name).mul_(mask);
   applied_sparsity_ = sparsity;

@@ -7,7 +7,6 @@
 #include <map>
 #include <string>
 
-#include "compress/masks/mask_kind.h"
 #include "compress/modifier.h"
 #include "recipe/modifier_params.h"
 
@@ -39,7 +38,6 @@ class GMPruningModifier : public Modifier {
 
   recipe::GMPruningParams params_;
   std::string location_;
-  MaskKind kind_;
   bool global_;
   std::map<std::string, torch::Tensor> masks_;
   double applied_sparsity_ = 0.0;

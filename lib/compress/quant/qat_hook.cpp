@@ -23,7 +23,7 @@ QatHook::Layer* QatHook::find(const torch::nn::Module& module) {
   return it == layers_.end() ? nullptr : &it->second;
 }
 
-ActivationQParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool training) {
+quant::ActivationParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool training) {
   if (training && !layer.observer.frozen()) {
     if (std::find(training_order_.begin(), training_order_.end(), &layer) == training_order_.end())
       training_order_.push_back(&layer);
@@ -37,7 +37,7 @@ ActivationQParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool tr
     const auto range = torch::aminmax(x.detach());
     layer.observer.observe(std::get<0>(range).item<float>(), std::get<1>(range).item<float>());
   }
-  return activation_qparams(layer.observer.lo(), layer.observer.hi());
+  return quant::activation_params(layer.observer.lo(), layer.observer.hi());
 }
 
 void QatHook::step_without_items() {
@@ -83,7 +83,7 @@ torch::Tensor batch_norm(const torch::nn::BatchNorm2dImpl& bn, const torch::Tens
 
 }  // namespace
 
-torch::Tensor QatHook::exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const ActivationQParams& q,
+torch::Tensor QatHook::exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const quant::ActivationParams& q,
                                     const torch::Tensor& weight, const torch::Tensor& bias) const {
   // The engine runs conv as im2col + GEMM: columns [B, L, C*kh*kw] times W [out, C*kh*kw].
   const auto& o = module.options;
@@ -135,7 +135,7 @@ std::vector<std::string> QatHook::layers() const {
 nlohmann::json QatHook::to_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [module, layer] : layers_) {
-    const auto q = activation_qparams(layer.observer.lo(), layer.observer.hi());
+    const auto q = quant::activation_params(layer.observer.lo(), layer.observer.hi());
     j[layer.name] = {{"lo", layer.observer.lo()}, {"hi", layer.observer.hi()}, {"scale", q.scale}, {"zero_point", q.zero_point}};
   }
   return j;

@@ -46,9 +46,9 @@ class QatHook : public models::LinearHook {
     ActivationObserver observer;
   };
   Layer* find(const torch::nn::Module& module);
-  ActivationQParams qparams(Layer& layer, const torch::Tensor& x, bool training);
+  quant::ActivationParams qparams(Layer& layer, const torch::Tensor& x, bool training);
   // What the engine computes for a quantized conv with this weight and bias (im2col, integer sums, epilogue).
-  torch::Tensor exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const ActivationQParams& q,
+  torch::Tensor exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const quant::ActivationParams& q,
                              const torch::Tensor& weight, const torch::Tensor& bias) const;
 
   std::map<const torch::nn::Module*, Layer> layers_;

@@ -1,14 +1,9 @@
 #include "compress/quant/quant_scheme.h"
 
-#include <algorithm>
-#include <cmath>
-
 namespace sparrow::compress {
 
-namespace {
-constexpr float kWeightMax = 127.0f;
-constexpr float kActivationLevels = 255.0f;
-}  // namespace
+using quant::kActivationMax;
+using quant::kWeightMax;
 
 torch::Tensor weight_scales(const torch::Tensor& weight) {
   auto max_abs = weight.detach().reshape({weight.size(0), -1}).abs().amax(1);
@@ -23,18 +18,8 @@ torch::Tensor quantize_weight(const torch::Tensor& weight, const torch::Tensor& 
   return torch::round(weight.detach() / scales.view(shape)).clamp(-kWeightMax, kWeightMax).to(torch::kInt8);
 }
 
-ActivationQParams activation_qparams(float lo, float hi) {
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  ActivationQParams q;
-  q.scale = (hi - lo) / kActivationLevels;
-  if (q.scale == 0.0f) q.scale = 1.0f;
-  q.zero_point = static_cast<int32_t>(std::clamp(std::nearbyint(-lo / q.scale), 0.0f, kActivationLevels));
-  return q;
-}
-
-torch::Tensor quantize_activation(const torch::Tensor& x, const ActivationQParams& q) {
-  return (torch::round(x.detach() / q.scale) + q.zero_point).clamp(0, kActivationLevels).to(torch::kUInt8);
+torch::Tensor quantize_activation(const torch::Tensor& x, const quant::ActivationParams& q) {
+  return (torch::round(x.detach() / q.scale) + q.zero_point).clamp(0, kActivationMax).to(torch::kUInt8);
 }
 
 torch::Tensor fake_quantize_weight(const torch::Tensor& weight) {
@@ -45,12 +30,12 @@ torch::Tensor fake_quantize_weight(const torch::Tensor& weight) {
   return weight + (dequantized - weight).detach();
 }
 
-torch::Tensor fake_quantize_activation(const torch::Tensor& x, const ActivationQParams& q) {
+torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::ActivationParams& q) {
   const auto dequantized = (quantize_activation(x, q).to(x.dtype()) - static_cast<float>(q.zero_point)) * q.scale;
   return x + (dequantized - x).detach();
 }
 
-torch::Tensor quantized_linear_exact(const torch::Tensor& x, const ActivationQParams& q, const torch::Tensor& weight,
+torch::Tensor quantized_linear_exact(const torch::Tensor& x, const quant::ActivationParams& q, const torch::Tensor& weight,
                                      const torch::Tensor& bias) {
   torch::NoGradGuard no_grad;
   const auto s_w = weight_scales(weight);

@@ -1,35 +1,30 @@
 #pragma once
-// The one quantization scheme the trainer and the engine share (DESIGN.md):
-// weights INT8 symmetric per output channel in [-127, 127]; activations UINT8
-// asymmetric per tensor; rounding half to even everywhere.
+// The quantization scheme (lib/quant/scheme.h) over LibTorch tensors, for training: the same formulas,
+// constants and rounding as quant's scalar functions, vectorized (torch::round rounds half to even, as
+// std::nearbyint does; divisions are FP32 divisions). Weights INT8 symmetric per output channel in
+// [-127, 127]; activations UINT8 asymmetric per tensor, their parameters from quant::activation_params.
 #include <torch/torch.h>
+
+#include "quant/scheme.h"
 
 namespace sparrow::compress {
 
-struct ActivationQParams {
-  float scale = 1.0f;
-  int32_t zero_point = 0;
-};
-
-// s_w[n] = max|W[n,:]| / 127, or 1 for an all-zero row. Returns [out] float.
+// quant::weight_scale of each row: s_w[n] = max|W[n,:]| / 127, or 1 for an all-zero row. Returns [out] float.
 torch::Tensor weight_scales(const torch::Tensor& weight);
-// q_w = clamp(round(W / s_w[n]), -127, 127) as int8, rows over dim 0.
+// quant::quantize_weight of each weight: clamp(round(W / s_w[n]), -127, 127) as int8, rows over dim 0.
 torch::Tensor quantize_weight(const torch::Tensor& weight, const torch::Tensor& scales);
 
-// From an observed range [lo, hi]: the range is widened to hold 0;
-// s_x = (hi' - lo') / 255 (1 if zero); zp = clamp(round(-lo' / s_x), 0, 255).
-ActivationQParams activation_qparams(float lo, float hi);
-// q_x = clamp(round(x / s_x) + zp, 0, 255), as uint8.
-torch::Tensor quantize_activation(const torch::Tensor& x, const ActivationQParams& q);
+// quant::quantize_activation of each value: clamp(round(x / s_x) + zp, 0, 255), as uint8.
+torch::Tensor quantize_activation(const torch::Tensor& x, const quant::ActivationParams& q);
 
 // Quantize-dequantize with straight-through gradients (the rounding is
 // invisible to backward), for training.
 torch::Tensor fake_quantize_weight(const torch::Tensor& weight);
-torch::Tensor fake_quantize_activation(const torch::Tensor& x, const ActivationQParams& q);
+torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::ActivationParams& q);
 
-// y = s_x * s_w[n] * (sum_k q_x q_w - zp * sum_k q_w) + b with the integer sums
-// exact, as the engine computes it. x: [..., K] float, weight: [N, K].
-torch::Tensor quantized_linear_exact(const torch::Tensor& x, const ActivationQParams& q, const torch::Tensor& weight,
-                                     const torch::Tensor& bias);
+// y = s_x * s_w[n] * (sum_k q_x q_w - zp * sum_k q_w) + b with the integer sums exact, grouped as
+// quant::dequantize_accumulator groups it: the engine's arithmetic. x: [..., K] float, weight: [N, K].
+torch::Tensor quantized_linear_exact(const torch::Tensor& x, const quant::ActivationParams& q,
+                                     const torch::Tensor& weight, const torch::Tensor& bias);
 
 }  // namespace sparrow::compress

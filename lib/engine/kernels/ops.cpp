@@ -24,6 +24,14 @@ const std::vector<ExpMinusMaxSumKernel>& exp_minus_max_sum_kernels() {
   return table;
 }
 #undef SPR_SOFTMAX
+#define SPR_GELU(isa, fn) {#fn, isa, fn},
+const std::vector<GeluKernel>& gelu_kernels() {
+  static const std::vector<GeluKernel> table = {
+#include "engine/kernels/gelu/f32-gelu.inc"
+  };
+  return table;
+}
+#undef SPR_GELU
 
 const LayerNormKernel& layer_norm_kernel() {
   static const LayerNormKernel& k = select_kernel(layer_norm_kernels(), "layer norm");
@@ -31,6 +39,10 @@ const LayerNormKernel& layer_norm_kernel() {
 }
 const ExpMinusMaxSumKernel& exp_minus_max_sum_kernel() {
   static const ExpMinusMaxSumKernel& k = select_kernel(exp_minus_max_sum_kernels(), "softmax exp");
+  return k;
+}
+const GeluKernel& gelu_kernel() {
+  static const GeluKernel& k = select_kernel(gelu_kernels(), "GELU");
   return k;
 }
 
@@ -49,9 +61,7 @@ void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, 
   }
 }
 
-void gelu_f32(const float* x, std::size_t count, float* y) {
-  for (std::size_t i = 0; i < count; ++i) y[i] = gelu_f32(x[i]);
-}
+void gelu_f32(const float* x, std::size_t count, float* y, const GeluKernel& kernel) { kernel.fn(count, x, y); }
 
 void relu_f32(const float* x, std::size_t count, float* y) {
   for (std::size_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;

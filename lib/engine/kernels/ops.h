@@ -1,4 +1,4 @@
-// The FP32 operators around the linear layers. Layer norm, softmax and attention dispatch at run time to
+// The FP32 operators around the linear layers. Layer norm, softmax, GELU and attention dispatch at run time to
 // micro-kernels (ops_ukernels.h; attention also runs the FP32 GEMM's); the rest is portable code.
 #pragma once
 
@@ -13,11 +13,14 @@ namespace sparrow::kernels {
 
 using LayerNormKernel = IsaKernel<F32LayerNormFn>;
 using ExpMinusMaxSumKernel = IsaKernel<F32ExpMinusMaxSumFn>;
+using GeluKernel = IsaKernel<F32GeluFn>;
 const std::vector<LayerNormKernel>& layer_norm_kernels();
 const std::vector<ExpMinusMaxSumKernel>& exp_minus_max_sum_kernels();
+const std::vector<GeluKernel>& gelu_kernels();
 // The kernel chosen for this CPU; the choice is logged once.
 const LayerNormKernel& layer_norm_kernel();
 const ExpMinusMaxSumKernel& exp_minus_max_sum_kernel();
+const GeluKernel& gelu_kernel();
 
 // y[i] = (x[i] - mean) / sqrt(var + eps) * gamma + beta over each row of n values (biased variance).
 void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, const float* gamma,
@@ -26,7 +29,8 @@ void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ld
 // Row-wise softmax, max-subtracted.
 void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, float* y, std::size_t ldy,
                  const ExpMinusMaxSumKernel& kernel = exp_minus_max_sum_kernel());
-void gelu_f32(const float* x, std::size_t count, float* y);
+// GELU of each value (x == y allowed): the AVX2 kernel is within 2e-7 * max(1, |x|) of f32_gelu_ref.
+void gelu_f32(const float* x, std::size_t count, float* y, const GeluKernel& kernel = gelu_kernel());
 void relu_f32(const float* x, std::size_t count, float* y);
 void add_f32(const float* a, const float* b, std::size_t count, float* y);
 

@@ -1,32 +1,10 @@
 #include "engine/kernels/quant.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "engine/kernels/linear.h"
 
 namespace sparrow::kernels {
-
-QuantParams choose_qu8_params(float lo, float hi) {
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  QuantParams q;
-  q.scale = (hi - lo) / 255.0f;
-  if (q.scale == 0.0f) q.scale = 1.0f;
-  q.zero_point = static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo / q.scale), 0.0f, 255.0f));
-  return q;
-}
-
-std::uint8_t quantize_qu8(float x, QuantParams q) {
-  const float v = std::nearbyint(x / q.scale) + static_cast<float>(q.zero_point);
-  return static_cast<std::uint8_t>(std::clamp(v, 0.0f, 255.0f));
-}
-
-float gelu_f32(float x) {
-  const double v = x;
-  return static_cast<float>(0.5 * v * (1.0 + std::erf(v * 0.70710678118654752440)));
-}
 
 namespace {
 
@@ -44,7 +22,7 @@ void pack_panels(std::size_t m, std::size_t k, std::size_t mr, std::uint8_t* out
 
 }  // namespace
 
-void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, QuantParams q,
+void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, quant::ActivationParams q,
                          std::size_t mr, std::uint8_t* out) {
   const QuantizePackRowFn row = quantize_pack_kernel().fn;
   const std::size_t stride = panel_stride(k, mr);
@@ -58,8 +36,8 @@ void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std
   pack_panels(m, k, mr, out, [&](std::size_t t, std::size_t i) { return x[t * ldx + i]; });
 }
 
-void qu8_quantize_f32(const float* x, std::size_t count, QuantParams q, std::uint8_t* out) {
-  for (std::size_t i = 0; i < count; ++i) out[i] = quantize_qu8(x[i], q);
+void qu8_quantize_f32(const float* x, std::size_t count, quant::ActivationParams q, std::uint8_t* out) {
+  for (std::size_t i = 0; i < count; ++i) out[i] = quant::quantize_activation(x[i], q);
 }
 
 }  // namespace sparrow::kernels

@@ -1,5 +1,5 @@
-// Quantization scheme shared with the trainer (docs: shared DESIGN "One quantization scheme") and the
-// UINT8 activation panel layout every INT8 GEMM here reads.
+// The UINT8 activation panel layout every INT8 GEMM here reads, and the parameters of the INT8 epilogue. The
+// quantization scheme itself (scales, rounding, requantization) is lib/quant's, shared with the trainer.
 //
 // Panel layout: tokens are grouped in panels of `mr` rows; a panel stores
 //   [K4 = ceil(K/4)][mr tokens][4 input values]
@@ -11,23 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "quant/scheme.h"
+
 namespace sparrow::kernels {
 
 enum class Activation : std::uint8_t { none, relu, gelu };
-
-struct QuantParams {
-  float scale = 1.0f;
-  std::int32_t zero_point = 0;
-};
-
-// Scale and zero point from an observed range (DESIGN: range widened to hold 0; s = 1 if empty).
-QuantParams choose_qu8_params(float lo, float hi);
-
-// Round half to even with the current (default) rounding mode, as the trainer does.
-std::uint8_t quantize_qu8(float x, QuantParams q);
-
-// GELU with the exact erf, computed in double and rounded once.
-float gelu_f32(float x);
 
 inline std::size_t round_up_4(std::size_t k) { return (k + 3) / 4 * 4; }
 inline std::size_t panel_count(std::size_t m, std::size_t mr) { return (m + mr - 1) / mr; }
@@ -38,17 +26,17 @@ inline std::size_t panels_bytes(std::size_t m, std::size_t k, std::size_t mr) {
 }
 
 // FP32 row-major x[M][ldx] -> quantized UINT8 panels (out: panels_bytes(m, k, mr) bytes).
-void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, QuantParams q,
+void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, quant::ActivationParams q,
                          std::size_t mr, std::uint8_t* out);
 // UINT8 row-major x[M][ldx] (e.g. a requantized layer output) -> panels.
 void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std::size_t ldx, std::size_t mr,
                         std::uint8_t* out);
 // FP32 -> UINT8, plain row-major.
-void qu8_quantize_f32(const float* x, std::size_t count, QuantParams q, std::uint8_t* out);
+void qu8_quantize_f32(const float* x, std::size_t count, quant::ActivationParams q, std::uint8_t* out);
 
 // Parameters of the fused epilogue of an INT8 linear:
-//   v = float(acc - x_zero_point * row_sum[n]) * (x_scale * w_scale[n]) (+ bias[n]), then the activation;
-// FP32 output stores v, UINT8 output stores clamp(nearbyint(v / y.scale) + y.zero_point, 0, 255).
+//   v = quant::dequantize_accumulator(acc, x_zero_point, row_sum[n], x_scale, w_scale[n], bias + n), then the
+//   activation; FP32 output stores v, UINT8 output stores quant::quantize_activation(v, y).
 struct QEpilogueParams {
   float x_scale = 1.0f;
   std::int32_t x_zero_point = 0;
@@ -56,7 +44,7 @@ struct QEpilogueParams {
   const std::int32_t* row_sum = nullptr;  // [N], sum of the quantized weights of each output channel
   const float* bias = nullptr;         // [N] or null
   Activation activation = Activation::none;
-  QuantParams y{};                     // used by the UINT8 output only
+  quant::ActivationParams y{};         // used by the UINT8 output only
 };
 
 }  // namespace sparrow::kernels

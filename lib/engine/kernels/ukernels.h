@@ -66,7 +66,7 @@ using QEpiloguePanelFn = void (*)(std::size_t m, std::size_t mr, std::size_t n_b
 // Quantizes one token row x[0..k) (quant.h scheme) into its slot of an activation panel: panel_row points at
 // the token's first 4 bytes (panel + (t % mr) * 4), successive groups of 4 inputs are mr * 4 bytes apart, and
 // inputs past k up to a multiple of 4 are written as 0.
-using QuantizePackRowFn = void (*)(const float* x, std::size_t k, QuantParams q, std::size_t mr,
+using QuantizePackRowFn = void (*)(const float* x, std::size_t k, quant::ActivationParams q, std::size_t mr,
                                    std::uint8_t* panel_row);
 // y[i][j] = act(sum_k x[i][k] * w[n0+j][k] + bias[j]) for i < m (<= the kernel's MR), j < nc (<= its NR);
 // w points at the first 16-channel panel of the tile, bias (nullable) at bias[n0].
@@ -97,7 +97,7 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
 #undef SPR_EPILOGUE
 
 #define SPR_PACK(isa, fn) \
-  void fn(const float* x, std::size_t k, QuantParams q, std::size_t mr, std::uint8_t* panel_row);
+  void fn(const float* x, std::size_t k, quant::ActivationParams q, std::size_t mr, std::uint8_t* panel_row);
 #include "engine/kernels/pack/f32-qu8-pack.inc"
 #undef SPR_PACK
 

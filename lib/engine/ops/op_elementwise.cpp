@@ -1,14 +1,10 @@
 // Element-wise ops and the row softmax, split over the pool in contiguous slices.
 #include <cmath>
 
-#include "engine/kernels/isa.h"
 #include "engine/kernels/ops.h"
 #include "engine/ops/ops.h"
 
 namespace sparrow::engine::ops {
-
-// f32-gelu-avx2.cpp
-void gelu_f32_avx2(const float* x, std::size_t count, float* y);
 
 namespace {
 // Below this many elements a parallel_for costs more than it saves.
@@ -24,18 +20,8 @@ void slices(const OpArgs& a, std::size_t count, Fn fn) {
 }
 }  // namespace
 
-// GELU x * Phi(x) in single precision (the kernels' reference computes erf in double, which cost a quarter of
-// a BERT run): 8 lanes with AVX2, else the C library's erff.
 void gelu(const OpArgs& a) {
-  if (kernels::mayiuse(kernels::Isa::avx2)) {
-    slices(a, a.out_elements(), [&](std::size_t b, std::size_t e) { gelu_f32_avx2(a.in_f32(0) + b, e - b, a.out_f32() + b); });
-    return;
-  }
-  slices(a, a.out_elements(), [&](std::size_t b, std::size_t e) {
-    const float* x = a.in_f32(0);
-    float* y = a.out_f32();
-    for (std::size_t i = b; i < e; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
-  });
+  slices(a, a.out_elements(), [&](std::size_t b, std::size_t e) { kernels::gelu_f32(a.in_f32(0) + b, e - b, a.out_f32() + b); });
 }
 
 void relu(const OpArgs& a) {

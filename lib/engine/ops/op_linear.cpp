@@ -62,7 +62,7 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
   // panel height the plan sized the scratch for.
   const kernels::SpmmB4Kernel* spmm = sparse ? &kernels::spmm_kernel(w.sparse.rows) : nullptr;
   const std::size_t mr = sparse ? spmm->mr : kernels::qgemm_kernel().mr;
-  const kernels::QuantParams q{op.scale, op.zero_point};
+  const quant::ActivationParams q{op.scale, op.zero_point};
   const std::size_t stride = kernels::panel_stride(w.k, mr), panel_count = kernels::panel_count(m, mr);
   const kernels::QuantizePackRowFn pack_row = kernels::quantize_pack_kernel().fn;
   kernels::parallel_for(pool, panel_count, [&](std::size_t begin, std::size_t end) {

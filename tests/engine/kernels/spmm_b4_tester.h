@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/kernels/linear.h"
+#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/thread_pool.h"
 #include "kernels/random.h"
 #include "reference/dense_qgemm.h"
@@ -237,7 +238,7 @@ class SpmmB4Tester {
     float v = static_cast<float>(p.acc[t * n_ + c] - ep.x_zero_point * p.row_sum[c]) * (ep.x_scale * ep.w_scale[c]);
     if (ep.bias != nullptr) v = v + ep.bias[c];
     if (ep.activation == kernels::Activation::relu) v = v > 0.0f ? v : 0.0f;
-    if (ep.activation == kernels::Activation::gelu) v = kernels::gelu_f32(v);
+    if (ep.activation == kernels::Activation::gelu) v = kernels::f32_gelu_ref(v);
     const float q = std::nearbyint(v / ep.y.scale) + static_cast<float>(ep.y.zero_point);
     return static_cast<int>(std::clamp(q, 0.0f, 255.0f));
   }

@@ -10,6 +10,7 @@
 
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "engine/kernels/ops.h"
 
 namespace sk = sparrow::kernels;
 
@@ -94,6 +95,7 @@ TEST_CASE("SPARROW_MAX_ISA caps the chosen kernels, and each choice is logged on
   check_choice("dense INT8 GEMM", sk::qgemm_kernels(), sk::qgemm_kernel(), want);
   check_choice("FP32 GEMM", sk::f32_gemm_kernels(), sk::f32_gemm_kernel(), want);
   check_choice("INT8 epilogue", sk::qepilogue_kernels(), sk::qepilogue_kernel(), want);
+  check_choice("GELU", sk::gelu_kernels(), sk::gelu_kernel(), want);
   // Layers chain through activation panels: sparse and dense kernels must agree on the panel width.
   REQUIRE(sk::qgemm_kernel().mr == spmm.mr);
 }

@@ -23,7 +23,7 @@ TEMPLATE_TEST_CASE("quantize-and-pack row kernels equal the scalar reference", "
     for (int seed = 0; seed < 300; ++seed) {
       Rng rng(seed);
       const std::size_t k = rng.uniform_int(1, 100), mr = rng.chance(0.5) ? 32 : 64;
-      const sk::QuantParams q{rng.uniform(0.001f, 0.5f), rng.uniform_int(0, 255)};
+      const sparrow::quant::ActivationParams q{rng.uniform(0.001f, 0.5f), rng.uniform_int(0, 255)};
       std::vector<float> x(k);
       for (auto& v : x) {
         const int kind = rng.uniform_int(0, 3);
@@ -47,14 +47,14 @@ TEST_CASE("qu8_pack_panels_f32 quantizes into the panel layout", "[kernels][pack
   for (std::size_t m : {1, 31, 32, 33, 70}) {
     for (std::size_t k : {1, 3, 4, 9, 17, 64}) {
       const std::size_t mr = 32, ldx = k + 2;
-      const sk::QuantParams q{0.05f, 100};
+      const sparrow::quant::ActivationParams q{0.05f, 100};
       std::vector<float> x(m * ldx);
       for (auto& v : x) v = rng.uniform(-8.0f, 8.0f);
       std::vector<std::uint8_t> panels(sk::panels_bytes(m, k, mr), 0xA5);
       sk::qu8_pack_panels_f32(x.data(), m, k, ldx, q, mr, panels.data());
       for (std::size_t t = 0; t < sk::panel_count(m, mr) * mr; ++t) {
         for (std::size_t i = 0; i < sk::round_up_4(k); ++i) {
-          const std::uint8_t want = t < m && i < k ? sk::quantize_qu8(x[t * ldx + i], q) : 0;
+          const std::uint8_t want = t < m && i < k ? sparrow::quant::quantize_activation(x[t * ldx + i], q) : 0;
           INFO("m " << m << " k " << k << " token " << t << " input " << i);
           REQUIRE(panels[(t / mr) * sk::panel_stride(k, mr) + (i / 4) * mr * 4 + (t % mr) * 4 + i % 4] == want);
         }

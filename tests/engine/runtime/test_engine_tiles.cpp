@@ -26,7 +26,7 @@ std::shared_ptr<models::Cnn> masked_cnn(const std::string& mask) {
   torch::NoGradGuard g;
   for (const char* name : {"fc1.weight", "conv2.weight"}) {
     torch::Tensor w = model->named_parameters()[name];
-    w.mul_(compress::magnitude_mask(w, 0.8, compress::MaskKind::parse(mask)));
+    w.mul_(compress::magnitude_mask(w, 0.8, recipe::MaskKind::parse(mask)));
   }
   return model;
 }

@@ -1,6 +1,6 @@
 // Fused epilogue, AVX2: the same FP32 operations in the same order as the scalar reference (bit-identical),
 // except that FP32 outputs take GELU from the 8-lane f32-gelu-avx2.h (within 2e-7 * max(1, |x|) of the
-// reference, and identical to the engine's own gelu op); requantized outputs keep the reference's GELU, so
+// reference, and identical to the AVX2 gelu micro-kernel); requantized outputs keep the reference's GELU, so
 // their rounding is the trainer's. 8x8 blocks of the [channel][token] INT32 tile are transposed first, so
 // each vector is 8 channels of one token: per-channel terms are loaded once per channel group and output rows
 // are stored whole.
@@ -9,7 +9,8 @@
 #include <cassert>
 #include <cstring>
 
-#include "engine/kernels/f32-gelu-avx2.h"
+#include "engine/kernels/gelu/f32-gelu-avx2.h"
+#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -73,7 +74,7 @@ __attribute__((always_inline)) inline void block_values(std::size_t mr, std::siz
       } else {
         alignas(32) float tmp[8];
         _mm256_store_ps(tmp, v);
-        for (float& e : tmp) e = gelu_f32(e);
+        for (float& e : tmp) e = f32_gelu_ref(e);
         v = _mm256_load_ps(tmp);
       }
     }
@@ -84,7 +85,7 @@ __attribute__((always_inline)) inline void block_values(std::size_t mr, std::siz
 __m256i requantize(__m256 v, const QEpilogueParams& p) {
   __m256 q = _mm256_round_ps(_mm256_div_ps(v, _mm256_set1_ps(p.y.scale)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   q = _mm256_add_ps(q, _mm256_set1_ps(static_cast<float>(p.y.zero_point)));
-  q = _mm256_min_ps(_mm256_max_ps(q, _mm256_setzero_ps()), _mm256_set1_ps(255.0f));
+  q = _mm256_min_ps(_mm256_max_ps(q, _mm256_setzero_ps()), _mm256_set1_ps(quant::kActivationMax));
   return _mm256_cvttps_epi32(q);
 }
 

@@ -1,31 +1,28 @@
-// Portable reference of the fused INT8-linear epilogue. The SIMD versions perform the same FP32 operations
-// in the same order (no FMA contraction: the library is built with -ffp-contract=off), so
+// Portable reference of the fused INT8-linear epilogue: lib/quant's formulas (dequantize_accumulator, then
+// the activation, then quantize_activation for UINT8 outputs). The SIMD versions perform the same FP32
+// operations in the same order (no FMA contraction: the libraries are built with -ffp-contract=off), so
 // their results are bit-identical.
 #include <cassert>
-#include <cmath>
 
+#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
 namespace {
 
 float epilogue_value(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
-  const std::int32_t corrected = acc - p.x_zero_point * p.row_sum[n];
-  float v = static_cast<float>(corrected) * (p.x_scale * p.w_scale[n]);
-  if (p.bias != nullptr) v = v + p.bias[n];
+  float v = quant::dequantize_accumulator(acc, p.x_zero_point, p.row_sum[n], p.x_scale, p.w_scale[n],
+                                          p.bias != nullptr ? p.bias + n : nullptr);
   switch (p.activation) {
     case Activation::none: break;
     case Activation::relu: v = v > 0.0f ? v : 0.0f; break;
-    case Activation::gelu: v = gelu_f32(v); break;
+    case Activation::gelu: v = f32_gelu_ref(v); break;
   }
   return v;
 }
 
 std::uint8_t requantized(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
-  const float v = epilogue_value(acc, n, p);
-  float q = std::nearbyint(v / p.y.scale) + static_cast<float>(p.y.zero_point);
-  q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
-  return static_cast<std::uint8_t>(q);
+  return quant::quantize_activation(epilogue_value(acc, n, p), p.y);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // the SIMD kernels, so results agree to rounding of the FMA).
 #include <cassert>
 
+#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -14,7 +15,7 @@ void f32_gemm_ukernel_1x16__scalar(std::size_t m, std::size_t nc, std::size_t k,
     for (std::size_t i = 0; i < k; ++i) sum += x[i] * w[i * kF32PanelNr + j];
     if (bias != nullptr) sum += bias[j];
     if (act == Activation::relu) sum = sum > 0.0f ? sum : 0.0f;
-    if (act == Activation::gelu) sum = gelu_f32(sum);
+    if (act == Activation::gelu) sum = f32_gelu_ref(sum);
     y[j] = sum;
   }
 }

@@ -4,6 +4,7 @@
 
 #include <cassert>
 
+#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -62,7 +63,7 @@ void f32_gemm_ukernel_6x16__avx2(std::size_t m, std::size_t nc, std::size_t k, c
     }
     _mm256_store_ps(tile, v0);
     _mm256_store_ps(tile + 8, v1);
-    for (std::size_t j = 0; j < nc; ++j) out[j] = act == Activation::gelu ? gelu_f32(tile[j]) : tile[j];
+    for (std::size_t j = 0; j < nc; ++j) out[j] = act == Activation::gelu ? f32_gelu_ref(tile[j]) : tile[j];
   }
 }
 

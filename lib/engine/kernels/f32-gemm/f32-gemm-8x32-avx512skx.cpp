@@ -4,6 +4,7 @@
 
 #include <cassert>
 
+#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -66,7 +67,7 @@ void f32_gemm_ukernel_8x32__avx512skx(std::size_t m, std::size_t nc, std::size_t
     _mm512_mask_storeu_ps(out, m0, v0);
     _mm512_mask_storeu_ps(out + 16, m1, v1);
     if (act == Activation::gelu) {
-      for (std::size_t j = 0; j < nc; ++j) out[j] = gelu_f32(out[j]);
+      for (std::size_t j = 0; j < nc; ++j) out[j] = f32_gelu_ref(out[j]);
     }
   }
 }

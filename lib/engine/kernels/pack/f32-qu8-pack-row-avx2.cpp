@@ -8,9 +8,9 @@
 
 namespace sparrow::kernels {
 
-void f32_qu8_pack_row__avx2(const float* x, std::size_t k, QuantParams q, std::size_t mr, std::uint8_t* panel_row) {
+void f32_qu8_pack_row__avx2(const float* x, std::size_t k, quant::ActivationParams q, std::size_t mr, std::uint8_t* panel_row) {
   const __m256 scale = _mm256_set1_ps(q.scale), zero_point = _mm256_set1_ps(static_cast<float>(q.zero_point));
-  const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
+  const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(quant::kActivationMax);
   const std::size_t group_stride = mr * 4;
   std::size_t i = 0;
   for (; i + 8 <= k; i += 8) {
@@ -27,7 +27,7 @@ void f32_qu8_pack_row__avx2(const float* x, std::size_t k, QuantParams q, std::s
   // function. No inline helper from the headers here: compiled with AVX2 flags, its copy could be the one
   // the linker keeps for every caller.
   const std::size_t padded = (k + 3) / 4 * 4;
-  for (; i < padded; ++i) panel_row[(i / 4) * group_stride + i % 4] = i < k ? quantize_qu8(x[i], q) : 0;
+  for (; i < padded; ++i) panel_row[(i / 4) * group_stride + i % 4] = i < k ? quant::quantize_activation(x[i], q) : 0;
 }
 
 }  // namespace sparrow::kernels

@@ -3,9 +3,9 @@
 
 namespace sparrow::kernels {
 
-void f32_qu8_pack_row__scalar(const float* x, std::size_t k, QuantParams q, std::size_t mr, std::uint8_t* panel_row) {
+void f32_qu8_pack_row__scalar(const float* x, std::size_t k, quant::ActivationParams q, std::size_t mr, std::uint8_t* panel_row) {
   for (std::size_t i = 0; i < round_up_4(k); ++i) {
-    panel_row[(i / 4) * mr * 4 + i % 4] = i < k ? quantize_qu8(x[i], q) : 0;
+    panel_row[(i / 4) * mr * 4 + i % 4] = i < k ? quant::quantize_activation(x[i], q) : 0;
   }
 }
 

@@ -1,5 +1,5 @@
-// Exact-form GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), for 8 floats with AVX2+FMA: the engine's gelu op
-// and the INT8 epilogue's fused GELU. Include it only from files compiled with the AVX2 flags; it is
+// Exact-form GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), for 8 floats with AVX2+FMA: the gelu micro-kernel
+// (f32-gelu-avx2.cpp) and the INT8 epilogue's fused GELU on FP32 outputs. Include it only from files compiled with the AVX2 flags; it is
 // `static inline`, so no object exports a copy (STYLE's ODR rule).
 //
 // erf(z) for z >= 0 is Abramowitz & Stegun 7.1.26: 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-z^2),
