@@ -155,6 +155,9 @@ std::vector<std::string> label_names_of(const std::vector<const TextRecords*>& a
     for (size_t i = 0; i < items->labels.size(); ++i) {
       if (const auto* id = std::get_if<int64_t>(&items->labels[i])) {
         if (*id < 0) throw BadInput(source + ":" + std::to_string(items->lines[i]) + ": label ids must be >= 0");
+        if (*id > kMaxLabelId)  // each id up to the largest becomes a class: a huge one would never finish
+          throw BadInput(source + ":" + std::to_string(items->lines[i]) + ": label id " + std::to_string(*id) +
+                         " is above " + std::to_string(kMaxLabelId) + "; use label names for sparse ids");
         ints = true;
         max_id = std::max(max_id, *id);
       } else {

@@ -31,7 +31,11 @@ TextRecords parse_jsonl(const std::string& content, const std::string& source);
 // RFC 4180 with a header naming "text" and "label" columns. BadInput names `source` and the line.
 TextRecords parse_csv(const std::string& content, const std::string& source);
 
-// Label names for all records of all files: integers 0..max, or sorted strings; BadInput when they mix.
+// Label ids name classes 0..id, so an id is bounded as a model's class count is (model_factory's sizes).
+inline constexpr int64_t kMaxLabelId = (int64_t{1} << 20) - 1;
+
+// Label names for all records of all files: integers 0..max, or sorted strings; BadInput when they mix or
+// an id is outside [0, kMaxLabelId].
 std::vector<std::string> label_names_of(const std::vector<const TextRecords*>& all, const std::string& source);
 // The records with their labels as ids into `names` (from label_names_of).
 TextDataset resolve_labels(TextRecords records, const std::vector<std::string>& names, const std::string& name);
