@@ -3,7 +3,7 @@
 // them (bit flips, truncations, byte insertions and deletions, a fixed seed) until a count or a time
 // budget runs out. The entry point swallows the errors a parser may give (BadInput and kin); anything
 // that escapes it fails this run, and the input is saved beside the test so it can be replayed alone.
-//   replay_<target> <corpus dir> [mutants (default 20000)] [seconds (default 4)]
+//   replay_<target> <corpus dir> [mutants (default 50000)] [seconds (default 4)]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::filesystem::path corpus = argv[1];
-  const long mutants = argc > 2 ? std::stol(argv[2]) : 20000;
+  const long mutants = argc > 2 ? std::stol(argv[2]) : 50000;
   const double seconds = argc > 3 ? std::stod(argv[3]) : 4.0;
 
   std::vector<std::filesystem::path> files;
