@@ -31,8 +31,9 @@ TextRecords parse_jsonl(const std::string& content, const std::string& source);
 // RFC 4180 with a header naming "text" and "label" columns. BadInput names `source` and the line.
 TextRecords parse_csv(const std::string& content, const std::string& source);
 
-// Label ids name classes 0..id, so an id is bounded as a model's class count is (model_factory's sizes).
-inline constexpr int64_t kMaxLabelId = (int64_t{1} << 20) - 1;
+// Label ids name classes 0..id, each given a name: far more classes than any text task has, and few enough
+// that naming them all takes milliseconds.
+inline constexpr int64_t kMaxLabelId = 65535;
 
 // Label names for all records of all files: integers 0..max, or sorted strings; BadInput when they mix or
 // an id is outside [0, kMaxLabelId].
