@@ -1,6 +1,8 @@
 #include "models/bert/bert_config.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "core/errors.h"
 
@@ -11,10 +13,15 @@ namespace {
 template <typename T>
 T field(const nlohmann::json& j, const char* key, T fallback, const std::string& context) {
   if (!j.contains(key) || j.at(key).is_null()) return fallback;
+  const nlohmann::json& v = j.at(key);
+  const auto wrong_type = [&] { return BadInput(context + ": " + key + " has the wrong type (found " + v.dump() + ")"); };
+  // nlohmann casts any number to an integer type: 2.5 would become 2, and 1e300 is undefined behaviour.
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX})) throw wrong_type();
   try {
-    return j.at(key).get<T>();
+    return v.get<T>();
   } catch (const nlohmann::json::exception&) {
-    throw BadInput(context + ": " + key + " has the wrong type (found " + j.at(key).dump() + ")");
+    throw wrong_type();
   }
 }
 
@@ -153,7 +160,7 @@ void apply_hf_tokenizer_config(const nlohmann::json& t, bool config_sets_length,
   c.do_lower_case = field(t, "do_lower_case", c.do_lower_case, context);
   if (!config_sets_length) {
     const double max_len = field(t, "model_max_length", static_cast<double>(c.max_seq_length), context);
-    c.max_seq_length = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(std::min(max_len, 1e9)));
+    c.max_seq_length = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(std::clamp(max_len, 0.0, 1e9)));
   }
 }
 
