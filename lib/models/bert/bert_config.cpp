@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/errors.h"
+#include "models/model_limits.h"
 
 namespace sparrow::models::bert {
 
@@ -28,17 +29,16 @@ T field(const nlohmann::json& j, const char* key, T fallback, const std::string&
 }  // namespace
 
 void BertConfig::validate(const std::string& context) const {
-  const auto positive = [&](const char* name, int64_t v) {
-    if (v <= 0) throw BadInput(context + ": " + name + " must be > 0, got " + std::to_string(v));
-  };
-  positive("vocab_size", vocab_size);
-  positive("hidden_size", hidden_size);
-  positive("num_hidden_layers", num_hidden_layers);
-  positive("num_attention_heads", num_attention_heads);
-  positive("intermediate_size", intermediate_size);
-  positive("max_position_embeddings", max_position_embeddings);
-  positive("type_vocab_size", type_vocab_size);
-  positive("num_labels", num_labels);
+  // Sizes beyond a model that fits in memory would have the constructor allocate (or loop) for ever.
+  for (const auto& [name, v] : {std::pair{"vocab_size", vocab_size}, std::pair{"hidden_size", hidden_size},
+                                std::pair{"num_hidden_layers", num_hidden_layers}, std::pair{"num_attention_heads", num_attention_heads},
+                                std::pair{"intermediate_size", intermediate_size}, std::pair{"max_position_embeddings", max_position_embeddings},
+                                std::pair{"type_vocab_size", type_vocab_size}, std::pair{"num_labels", num_labels}})
+    check_model_size(context + ": " + name, v);
+  const double h = static_cast<double>(hidden_size);
+  check_model_parameters(context, h * static_cast<double>(vocab_size + max_position_embeddings + type_vocab_size) +
+                                      static_cast<double>(num_hidden_layers) * h *
+                                          (4.0 * h + 2.0 * static_cast<double>(intermediate_size)));
   if (hidden_size % num_attention_heads != 0)
     throw BadInput(context + ": hidden_size " + std::to_string(hidden_size) + " is not a multiple of num_attention_heads " +
                    std::to_string(num_attention_heads));
