@@ -10,6 +10,7 @@
 #include "models/bert/bert.h"
 #include "models/cnn.h"
 #include "models/mlp.h"
+#include "models/model_limits.h"
 
 namespace sparrow::models {
 
@@ -31,23 +32,15 @@ class ConfigFields {
     }
   }
 
-  // A size: 1 to 2^20, so that products of sizes cannot overflow before check_parameters.
+  // A size: 1 to kMaxModelSize, so that products of sizes cannot overflow before check_parameters.
   int64_t positive(const std::string& key, int64_t fallback) {
-    constexpr int64_t kMaxSize = int64_t{1} << 20;
     const auto v = get<int64_t>(key, fallback);
-    if (v <= 0 || v > kMaxSize)
-      throw BadInput(context_ + ": model." + key + " must be from 1 to " + std::to_string(kMaxSize) + ", got " +
-                     std::to_string(v));
+    check_model_size(context_ + ": model." + key, v);
     return v;
   }
 
   // Refuses, before anything is allocated, sizes whose weights would not fit in memory.
-  void check_parameters(double parameters) const {
-    constexpr double kMaxParameters = 2147483648.0;  // 2^31: 8 GiB of FP32 weights
-    if (parameters > kMaxParameters)
-      throw BadInput(context_ + ": the model's sizes give " + fmt::format("{:.3g}", parameters) +
-                     " parameters, more than the " + fmt::format("{:.3g}", kMaxParameters) + " Sparrow builds");
-  }
+  void check_parameters(double parameters) const { check_model_parameters(context_, parameters); }
 
   const std::string& context() const { return context_; }
 
@@ -137,10 +130,7 @@ std::shared_ptr<Classifier> make_bert(ConfigFields& f) {
   f.get<nlohmann::json>("model_type", {});
   f.get<nlohmann::json>("label2id", {});
   f.finish("bert");
-  c.validate(f.context() + ": model");
-  const double h = static_cast<double>(c.hidden_size);
-  f.check_parameters(h * static_cast<double>(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) +
-                     static_cast<double>(c.num_hidden_layers) * h * (4.0 * h + 2.0 * static_cast<double>(c.intermediate_size)));
+  c.validate(f.context() + ": model");  // includes the parameter count
   auto model = std::make_shared<bert::BertForSequenceClassification>(c);
   for (int64_t i = 0; i < c.num_labels && !id2label.empty(); ++i) {
     const auto it = id2label.find(std::to_string(i));

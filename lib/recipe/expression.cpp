@@ -161,7 +161,11 @@ Value binary(const std::string& op, const Value& a, const Value& b, size_t offse
 
 // Python's round(): half to even; with ndigits, a float.
 Value round_value(const Value& x, std::optional<Value> ndigits, size_t offset) {
-  if (!ndigits) return x.is_int() ? x : Value::integer(static_cast<int64_t>(std::nearbyint(x.as_double())));
+  if (!ndigits) {
+    if (x.is_int()) return x;
+    if (std::fabs(x.as_double()) >= 9.2e18) throw ExpressionError(offset, "integer overflow");  // as int() does
+    return Value::integer(static_cast<int64_t>(std::nearbyint(x.as_double())));
+  }
   if (!ndigits->is_int()) throw ExpressionError(offset, "round()'s second argument must be an integer");
   if (x.is_int() && ndigits->as_int() >= 0) return x;
   const double scale = std::pow(10.0, static_cast<double>(ndigits->as_int()));
@@ -240,8 +244,9 @@ class Parser {
     if (at_op("-")) {
       const size_t offset = next().offset;
       const Value v = unary();
-      if (v.is_int()) return int_result(v.as_int() == INT64_MIN, -v.as_int(), offset);
-      return Value::real(-v.as_double());
+      if (!v.is_int()) return Value::real(-v.as_double());
+      if (v.as_int() == INT64_MIN) throw ExpressionError(offset, "integer overflow");  // checked before negating it
+      return Value::integer(-v.as_int());
     }
     return power_expr();
   }
@@ -321,8 +326,11 @@ class Parser {
     }
     arity(1, 1);
     const Value& x = args[0];
-    if (f == "abs") return x.is_int() ? int_result(x.as_int() == INT64_MIN, std::llabs(x.as_int()), name.offset)
-                                      : Value::real(std::fabs(x.as_double()));
+    if (f == "abs") {
+      if (!x.is_int()) return Value::real(std::fabs(x.as_double()));
+      if (x.as_int() == INT64_MIN) throw ExpressionError(name.offset, "integer overflow");
+      return Value::integer(std::llabs(x.as_int()));
+    }
     if (f == "float") return Value::real(x.as_double());
     if (x.is_int()) return x;
     if (std::fabs(x.as_double()) >= 9.2e18) throw ExpressionError(name.offset, "integer overflow");

@@ -19,6 +19,7 @@ constexpr int64_t kMaxBlockRows = 256;         // a block mask_type [r, 4]
 constexpr int64_t kMaxGroupSize = 64;          // M of an N:M mask_type
 constexpr size_t kMaxPatternLength = 1000;     // a params "re:<regex>" (std::regex recurses per character)
 constexpr int kMaxNesting = 100;               // lists and mappings inside each other, in the file or a flag
+constexpr int64_t kMaxValues = 100000;         // values of a recipe or a flag once its aliases are expanded
 constexpr int64_t kMaxScheduleRows = 100001;   // rows `compress schedule` prints (100 000 epochs, step 1)
 constexpr double kMinScheduleStep = 0.001;     // epochs between rows of `compress schedule`
 
@@ -29,10 +30,14 @@ std::string above_max_epochs(const std::string& what, double value);
 // (std::stoll throws on "99999999999999999999").
 int64_t bounded_count(const std::string& digits);
 
-// True when `node` (or `j`) nests lists and mappings more than kMaxNesting deep. Stops looking at that
-// depth, so a hostile value cannot exhaust the stack here.
-bool too_deep(const YAML::Node& node);
+// True when `j` nests arrays and objects more than kMaxNesting deep. Stops looking at that depth, so a
+// hostile value cannot exhaust the stack here.
 bool too_deep(const nlohmann::json& j);
+
+// Why `node` is more than a recipe may hold, or empty: "is nested more than 100 levels deep ..." (kMaxNesting)
+// or "expands to more than 100000 values ..." once its aliases are expanded, as every later pass walks it (a
+// few lines of nested aliases expand to billions). Stops looking at either limit.
+std::string oversized(const YAML::Node& node);
 
 // "nested more than 100 levels deep (the most a recipe or a flag may nest)": the end of the message for both,
 // and for the YAML reader's own depth limit, which lies beyond it.

@@ -186,8 +186,8 @@ void apply_overrides(YAML::Node& root, const Overrides& overrides, Source& sourc
       diag.error(label + ": the value is not valid YAML (" + (deep ? too_deep_message() : e.msg) + ")");
       continue;
     }
-    if (too_deep(value)) {
-      diag.error(label + ": the value is " + too_deep_message());
+    if (const std::string size = oversized(value); !size.empty()) {
+      diag.error(label + ": the value " + size);
       continue;
     }
     if (!value.IsDefined() || value.IsNull()) {

@@ -133,7 +133,7 @@ Recipe parse_recipe(const std::string& text, const std::string& file_name, const
     throw BadInput(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                    ": invalid YAML: " + (deep ? too_deep_message() : e.msg));
   }
-  if (too_deep(root)) throw BadInput(file_name + ": the recipe is " + too_deep_message());
+  if (const std::string size = oversized(root); !size.empty()) throw BadInput(file_name + ": the recipe " + size);
   if (!root.IsMap())
     throw BadInput(file_name + ": a recipe is a YAML mapping (variables, sections such as train:, and *_modifiers: lists)");
 

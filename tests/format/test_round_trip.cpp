@@ -149,9 +149,9 @@ TEST_CASE("a file without tensors round-trips", "[format]") {
   CHECK(f.graph()["ops"][0]["op"] == "relu");
 }
 
-// Hidden: `test_format "[.write-fuzz-seeds]"` rewrites the fuzzer's seed corpus (tests/format/fuzz_corpus).
+// Hidden: `test_format "[.write-fuzz-seeds]"` rewrites the fuzzer's seed corpus (tests/fuzz/corpus/format_reader).
 TEST_CASE("write the fuzz seed corpus", "[.write-fuzz-seeds]") {
-  const std::filesystem::path dir = std::filesystem::path(SPARROW_SOURCE_DIR) / "tests/format/fuzz_corpus";
+  const std::filesystem::path dir = std::filesystem::path(SPARROW_SOURCE_DIR) / "tests/fuzz/corpus/format_reader";
   std::filesystem::create_directories(dir);
   testing::make_sample().writer.write(dir / "sample.sparrow");
   Writer w;

@@ -101,6 +101,10 @@ TEST_CASE("expression: errors point at the offending character", "[recipe][expre
   CHECK(failure("").second == "empty expression");
   CHECK(failure("(-8) ** 0.5").second == "a negative number to a fractional power");
   CHECK(failure("2 ** 100").second == "integer overflow");
+  // Found by tests/fuzz (fuzz_expression): negating INT64_MIN and casting a huge float were undefined.
+  CHECK(failure("-(-9223372036854775807 - 1)").second == "integer overflow");
+  CHECK(failure("abs(-9223372036854775807 - 1)").second == "integer overflow");
+  CHECK(failure("round(1e19)").second == "integer overflow");
   CHECK(failure("min(1)").second == "min() needs at least 2 arguments");
   CHECK(failure("abs(1, 2)").second == "abs() takes 1 argument, got 2");
   CHECK(failure("round(1, 2, 3)").second == "round() takes 1 to 2 arguments, got 3");

@@ -475,6 +475,22 @@ TEST_CASE("parse: nesting deeper than 100 levels is refused, with the limit name
         "r.yaml:1:10004: invalid YAML: nested more than 100 levels deep (the most a recipe or a flag may nest)");
 }
 
+TEST_CASE("parse: aliases expanding beyond 100 000 values are refused before anything walks them", "[recipe][parse][errors][limits]") {
+  // Found by tests/fuzz (fuzz_recipe): nine lines of nested aliases expand to 10^9 values, and parsing never ended.
+  const auto laughs = [](int lines) {
+    std::string text = "x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+    for (int i = 1; i < lines; ++i) {
+      text += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+      for (int k = 0; k < 10; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+      text += "]\n";
+    }
+    return text;
+  };
+  CHECK(parse(laughs(4)).modifiers.empty());  // 11 110 values once expanded: aliases still work
+  CHECK(error_of(laughs(9)) == "r.yaml: the recipe expands to more than 100000 values, each alias counted where it is used "
+                               "(the most a recipe or a flag may hold)");
+}
+
 TEST_CASE("parse: a wrong final_sparsity is one error, not also init_sparsity's", "[recipe][parse][errors]") {
   const std::string gmp = "modifiers:\n  - !GMPruningModifier\n    params: [w]\n    end_epoch: 2\n    init_sparsity: 0.05\n";
   CHECK(error_of(gmp + "    final_sparsity: 1.5\n") == "r.yaml:6:21: final_sparsity must be in [0, 1), got 1.5");

@@ -6,19 +6,11 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/text/text_records.h"
 #include "text/tokenizer.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::data::text {
-
-struct TextDataset {
-  std::string name;
-  std::vector<std::string> texts;
-  std::vector<int64_t> labels;
-  std::vector<std::string> label_names;
-
-  int64_t size() const { return static_cast<int64_t>(texts.size()); }
-};
 
 // Names load_text_dataset understands: spam_assassin, jsonl, csv.
 bool is_text_dataset(const std::string& dataset);

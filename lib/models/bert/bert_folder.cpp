@@ -21,16 +21,6 @@ nlohmann::json read_json(const std::filesystem::path& file) {
   }
 }
 
-template <typename T>
-T field(const nlohmann::json& j, const char* key, T fallback, const std::string& context) {
-  if (!j.contains(key) || j.at(key).is_null()) return fallback;
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw BadInput(context + ": " + key + " has the wrong type (found " + j.at(key).dump() + ")");
-  }
-}
-
 torch::Tensor to_float_tensor(const SafeTensorView& v, const std::string& source) {
   torch::ScalarType type;
   switch (v.dtype) {
@@ -55,49 +45,6 @@ const SafeTensorView* find_tensor(const SafetensorsFile& file, const std::string
 }
 
 }  // namespace
-
-BertConfig config_from_hf(const nlohmann::json& j, const std::string& context) {
-  if (!j.is_object()) throw BadInput(context + ": config must be a JSON object");
-  const std::string act = field<std::string>(j, "hidden_act", "gelu", context);
-  if (act != "gelu")
-    throw BadInput(context + ": hidden_act '" + act + "' is not supported; Sparrow's BERT uses the exact (erf) \"gelu\"");
-  const std::string pos = field<std::string>(j, "position_embedding_type", "absolute", context);
-  if (pos != "absolute") throw BadInput(context + ": position_embedding_type '" + pos + "' is not supported; expected \"absolute\"");
-  BertConfig c;
-  c.vocab_size = field(j, "vocab_size", c.vocab_size, context);
-  c.hidden_size = field(j, "hidden_size", c.hidden_size, context);
-  c.num_hidden_layers = field(j, "num_hidden_layers", c.num_hidden_layers, context);
-  c.num_attention_heads = field(j, "num_attention_heads", c.num_attention_heads, context);
-  c.intermediate_size = field(j, "intermediate_size", c.intermediate_size, context);
-  c.max_position_embeddings = field(j, "max_position_embeddings", c.max_position_embeddings, context);
-  c.type_vocab_size = field(j, "type_vocab_size", c.type_vocab_size, context);
-  c.pad_token_id = field(j, "pad_token_id", c.pad_token_id, context);
-  c.hidden_dropout_prob = field(j, "hidden_dropout_prob", c.hidden_dropout_prob, context);
-  c.attention_probs_dropout_prob = field(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, context);
-  c.layer_norm_eps = field(j, "layer_norm_eps", c.layer_norm_eps, context);
-  c.initializer_range = field(j, "initializer_range", c.initializer_range, context);
-  const int64_t n_labels = j.contains("id2label") && j["id2label"].is_object() ? static_cast<int64_t>(j["id2label"].size()) : 2;
-  c.num_labels = field(j, "num_labels", n_labels, context);
-  c.max_seq_length = field(j, "max_seq_length", std::min<int64_t>(c.max_position_embeddings, 128), context);
-  c.do_lower_case = field(j, "do_lower_case", c.do_lower_case, context);
-  read_pruning_fields(j.value("pruned_heads", nlohmann::json()), j.value("intermediate_sizes", nlohmann::json()), c, context);
-  c.validate(context);
-  return c;
-}
-
-std::vector<std::string> labels_from_hf(const nlohmann::json& j, int64_t num_labels, const std::string& context) {
-  std::vector<std::string> labels;
-  if (!j.contains("id2label")) return labels;
-  const auto& m = j["id2label"];
-  if (!m.is_object()) throw BadInput(context + ": id2label must be an object {\"0\": name, ...}");
-  for (int64_t i = 0; i < num_labels; ++i) {
-    const auto key = std::to_string(i);
-    if (!m.contains(key) || !m[key].is_string())
-      throw BadInput(context + ": id2label has no name for label " + key + " of " + std::to_string(num_labels));
-    labels.push_back(m[key].get<std::string>());
-  }
-  return labels;
-}
 
 bool is_bert_folder(const std::filesystem::path& dir) {
   const auto file = dir / "config.json";
@@ -144,16 +91,9 @@ std::shared_ptr<BertForSequenceClassification> load_bert_folder(const std::files
   const auto config_file = dir / "config.json";
   const nlohmann::json j = read_json(config_file);
   BertConfig c = config_from_hf(j, config_file.string());
-  // tokenizer_config.json, when present, is HF's word on case folding and length.
   const auto tok_file = dir / "tokenizer_config.json";
-  if (std::filesystem::is_regular_file(tok_file)) {
-    const auto t = read_json(tok_file);
-    c.do_lower_case = field(t, "do_lower_case", c.do_lower_case, tok_file.string());
-    if (!j.contains("max_seq_length")) {
-      const double max_len = field(t, "model_max_length", static_cast<double>(c.max_seq_length), tok_file.string());
-      c.max_seq_length = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(std::min(max_len, 1e9)));
-    }
-  }
+  if (std::filesystem::is_regular_file(tok_file))
+    apply_hf_tokenizer_config(read_json(tok_file), j.contains("max_seq_length"), c, tok_file.string());
   auto model = std::make_shared<BertForSequenceClassification>(c);
   const auto labels = labels_from_hf(j, c.num_labels, config_file.string());
   if (!labels.empty()) model->labels = labels;

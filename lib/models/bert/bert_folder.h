@@ -14,13 +14,6 @@
 
 namespace sparrow::models::bert {
 
-// Reads an HF config.json object. Keys that shape the model are checked
-// (hidden_act must be "gelu", position_embedding_type "absolute"); keys HF
-// adds for its own bookkeeping are ignored.
-BertConfig config_from_hf(const nlohmann::json& config, const std::string& context);
-// id2label of an HF config, in id order (empty when absent).
-std::vector<std::string> labels_from_hf(const nlohmann::json& config, int64_t num_labels, const std::string& context);
-
 // True when `dir` holds a config.json describing a BERT (model_type "bert" or Sparrow's name "bert").
 bool is_bert_folder(const std::filesystem::path& dir);
 

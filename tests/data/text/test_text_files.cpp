@@ -39,6 +39,9 @@ TEST_CASE("JSONL: malformed lines are named", "[text_files]") {
   CHECK_THROWS_WITH(load_jsonl(mixed), Contains(":2") && Contains("mix"));
   const auto bad_type = write_temp("f.jsonl", "{\"text\":3,\"label\":1}\n");
   CHECK_THROWS_AS(load_jsonl(bad_type), BadInput);
+  // Found by tests/fuzz (fuzz_csv): an id of 10^16 meant building 10^16 label names, and 2^20 took seconds.
+  const auto huge_id = write_temp("h.jsonl", "{\"text\":\"x\",\"label\":0}\n{\"text\":\"y\",\"label\":12345678901234567}\n");
+  CHECK_THROWS_WITH(load_jsonl(huge_id), Contains(huge_id.string() + ":2: label id 12345678901234567 is above 65535"));
 }
 
 TEST_CASE("CSV: header, quoting, embedded commas and line breaks", "[text_files]") {

@@ -1,4 +1,4 @@
-// libFuzzer target for the .sparrow reader (configure with clang and -DSPARROW_FUZZ=ON). Any input must
+// Fuzz target for the .sparrow reader (tests/fuzz/CMakeLists.txt; docs/fuzzing.md). Any input must
 // either be rejected with a FormatError or parse into views that are safe to read in full.
 #include <cstddef>
 #include <cstdint>
