@@ -86,7 +86,7 @@ TEST_CASE("install: classify_email, built against the installed engine, labels a
 
   // The installed engine CLI finds its LibTorch baseline plug-in in ../lib.
   const auto bench = run_command((e.prefix / "bin" / "sparrow").string() + " bench " + model.string() +
-                                 " --compare --iterations 1 --warmup 0 --json");
+                                 " --seq 8 --compare --iterations 1 --warmup 0 --json");
   INFO(bench.output);
   CHECK(bench.exit_code == 0);
   CHECK_THAT(bench.output, Catch::Contains("\"baseline\":\"LibTorch "));
