@@ -269,13 +269,13 @@ void Model::build() {
       throw BadInput(file_.source() + ": op '" + c.name + "': an INT8 layer's input must come from a quantize op used only by INT8 layers");
     c.inputs[0] = producer->inputs[0];
   }
-  // Fold each gelu op into the INT8 linear feeding it alone: GELU on the epilogue's FP32 tile saves a pass
-  // over the widest activation there is (BERT's FFN).
+  // Fold each gelu op into the linear feeding it alone: GELU in the GEMM's epilogue saves a pass over the
+  // widest activation there is (BERT's FFN).
   for (auto& act : ops_) {
     if (act.kind != OpKind::gelu) continue;
     const std::size_t x = act.inputs[0];
     const auto producer = std::find_if(ops_.begin(), ops_.end(), [&](const Op& p) { return p.output == x; });
-    if (producer == ops_.end() || producer->kind != OpKind::linear || producer->weights->format == format::WeightFormat::fp32) continue;
+    if (producer == ops_.end() || producer->kind != OpKind::linear) continue;
     const bool read_elsewhere = std::find(outputs_.begin(), outputs_.end(), x) != outputs_.end() ||
                                 std::any_of(ops_.begin(), ops_.end(), [&](const Op& c) {
                                   return &c != &act && std::find(c.inputs.begin(), c.inputs.end(), x) != c.inputs.end();

@@ -42,8 +42,8 @@ struct Op {
   std::vector<std::size_t> inputs;  // value indices
   std::size_t output = 0;
   // A quantize op whose only consumers are INT8 layers: they quantize their own input while packing it,
-  // so this op does nothing at run time and the layers read its FP32 input. A gelu op applied by the INT8
-  // linear before it (`gelu` below).
+  // so this op does nothing at run time and the layers read its FP32 input. A gelu op applied by the linear
+  // before it (`gelu` below).
   bool folded = false;
 
   // quantize / dequantize; INT8 layers' input quantization
@@ -51,7 +51,7 @@ struct Op {
   std::int32_t zero_point = 0;
   // linear / conv2d
   std::shared_ptr<const LinearWeights> weights;
-  // An INT8 linear whose output fed only a gelu op: the epilogue applies GELU and writes the gelu's output
+  // A linear whose output fed only a gelu op: the GEMM's epilogue applies GELU and writes the gelu's output
   // (that op is folded).
   bool gelu = false;
   std::size_t in_channels = 0, kernel = 1, stride = 1, pad = 0;

@@ -68,8 +68,8 @@ struct PackedWeights {
 };
 
 // w is row-major [n][k]. A block_rows x 4 tile is kept when any of its weights is nonzero; k is padded with
-// zeros to a multiple of 4, n to a multiple of block_rows. Identical to the engine's pack_b4 / pack_qc8w /
-// pack_f32. pack_sparse_int8 throws BadInput when K4 exceeds 65536, InternalError for a block_rows other
+// zeros to a multiple of 4, n to a multiple of block_rows. These are the only packers: the engine's kernels,
+// their tests and bench_kernels read exactly these layouts. pack_sparse_int8 throws BadInput when K4 exceeds 65536, InternalError for a block_rows other
 // than 1, 2 or 4.
 PackedWeights pack_sparse_int8(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t block_rows = 1);
 PackedWeights pack_dense_int8(const std::int8_t* w, std::size_t n, std::size_t k);

@@ -20,8 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/kernel_weights.h"
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "format/weights.h"
 #include "peak.h"
 
 namespace sk = sparrow::kernels;
@@ -149,8 +151,12 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
   std::mt19937_64 rng(42);
   std::vector<float> y(m * s.n), w_scale(s.n, 0.01f), bias(s.n, 0.5f);
   std::uniform_int_distribution<int> byte(0, 255);
-  std::vector<std::uint8_t> x(m * s.k);
-  for (auto& v : x) v = static_cast<std::uint8_t>(byte(rng));
+  // Activation panels of random bytes: their values, padding included, do not change the work.
+  const auto random_panels = [&](std::size_t mr) {
+    std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, mr));
+    for (auto& v : panels) v = static_cast<std::uint8_t>(byte(rng));
+    return panels;
+  };
   sk::ThreadPool& tp = pool(threads);
 
   if (kind == Kind::fp32) {
@@ -158,9 +164,10 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
     std::vector<float> xf(m * s.k), wf(s.n * s.k);
     for (auto& v : xf) v = real(rng);
     for (auto& v : wf) v = real(rng);
-    const sk::PackedF32 packed = sk::pack_f32(wf.data(), s.n, s.k, s.k);
+    const sparrow::format::PackedWeights packed = sparrow::format::pack_fp32(wf.data(), s.n, s.k);
     for (auto _ : st) {
-      sk::f32_gemm(xf.data(), m, s.k, packed, bias.data(), sk::Activation::none, y.data(), s.n, &tp);
+      sk::f32_gemm(xf.data(), m, s.k, packed.f32.data(), s.n, s.k, bias.data(), sk::Activation::none, y.data(), s.n,
+                   &tp);
       benchmark::ClobberMemory();
     }
     const double ops = 2.0 * static_cast<double>(m * s.n * s.k);
@@ -177,16 +184,20 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
   sk::QEpilogueParams p = epilogue_params(w_scale, bias);
   p.y = {0.05f, 128};
   const double peak = g_peak.int8 * static_cast<double>(threads);
+  // Packed by the format and mapped as the engine maps a file: the bench times what the engine runs.
+  const sparrow::format::PackedWeights packed = dense ? sparrow::format::pack_dense_int8(w.data(), s.n, s.k)
+                                                      : sparrow::format::pack_sparse_int8(w.data(), s.n, s.k, rows);
+  const sparrow::engine::LinearWeights lw = sparrow::engine::kernel_weights(packed.view(), "bench");
+  p.row_sum = lw.row_sum.data();
   if (dense) {
-    const sk::PackedQc8w packed = sk::pack_qc8w(w.data(), s.n, s.k, s.k);
     const sk::QGemmKernel& kernel = sk::qgemm_kernel();
-    std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr)), y_panels(sk::panels_bytes(m, s.n, kernel.mr));
-    sk::qu8_pack_panels_u8(x.data(), m, s.k, s.k, kernel.mr, panels.data());
+    const std::vector<std::uint8_t> panels = random_panels(kernel.mr);
+    std::vector<std::uint8_t> y_panels(sk::panels_bytes(m, s.n, kernel.mr));
     for (auto _ : st) {
       if (qu8_out) {
-        sk::qu8_qu8_qc8w_gemm_panels(panels.data(), m, packed, p, y_panels.data(), &tp);
+        sk::qu8_qu8_qc8w_gemm_panels(panels.data(), m, lw.dense, p, y_panels.data(), &tp);
       } else {
-        sk::qu8_f32_qc8w_gemm(panels.data(), m, packed, p, y.data(), s.n, &tp);
+        sk::qu8_f32_qc8w_gemm(panels.data(), m, lw.dense, p, y.data(), s.n, &tp);
       }
       benchmark::ClobberMemory();
     }
@@ -195,15 +206,14 @@ void run(benchmark::State& st, Shape s, std::size_t m, Kind kind, double sparsit
     st.SetLabel(kernel.name);
     return;
   }
-  const sk::PackedB4 packed = sk::pack_b4(w.data(), s.n, s.k, s.k, rows);
   const sk::SpmmB4Kernel& kernel = sk::spmm_kernel(rows);
-  std::vector<std::uint8_t> panels(sk::panels_bytes(m, s.k, kernel.mr)), y_panels(sk::panels_bytes(m, s.n, kernel.mr));
-  sk::qu8_pack_panels_u8(x.data(), m, s.k, s.k, kernel.mr, panels.data());
+  const std::vector<std::uint8_t> panels = random_panels(kernel.mr);
+  std::vector<std::uint8_t> y_panels(sk::panels_bytes(m, s.n, kernel.mr));
   for (auto _ : st) {
     if (qu8_out) {
-      sk::qu8_qu8_qc8w_spmm_b4_panels(panels.data(), m, packed, p, y_panels.data(), &tp, kernel);
+      sk::qu8_qu8_qc8w_spmm_b4_panels(panels.data(), m, lw.sparse, p, y_panels.data(), &tp, kernel);
     } else {
-      sk::qu8_f32_qc8w_spmm_b4(panels.data(), m, packed, p, y.data(), s.n, &tp, kernel);
+      sk::qu8_f32_qc8w_spmm_b4(panels.data(), m, lw.sparse, p, y.data(), s.n, &tp, kernel);
     }
     benchmark::ClobberMemory();
   }

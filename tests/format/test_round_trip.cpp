@@ -3,10 +3,9 @@
 
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 
-#include "engine/kernels/linear.h"
+#include "core/errors.h"
 #include "format/reader.h"
 #include "format/sample_file.h"
 
@@ -73,43 +72,59 @@ TEST_CASE("the reader's views point into the mapping: no copies", "[format]") {
   std::filesystem::remove(path);
 }
 
-TEST_CASE("packed layouts are byte for byte the engine kernels' own packing", "[format]") {
+TEST_CASE("packers: dense weights come back from every layout", "[format]") {
   std::mt19937 rng(3);
   for (const auto& [n, k] : {std::pair<std::size_t, std::size_t>{1, 1}, {7, 13}, {16, 64}, {33, 30}, {5, 1024}, {3, 1030}}) {
     INFO("n " << n << " k " << k);
     const auto q = testing::random_block_weights(n, k, 0.7, rng);
     const auto f = testing::random_floats(n * k, -1, 1, rng);
     const auto sparse = pack_sparse_int8(q.data(), n, k);
-    const auto engine_sparse = kernels::pack_b4(q.data(), n, k, k);
-    CHECK(sparse.row_ptr == engine_sparse.row_ptr);
-    CHECK(static_cast<int>(sparse.block_k4_dtype == DType::u16) == static_cast<int>(engine_sparse.index == kernels::B4Index::u16));
-    CHECK(sparse.block_k4_u8 == engine_sparse.block_k4_u8);
-    CHECK(sparse.block_k4_u16 == engine_sparse.block_k4_u16);
-    CHECK(sparse.block_w == engine_sparse.block_w);
-    // The engine derives the row sums the file no longer stores.
-    CHECK(kernels::b4_row_sums(engine_sparse.view()) == pack_dense_int8(q.data(), n, k).row_sum);
-    const auto dense = pack_dense_int8(q.data(), n, k);
-    const auto engine_dense = kernels::pack_qc8w(q.data(), n, k, k);
-    REQUIRE(dense.dense.size() == engine_dense.w.size() * 4);
-    CHECK(std::memcmp(dense.dense.data(), engine_dense.w.data(), dense.dense.size()) == 0);
-    CHECK(dense.row_sum == engine_dense.row_sum);
-    CHECK(pack_fp32(f.data(), n, k).f32 == kernels::pack_f32(f.data(), n, k, k).w);
+    CHECK(sparse.block_k4_dtype == (k4_of(k) <= kMaxK4U8 ? DType::u8 : DType::u16));
     CHECK(unpack_int8(sparse.view()) == q);
-    CHECK(unpack_int8(dense.view()) == q);
+    CHECK(unpack_int8(pack_dense_int8(q.data(), n, k).view()) == q);
     CHECK(unpack_fp32(pack_fp32(f.data(), n, k).view()) == f);
     for (std::size_t rows : {2, 4}) {  // R x 4 tiles, ragged last tile row when R does not divide n
       INFO("block_rows " << rows);
       const auto tiles = pack_sparse_int8(q.data(), n, k, rows);
-      const auto engine_tiles = kernels::pack_b4(q.data(), n, k, k, rows);
-      CHECK(tiles.row_ptr == engine_tiles.row_ptr);
-      CHECK(tiles.block_k4_u8 == engine_tiles.block_k4_u8);
-      CHECK(tiles.block_k4_u16 == engine_tiles.block_k4_u16);
-      CHECK(tiles.block_w == engine_tiles.block_w);
-      CHECK(tiles.view().block_count == engine_tiles.blocks());
+      CHECK(tiles.row_ptr.size() == tile_rows_of(n, rows) + 1);
+      CHECK(tiles.block_w.size() == tiles.view().block_count * rows);
       CHECK(unpack_int8(tiles.view()) == q);
       CHECK(block_sparsity(tiles.view()) == Approx(block_sparsity(sparse.view())));
     }
   }
+}
+
+TEST_CASE("pack_sparse_int8 with R x 4 tiles: row pointers over tile rows, R words per tile, ragged last tile row", "[format]") {
+  // N = 5 rows, K = 10: tile row 0 (rows 0-1) has blocks 0 and 2, tile row 1 none, tile row 2 (row 4 and a
+  // padding row) block 1.
+  std::vector<std::int8_t> w(5 * 10, 0);
+  w[0 * 10 + 1] = 3;
+  w[1 * 10 + 9] = -2;  // block 2 of row 1: row 0's word of that tile is 0
+  w[4 * 10 + 4] = 7;
+  const PackedWeights p = pack_sparse_int8(w.data(), 5, 10, 2);
+  CHECK(p.block_rows == 2);
+  CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 2, 2, 3});
+  CHECK(p.block_k4_u8 == std::vector<std::uint8_t>{0, 2, 1});
+  CHECK(p.block_w == std::vector<std::int32_t>{3 << 8, 0, 0, static_cast<std::int32_t>(0xFEu << 8), 7, 0});
+  CHECK(p.view().block_count == 3);
+  CHECK(unpack_int8(p.view()) == w);
+}
+
+TEST_CASE("pack_sparse_int8 stores column indices as u8 up to K/4 = 256, as u16 above", "[format]") {
+  for (const auto& [k, dtype] : {std::pair{4u, DType::u8}, {1024u, DType::u8}, {1025u, DType::u16}, {262144u, DType::u16}}) {
+    INFO("K = " << k);
+    std::vector<std::int8_t> w(2 * k, 0);
+    w[k - 1] = 5;  // the last column block of row 0
+    w[k] = -3;     // the first of row 1
+    const PackedWeights p = pack_sparse_int8(w.data(), 2, k);
+    CHECK(p.block_k4_dtype == dtype);
+    CHECK(p.block_k4_u8.size() == (dtype == DType::u8 ? 2u : 0u));
+    CHECK(p.block_k4_u16.size() == (dtype == DType::u16 ? 2u : 0u));
+    CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 1, 2});
+    CHECK(unpack_int8(p.view()) == w);
+  }
+  std::vector<std::int8_t> too_wide(4 * 65537, 1);
+  CHECK_THROWS_AS(pack_sparse_int8(too_wide.data(), 1, too_wide.size()), BadInput);
 }
 
 TEST_CASE("R x 4 tile layers round-trip through a file", "[format]") {

@@ -14,7 +14,7 @@ namespace sparrow::kernels {
 namespace {
 
 // Packs rows [0, n) of columns [0, cols) of src (row stride ld) times `factor` into panels of kF32PanelNr
-// rows, [cols][kF32PanelNr] each (pack_f32's layout, rows past n zero), for use as GEMM weights.
+// rows, [cols][kF32PanelNr] each (the fp32 weight layout, rows past n zero), for use as GEMM weights.
 void pack_panels(const float* src, std::size_t ld, std::size_t n, std::size_t cols, float factor, float* panels) {
   const std::size_t count = (n + kF32PanelNr - 1) / kF32PanelNr;
   std::fill(panels, panels + count * cols * kF32PanelNr, 0.0f);

@@ -163,56 +163,7 @@ const QEpilogueKernel& qepilogue_kernel() {
   return k;
 }
 
-B4WeightsView PackedB4::view() const {
-  const void* k4s = index == B4Index::u8 ? static_cast<const void*>(block_k4_u8.data()) : block_k4_u16.data();
-  return {n, round_up_4(k) / 4, row_ptr.data(), index, k4s, block_w.data(), rows};
-}
-
-B4Index b4_index_for(std::size_t k4) {
-  if (k4 > kB4MaxK4U16) throw std::length_error("pack_b4: K/4 = " + std::to_string(k4) + " exceeds 65536");
-  return k4 <= kB4MaxK4U8 ? B4Index::u8 : B4Index::u16;
-}
-
-PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw, std::size_t rows) {
-  if (rows != 1 && rows != 2 && rows != 4)
-    throw std::invalid_argument("pack_b4: tiles of " + std::to_string(rows) + " rows (expected 1, 2 or 4)");
-  PackedB4 out;
-  out.n = n;
-  out.k = k;
-  out.rows = rows;
-  const std::size_t k4 = round_up_4(k) / 4;
-  out.index = b4_index_for(k4);
-  out.row_ptr.assign(1, 0);
-  std::vector<std::uint32_t> words(rows);
-  for (std::size_t row0 = 0; row0 < n; row0 += rows) {
-    for (std::size_t b = 0; b < k4; ++b) {
-      bool any = false;
-      for (std::size_t r = 0; r < rows; ++r) {
-        words[r] = 0;
-        for (std::size_t j = 0; row0 + r < n && j < 4 && b * 4 + j < k; ++j)
-          words[r] |= std::uint32_t{static_cast<std::uint8_t>(w[(row0 + r) * ldw + b * 4 + j])} << (8 * j);
-        any = any || words[r] != 0;
-      }
-      if (!any) continue;
-      if (out.index == B4Index::u8) {
-        out.block_k4_u8.push_back(static_cast<std::uint8_t>(b));
-      } else {
-        out.block_k4_u16.push_back(static_cast<std::uint16_t>(b));
-      }
-      for (const std::uint32_t word : words) out.block_w.push_back(static_cast<std::int32_t>(word));
-    }
-    out.row_ptr.push_back(static_cast<std::uint32_t>(out.blocks()));
-  }
-  out.row_sum = b4_row_sums(out.view());
-  return out;
-}
-
 namespace {
-
-std::size_t block_k4_at(const B4WeightsView& w, std::size_t b) {
-  return w.index == B4Index::u8 ? static_cast<const std::uint8_t*>(w.block_k4)[b]
-                                : static_cast<const std::uint16_t*>(w.block_k4)[b];
-}
 
 // INT8 weight j of block_w[word].
 std::int8_t block_weight(const B4WeightsView& w, std::size_t word, std::size_t j) {
@@ -230,16 +181,6 @@ void for_each_word(const B4WeightsView& w, F f) {
 
 }  // namespace
 
-std::vector<std::int8_t> unpack_b4(const PackedB4& packed) {
-  const B4WeightsView w = packed.view();
-  std::vector<std::int8_t> dense(packed.n * packed.k, 0);
-  for_each_word(w, [&](std::size_t row, std::size_t b, std::size_t word) {
-    const std::size_t k4 = block_k4_at(w, b);
-    for (std::size_t j = 0; j < 4 && k4 * 4 + j < packed.k; ++j) dense[row * packed.k + k4 * 4 + j] = block_weight(w, word, j);
-  });
-  return dense;
-}
-
 std::vector<std::int32_t> b4_row_sums(const B4WeightsView& w) {
   std::vector<std::int32_t> sums(w.n, 0);
   for_each_word(w, [&](std::size_t row, std::size_t, std::size_t word) {
@@ -248,97 +189,63 @@ std::vector<std::int32_t> b4_row_sums(const B4WeightsView& w) {
   return sums;
 }
 
-PackedQc8w pack_qc8w(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw) {
-  PackedQc8w out;
-  out.n = n;
-  out.k = k;
-  const std::size_t k4 = round_up_4(k) / 4, groups = (n + kDenseQc8wNr - 1) / kDenseQc8wNr;
-  out.w.assign(groups * k4 * kDenseQc8wNr, 0);
-  out.row_sum.assign(n, 0);
-  for (std::size_t row = 0; row < n; ++row) {
-    for (std::size_t b = 0; b < k4; ++b) {
-      std::uint32_t word = 0;
-      for (std::size_t j = 0; j < 4 && b * 4 + j < k; ++j) {
-        const std::int8_t v = w[row * ldw + b * 4 + j];
-        out.row_sum[row] += v;
-        word |= std::uint32_t{static_cast<std::uint8_t>(v)} << (8 * j);
-      }
-      out.w[(row / kDenseQc8wNr) * k4 * kDenseQc8wNr + b * kDenseQc8wNr + row % kDenseQc8wNr] =
-          static_cast<std::int32_t>(word);
-    }
-  }
-  return out;
-}
-
-PackedF32 pack_f32(const float* w, std::size_t n, std::size_t k, std::size_t ldw) {
-  PackedF32 out;
-  out.n = n;
-  out.k = k;
-  const std::size_t panels = (n + kF32PanelNr - 1) / kF32PanelNr;
-  out.w.assign(panels * k * kF32PanelNr, 0.0f);
-  for (std::size_t row = 0; row < n; ++row) {
-    for (std::size_t i = 0; i < k; ++i) {
-      out.w[(row / kF32PanelNr) * k * kF32PanelNr + i * kF32PanelNr + row % kF32PanelNr] = w[row * ldw + i];
-    }
-  }
-  return out;
-}
-
-void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
-                          float* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
-  assert(kernel.nr == w.rows);
-  p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const B4WeightsView& w,
+                          const QEpilogueParams& p, float* y, std::size_t ldy, ThreadPool* pool,
+                          const SpmmB4Kernel& kernel) {
+  assert(kernel.nr == w.rows && p.row_sum != nullptr);
+  run_qlinear(x_panels, m, w.n, w.k4 * 4, kernel.mr, kernel.fn, w,
               row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
 }
 
-void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
-                          std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const SpmmB4Kernel& kernel) {
-  assert(kernel.nr == w.rows);
-  p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const B4WeightsView& w,
+                          const QEpilogueParams& p, std::uint8_t* y, std::size_t ldy, ThreadPool* pool,
+                          const SpmmB4Kernel& kernel) {
+  assert(kernel.nr == w.rows && p.row_sum != nullptr);
+  run_qlinear(x_panels, m, w.n, w.k4 * 4, kernel.mr, kernel.fn, w,
               row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
 }
 
-void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
-                                 std::uint8_t* y_panels, ThreadPool* pool, const SpmmB4Kernel& kernel) {
-  assert(kernel.nr == w.rows);
-  p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const B4WeightsView& w,
+                                 const QEpilogueParams& p, std::uint8_t* y_panels, ThreadPool* pool,
+                                 const SpmmB4Kernel& kernel) {
+  assert(kernel.nr == w.rows && p.row_sum != nullptr);
+  run_qlinear(x_panels, m, w.n, w.k4 * 4, kernel.mr, kernel.fn, w,
               panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);
 }
 
-void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const DenseQc8wView& w, const QEpilogueParams& p,
                        float* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel) {
-  p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+  assert(p.row_sum != nullptr);
+  run_qlinear(x_panels, m, w.n, w.k4 * 4, kernel.mr, kernel.fn, w,
               row_major_store(qepilogue_kernel().f32, kernel.mr, p, y, ldy), pool);
 }
 
-void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
+void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const DenseQc8wView& w, const QEpilogueParams& p,
                        std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel) {
-  p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+  assert(p.row_sum != nullptr);
+  run_qlinear(x_panels, m, w.n, w.k4 * 4, kernel.mr, kernel.fn, w,
               row_major_store(qepilogue_kernel().qu8, kernel.mr, p, y, ldy), pool);
 }
 
-void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
-                              std::uint8_t* y_panels, ThreadPool* pool, const QGemmKernel& kernel) {
-  p.row_sum = w.row_sum.data();
-  run_qlinear(x_panels, m, w.n, w.k, kernel.mr, kernel.fn, w.view(),
+void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const DenseQc8wView& w,
+                              const QEpilogueParams& p, std::uint8_t* y_panels, ThreadPool* pool,
+                              const QGemmKernel& kernel) {
+  assert(p.row_sum != nullptr);
+  run_qlinear(x_panels, m, w.n, w.k4 * 4, kernel.mr, kernel.fn, w,
               panel_store(qepilogue_kernel().qu8_panel, kernel.mr, w.n, p, y_panels), pool);
 }
 
-void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const PackedF32& w, const float* bias, Activation act,
-              float* y, std::size_t ldy, ThreadPool* pool, const F32GemmKernel& kernel) {
+void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const float* w_panels, std::size_t n, std::size_t k,
+              const float* bias, Activation act, float* y, std::size_t ldy, ThreadPool* pool,
+              const F32GemmKernel& kernel) {
   const std::size_t mr = kernel.mr, nr = kernel.nr;
-  const std::size_t row_blocks = (m + mr - 1) / mr, col_tiles = (w.n + nr - 1) / nr;
+  const std::size_t row_blocks = (m + mr - 1) / mr, col_tiles = (n + nr - 1) / nr;
   // Column-tile-major: a thread streams one weight tile (L2) past all its row blocks.
   parallel_for(pool, row_blocks * col_tiles, [&](std::size_t begin, std::size_t end) {
     for (std::size_t item = begin; item < end; ++item) {
       const std::size_t tile = item / row_blocks, rb = item % row_blocks;
       const std::size_t n0 = tile * nr, r0 = rb * mr;
-      kernel.fn(std::min(mr, m - r0), std::min(nr, w.n - n0), w.k, x + r0 * ldx, ldx, w.w.data() + n0 * w.k,
+      kernel.fn(std::min(mr, m - r0), std::min(nr, n - n0), k, x + r0 * ldx, ldx, w_panels + n0 * k,
                 bias != nullptr ? bias + n0 : nullptr, act, y + r0 * ldy + n0, ldy);
     }
   });

@@ -1,5 +1,6 @@
-// Linear layers over packed weights: sparse block4 INT8, dense INT8 and FP32, each with the fused epilogue,
-// dispatched at run time to the best micro-kernel this CPU may use (isa.h) and split over a thread pool.
+// Linear layers over weights as the .sparrow file lays them out: sparse block INT8, dense INT8 and FP32, each
+// with the fused epilogue, dispatched at run time to the best micro-kernel this CPU may use (isa.h) and split
+// over a thread pool. Packing weights is the format's job (format/weights.h); the kernels only read.
 #pragma once
 
 #include <cstddef>
@@ -13,49 +14,9 @@
 
 namespace sparrow::kernels {
 
-// Sparse INT8 weights W[N][K] in 1x4 blocks (layout: B4WeightsView). A block is kept when any of its 4
-// weights is nonzero; K is padded to a multiple of 4 with zeros. Column indices are u8 when K4 <= 256, else
-// u16 (K4 <= 65536). row_sum is not part of the layout (the .sparrow file does not store it): b4_row_sums()
-// derives it from the blocks. With rows R > 1 the blocks are R x 4 tiles (B4WeightsView): a tile is kept
-// when any of its R x 4 weights is nonzero.
-struct PackedB4 {
-  std::size_t n = 0;
-  std::size_t k = 0;
-  std::size_t rows = 1;                // R: 1, 2 or 4
-  std::vector<std::uint32_t> row_ptr;  // ceil(N / R) + 1
-  B4Index index = B4Index::u8;
-  std::vector<std::uint8_t> block_k4_u8;    // one of these two holds the indices, per `index`
-  std::vector<std::uint16_t> block_k4_u16;
-  std::vector<std::int32_t> block_w;  // R words per block
-  std::vector<std::int32_t> row_sum;   // N
-  std::size_t blocks() const { return block_w.size() / rows; }
-  B4WeightsView view() const;
-};
-// The index width pack_b4 uses for K4 column blocks; throws std::length_error when K4 > 65536.
-B4Index b4_index_for(std::size_t k4);
-// Throws std::invalid_argument for rows other than 1, 2 and 4.
-PackedB4 pack_b4(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw, std::size_t rows = 1);
-// Back to dense [N][K] (for checks and tools).
-std::vector<std::int8_t> unpack_b4(const PackedB4& w);
-// Sum of each output channel's weights, for the epilogue's zero-point correction: what an engine computes
-// once when it loads a sparse layer from a file.
+// Sum of each output channel's INT8 weights, for the epilogue's zero-point correction: what an engine
+// computes once when it loads a sparse layer (the .sparrow file does not store it).
 std::vector<std::int32_t> b4_row_sums(const B4WeightsView& w);
-
-struct PackedQc8w {
-  std::size_t n = 0;
-  std::size_t k = 0;
-  std::vector<std::int32_t> w;        // layout: DenseQc8wView
-  std::vector<std::int32_t> row_sum;  // N
-  DenseQc8wView view() const { return {n, round_up_4(k) / 4, w.data()}; }
-};
-PackedQc8w pack_qc8w(const std::int8_t* w, std::size_t n, std::size_t k, std::size_t ldw);
-
-struct PackedF32 {
-  std::size_t n = 0;
-  std::size_t k = 0;
-  std::vector<float> w;  // ceil(N/16) panels of [K][16]
-};
-PackedF32 pack_f32(const float* w, std::size_t n, std::size_t k, std::size_t ldw);
 
 // One row of a micro-kernel table (.inc), best first.
 template <class Fn>
@@ -105,34 +66,34 @@ const QuantizePackKernel& quantize_pack_kernel();
 using KernelLogFn = void (*)(const char* message);
 void set_kernel_log(KernelLogFn fn);
 
-// Y = epilogue(X . W^T) for M tokens. x_panels holds X packed with the kernel's MR (qu8_pack_panels_*);
-// p.row_sum is taken from w. Y is row-major [M][ldy]. The sparse kernel's nr must equal w.rows
-// (spmm_kernel(w.rows)).
-void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
-                          float* y, std::size_t ldy, ThreadPool* pool = nullptr,
-                          const SpmmB4Kernel& kernel = spmm_b4_kernel());
-void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
-                          std::uint8_t* y, std::size_t ldy, ThreadPool* pool = nullptr,
-                          const SpmmB4Kernel& kernel = spmm_b4_kernel());
-void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
-                       float* y, std::size_t ldy, ThreadPool* pool = nullptr,
-                       const QGemmKernel& kernel = qgemm_kernel());
-void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
-                       std::uint8_t* y, std::size_t ldy, ThreadPool* pool = nullptr,
-                       const QGemmKernel& kernel = qgemm_kernel());
+// The INT8 GEMM driver, the one the engine runs and the kernel tests and bench_kernels exercise:
+// Y = epilogue(X . W^T) for M tokens over weights laid out as a .sparrow file stores them (views made by
+// engine/kernel_weights.cpp). x_panels holds X packed with the kernel's MR (qu8_pack_panels_f32); p.row_sum
+// must be set. The sparse kernel's nr must equal w.rows (spmm_kernel(w.rows)). Y is row-major [M][ldy].
+void qu8_f32_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const B4WeightsView& w,
+                          const QEpilogueParams& p, float* y, std::size_t ldy, ThreadPool* pool,
+                          const SpmmB4Kernel& kernel);
+void qu8_qu8_qc8w_spmm_b4(const std::uint8_t* x_panels, std::size_t m, const B4WeightsView& w,
+                          const QEpilogueParams& p, std::uint8_t* y, std::size_t ldy, ThreadPool* pool,
+                          const SpmmB4Kernel& kernel);
+void qu8_f32_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const DenseQc8wView& w, const QEpilogueParams& p,
+                       float* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel = qgemm_kernel());
+void qu8_qu8_qc8w_gemm(const std::uint8_t* x_panels, std::size_t m, const DenseQc8wView& w, const QEpilogueParams& p,
+                       std::uint8_t* y, std::size_t ldy, ThreadPool* pool, const QGemmKernel& kernel = qgemm_kernel());
 // Requantized output written directly as the next layer's activation panels (same panel width as x_panels,
 // that layer's K = w.n), so it needs no packing pass: y_panels holds panels_bytes(m, w.n, kernel.mr) bytes.
 // Padding bytes (tokens >= m, channels >= N) are not written: the next layer's zero weight padding or its
 // discarded rows make their value irrelevant.
-void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const PackedB4& w, QEpilogueParams p,
-                                 std::uint8_t* y_panels, ThreadPool* pool = nullptr,
-                                 const SpmmB4Kernel& kernel = spmm_b4_kernel());
-void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const PackedQc8w& w, QEpilogueParams p,
-                              std::uint8_t* y_panels, ThreadPool* pool = nullptr,
+void qu8_qu8_qc8w_spmm_b4_panels(const std::uint8_t* x_panels, std::size_t m, const B4WeightsView& w,
+                                 const QEpilogueParams& p, std::uint8_t* y_panels, ThreadPool* pool,
+                                 const SpmmB4Kernel& kernel);
+void qu8_qu8_qc8w_gemm_panels(const std::uint8_t* x_panels, std::size_t m, const DenseQc8wView& w,
+                              const QEpilogueParams& p, std::uint8_t* y_panels, ThreadPool* pool,
                               const QGemmKernel& kernel = qgemm_kernel());
-// Y = act(X . W^T + bias) in FP32; X row-major [M][ldx], bias nullable.
-void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const PackedF32& w, const float* bias,
-              Activation act, float* y, std::size_t ldy, ThreadPool* pool = nullptr,
+// Y = act(X . W^T + bias) in FP32; X row-major [M][ldx], w_panels the file's fp32 layout (kF32PanelNr channels
+// per panel, [ceil(N/16)][K][16]), bias nullable.
+void f32_gemm(const float* x, std::size_t m, std::size_t ldx, const float* w_panels, std::size_t n, std::size_t k,
+              const float* bias, Activation act, float* y, std::size_t ldy, ThreadPool* pool = nullptr,
               const F32GemmKernel& kernel = f32_gemm_kernel());
 
 }  // namespace sparrow::kernels

@@ -1,7 +1,6 @@
 #include "engine/kernels/ops.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -89,69 +88,23 @@ void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
   }
 }
 
-namespace {
-
-// [pixels][channels] -> [channels][pixels].
-void transpose_to_nchw(const float* src, std::size_t pixels, std::size_t channels, float* y) {
-  for (std::size_t p = 0; p < pixels; ++p) {
-    for (std::size_t c = 0; c < channels; ++c) y[c * pixels + p] = src[p * channels + c];
-  }
-}
-
-}  // namespace
-
-void conv2d_f32(const float* x, const Conv2dShape& s, const PackedF32& w, const float* bias, Activation act, float* y,
-                ThreadPool* pool) {
-  assert(w.k == s.patch());
-  const std::size_t pixels = s.out_h() * s.out_w();
-  std::vector<float> cols(pixels * s.patch()), out(pixels * w.n);
-  im2col_f32(x, s, cols.data());
-  f32_gemm(cols.data(), pixels, s.patch(), w, bias, act, out.data(), w.n, pool);
-  transpose_to_nchw(out.data(), pixels, w.n, y);
-}
-
-void conv2d_qu8_f32_qc8w_spmm_b4(const float* x, const Conv2dShape& s, const PackedB4& w, const QEpilogueParams& p,
-                                 float* y, ThreadPool* pool) {
-  assert(w.k == s.patch());
-  const std::size_t pixels = s.out_h() * s.out_w(), mr = spmm_b4_kernel().mr;
-  std::vector<float> cols(pixels * s.patch()), out(pixels * w.n);
-  std::vector<std::uint8_t> panels(panels_bytes(pixels, s.patch(), mr));
-  im2col_f32(x, s, cols.data());
-  qu8_pack_panels_f32(cols.data(), pixels, s.patch(), s.patch(), {p.x_scale, p.x_zero_point}, mr, panels.data());
-  qu8_f32_qc8w_spmm_b4(panels.data(), pixels, w, p, out.data(), w.n, pool);
-  transpose_to_nchw(out.data(), pixels, w.n, y);
-}
-
-namespace {
-
-template <class Reduce>
-void pool2d(const float* x, const Pool2dShape& s, float* y, float init, Reduce reduce, bool average) {
+// Padding positions are skipped, never taken as zeros.
+void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
   const std::size_t oh = s.out_h(), ow = s.out_w();
-  const float inv_window = 1.0f / static_cast<float>(s.kernel * s.kernel);
   for (std::size_t c = 0; c < s.channels; ++c) {
     for (std::size_t oy = 0; oy < oh; ++oy) {
       for (std::size_t ox = 0; ox < ow; ++ox) {
-        float acc = init;
+        float acc = -std::numeric_limits<float>::infinity();
         for (std::size_t ky = 0; ky < s.kernel; ++ky) {
           for (std::size_t kx = 0; kx < s.kernel; ++kx) {
             const std::size_t iy = oy * s.stride + ky - s.pad, ix = ox * s.stride + kx - s.pad;
-            if (iy < s.height && ix < s.width) acc = reduce(acc, x[(c * s.height + iy) * s.width + ix]);
+            if (iy < s.height && ix < s.width) acc = std::max(acc, x[(c * s.height + iy) * s.width + ix]);
           }
         }
-        y[(c * oh + oy) * ow + ox] = average ? acc * inv_window : acc;
+        y[(c * oh + oy) * ow + ox] = acc;
       }
     }
   }
-}
-
-}  // namespace
-
-void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
-  pool2d(x, s, y, -std::numeric_limits<float>::infinity(), [](float a, float b) { return std::max(a, b); }, false);
-}
-
-void avg_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
-  pool2d(x, s, y, 0.0f, [](float a, float b) { return a + b; }, true);
 }
 
 }  // namespace sparrow::kernels

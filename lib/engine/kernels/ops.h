@@ -56,13 +56,6 @@ struct Conv2dShape {
 };
 // cols[(oy*out_w + ox)][c*kh*kw + ky*kw + kx] = x[c][oy*stride + ky - pad][ox*stride + kx - pad] (0 outside).
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols);
-// Conv2d of one NCHW image as im2col + the FP32 GEMM; w packs [out_channels][patch]; y is [out_channels][oh][ow].
-void conv2d_f32(const float* x, const Conv2dShape& s, const PackedF32& w, const float* bias, Activation act, float* y,
-                ThreadPool* pool = nullptr);
-// Quantized conv2d: im2col, quantization to UINT8 panels, then the sparse block4 INT8 GEMM (p as for
-// qu8_f32_qc8w_spmm_b4; p.x_* quantize the input). y is [out_channels][oh][ow].
-void conv2d_qu8_f32_qc8w_spmm_b4(const float* x, const Conv2dShape& s, const PackedB4& w, const QEpilogueParams& p,
-                                 float* y, ThreadPool* pool = nullptr);
 
 struct Pool2dShape {
   std::size_t channels = 0, height = 0, width = 0;
@@ -70,8 +63,7 @@ struct Pool2dShape {
   std::size_t out_h() const { return (height + 2 * pad - kernel) / stride + 1; }
   std::size_t out_w() const { return (width + 2 * pad - kernel) / stride + 1; }
 };
-// NCHW, one image. Max ignores padding; average divides by the full window (PyTorch's count_include_pad).
+// Max pooling of one NCHW image; padding never wins.
 void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
-void avg_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
 
 }  // namespace sparrow::kernels

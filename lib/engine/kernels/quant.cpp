@@ -1,39 +1,27 @@
 #include "engine/kernels/quant.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/kernels/linear.h"
+#include "engine/kernels/thread_pool.h"
 
 namespace sparrow::kernels {
 
-namespace {
-
-template <class Get>
-void pack_panels(std::size_t m, std::size_t k, std::size_t mr, std::uint8_t* out, Get get) {
-  const std::size_t k4 = round_up_4(k) / 4;
-  std::memset(out, 0, panels_bytes(m, k, mr));
-  for (std::size_t t = 0; t < m; ++t) {
-    std::uint8_t* panel = out + (t / mr) * panel_stride(k, mr) + (t % mr) * 4;
-    for (std::size_t kb = 0; kb < k4; ++kb) {
-      for (std::size_t j = 0; j < 4 && kb * 4 + j < k; ++j) panel[kb * mr * 4 + j] = get(t, kb * 4 + j);
-    }
-  }
-}
-
-}  // namespace
-
 void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, quant::ActivationParams q,
-                         std::size_t mr, std::uint8_t* out) {
+                         std::size_t mr, std::uint8_t* out, ThreadPool* pool) {
   const QuantizePackRowFn row = quantize_pack_kernel().fn;
   const std::size_t stride = panel_stride(k, mr);
-  // Rows write every input group and its zero padding; only the tokens past m, in the last panel, need clearing.
-  if (m % mr != 0) std::memset(out + (m / mr) * stride, 0, stride);
-  for (std::size_t t = 0; t < m; ++t) row(x + t * ldx, k, q, mr, out + (t / mr) * stride + (t % mr) * 4);
-}
-
-void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std::size_t ldx, std::size_t mr,
-                        std::uint8_t* out) {
-  pack_panels(m, k, mr, out, [&](std::size_t t, std::size_t i) { return x[t * ldx + i]; });
+  parallel_for(pool, panel_count(m, mr), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t panel = begin; panel < end; ++panel) {
+      std::uint8_t* dst = out + panel * stride;
+      const std::size_t t0 = panel * mr, rows = std::min(mr, m - t0);
+      // Rows write every input group and its zero padding; only the tokens past m, in the last panel, need
+      // clearing (they are multiplied too, and zeros keep them harmless and deterministic).
+      if (rows < mr) std::memset(dst, 0, stride);
+      for (std::size_t t = 0; t < rows; ++t) row(x + (t0 + t) * ldx, k, q, mr, dst + t * 4);
+    }
+  });
 }
 
 void qu8_quantize_f32(const float* x, std::size_t count, quant::ActivationParams q, std::uint8_t* out) {

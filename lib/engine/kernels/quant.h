@@ -25,12 +25,11 @@ inline std::size_t panels_bytes(std::size_t m, std::size_t k, std::size_t mr) {
   return panel_count(m, mr) * panel_stride(k, mr);
 }
 
-// FP32 row-major x[M][ldx] -> quantized UINT8 panels (out: panels_bytes(m, k, mr) bytes).
+class ThreadPool;
+// FP32 row-major x[M][ldx] -> quantized UINT8 panels (out: panels_bytes(m, k, mr) bytes), panels split over
+// the pool: what every INT8 linear does to its FP32 input.
 void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, quant::ActivationParams q,
-                         std::size_t mr, std::uint8_t* out);
-// UINT8 row-major x[M][ldx] (e.g. a requantized layer output) -> panels.
-void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std::size_t ldx, std::size_t mr,
-                        std::uint8_t* out);
+                         std::size_t mr, std::uint8_t* out, ThreadPool* pool = nullptr);
 // FP32 -> UINT8, plain row-major.
 void qu8_quantize_f32(const float* x, std::size_t count, quant::ActivationParams q, std::uint8_t* out);
 

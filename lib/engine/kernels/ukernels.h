@@ -19,8 +19,6 @@ namespace sparrow::kernels {
 // tile rows (channels R*t .. R*t+R-1) and tile b holds R words, block_w[b*R + r] for channel R*t + r; the
 // words of channels past n (a ragged last tile row) are 0. One activation load then feeds R channels.
 enum class B4Index : std::uint8_t { u8, u16 };
-inline constexpr std::size_t kB4MaxK4U8 = 256;
-inline constexpr std::size_t kB4MaxK4U16 = 65536;
 struct B4WeightsView {
   std::size_t n = 0;
   std::size_t k4 = 0;

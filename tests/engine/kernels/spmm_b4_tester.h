@@ -1,5 +1,6 @@
-// Tester for the INT8 linear micro-kernels (sparse block4, sparse R x 4 tiles and dense), XNNPACK style: chainable setters
-// describe one problem, test(kernel) checks it. Expected values come from dense math over the unpacked
+// Tester for the INT8 linear micro-kernels (sparse block4, sparse R x 4 tiles and dense) and the GEMM driver
+// over them, XNNPACK style: chainable setters describe one problem, test(kernel) checks it. Weights are packed
+// by the format's packers and mapped by engine/kernel_weights.cpp, as the engine loads them from a file. Expected values come from dense math over the unpacked
 // weights (reference/dense_qgemm.h): INT32 accumulators must match exactly, the FP32 epilogue to 1e-6
 // relative, the requantized UINT8 output exactly.
 #pragma once
@@ -13,11 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "engine/kernel_weights.h"
 #include "engine/kernels/linear.h"
 #include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/thread_pool.h"
 #include "kernels/random.h"
+#include "format/weights.h"
 #include "reference/dense_qgemm.h"
+#include "reference/panels.h"
 
 namespace sparrow::test {
 
@@ -49,41 +53,43 @@ class SpmmB4Tester {
 
   void test(const kernels::SpmmB4Kernel& kernel) const {
     const Problem p = make(kernel.nr);
-    const kernels::PackedB4 packed = kernels::pack_b4(p.w.data(), n_, k_, k_, kernel.nr);
-    if (kernels::unpack_b4(packed) != p.w) FAIL(describe(kernel.name) << ": unpack_b4(pack_b4(W)) != W");
-    if (packed.row_sum != dense_row_sums(p.w, n_, k_)) FAIL(describe(kernel.name) << ": row sums");
+    // Packed by the format's packer and mapped as the engine maps a file's arrays: what the engine runs.
+    const format::PackedWeights packed = format::pack_sparse_int8(p.w.data(), n_, k_, kernel.nr);
+    const engine::LinearWeights lw = engine::kernel_weights(packed.view(), "test");
+    if (lw.row_sum != p.row_sum) FAIL(describe(kernel.name) << ": row sums");
     check_ukernel(kernel.name, kernel.mr, p, kernel.nr, [&](const std::uint8_t* panel, std::size_t n0, std::size_t n1,
                                                      std::int32_t* acc) {
-      kernel.fn(kernel.mr, panel, packed.view(), n0, n1, acc);
+      kernel.fn(kernel.mr, panel, lw.sparse, n0, n1, acc);
     });
     check_op(kernel.name, kernel.mr, p, [&](const std::uint8_t* x, const kernels::QEpilogueParams& ep, void* y,
                                             std::size_t ldy, kernels::ThreadPool* pool) {
       if (panel_output_) {
-        kernels::qu8_qu8_qc8w_spmm_b4_panels(x, m_, packed, ep, static_cast<std::uint8_t*>(y), pool, kernel);
+        kernels::qu8_qu8_qc8w_spmm_b4_panels(x, m_, lw.sparse, ep, static_cast<std::uint8_t*>(y), pool, kernel);
       } else if (requantize_) {
-        kernels::qu8_qu8_qc8w_spmm_b4(x, m_, packed, ep, static_cast<std::uint8_t*>(y), ldy, pool, kernel);
+        kernels::qu8_qu8_qc8w_spmm_b4(x, m_, lw.sparse, ep, static_cast<std::uint8_t*>(y), ldy, pool, kernel);
       } else {
-        kernels::qu8_f32_qc8w_spmm_b4(x, m_, packed, ep, static_cast<float*>(y), ldy, pool, kernel);
+        kernels::qu8_f32_qc8w_spmm_b4(x, m_, lw.sparse, ep, static_cast<float*>(y), ldy, pool, kernel);
       }
     });
   }
 
   void test(const kernels::QGemmKernel& kernel) const {
     const Problem p = make(1);
-    const kernels::PackedQc8w packed = kernels::pack_qc8w(p.w.data(), n_, k_, k_);
-    if (packed.row_sum != dense_row_sums(p.w, n_, k_)) FAIL(describe(kernel.name) << ": row sums");
+    const format::PackedWeights packed = format::pack_dense_int8(p.w.data(), n_, k_);
+    const engine::LinearWeights lw = engine::kernel_weights(packed.view(), "test");
+    if (lw.row_sum != p.row_sum) FAIL(describe(kernel.name) << ": row sums");
     check_ukernel(kernel.name, kernel.mr, p, kernels::kDenseQc8wNr,
                   [&](const std::uint8_t* panel, std::size_t n0, std::size_t n1, std::int32_t* acc) {
-                    kernel.fn(kernel.mr, panel, packed.view(), n0, n1, acc);
+                    kernel.fn(kernel.mr, panel, lw.dense, n0, n1, acc);
                   });
     check_op(kernel.name, kernel.mr, p, [&](const std::uint8_t* x, const kernels::QEpilogueParams& ep, void* y,
                                             std::size_t ldy, kernels::ThreadPool* pool) {
       if (panel_output_) {
-        kernels::qu8_qu8_qc8w_gemm_panels(x, m_, packed, ep, static_cast<std::uint8_t*>(y), pool, kernel);
+        kernels::qu8_qu8_qc8w_gemm_panels(x, m_, lw.dense, ep, static_cast<std::uint8_t*>(y), pool, kernel);
       } else if (requantize_) {
-        kernels::qu8_qu8_qc8w_gemm(x, m_, packed, ep, static_cast<std::uint8_t*>(y), ldy, pool, kernel);
+        kernels::qu8_qu8_qc8w_gemm(x, m_, lw.dense, ep, static_cast<std::uint8_t*>(y), ldy, pool, kernel);
       } else {
-        kernels::qu8_f32_qc8w_gemm(x, m_, packed, ep, static_cast<float*>(y), ldy, pool, kernel);
+        kernels::qu8_f32_qc8w_gemm(x, m_, lw.dense, ep, static_cast<float*>(y), ldy, pool, kernel);
       }
     });
   }
@@ -155,8 +161,7 @@ class SpmmB4Tester {
   // Calls the micro-kernel panel by panel over random channel ranges (aligned to `align`).
   template <class Call>
   void check_ukernel(const char* name, std::size_t mr, const Problem& p, std::size_t align, Call call) const {
-    std::vector<std::uint8_t> panels(kernels::panels_bytes(m_, k_, mr));
-    kernels::qu8_pack_panels_u8(p.x.data(), m_, k_, k_, mr, panels.data());
+    const std::vector<std::uint8_t> panels = pack_panels_u8(p.x, m_, k_, mr);
     Rng rng(seed_ ^ 0x5eed);
     for (std::size_t panel = 0; panel < kernels::panel_count(m_, mr); ++panel) {
       for (std::size_t n0 = 0; n0 < n_;) {
@@ -181,8 +186,7 @@ class SpmmB4Tester {
 
   template <class Op>
   void check_op(const char* name, std::size_t mr, const Problem& p, Op op) const {
-    std::vector<std::uint8_t> panels(kernels::panels_bytes(m_, k_, mr));
-    kernels::qu8_pack_panels_u8(p.x.data(), m_, k_, k_, mr, panels.data());
+    const std::vector<std::uint8_t> panels = pack_panels_u8(p.x, m_, k_, mr);
     const std::size_t ldy = output_stride_ != 0 ? output_stride_ : n_;
     kernels::ThreadPool pool(threads_);
     if (panel_output_) {

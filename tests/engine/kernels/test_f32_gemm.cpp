@@ -1,4 +1,4 @@
-// FP32 GEMM kernels against double-precision dense math.
+// FP32 GEMM kernels and their driver, over the format's packed layout, against double-precision dense math.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -6,6 +6,7 @@
 
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "format/weights.h"
 #include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
@@ -27,9 +28,10 @@ TEMPLATE_TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f
       for (auto& v : x) v = rng.uniform(-2.0f, 2.0f);
       for (auto& v : w) v = rng.uniform(-1.0f, 1.0f);
       for (auto& v : bias) v = rng.uniform(-1.0f, 1.0f);
-      const sk::PackedF32 packed = sk::pack_f32(w.data(), n, k, k);
+      const sparrow::format::PackedWeights packed = sparrow::format::pack_fp32(w.data(), n, k);
       sk::ThreadPool pool(rng.chance(0.5) ? 2 : 1);
-      sk::f32_gemm(x.data(), m, ldx, packed, has_bias ? bias.data() : nullptr, act, y.data(), ldy, &pool, kernel);
+      sk::f32_gemm(x.data(), m, ldx, packed.f32.data(), n, k, has_bias ? bias.data() : nullptr, act, y.data(), ldy,
+                   &pool, kernel);
       INFO(kernel.name << " seed " << seed << " m " << m << " n " << n << " k " << k);
       for (std::size_t i = 0; i < m; ++i) {
         for (std::size_t j = 0; j < ldy; ++j) {

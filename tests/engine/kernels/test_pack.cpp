@@ -7,6 +7,7 @@
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
 #include "engine/kernels/quant.h"
+#include "engine/kernels/thread_pool.h"
 #include "kernels/isa_levels.h"
 #include "kernels/random.h"
 
@@ -44,14 +45,16 @@ TEMPLATE_TEST_CASE("quantize-and-pack row kernels equal the scalar reference", "
 
 TEST_CASE("qu8_pack_panels_f32 quantizes into the panel layout", "[kernels][pack]") {
   Rng rng(5);
-  for (std::size_t m : {1, 31, 32, 33, 70}) {
+  sk::ThreadPool two(2);
+  for (std::size_t m : {1, 31, 32, 33, 70, 130}) {
     for (std::size_t k : {1, 3, 4, 9, 17, 64}) {
       const std::size_t mr = 32, ldx = k + 2;
       const sparrow::quant::ActivationParams q{0.05f, 100};
       std::vector<float> x(m * ldx);
       for (auto& v : x) v = rng.uniform(-8.0f, 8.0f);
       std::vector<std::uint8_t> panels(sk::panels_bytes(m, k, mr), 0xA5);
-      sk::qu8_pack_panels_f32(x.data(), m, k, ldx, q, mr, panels.data());
+      // Panels split over two threads when there are several.
+      sk::qu8_pack_panels_f32(x.data(), m, k, ldx, q, mr, panels.data(), m > mr ? &two : nullptr);
       for (std::size_t t = 0; t < sk::panel_count(m, mr) * mr; ++t) {
         for (std::size_t i = 0; i < sk::round_up_4(k); ++i) {
           const std::uint8_t want = t < m && i < k ? sparrow::quant::quantize_activation(x[t * ldx + i], q) : 0;

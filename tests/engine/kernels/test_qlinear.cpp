@@ -97,24 +97,6 @@ TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): random ragged shapes o
   for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
-TEST_CASE("pack_b4 with R x 4 tiles: row pointers over tile rows, R words per tile, ragged last tile row", "[kernels][spmm-rx4]") {
-  // N = 5 rows, K = 10: tile row 0 (rows 0-1) has blocks 0 and 2, tile row 1 none, tile row 2 (row 4 and a
-  // padding row) block 1.
-  std::vector<std::int8_t> w(5 * 10, 0);
-  w[0 * 10 + 1] = 3;
-  w[1 * 10 + 9] = -2;  // block 2 of row 1: row 0's word of that tile is 0
-  w[4 * 10 + 4] = 7;
-  const sk::PackedB4 p = sk::pack_b4(w.data(), 5, 10, 10, 2);
-  CHECK(p.rows == 2);
-  CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 2, 2, 3});
-  CHECK(p.block_k4_u8 == std::vector<std::uint8_t>{0, 2, 1});
-  CHECK(p.block_w == std::vector<std::int32_t>{3 << 8, 0, 0, static_cast<std::int32_t>(0xFEu << 8), 7, 0});
-  CHECK(p.blocks() == 3);
-  CHECK(p.row_sum == std::vector<std::int32_t>{3, -2, 0, 0, 7});
-  CHECK(sk::unpack_b4(p) == w);
-  CHECK_THROWS_AS(sk::pack_b4(w.data(), 5, 10, 10, 3), std::invalid_argument);
-}
-
 TEST_CASE("spmm_kernel(R) picks a kernel for R x 4 tiles with spmm-b4's panel width", "[kernels][spmm-rx4][dispatch]") {
   for (std::size_t rows : {1, 2, 4}) {
     const sk::SpmmB4Kernel& k = sk::spmm_kernel(rows);
@@ -128,25 +110,6 @@ TEST_CASE("spmm_kernel(R) picks a kernel for R x 4 tiles with spmm-b4's panel wi
       if (b4.isa == k.isa) CHECK(b4.mr == k.mr);
   }
   CHECK_THROWS_AS(sk::spmm_kernel(3), std::invalid_argument);
-}
-
-TEST_CASE("pack_b4 stores column indices as u8 up to K/4 = 256, as u16 above", "[kernels][spmm-b4]") {
-  for (const auto& [k, index] : {std::pair{4u, sk::B4Index::u8}, {1024u, sk::B4Index::u8}, {1025u, sk::B4Index::u16},
-                                 {262144u, sk::B4Index::u16}}) {
-    INFO("K = " << k);
-    std::vector<std::int8_t> w(2 * k, 0);
-    w[k - 1] = 5;  // the last column block of row 0
-    w[k] = -3;     // the first of row 1
-    const sk::PackedB4 p = sk::pack_b4(w.data(), 2, k, k);
-    CHECK(p.index == index);
-    CHECK(p.view().index == index);
-    CHECK(p.block_k4_u8.size() == (index == sk::B4Index::u8 ? 2u : 0u));
-    CHECK(p.block_k4_u16.size() == (index == sk::B4Index::u16 ? 2u : 0u));
-    CHECK(p.row_ptr == std::vector<std::uint32_t>{0, 1, 2});
-    CHECK(p.row_sum == std::vector<std::int32_t>{5, -3});
-    CHECK(sk::unpack_b4(p) == w);
-  }
-  CHECK_THROWS_AS(sk::b4_index_for(65537), std::length_error);
 }
 
 TEST_CASE("spmm-b4 scalar reference at other panel widths", "[kernels][spmm-b4]") {
