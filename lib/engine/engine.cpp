@@ -124,7 +124,7 @@ std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const st
     if (op.folded) continue;
     ops::OpArgs args{op, {}, {}, base + p.offsets[op.output], &p.shapes[op.output],
                      p.elements(op.output) * type_size(values[op.output].type),
-                     p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_};
+                     p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_, p.panels_from[i] != i};
     for (const std::size_t in : op.inputs) {
       args.in.push_back(base + p.offsets[in]);
       args.in_shape.push_back(&p.shapes[in]);

@@ -65,6 +65,8 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   plan.offsets.assign(values.size(), kNoBuffer);
   plan.scratch.assign(ops.size(), kNoBuffer);
   plan.scratch_bytes.assign(ops.size(), 0);
+  plan.panels_from.resize(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) plan.panels_from[i] = i;
   const std::string src = model.file().source();
 
   for (const auto& in : model.inputs()) {
@@ -151,6 +153,29 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
     plan.scratch_bytes[i] = scratch;
   }
 
+  // INT8 linears that would pack exactly the panels an earlier one packed read those instead.
+  const auto panel_height = [&](const Op& op) {
+    return op.weights->format == format::WeightFormat::sparse_int8 ? mr.sparse : mr.dense;
+  };
+  const auto int8_linear = [](const Op& op) {
+    return !op.folded && op.kind == OpKind::linear && op.weights->format != format::WeightFormat::fp32;
+  };
+  std::vector<std::size_t> last_panel_reader(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    last_panel_reader[i] = i;
+    if (!int8_linear(ops[i])) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      const Op& a = ops[j];
+      const Op& b = ops[i];
+      if (!int8_linear(a) || plan.panels_from[j] != j || a.inputs[0] != b.inputs[0] || a.scale != b.scale ||
+          a.zero_point != b.zero_point || panel_height(a) != panel_height(b))
+        continue;
+      plan.panels_from[i] = j;
+      last_panel_reader[j] = i;
+      break;
+    }
+  }
+
   // Liveness: the last op reading each value; graph inputs and outputs live throughout.
   std::vector<std::size_t> last_use(values.size(), 0);
   for (std::size_t i = 0; i < ops.size(); ++i)
@@ -166,9 +191,13 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
     const Op& op = ops[i];
     if (op.folded) continue;
     plan.offsets[op.output] = arena.allocate(plan.elements(op.output) * type_size(values[op.output].type));
-    if (plan.scratch_bytes[i] != 0) {
+    const std::size_t packer = plan.panels_from[i];
+    if (packer != i) {
+      plan.scratch[i] = plan.scratch[packer];
+      if (last_panel_reader[packer] == i) arena.release(plan.scratch[packer]);
+    } else if (plan.scratch_bytes[i] != 0) {
       plan.scratch[i] = arena.allocate(plan.scratch_bytes[i]);
-      arena.release(plan.scratch[i]);
+      if (last_panel_reader[i] == i) arena.release(plan.scratch[i]);
     }
     for (const std::size_t in : op.inputs)
       if (last_use[in] == i && plan.offsets[in] != kNoBuffer) arena.release(plan.offsets[in]);

@@ -19,6 +19,10 @@ struct Plan {
   std::vector<std::size_t> offsets;              // per value: byte offset in the arena, or kNoBuffer
   std::vector<std::size_t> scratch;              // per op: byte offset of its scratch space, or kNoBuffer
   std::vector<std::size_t> scratch_bytes;        // per op
+  // Per op: the op whose scratch already holds this INT8 linear's input panels (the same input value quantized
+  // with the same parameters for the same panel height, as Q, K and V of an attention block are), or the op
+  // itself when it packs its own. A reused scratch lives until its last reader.
+  std::vector<std::size_t> panels_from;
   std::size_t arena_bytes = 0;
 
   std::size_t elements(std::size_t value) const;

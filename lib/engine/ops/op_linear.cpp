@@ -12,8 +12,10 @@ namespace {
 using format::WeightFormat;
 
 // y[m][n] = x[m][k] . W^T + b (then GELU when one was folded in), any weight format; scratch holds the INT8
-// layers' activation panels. The INT8 path is the kernels' one driver (kernels/linear.h).
-void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* scratch, kernels::ThreadPool* pool) {
+// layers' activation panels, already packed when `packed`. The INT8 path is the kernels' one driver
+// (kernels/linear.h).
+void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* scratch, bool packed,
+          kernels::ThreadPool* pool) {
   const LinearWeights& w = *op.weights;
   const kernels::Activation act = op.gelu ? kernels::Activation::gelu : kernels::Activation::none;
   if (w.format == WeightFormat::fp32) {
@@ -32,11 +34,11 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
     // The layer's tile height picks the kernel; every sparse kernel of an ISA has spmm-b4's MR, the panel
     // height the plan sized the scratch for.
     const kernels::SpmmB4Kernel& kernel = kernels::spmm_kernel(w.sparse.rows);
-    kernels::qu8_pack_panels_f32(x, m, w.k, w.k, q, kernel.mr, scratch, pool);
+    if (!packed) kernels::qu8_pack_panels_f32(x, m, w.k, w.k, q, kernel.mr, scratch, pool);
     kernels::qu8_f32_qc8w_spmm_b4(scratch, m, w.sparse, p, y, w.n, pool, kernel);
   } else {
     const kernels::QGemmKernel& kernel = kernels::qgemm_kernel();
-    kernels::qu8_pack_panels_f32(x, m, w.k, w.k, q, kernel.mr, scratch, pool);
+    if (!packed) kernels::qu8_pack_panels_f32(x, m, w.k, w.k, q, kernel.mr, scratch, pool);
     kernels::qu8_f32_qc8w_gemm(scratch, m, w.dense, p, y, w.n, pool, kernel);
   }
 }
@@ -45,7 +47,7 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
 
 void linear(const OpArgs& a) {
   const std::size_t m = a.in_elements(0) / a.op.weights->k;
-  gemm(a.op, a.in_f32(0), m, a.out_f32(), a.scratch, a.pool);
+  gemm(a.op, a.in_f32(0), m, a.out_f32(), a.scratch, a.input_packed, a.pool);
 }
 
 void conv2d(const OpArgs& a) {
@@ -67,7 +69,7 @@ void conv2d(const OpArgs& a) {
   kernels::parallel_for(a.pool, batch, [&](std::size_t begin, std::size_t end) {
     for (std::size_t b = begin; b < end; ++b) kernels::im2col_f32(a.in_f32(0) + b * image, s, cols + b * pixels * patch);
   });
-  gemm(op, cols, batch * pixels, out, panels, a.pool);
+  gemm(op, cols, batch * pixels, out, panels, false, a.pool);
   float* dst = a.out_f32();
   kernels::parallel_for(a.pool, batch * n, [&](std::size_t begin, std::size_t end) {
     for (std::size_t bc = begin; bc < end; ++bc) {

@@ -21,6 +21,7 @@ struct OpArgs {
   std::size_t out_bytes = 0;
   std::uint8_t* scratch = nullptr;
   kernels::ThreadPool* pool = nullptr;
+  bool input_packed = false;  // an INT8 linear's scratch already holds its input panels (Plan::panels_from)
 
   const float* in_f32(std::size_t i) const { return static_cast<const float*>(in[i]); }
   float* out_f32() const { return static_cast<float*>(out); }

@@ -97,6 +97,75 @@ TEST_CASE("spec arithmetic: an INT8 linear is quantize by division, exact sums, 
   CHECK(grouping_differs > 0);
 }
 
+TEST_CASE("INT8 linears that quantize one input alike share its panels; the others pack their own", "[engine][spec]") {
+  // x feeds a, b and c; b quantizes x exactly as a does (Q, K and V of attention), c does not. Between a and b,
+  // d (INT8, on a's output) packs panels of its own, which must not land on the ones b reads.
+  std::mt19937 rng(29);
+  const std::size_t k = 40, n = 24, m = 70;
+  const float s_x = 0.031f, s_c = 0.047f, s_d = 0.011f;
+  const int zp = 120, zp_c = 90, zp_d = 131;
+  struct Layer {
+    std::string name, input;
+    std::size_t k;
+    float s_x;
+    int zp;
+    std::vector<std::int8_t> q;
+    std::vector<float> s_w, bias;
+  };
+  std::vector<Layer> layers = {{"a", "x", k, s_x, zp, {}, {}, {}}, {"d", "a.out", n, s_d, zp_d, {}, {}, {}},
+                               {"b", "x", k, s_x, zp, {}, {}, {}}, {"c", "x", k, s_c, zp_c, {}, {}, {}}};
+  format::Writer w;
+  nlohmann::json ops = nlohmann::json::array();
+  for (auto& l : layers) {
+    l.q = testing::random_block_weights(n, l.k, 0.5, rng);
+    l.s_w = testing::random_floats(n, 0.001f, 0.05f, rng);
+    l.bias = testing::random_floats(n, -1, 1, rng);
+    format::PackedWeights p = format::pack_sparse_int8(l.q.data(), n, l.k);
+    p.scale = l.s_w;
+    p.bias = l.bias;
+    const nlohmann::json attrs = layer_attrs(p, l.s_x, l.zp);
+    ops.push_back(testing::quantize_for(attrs, l.input, l.name + ".in.q"));
+    ops.push_back({{"name", l.name}, {"op", "linear"}, {"inputs", {l.name + ".in.q"}}, {"outputs", {l.name + ".out"}},
+                   {"attrs", attrs}, {"weights", w.add_weights(l.name, p)}});
+  }
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, k}}}}},
+               {"outputs", {{{"name", "d.out"}}, {{"name", "b.out"}}, {{"name", "c.out"}}}},
+               {"ops", ops}});
+  const auto x = testing::random_floats(m * k, -4, 4, rng);
+  const auto spec_linear = [&](const Layer& l, const std::vector<float>& in) {
+    std::vector<float> y(m * n);
+    for (std::size_t t = 0; t < m; ++t)
+      for (std::size_t c = 0; c < n; ++c) {
+        std::int32_t sum = 0, row_sum = 0;
+        for (std::size_t i = 0; i < l.k; ++i) {
+          sum += quantize(in[t * l.k + i], l.s_x, l.zp) * l.q[c * l.k + i];
+          row_sum += l.q[c * l.k + i];
+        }
+        y[t * n + c] = epilogue(sum, row_sum, l.zp, l.s_x, l.s_w[c], l.bias[c]);
+      }
+    return y;
+  };
+  const auto ya = spec_linear(layers[0], x);
+  const std::vector<std::vector<float>> want = {spec_linear(layers[1], ya), spec_linear(layers[2], x), spec_linear(layers[3], x)};
+  for (const std::size_t threads : {1, 2}) {
+    engine::EngineOptions options;
+    options.threads = threads;
+    engine::Engine e(load(w), options);
+    const auto out = e.run(m, 0, {x.data()});
+    const engine::Plan& plan = e.plan(m, 0);
+    // Ops in file order: a.q, a, d.q, d, b.q, b, c.q, c.
+    CHECK(plan.panels_from[5] == 1);
+    CHECK(plan.panels_from[3] == 3);
+    CHECK(plan.panels_from[7] == 7);
+    for (std::size_t o = 0; o < 3; ++o) {
+      INFO("output " << out[o].name << ", " << threads << " threads");
+      std::size_t mismatches = 0;
+      for (std::size_t i = 0; i < m * n; ++i) mismatches += bits(out[o].data[i]) != bits(want[o][i]);
+      CHECK(mismatches == 0);
+    }
+  }
+}
+
 TEST_CASE("spec arithmetic: JSON numbers become float32 through a double", "[engine][spec]") {
   // scale 1.0000000596046448 is the double 1 + 2^-24, which rounds (ties to even) to the float 1.0; rounding the
   // decimal straight to float32 would give 1 + 2^-23. 101.5 / 1.0 = 101.5 -> 102 (half to even);
