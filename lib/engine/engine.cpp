@@ -124,7 +124,10 @@ std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const st
     if (op.folded) continue;
     ops::OpArgs args{op, {}, {}, base + p.offsets[op.output], &p.shapes[op.output],
                      p.elements(op.output) * type_size(values[op.output].type),
-                     p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_, p.panels_from[i] != i};
+                     p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_};
+    if (p.input_panels[i]) args.input_panels = base + p.offsets[op.inputs[0]];
+    if (p.panels_from[i] != i) args.input_panels = base + p.scratch[p.panels_from[i]];
+    if (p.output_panels[i]) args.output_panels = &*p.output_panels[i];
     for (const std::size_t in : op.inputs) {
       args.in.push_back(base + p.offsets[in]);
       args.in_shape.push_back(&p.shapes[in]);

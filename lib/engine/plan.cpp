@@ -160,14 +160,45 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   const auto int8_linear = [](const Op& op) {
     return !op.folded && op.kind == OpKind::linear && op.weights->format != format::WeightFormat::fp32;
   };
+  // An INT8 linear whose every reader is an INT8 linear that quantizes its output alike, at the same panel
+  // height (BERT's FFN: up projection and GELU, then down projection), writes that output requantized straight
+  // into their activation panels: the FP32 tensor and the readers' packing pass never happen.
+  plan.output_panels.assign(ops.size(), std::nullopt);
+  plan.input_panels.assign(ops.size(), false);
+  std::vector<std::size_t> value_bytes(values.size(), 0);
+  for (std::size_t v = 0; v < values.size(); ++v) value_bytes[v] = plan.elements(v) * type_size(values[v].type);
+  const auto& graph_outputs = model.outputs();
+  for (std::size_t i = 0; i < ops.size() && !keep_values; ++i) {
+    const Op& op = ops[i];
+    if (!int8_linear(op) || std::find(graph_outputs.begin(), graph_outputs.end(), op.output) != graph_outputs.end()) continue;
+    std::vector<std::size_t> readers;
+    bool alike = true;
+    for (std::size_t j = i + 1; j < ops.size() && alike; ++j) {
+      const Op& r = ops[j];
+      if (r.folded || std::find(r.inputs.begin(), r.inputs.end(), op.output) == r.inputs.end()) continue;
+      const Op& first = readers.empty() ? r : ops[readers.front()];
+      alike = int8_linear(r) && r.inputs[0] == op.output && r.scale == first.scale && r.zero_point == first.zero_point &&
+              panel_height(r) == panel_height(op);
+      readers.push_back(j);
+    }
+    if (!alike || readers.empty()) continue;
+    plan.output_panels[i] = quant::ActivationParams{ops[readers.front()].scale, ops[readers.front()].zero_point};
+    const std::size_t m = plan.elements(op.output) / op.weights->n;
+    value_bytes[op.output] = std::max(value_bytes[op.output], kernels::panels_bytes(m, op.weights->n, panel_height(op)));
+    for (const std::size_t r : readers) {
+      plan.input_panels[r] = true;
+      plan.scratch_bytes[r] = 0;
+    }
+  }
+
   std::vector<std::size_t> last_panel_reader(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
     last_panel_reader[i] = i;
-    if (!int8_linear(ops[i])) continue;
+    if (!int8_linear(ops[i]) || plan.input_panels[i]) continue;
     for (std::size_t j = 0; j < i; ++j) {
       const Op& a = ops[j];
       const Op& b = ops[i];
-      if (!int8_linear(a) || plan.panels_from[j] != j || a.inputs[0] != b.inputs[0] || a.scale != b.scale ||
+      if (!int8_linear(a) || plan.input_panels[j] || plan.panels_from[j] != j || a.inputs[0] != b.inputs[0] || a.scale != b.scale ||
           a.zero_point != b.zero_point || panel_height(a) != panel_height(b))
         continue;
       plan.panels_from[i] = j;
@@ -186,11 +217,11 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   for (const auto& in : model.inputs()) last_use[in.value] = SIZE_MAX;
 
   Arena arena;
-  for (const auto& in : model.inputs()) plan.offsets[in.value] = arena.allocate(plan.elements(in.value) * type_size(values[in.value].type));
+  for (const auto& in : model.inputs()) plan.offsets[in.value] = arena.allocate(value_bytes[in.value]);
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (op.folded) continue;
-    plan.offsets[op.output] = arena.allocate(plan.elements(op.output) * type_size(values[op.output].type));
+    plan.offsets[op.output] = arena.allocate(value_bytes[op.output]);
     const std::size_t packer = plan.panels_from[i];
     if (packer != i) {
       plan.scratch[i] = plan.scratch[packer];

@@ -4,9 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "engine/model.h"
+#include "quant/scheme.h"
 
 namespace sparrow::engine {
 
@@ -23,6 +25,10 @@ struct Plan {
   // with the same parameters for the same panel height, as Q, K and V of an attention block are), or the op
   // itself when it packs its own. A reused scratch lives until its last reader.
   std::vector<std::size_t> panels_from;
+  // Per op: an INT8 linear that writes its output requantized with these parameters, as its readers' activation
+  // panels (kernels/quant.h layout, its own panel height), instead of FP32; its readers have input_panels set.
+  std::vector<std::optional<quant::ActivationParams>> output_panels;
+  std::vector<bool> input_panels;
   std::size_t arena_bytes = 0;
 
   std::size_t elements(std::size_t value) const;

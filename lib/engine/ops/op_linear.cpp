@@ -11,15 +11,16 @@ namespace {
 
 using format::WeightFormat;
 
-// y[m][n] = x[m][k] . W^T + b (then GELU when one was folded in), any weight format; scratch holds the INT8
-// layers' activation panels, already packed when `packed`. The INT8 path is the kernels' one driver
+// y[m][n] = x[m][k] . W^T + b (then GELU when one was folded in), any weight format. INT8 layers read their
+// input panels from `packed` when set, else quantize-and-pack x into `scratch`; with `y_panels` set they write
+// y requantized as the next layers' panels (uint8) instead of FP32. The INT8 path is the kernels' one driver
 // (kernels/linear.h).
-void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* scratch, bool packed,
-          kernels::ThreadPool* pool) {
+void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* scratch, const std::uint8_t* packed,
+          const quant::ActivationParams* y_panels, kernels::ThreadPool* pool) {
   const LinearWeights& w = *op.weights;
   const kernels::Activation act = op.gelu ? kernels::Activation::gelu : kernels::Activation::none;
   if (w.format == WeightFormat::fp32) {
-    kernels::f32_gemm(x, m, w.k, w.f32, w.n, w.k, w.bias, act, y, w.n, pool);
+    kernels::f32_gemm(x, m, w.k, w.f32, w.n, w.k, w.bias, act, static_cast<float*>(y), w.n, pool);
     return;
   }
   kernels::QEpilogueParams p;
@@ -29,17 +30,28 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
   p.row_sum = w.row_sum.data();
   p.bias = w.bias;
   p.activation = act;
-  const quant::ActivationParams q{op.scale, op.zero_point};
+  if (y_panels != nullptr) p.y = *y_panels;
+  const auto panels = [&](std::size_t mr) {
+    if (packed != nullptr) return packed;
+    kernels::qu8_pack_panels_f32(x, m, w.k, w.k, {op.scale, op.zero_point}, mr, scratch, pool);
+    return static_cast<const std::uint8_t*>(scratch);
+  };
   if (w.format == WeightFormat::sparse_int8) {
     // The layer's tile height picks the kernel; every sparse kernel of an ISA has spmm-b4's MR, the panel
     // height the plan sized the scratch for.
     const kernels::SpmmB4Kernel& kernel = kernels::spmm_kernel(w.sparse.rows);
-    if (!packed) kernels::qu8_pack_panels_f32(x, m, w.k, w.k, q, kernel.mr, scratch, pool);
-    kernels::qu8_f32_qc8w_spmm_b4(scratch, m, w.sparse, p, y, w.n, pool, kernel);
+    if (y_panels != nullptr) {
+      kernels::qu8_qu8_qc8w_spmm_b4_panels(panels(kernel.mr), m, w.sparse, p, static_cast<std::uint8_t*>(y), pool, kernel);
+    } else {
+      kernels::qu8_f32_qc8w_spmm_b4(panels(kernel.mr), m, w.sparse, p, static_cast<float*>(y), w.n, pool, kernel);
+    }
+    return;
+  }
+  const kernels::QGemmKernel& kernel = kernels::qgemm_kernel();
+  if (y_panels != nullptr) {
+    kernels::qu8_qu8_qc8w_gemm_panels(panels(kernel.mr), m, w.dense, p, static_cast<std::uint8_t*>(y), pool, kernel);
   } else {
-    const kernels::QGemmKernel& kernel = kernels::qgemm_kernel();
-    if (!packed) kernels::qu8_pack_panels_f32(x, m, w.k, w.k, q, kernel.mr, scratch, pool);
-    kernels::qu8_f32_qc8w_gemm(scratch, m, w.dense, p, y, w.n, pool, kernel);
+    kernels::qu8_f32_qc8w_gemm(panels(kernel.mr), m, w.dense, p, static_cast<float*>(y), w.n, pool, kernel);
   }
 }
 
@@ -47,7 +59,7 @@ void gemm(const Op& op, const float* x, std::size_t m, float* y, std::uint8_t* s
 
 void linear(const OpArgs& a) {
   const std::size_t m = a.in_elements(0) / a.op.weights->k;
-  gemm(a.op, a.in_f32(0), m, a.out_f32(), a.scratch, a.input_packed, a.pool);
+  gemm(a.op, a.in_f32(0), m, a.out, a.scratch, a.input_panels, a.output_panels, a.pool);
 }
 
 void conv2d(const OpArgs& a) {
@@ -69,7 +81,7 @@ void conv2d(const OpArgs& a) {
   kernels::parallel_for(a.pool, batch, [&](std::size_t begin, std::size_t end) {
     for (std::size_t b = begin; b < end; ++b) kernels::im2col_f32(a.in_f32(0) + b * image, s, cols + b * pixels * patch);
   });
-  gemm(op, cols, batch * pixels, out, panels, false, a.pool);
+  gemm(op, cols, batch * pixels, out, panels, nullptr, nullptr, a.pool);
   float* dst = a.out_f32();
   kernels::parallel_for(a.pool, batch * n, [&](std::size_t begin, std::size_t end) {
     for (std::size_t bc = begin; bc < end; ++bc) {

@@ -21,7 +21,10 @@ struct OpArgs {
   std::size_t out_bytes = 0;
   std::uint8_t* scratch = nullptr;
   kernels::ThreadPool* pool = nullptr;
-  bool input_packed = false;  // an INT8 linear's scratch already holds its input panels (Plan::panels_from)
+  // An INT8 linear's input panels when they are already packed (Plan::panels_from, Plan::input_panels), else null.
+  const std::uint8_t* input_panels = nullptr;
+  // Set when an INT8 linear writes its output as the next layers' panels requantized with these (Plan::output_panels).
+  const quant::ActivationParams* output_panels = nullptr;
 
   const float* in_f32(std::size_t i) const { return static_cast<const float*>(in[i]); }
   float* out_f32() const { return static_cast<float*>(out); }

@@ -97,13 +97,14 @@ TEST_CASE("spec arithmetic: an INT8 linear is quantize by division, exact sums, 
   CHECK(grouping_differs > 0);
 }
 
-TEST_CASE("INT8 linears that quantize one input alike share its panels; the others pack their own", "[engine][spec]") {
-  // x feeds a, b and c; b quantizes x exactly as a does (Q, K and V of attention), c does not. Between a and b,
-  // d (INT8, on a's output) packs panels of its own, which must not land on the ones b reads.
+TEST_CASE("INT8 panels: shared by linears that quantize one input alike, written straight by a linear whose readers all quantize it alike",
+          "[engine][spec]") {
+  // x feeds a, b, c and f. b quantizes x exactly as a does (Q, K and V of attention), so it reads a's panels;
+  // c does not. Between a and b, d (INT8, on a's output, which is also a graph output) packs panels of its own,
+  // which must not land on the ones b reads. g alone reads f's output, so f writes g's panels directly (the
+  // FFN's up and down projections).
   std::mt19937 rng(29);
   const std::size_t k = 40, n = 24, m = 70;
-  const float s_x = 0.031f, s_c = 0.047f, s_d = 0.011f;
-  const int zp = 120, zp_c = 90, zp_d = 131;
   struct Layer {
     std::string name, input;
     std::size_t k;
@@ -112,8 +113,9 @@ TEST_CASE("INT8 linears that quantize one input alike share its panels; the othe
     std::vector<std::int8_t> q;
     std::vector<float> s_w, bias;
   };
-  std::vector<Layer> layers = {{"a", "x", k, s_x, zp, {}, {}, {}}, {"d", "a.out", n, s_d, zp_d, {}, {}, {}},
-                               {"b", "x", k, s_x, zp, {}, {}, {}}, {"c", "x", k, s_c, zp_c, {}, {}, {}}};
+  std::vector<Layer> layers = {{"a", "x", k, 0.031f, 120, {}, {}, {}},      {"d", "a.out", n, 0.011f, 131, {}, {}, {}},
+                               {"b", "x", k, 0.031f, 120, {}, {}, {}},      {"c", "x", k, 0.047f, 90, {}, {}, {}},
+                               {"f", "x", k, 0.023f, 100, {}, {}, {}},      {"g", "f.out", n, 0.019f, 77, {}, {}, {}}};
   format::Writer w;
   nlohmann::json ops = nlohmann::json::array();
   for (auto& l : layers) {
@@ -128,9 +130,10 @@ TEST_CASE("INT8 linears that quantize one input alike share its panels; the othe
     ops.push_back({{"name", l.name}, {"op", "linear"}, {"inputs", {l.name + ".in.q"}}, {"outputs", {l.name + ".out"}},
                    {"attrs", attrs}, {"weights", w.add_weights(l.name, p)}});
   }
-  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, k}}}}},
-               {"outputs", {{{"name", "d.out"}}, {{"name", "b.out"}}, {{"name", "c.out"}}}},
-               {"ops", ops}});
+  const std::vector<std::string> outputs = {"a.out", "d.out", "b.out", "c.out", "g.out"};
+  nlohmann::json graph_outputs = nlohmann::json::array();
+  for (const auto& o : outputs) graph_outputs.push_back({{"name", o}});
+  w.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, k}}}}}, {"outputs", graph_outputs}, {"ops", ops}});
   const auto x = testing::random_floats(m * k, -4, 4, rng);
   const auto spec_linear = [&](const Layer& l, const std::vector<float>& in) {
     std::vector<float> y(m * n);
@@ -146,18 +149,20 @@ TEST_CASE("INT8 linears that quantize one input alike share its panels; the othe
     return y;
   };
   const auto ya = spec_linear(layers[0], x);
-  const std::vector<std::vector<float>> want = {spec_linear(layers[1], ya), spec_linear(layers[2], x), spec_linear(layers[3], x)};
+  const std::vector<std::vector<float>> want = {ya, spec_linear(layers[1], ya), spec_linear(layers[2], x),
+                                                spec_linear(layers[3], x), spec_linear(layers[5], spec_linear(layers[4], x))};
   for (const std::size_t threads : {1, 2}) {
     engine::EngineOptions options;
     options.threads = threads;
     engine::Engine e(load(w), options);
     const auto out = e.run(m, 0, {x.data()});
     const engine::Plan& plan = e.plan(m, 0);
-    // Ops in file order: a.q, a, d.q, d, b.q, b, c.q, c.
-    CHECK(plan.panels_from[5] == 1);
-    CHECK(plan.panels_from[3] == 3);
-    CHECK(plan.panels_from[7] == 7);
-    for (std::size_t o = 0; o < 3; ++o) {
+    // Ops in file order: a.q, a, d.q, d, b.q, b, c.q, c, f.q, f, g.q, g.
+    CHECK(plan.panels_from == std::vector<std::size_t>{0, 1, 2, 3, 4, 1, 6, 7, 8, 9, 10, 11});
+    CHECK(plan.input_panels == std::vector<bool>{false, false, false, false, false, false, false, false, false, false, false, true});
+    for (std::size_t i = 0; i < plan.output_panels.size(); ++i) CHECK(plan.output_panels[i].has_value() == (i == 9));
+    REQUIRE(out.size() == want.size());
+    for (std::size_t o = 0; o < want.size(); ++o) {
       INFO("output " << out[o].name << ", " << threads << " threads");
       std::size_t mismatches = 0;
       for (std::size_t i = 0; i < m * n; ++i) mismatches += bits(out[o].data[i]) != bits(want[o][i]);
