@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/kernel_weights.h"
@@ -195,10 +196,11 @@ class SpmmB4Tester {
       for (std::size_t t = 0; t < kernels::panel_count(m_, mr) * mr; ++t) {
         for (std::size_t c = 0; c < kernels::round_up_4(n_); ++c) {
           const std::size_t at = (t / mr) * kernels::panel_stride(n_, mr) + (c / 4) * mr * 4 + (t % mr) * 4 + c % 4;
-          const int want = t < m_ && c < n_ ? requantized(p, t, c) : 0xA5;
-          if (y[at] != want) {
+          const auto [lo, hi] = t < m_ && c < n_ ? requantized(p, t, c) : std::pair{0xA5, 0xA5};
+          if (y[at] < lo || y[at] > hi) {
             FAIL(describe(name) << ": UINT8 panel output token " << t << " channel " << c << ": got " << int{y[at]}
-                                << ", want " << want << (want == 0xA5 ? " (padding must stay untouched)" : ""));
+                                << ", want " << lo << (hi != lo ? " or " + std::to_string(hi) : std::string())
+                                << (lo == 0xA5 ? " (padding must stay untouched)" : ""));
           }
         }
       }
@@ -209,10 +211,10 @@ class SpmmB4Tester {
       op(panels.data(), p.params, y.data(), ldy, &pool);
       for (std::size_t t = 0; t < m_; ++t) {
         for (std::size_t c = 0; c < ldy; ++c) {
-          const int want = c < n_ ? requantized(p, t, c) : 0xA5;
-          if (y[t * ldy + c] != want) {
+          const auto [lo, hi] = c < n_ ? requantized(p, t, c) : std::pair{0xA5, 0xA5};
+          if (y[t * ldy + c] < lo || y[t * ldy + c] > hi) {
             FAIL(describe(name) << ": UINT8 output token " << t << " channel " << c << ": got " << int{y[t * ldy + c]}
-                                << ", want " << want);
+                                << ", want " << lo << (hi != lo ? " or " + std::to_string(hi) : std::string()));
           }
         }
       }
@@ -236,15 +238,24 @@ class SpmmB4Tester {
     }
   }
 
-  // The requantization spelled out in the trainer's FP32 operations (quant.h).
-  int requantized(const Problem& p, std::size_t t, std::size_t c) const {
+  // The requantization spelled out in the trainer's FP32 operations (quant.h). A vector GELU may be off the
+  // reference by 2e-7 * max(1, |x|) (test_epilogue.cpp), so with GELU either neighbour of a rounding boundary
+  // that close is right: this returns the lowest and highest acceptable byte.
+  std::pair<int, int> requantized(const Problem& p, std::size_t t, std::size_t c) const {
     const kernels::QEpilogueParams& ep = p.params;
     float v = static_cast<float>(p.acc[t * n_ + c] - ep.x_zero_point * p.row_sum[c]) * (ep.x_scale * ep.w_scale[c]);
     if (ep.bias != nullptr) v = v + ep.bias[c];
     if (ep.activation == kernels::Activation::relu) v = v > 0.0f ? v : 0.0f;
-    if (ep.activation == kernels::Activation::gelu) v = kernels::f32_gelu_ref(v);
-    const float q = std::nearbyint(v / ep.y.scale) + static_cast<float>(ep.y.zero_point);
-    return static_cast<int>(std::clamp(q, 0.0f, 255.0f));
+    float error = 0.0f;
+    if (ep.activation == kernels::Activation::gelu) {
+      error = 2e-7f * std::max(1.0f, std::fabs(v));
+      v = kernels::f32_gelu_ref(v);
+    }
+    const auto quantize = [&](float u) {
+      const float q = std::nearbyint(u / ep.y.scale) + static_cast<float>(ep.y.zero_point);
+      return static_cast<int>(std::clamp(q, 0.0f, 255.0f));
+    };
+    return {quantize(v - error), quantize(v + error)};
   }
 
   std::size_t m_ = 1, n_ = 1, k_ = 4;

@@ -1,7 +1,8 @@
 // Fused epilogue, AVX2: the same FP32 operations in the same order as the scalar reference (bit-identical),
-// except that FP32 outputs take GELU from the 8-lane f32-gelu-avx2.h (within 2e-7 * max(1, |x|) of the
-// reference, and identical to the AVX2 gelu micro-kernel); requantized outputs keep the reference's GELU, so
-// their rounding is the trainer's. 8x8 blocks of the [channel][token] INT32 tile are transposed first, so
+// except that GELU is the 8-lane f32-gelu-avx2.h (within 2e-7 * max(1, |x|) of the reference, and identical to
+// the AVX2 gelu micro-kernel). Requantized outputs are therefore exactly the FP32 outputs quantized by the
+// scheme, so a layer writing the next one's panels gives what an FP32 output packed by that layer would (a
+// scalar GELU here cost more than the GEMM it follows). 8x8 blocks of the [channel][token] INT32 tile are transposed first, so
 // each vector is 8 channels of one token: per-channel terms are loaded once per channel group and output rows
 // are stored whole.
 #include <immintrin.h>
@@ -10,7 +11,6 @@
 #include <cstring>
 
 #include "engine/kernels/gelu/f32-gelu-avx2.h"
-#include "engine/kernels/ops_ukernels.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -56,7 +56,6 @@ ChannelTerms channel_terms(std::size_t n, std::size_t count, const QEpiloguePara
 
 // Values of tokens t0..t0+7 (rows) x 8 channels (columns) in the reference's operation order: the INT32
 // tile is transposed first, so the per-channel terms are plain vectors.
-template <bool kVectorGelu>
 __attribute__((always_inline)) inline void block_values(std::size_t mr, std::size_t t0, std::size_t j0, std::size_t nc, const std::int32_t* acc,
                   const ChannelTerms& ct, const QEpilogueParams& p, __m256 r[8]) {
   for (std::size_t j = 0; j < 8; ++j) {
@@ -68,16 +67,7 @@ __attribute__((always_inline)) inline void block_values(std::size_t mr, std::siz
     __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(corrected), ct.scale);
     if (p.bias != nullptr) v = _mm256_add_ps(v, ct.bias);
     if (p.activation == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-    if (p.activation == Activation::gelu) {
-      if constexpr (kVectorGelu) {
-        v = sparrow_f32_gelu_avx2(v);
-      } else {
-        alignas(32) float tmp[8];
-        _mm256_store_ps(tmp, v);
-        for (float& e : tmp) e = f32_gelu_ref(e);
-        v = _mm256_load_ps(tmp);
-      }
-    }
+    if (p.activation == Activation::gelu) v = sparrow_f32_gelu_avx2(v);
     r[t] = v;
   }
 }
@@ -99,7 +89,7 @@ void qs32_f32_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_b
     const ChannelTerms ct = channel_terms(n_begin + j0, cols, p);
     for (std::size_t t0 = 0; t0 < m; t0 += 8) {
       __m256 r[8];
-      block_values<true>(mr, t0, j0, nc, acc, ct, p, r);
+      block_values(mr, t0, j0, nc, acc, ct, p, r);
       const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
       float* out = y + t0 * ldy + n_begin + j0;
       if (cols == 8) {
@@ -124,7 +114,7 @@ void qs32_qu8_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_b
     const ChannelTerms ct = channel_terms(n_begin + j0, cols, p);
     for (std::size_t t0 = 0; t0 < m; t0 += 8) {
       __m256 r[8];
-      block_values<false>(mr, t0, j0, nc, acc, ct, p, r);
+      block_values(mr, t0, j0, nc, acc, ct, p, r);
       const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
       std::uint8_t* out = y + t0 * ldy + n_begin + j0;
       for (std::size_t t = 0; t < rows; ++t) {
@@ -154,7 +144,7 @@ void qs32_qu8_qc8w_panel_epilogue__avx2(std::size_t m, std::size_t mr, std::size
     std::uint8_t* group1 = group0 + mr * 4;
     for (std::size_t t0 = 0; t0 < m; t0 += 8) {
       __m256 r[8];
-      block_values<false>(mr, t0, j0, nc, acc, ct, p, r);
+      block_values(mr, t0, j0, nc, acc, ct, p, r);
       const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
       for (std::size_t t = 0; t < rows; ++t) {
         const __m256i q32 = requantize(r[t], p);
