@@ -269,21 +269,33 @@ void Model::build() {
       throw BadInput(file_.source() + ": op '" + c.name + "': an INT8 layer's input must come from a quantize op used only by INT8 layers");
     c.inputs[0] = producer->inputs[0];
   }
+  // The op writing value x when `reader` is the only thing that reads x (no other op, not a graph output).
+  const auto sole_producer = [&](std::size_t x, const Op& reader) -> Op* {
+    const auto producer = std::find_if(ops_.begin(), ops_.end(), [&](const Op& p) { return !p.folded && p.output == x; });
+    const bool read_elsewhere = std::find(outputs_.begin(), outputs_.end(), x) != outputs_.end() ||
+                                std::any_of(ops_.begin(), ops_.end(), [&](const Op& c) {
+                                  return &c != &reader && std::find(c.inputs.begin(), c.inputs.end(), x) != c.inputs.end();
+                                });
+    return producer == ops_.end() || read_elsewhere ? nullptr : &*producer;
+  };
   // Fold each gelu op into the linear feeding it alone: GELU in the GEMM's epilogue saves a pass over the
   // widest activation there is (BERT's FFN).
   for (auto& act : ops_) {
     if (act.kind != OpKind::gelu) continue;
-    const std::size_t x = act.inputs[0];
-    const auto producer = std::find_if(ops_.begin(), ops_.end(), [&](const Op& p) { return p.output == x; });
-    if (producer == ops_.end() || producer->kind != OpKind::linear) continue;
-    const bool read_elsewhere = std::find(outputs_.begin(), outputs_.end(), x) != outputs_.end() ||
-                                std::any_of(ops_.begin(), ops_.end(), [&](const Op& c) {
-                                  return &c != &act && std::find(c.inputs.begin(), c.inputs.end(), x) != c.inputs.end();
-                                });
-    if (read_elsewhere) continue;
+    Op* producer = sole_producer(act.inputs[0], act);
+    if (producer == nullptr || producer->kind != OpKind::linear) continue;
     producer->gelu = true;
     producer->output = act.output;
     act.folded = true;
+  }
+  // Fold each add into the layer norm reading it alone (BERT's residual connections): the norm forms the sum
+  // row by row in its output and normalizes it there, so the sum never goes through the arena.
+  for (auto& norm : ops_) {
+    if (norm.kind != OpKind::layer_norm || norm.inputs.size() != 1) continue;
+    Op* producer = sole_producer(norm.inputs[0], norm);
+    if (producer == nullptr || producer->kind != OpKind::add) continue;
+    norm.inputs = producer->inputs;
+    producer->folded = true;
   }
 }
 

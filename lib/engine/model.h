@@ -43,7 +43,7 @@ struct Op {
   std::size_t output = 0;
   // A quantize op whose only consumers are INT8 layers: they quantize their own input while packing it,
   // so this op does nothing at run time and the layers read its FP32 input. A gelu op applied by the linear
-  // before it (`gelu` below).
+  // before it (`gelu` below). An add whose sum only a layer norm reads: the norm takes the add's two inputs.
   bool folded = false;
 
   // quantize / dequantize; INT8 layers' input quantization

@@ -121,6 +121,8 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         break;
       case OpKind::layer_norm:
         if (x.empty() || x.back() != op.width) fail("input " + shape_text(x) + " does not end in " + std::to_string(op.width));
+        if (op.inputs.size() == 2 && plan.shapes[op.inputs[1]] != x)  // a folded residual add
+          fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");
         break;
       case OpKind::add:
         if (plan.shapes[op.inputs[1]] != x) fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");

@@ -22,7 +22,8 @@ const LayerNormKernel& layer_norm_kernel();
 const ExpMinusMaxSumKernel& exp_minus_max_sum_kernel();
 const GeluKernel& gelu_kernel();
 
-// y[i] = (x[i] - mean) / sqrt(var + eps) * gamma + beta over each row of n values (biased variance).
+// y[i] = (x[i] - mean) / sqrt(var + eps) * gamma + beta over each row of n values (biased variance); x == y
+// allowed (each value is read before it is written).
 void layer_norm_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, const float* gamma,
                     const float* beta, float eps, float* y, std::size_t ldy,
                     const LayerNormKernel& kernel = layer_norm_kernel());

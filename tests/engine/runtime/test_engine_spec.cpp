@@ -171,6 +171,50 @@ TEST_CASE("INT8 panels: shared by linears that quantize one input alike, written
   }
 }
 
+TEST_CASE("a residual add read only by a layer norm is folded into it: the norm of the sum, as the ops say", "[engine][spec]") {
+  std::mt19937 rng(31);
+  const std::size_t h = 40, m = 9;
+  const auto w = testing::random_floats(h * h, -0.5f, 0.5f, rng), bias = testing::random_floats(h, -1, 1, rng);
+  const auto gamma = testing::random_floats(h, 0.5f, 1.5f, rng), beta = testing::random_floats(h, -1, 1, rng);
+  for (const bool sum_is_output : {false, true}) {
+    INFO((sum_is_output ? "the sum is a graph output too: no fold" : "folded"));
+    format::Writer f;
+    format::PackedWeights p = format::pack_fp32(w.data(), h, h);
+    p.bias = bias;
+    f.add_tensor("ln.gamma", format::DType::f32, {h}, gamma);
+    f.add_tensor("ln.beta", format::DType::f32, {h}, beta);
+    nlohmann::json outputs = {{{"name", "y"}}};
+    if (sum_is_output) outputs.push_back({{"name", "s"}});
+    f.set_graph({{"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, h}}}}},
+                 {"outputs", outputs},
+                 {"ops", {{{"name", "fc"}, {"op", "linear"}, {"inputs", {"x"}}, {"outputs", {"h"}},
+                           {"attrs", layer_attrs(p, 1.0f, 0)}, {"weights", f.add_weights("fc", p)}},
+                          {{"name", "residual"}, {"op", "add"}, {"inputs", {"h", "x"}}, {"outputs", {"s"}}},
+                          {{"name", "ln"}, {"op", "layer_norm"}, {"inputs", {"s"}}, {"outputs", {"y"}}, {"attrs", {{"eps", 1e-5}}},
+                           {"weights", {{"gamma", "ln.gamma"}, {"beta", "ln.beta"}}}}}}});
+    const auto x = testing::random_floats(m * h, -2, 2, rng);
+    engine::Engine e(load(f), {});
+    const auto out = e.run(m, 0, {x.data()});
+    CHECK(e.model().ops()[1].folded == !sum_is_output);
+    for (std::size_t t = 0; t < m; ++t) {
+      std::vector<double> sum(h);
+      double mean = 0, var = 0;
+      for (std::size_t c = 0; c < h; ++c) {
+        double v = bias[c];
+        for (std::size_t i = 0; i < h; ++i) v += double{w[c * h + i]} * x[t * h + i];
+        sum[c] = v + x[t * h + c];
+        mean += sum[c] / h;
+      }
+      for (std::size_t c = 0; c < h; ++c) var += (sum[c] - mean) * (sum[c] - mean) / h;
+      for (std::size_t c = 0; c < h; ++c) {
+        const double want = (sum[c] - mean) / std::sqrt(var + 1e-5) * gamma[c] + beta[c];
+        INFO("token " << t << " channel " << c);
+        CHECK(std::fabs(out[0].data[t * h + c] - want) <= 1e-5 * std::max(1.0, std::fabs(want)));
+      }
+    }
+  }
+}
+
 TEST_CASE("spec arithmetic: JSON numbers become float32 through a double", "[engine][spec]") {
   // scale 1.0000000596046448 is the double 1 + 2^-24, which rounds (ties to even) to the float 1.0; rounding the
   // decimal straight to float32 would give 1 + 2^-23. 101.5 / 1.0 = 101.5 -> 102 (half to even);
