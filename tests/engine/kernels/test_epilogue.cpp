@@ -20,12 +20,15 @@ using sparrow::test::scalar_reference;
 namespace isa = sparrow::test::isa;
 
 // One case per level with a SIMD epilogue; the scalar one is the reference.
-TEMPLATE_TEST_CASE("INT8 epilogues equal the scalar reference bit-exactly", "[kernels][epilogue]", isa::avx2) {
+TEMPLATE_TEST_CASE("INT8 epilogues equal the scalar reference bit-exactly", "[kernels][epilogue]", isa::avx512skx,
+                   isa::avx2) {
   for (const auto& kernel : kernels_at(TestType::level, sk::qepilogue_kernels())) {
     const sk::QEpilogueKernel& ref = scalar_reference(sk::qepilogue_kernels());
     for (int seed = 0; seed < 200; ++seed) {
       Rng rng(seed);
-      const std::size_t mr = rng.chance(0.5) ? 32 : 64, m = rng.uniform_int(1, static_cast<int>(mr));
+      // Panel widths of every kernel, and ragged ones the tests of other widths use.
+      const std::size_t widths[] = {32, 64, 40, 8};
+      const std::size_t mr = widths[rng.uniform_int(0, 3)], m = rng.uniform_int(1, static_cast<int>(mr));
       const std::size_t n = rng.uniform_int(1, 40), n_begin = rng.uniform_int(0, static_cast<int>(n) - 1);
       const std::size_t nc = rng.uniform_int(1, static_cast<int>(n - n_begin)), ldy = n + rng.uniform_int(0, 3);
       std::vector<std::int32_t> acc(nc * mr), row_sum(n);
