@@ -73,27 +73,30 @@ __attribute__((always_inline)) inline __m128i requantize(__m512 v, const QEpilog
 
 __mmask16 lanes(std::size_t count) { return count >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << count) - 1); }
 
+// Per-channel terms of channels n .. n + 15 (zero past `count`), once per channel group.
+struct ChannelTerms {
+  __m512i zp_row_sum;
+  __m512 scale, bias;
+};
+
+__attribute__((always_inline)) inline ChannelTerms channel_terms(std::size_t n, std::size_t count, const QEpilogueParams& p) {
+  const __mmask16 k = lanes(count);
+  return {_mm512_mullo_epi32(_mm512_maskz_loadu_epi32(k, p.row_sum + n), _mm512_set1_epi32(p.x_zero_point)),
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p.w_scale + n), _mm512_set1_ps(p.x_scale)),
+          p.bias != nullptr ? _mm512_maskz_loadu_ps(k, p.bias + n) : _mm512_setzero_ps()};
+}
+
 // Values of tokens t0.. (rows of r) x channels j0.. (lanes): the [channel][token] tile transposed, then the
 // per-channel terms, which are plain vectors in this orientation.
-__attribute__((always_inline)) inline void block_values(std::size_t m, std::size_t mr, std::size_t n_begin,
-                                                        std::size_t nc, std::size_t t0, std::size_t j0,
-                                                        const std::int32_t* acc, const QEpilogueParams& p, __m512 r[16]) {
+__attribute__((always_inline)) inline void block_values(std::size_t m, std::size_t mr, std::size_t nc, std::size_t t0,
+                                                        std::size_t j0, const std::int32_t* acc, const ChannelTerms& ct,
+                                                        const QEpilogueParams& p, __m512 r[16]) {
   const __mmask16 tokens = lanes(m - t0);
   for (std::size_t j = 0; j < 16; ++j) {
     r[j] = j0 + j < nc ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi32(tokens, acc + (j0 + j) * mr + t0)) : _mm512_setzero_ps();
   }
   transpose16x16(r);
-  const std::size_t n = n_begin + j0;
-  alignas(64) std::int32_t zr[16] = {};
-  alignas(64) float sc[16] = {}, bi[16] = {};
-  for (std::size_t j = 0; j < 16 && j0 + j < nc; ++j) {
-    zr[j] = p.x_zero_point * p.row_sum[n + j];
-    sc[j] = p.x_scale * p.w_scale[n + j];
-    bi[j] = p.bias != nullptr ? p.bias[n + j] : 0.0f;
-  }
-  const __m512i zp_row_sum = _mm512_load_si512(zr);
-  const __m512 scale = _mm512_load_ps(sc), bias = _mm512_load_ps(bi);
-  for (std::size_t t = 0; t < 16; ++t) r[t] = value(_mm512_castps_si512(r[t]), zp_row_sum, scale, bias, p);
+  for (std::size_t t = 0; t < 16; ++t) r[t] = value(_mm512_castps_si512(r[t]), ct.zp_row_sum, ct.scale, ct.bias, p);
 }
 
 }  // namespace
@@ -103,9 +106,10 @@ void qs32_f32_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_
   assert(m <= mr);
   for (std::size_t j0 = 0; j0 < nc; j0 += 16) {
     const __mmask16 channels = lanes(nc - j0);
+    const ChannelTerms ct = channel_terms(n_begin + j0, nc - j0, p);
     for (std::size_t t0 = 0; t0 < m; t0 += 16) {
       __m512 r[16];
-      block_values(m, mr, n_begin, nc, t0, j0, acc, p, r);
+      block_values(m, mr, nc, t0, j0, acc, ct, p, r);
       const std::size_t rows = m - t0 < 16 ? m - t0 : 16;
       float* out = y + t0 * ldy + n_begin + j0;
       for (std::size_t t = 0; t < rows; ++t) _mm512_mask_storeu_ps(out + t * ldy, channels, r[t]);
@@ -119,9 +123,10 @@ void qs32_qu8_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_
   assert(m <= mr);
   for (std::size_t j0 = 0; j0 < nc; j0 += 16) {
     const __mmask16 channels = lanes(nc - j0);
+    const ChannelTerms ct = channel_terms(n_begin + j0, nc - j0, p);
     for (std::size_t t0 = 0; t0 < m; t0 += 16) {
       __m512 r[16];
-      block_values(m, mr, n_begin, nc, t0, j0, acc, p, r);
+      block_values(m, mr, nc, t0, j0, acc, ct, p, r);
       const std::size_t rows = m - t0 < 16 ? m - t0 : 16;
       std::uint8_t* out = y + t0 * ldy + n_begin + j0;
       for (std::size_t t = 0; t < rows; ++t) _mm_mask_storeu_epi8(out + t * ldy, channels, requantize(r[t], p));
