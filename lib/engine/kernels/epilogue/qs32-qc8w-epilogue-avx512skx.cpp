@@ -99,10 +99,10 @@ __attribute__((always_inline)) inline void block_values(std::size_t m, std::size
   for (std::size_t t = 0; t < 16; ++t) r[t] = value(_mm512_castps_si512(r[t]), ct.zp_row_sum, ct.scale, ct.bias, p);
 }
 
-}  // namespace
-
-void qs32_f32_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
-                                       const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
+// Row-major outputs: store(t, j0, channels, v) writes token t's values of channels j0.. (mask `channels`).
+template <class Store>
+__attribute__((always_inline)) inline void row_major(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                                     const std::int32_t* acc, const QEpilogueParams& p, Store store) {
   assert(m <= mr);
   for (std::size_t j0 = 0; j0 < nc; j0 += 16) {
     const __mmask16 channels = lanes(nc - j0);
@@ -111,27 +111,26 @@ void qs32_f32_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_
       __m512 r[16];
       block_values(m, mr, nc, t0, j0, acc, ct, p, r);
       const std::size_t rows = m - t0 < 16 ? m - t0 : 16;
-      float* out = y + t0 * ldy + n_begin + j0;
-      for (std::size_t t = 0; t < rows; ++t) _mm512_mask_storeu_ps(out + t * ldy, channels, r[t]);
+      for (std::size_t t = 0; t < rows; ++t) store(t0 + t, j0, channels, r[t]);
     }
   }
+}
+
+}  // namespace
+
+void qs32_f32_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
+                                       const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
+  row_major(m, mr, n_begin, nc, acc, p, [&](std::size_t t, std::size_t j0, __mmask16 channels, __m512 v) {
+    _mm512_mask_storeu_ps(y + t * ldy + n_begin + j0, channels, v);
+  });
 }
 
 void qs32_qu8_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                        const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y,
                                        std::size_t ldy) {
-  assert(m <= mr);
-  for (std::size_t j0 = 0; j0 < nc; j0 += 16) {
-    const __mmask16 channels = lanes(nc - j0);
-    const ChannelTerms ct = channel_terms(n_begin + j0, nc - j0, p);
-    for (std::size_t t0 = 0; t0 < m; t0 += 16) {
-      __m512 r[16];
-      block_values(m, mr, nc, t0, j0, acc, ct, p, r);
-      const std::size_t rows = m - t0 < 16 ? m - t0 : 16;
-      std::uint8_t* out = y + t0 * ldy + n_begin + j0;
-      for (std::size_t t = 0; t < rows; ++t) _mm_mask_storeu_epi8(out + t * ldy, channels, requantize(r[t], p));
-    }
-  }
+  row_major(m, mr, n_begin, nc, acc, p, [&](std::size_t t, std::size_t j0, __mmask16 channels, __m512 v) {
+    _mm_mask_storeu_epi8(y + t * ldy + n_begin + j0, channels, requantize(v, p));
+  });
 }
 
 void qs32_qu8_qc8w_panel_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
