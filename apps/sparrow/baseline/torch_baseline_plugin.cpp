@@ -94,7 +94,7 @@ void use_fastest_int8_engine(sparrow_baseline& b) {
     auto hook = std::make_shared<baseline::DynamicInt8Linear>(engine);
     b.model->set_linear_hook(hook);
     const double seconds = time_forward(b);
-    timed.push_back(fmt::format("{} {:.3g} ms", baseline::engine_name(engine), seconds * 1e3));
+    timed.push_back(fmt::format("{} {:.1f} ms", baseline::engine_name(engine), seconds * 1e3));
     if (!fastest || seconds < fastest_seconds) {
       fastest = hook;
       fastest_seconds = seconds;
