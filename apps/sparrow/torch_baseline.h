@@ -1,7 +1,8 @@
 // The speed baselines of `sparrow bench --compare`: the same architecture in LibTorch, dense FP32 and with
-// LibTorch's own dynamic INT8 linear layers. They run in this process, from the plug-in libsparrow_torch_baseline.so (baseline/torch_baseline_abi.h), so that the
-// sparrow binary links no LibTorch. The plug-in is looked for in SPARROW_BASELINE_PLUGIN when set, else beside
-// the binary (the build tree), else in ../lib next to it (an installed tree).
+// LibTorch's own dynamic INT8 linear layers. They run in this process, from the plug-in
+// libsparrow_torch_baseline.so (baseline/torch_baseline_abi.h), so that the sparrow binary links no LibTorch.
+// The plug-in is looked for in SPARROW_BASELINE_PLUGIN when set, else beside the binary (the build tree), else
+// in ../lib next to it (an installed tree).
 #pragma once
 
 #include <nlohmann/json.hpp>
