@@ -1,8 +1,9 @@
 // `sparrow bench FILE [--batch B] [--seq L] [--threads T] [--warmup W] [--iterations N] [--json] [--profile]
-// [--compare]`: the engine's throughput and latency on random inputs of one shape; --profile adds the time
-// per op kind, --compare times the same architecture dense FP32 in LibTorch in the same process, in rounds
-// interleaved with the engine's (lib/pipeline/speed_comparison.h), and prints the speed-up and whether the
-// machine was quiet enough to trust it. Speeds are measured, never asserted. --seq is for text models: an image
+// [--compare [--fp32-baseline-only]]`: the engine's throughput and latency on random inputs of one shape; --profile
+// adds the time per op kind, --compare times the same architecture in LibTorch, dense FP32 and with LibTorch's
+// own dynamic INT8 linears, in the same process, in rounds interleaved with the engine's
+// (lib/pipeline/speed_comparison.h), and prints both speed-ups and whether the machine was quiet enough to
+// trust them. Speeds are measured, never asserted. --seq is for text models: an image
 // model refuses it (exit 2), and its output shows the image shape instead.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -36,7 +37,17 @@ struct BenchFlags {
   bool json = false;
   bool profile = false;
   bool compare = false;
+  bool fp32_baseline_only = false;
 };
+
+// The LibTorch baselines of --compare, in the order timed and printed: a label, and the key that names its
+// JSON keys (pipeline::Baseline::key; FP32's are the stable unprefixed ones). --fp32-baseline-only keeps the first.
+struct BaselineSide {
+  BaselinePrecision precision;
+  std::string label, key;
+};
+const std::vector<BaselineSide> kBaselineSides = {{BaselinePrecision::fp32, "LibTorch FP32", ""},
+                                                  {BaselinePrecision::dynamic_int8, "LibTorch INT8", "int8"}};
 
 struct Summary {
   double items_per_second = 0;
@@ -101,16 +112,25 @@ int bench(const BenchFlags& flags) {
   const auto run_engine = [&] { engine.run(flags.batch, seq, inputs); };
   pipeline::Timings timed;  // the engine's timed runs
   nlohmann::json comparison;
-  std::vector<double> baseline_latencies;
+  const std::size_t baseline_count = flags.fp32_baseline_only ? 1 : kBaselineSides.size();
   if (flags.compare) {
-    TorchBaseline baseline(model->file().metadata().value("sparrow.model_config", nlohmann::json()), flags.batch, seq);
-    const pipeline::SpeedComparison c =
-        pipeline::compare_speed(run_engine, [&](std::size_t threads) { baseline.run(threads); },
-                                {engine.threads(), flags.warmup, flags.iterations, [&] { engine.reset_profile(); }});
+    const nlohmann::json model_config = model->file().metadata().value("sparrow.model_config", nlohmann::json());
+    std::vector<std::unique_ptr<TorchBaseline>> baselines;
+    std::vector<pipeline::Baseline> sides;
+    for (std::size_t i = 0; i < baseline_count; ++i) {
+      const BaselineSide& side = kBaselineSides[i];
+      baselines.push_back(std::make_unique<TorchBaseline>(model_config, side.precision, flags.batch, seq));
+      sides.push_back({side.label, side.key, [b = baselines.back().get()](std::size_t threads) { b->run(threads); }});
+    }
+    const pipeline::SpeedComparison c = pipeline::compare_speed(
+        run_engine, sides, {engine.threads(), flags.warmup, flags.iterations, [&] { engine.reset_profile(); }});
     timed = c.engine;
-    baseline_latencies = c.baselines[c.best].wall;
     comparison = c.to_json(static_cast<double>(flags.batch));
-    comparison["baseline"] = baseline.configuration();
+    for (std::size_t i = 0; i < baseline_count; ++i) {
+      const Summary b = summarize(c.baselines[i].fastest().wall, flags.batch);
+      comparison[pipeline::baseline_json_key(sides[i].key, "baseline")] = baselines[i]->configuration();
+      comparison[pipeline::baseline_json_key(sides[i].key, "baseline_latency_ms")] = {{"p50", b.p50}, {"p90", b.p90}, {"p99", b.p99}};
+    }
   } else {
     for (std::size_t i = 0; i < flags.warmup; ++i) run_engine();
     engine.reset_profile();
@@ -147,11 +167,8 @@ int bench(const BenchFlags& flags) {
                          {"fraction", total > 0 ? sec / total : 0.0}});
     result["profile"] = profile;
   }
-  if (flags.compare) {
-    const Summary b = summarize(baseline_latencies, flags.batch);
-    result.update(comparison);  // speed-up, items per second from the medians, reliable, measurement
-    result["baseline_latency_ms"] = {{"p50", b.p50}, {"p90", b.p90}, {"p99", b.p99}};
-  }
+  // Speed-ups, items per second from the medians, latencies and configuration of each baseline, reliable, measurement.
+  if (flags.compare) result.update(comparison);
 
   if (flags.json) {
     std::cout << result.dump() << std::endl;
@@ -159,18 +176,26 @@ int bench(const BenchFlags& flags) {
   }
   std::cout << fmt::format("{}: batch {}, {}, {} thread(s), ISA {} ({})\n", flags.file, flags.batch, item_text(*model, seq),
                            engine.threads(), engine::Engine::isa(), engine::Engine::kernel_names());
-  std::cout << fmt::format("engine:   {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({} runs; {:.1f} items per CPU second)\n",
-                           result["items_per_second"].get<double>(), s.p50, s.p90, s.p99, flags.iterations,
+  std::cout << fmt::format("{:<14} {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms ({} runs; {:.1f} items per CPU second)\n",
+                           "engine:", result["items_per_second"].get<double>(), s.p50, s.p90, s.p99, flags.iterations,
                            result["items_per_cpu_second"].get<double>());
   if (flags.compare) {
     const auto& m = result["measurement"];
-    std::cout << fmt::format("LibTorch: {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms (at {} thread(s), its faster setting)\n",
-                             result["baseline_items_per_second"].get<double>(), result["baseline_latency_ms"]["p50"].get<double>(),
-                             result["baseline_latency_ms"]["p90"].get<double>(), result["baseline_latency_ms"]["p99"].get<double>(),
-                             m["baseline_threads"].get<std::size_t>());
-    std::cout << fmt::format("speed-up: {:.2f}x wall, {:.2f}x CPU time (medians of {} interleaved rounds; baseline: {})\n",
-                             result["speedup"].get<double>(), m["cpu_speedup"].get<double>(), flags.iterations,
-                             result["baseline"].get<std::string>());
+    for (std::size_t i = 0; i < baseline_count; ++i) {
+      const auto key = [&](const char* name) { return pipeline::baseline_json_key(kBaselineSides[i].key, name); };
+      const auto& latency = result[key("baseline_latency_ms")];
+      std::cout << fmt::format("{:<14} {:10.1f} items/s   latency p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms (at {} thread(s), its faster setting)\n",
+                               kBaselineSides[i].label + ":", result[key("baseline_items_per_second")].get<double>(),
+                               latency["p50"].get<double>(), latency["p90"].get<double>(), latency["p99"].get<double>(),
+                               m[key("baseline_threads")].get<std::size_t>());
+    }
+    for (std::size_t i = 0; i < baseline_count; ++i) {
+      const auto key = [&](const char* name) { return pipeline::baseline_json_key(kBaselineSides[i].key, name); };
+      std::cout << fmt::format("speed-up over {}: {:.2f}x wall, {:.2f}x CPU time ({})\n", kBaselineSides[i].label,
+                               result[key("speedup")].get<double>(), m[key("cpu_speedup")].get<double>(),
+                               result[key("baseline")].get<std::string>());
+    }
+    std::cout << fmt::format("(medians of {} interleaved rounds)\n", flags.iterations);
     if (!result["reliable"].get<bool>())
       std::cout << "NOT RELIABLE: the machine was too busy to measure: " << result["unreliable_reason"].get<std::string>() << "\n";
   }
@@ -197,11 +222,14 @@ Action register_bench(CLI::App& sub, const CommonFlags&) {
   sub.add_option("--iterations", flags->iterations, "Timed runs")->check(CLI::Range(1, 1000000))->capture_default_str();
   sub.add_flag("--json", flags->json, "Print one JSON object");
   sub.add_flag("--profile", flags->profile, "Time every op and print the time per op kind");
-  sub.add_flag("--compare", flags->compare, "Also time the same architecture dense FP32 in LibTorch, same run");
+  CLI::Option* compare = sub.add_flag(
+      "--compare", flags->compare, "Also time the same architecture in LibTorch, dense FP32 and with LibTorch's dynamic INT8 linears, same run");
+  sub.add_flag("--fp32-baseline-only", flags->fp32_baseline_only, "With --compare, time LibTorch's dense FP32 only (no INT8)")
+      ->needs(compare);
   sub.footer(
       "Examples:\n"
       "  sparrow bench bert90.sparrow --batch 8 --seq 128 --threads 2\n"
-      "  sparrow bench bert90.sparrow --batch 1 --seq 128 --compare --json     (engine vs LibTorch dense FP32)\n"
+      "  sparrow bench bert90.sparrow --batch 1 --seq 128 --compare --json     (engine vs LibTorch FP32 and INT8)\n"
       "  sparrow bench cnn90.sparrow --batch 64 --profile                      (image models take no --seq)\n"
       "Inputs are random, of the given shape. Exit codes: 0 ok, 2 bad input, 3 internal error.");
   return [flags, seq] {

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   subcommands.emplace_back(inspect, apps::register_inspect(*inspect, common));
   CLI::App* run = app.add_subcommand("run", "Predict labels for the texts or images of a JSONL file");
   subcommands.emplace_back(run, apps::register_run(*run, common));
-  CLI::App* bench = app.add_subcommand("bench", "Measure a model's speed (and LibTorch dense FP32's with --compare)");
+  CLI::App* bench = app.add_subcommand("bench", "Measure a model's speed (and LibTorch FP32's and INT8's with --compare)");
   subcommands.emplace_back(bench, apps::register_bench(*bench, common));
 
   return apps::run_cli(app, argc, argv, common, subcommands);

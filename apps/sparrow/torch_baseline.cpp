@@ -85,10 +85,11 @@ void check(int code, const char* error) {
 
 }  // namespace
 
-TorchBaseline::TorchBaseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq) {
+TorchBaseline::TorchBaseline(const nlohmann::json& model_config, BaselinePrecision precision, std::size_t batch, std::size_t seq) {
   if (!model_config.is_object()) throw BadInput("bench --compare: the file has no sparrow.model_config metadata to rebuild the model from");
+  const int abi_precision = precision == BaselinePrecision::fp32 ? SPARROW_BASELINE_FP32 : SPARROW_BASELINE_DYNAMIC_INT8;
   char error[1024] = "";
-  check(plugin().create(model_config.dump().c_str(), batch, seq, &baseline_, error, sizeof error), error);
+  check(plugin().create(model_config.dump().c_str(), abi_precision, batch, seq, &baseline_, error, sizeof error), error);
 }
 
 TorchBaseline::~TorchBaseline() {
@@ -100,6 +101,6 @@ void TorchBaseline::run(std::size_t threads) {
   check(plugin().run(baseline_, threads, error, sizeof error), error);
 }
 
-std::string TorchBaseline::configuration() const { return plugin().configuration(); }
+std::string TorchBaseline::configuration() const { return plugin().configuration(baseline_); }
 
 }  // namespace sparrow::apps

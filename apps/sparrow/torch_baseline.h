@@ -1,7 +1,8 @@
-// The speed baseline of `sparrow bench --compare`: the same architecture, dense FP32, in LibTorch. It runs in
-// this process, from the plug-in libsparrow_torch_baseline.so (baseline/torch_baseline_abi.h), so that the
-// sparrow binary links no LibTorch. The plug-in is looked for in SPARROW_BASELINE_PLUGIN when set, else beside
-// the binary (the build tree), else in ../lib next to it (an installed tree).
+// The speed baselines of `sparrow bench --compare`: the same architecture in LibTorch, dense FP32 and with
+// LibTorch's own dynamic INT8 linear layers. They run in this process, from the plug-in
+// libsparrow_torch_baseline.so (baseline/torch_baseline_abi.h), so that the sparrow binary links no LibTorch.
+// The plug-in is looked for in SPARROW_BASELINE_PLUGIN when set, else beside the binary (the build tree), else
+// in ../lib next to it (an installed tree).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,17 +14,21 @@ struct sparrow_baseline;
 
 namespace sparrow::apps {
 
-// The zoo model `model_config` describes (metadata sparrow.model_config) with fresh dense FP32 weights, and
-// random inputs of one shape (seq ignored for image models), built once; run() is one forward.
-// BadInput when the file has no model_config or the plug-in cannot be found or opened (naming where it looked).
+// What the baseline computes in (baseline/torch_baseline_abi.h, SPARROW_BASELINE_*).
+enum class BaselinePrecision { fp32, dynamic_int8 };
+
+// The zoo model `model_config` describes (metadata sparrow.model_config) with fresh weights (the same for
+// both precisions), computing in `precision`, and random inputs of one shape (seq ignored for image models),
+// built once; run() is one forward. BadInput when the file has no model_config or the plug-in cannot be found
+// or opened (naming where it looked).
 class TorchBaseline {
  public:
-  TorchBaseline(const nlohmann::json& model_config, std::size_t batch, std::size_t seq);
+  TorchBaseline(const nlohmann::json& model_config, BaselinePrecision precision, std::size_t batch, std::size_t seq);
   ~TorchBaseline();
   TorchBaseline(const TorchBaseline&) = delete;
   TorchBaseline& operator=(const TorchBaseline&) = delete;
   void run(std::size_t threads);
-  // How LibTorch was set up, for the report.
+  // How LibTorch was set up for this baseline, for the report.
   std::string configuration() const;
 
  private:

@@ -98,7 +98,7 @@ void add_engine_check(nlohmann::json& report, const std::filesystem::path& sparr
   report["engine"].update(c.to_json(static_cast<double>(items)));
   spdlog::info("engine: accuracy {:.4f}, {:.1f} items/s, {:.2f}x dense FP32 LibTorch ({:.1f} items/s at {} thread(s)), {} thread(s)",
                report["engine"]["accuracy"].get<double>(), report["engine"]["items_per_second"].get<double>(), c.speedup(),
-               report["engine"]["baseline_items_per_second"].get<double>(), c.baselines[c.best].threads, t);
+               report["engine"]["baseline_items_per_second"].get<double>(), c.baselines[0].fastest().threads, t);
 }
 
 }  // namespace sparrow::pipeline

@@ -1,6 +1,7 @@
 #include "pipeline/speed_comparison.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+
+#include "core/errors.h"
 
 namespace sparrow::pipeline {
 
@@ -91,63 +94,91 @@ Verdict judge_measurement(double single_thread_cpu_share, const std::string& sin
   return v;
 }
 
+std::string baseline_json_key(const std::string& baseline_key, const std::string& name) {
+  if (baseline_key.empty()) return name;
+  return name == "speedup" ? "speedup_vs_" + baseline_key : baseline_key + "_" + name;
+}
+
 nlohmann::json SpeedComparison::to_json(double items_per_repetition) const {
-  nlohmann::json baseline = nlohmann::json::array();
-  for (const auto& b : baselines) baseline.push_back(timings_json(b));
+  std::vector<std::string> sides = {fmt::format("the engine at {} thread(s)", plan.threads)};
+  for (const auto& b : baselines)
+    sides.push_back(fmt::format("{} at {}", b.label, b.runs.size() == 1 ? "1 thread" : fmt::format("1 and {} threads", plan.threads)));
   nlohmann::json measurement = {
-      {"method", fmt::format("{} interleaved rounds of one repetition each of the engine at {} thread(s) and LibTorch at {}, the "
-                             "order reversed every other round, after {} warm-up repetition(s) of each; medians of wall time, "
-                             "LibTorch at its faster thread count",
-                             plan.rounds, plan.threads, baselines.size() == 1 ? "1 thread" : fmt::format("1 and {} threads", plan.threads),
-                             plan.warmup)},
+      {"method", fmt::format("{} interleaved rounds of one repetition each of {}, the order reversed every other round, after {} "
+                             "warm-up repetition(s) of each; medians of wall time, {} at its faster thread count",
+                             plan.rounds, fmt::join(sides, sides.size() == 2 ? " and " : ", "), plan.warmup,
+                             baselines.size() == 1 ? baselines[0].label : "each baseline")},
       {"rounds", plan.rounds},
       {"items_per_repetition", items_per_repetition},
       {"engine", timings_json(engine)},
-      {"baseline", baseline},
-      {"baseline_threads", baselines[best].threads},
-      {"cpu_speedup", baselines[best].median_process_cpu() / engine.median_process_cpu()},
       {"load_average", {{"before", optional_json(load.before)}, {"after", optional_json(load.after)}, {"cpus", load.cpus}}}};
-  nlohmann::json out = {{"speedup", speedup()},
-                        {"items_per_second", items_per_repetition / engine.median_wall()},
-                        {"baseline_items_per_second", items_per_repetition / baselines[best].median_wall()},
-                        {"reliable", verdict.reliable},
-                        {"measurement", measurement}};
+  nlohmann::json out = {{"items_per_second", items_per_repetition / engine.median_wall()}, {"reliable", verdict.reliable}};
+  for (std::size_t i = 0; i < baselines.size(); ++i) {
+    const BaselineTimings& b = baselines[i];
+    const auto key = [&](const std::string& name) { return baseline_json_key(b.key, name); };
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& t : b.runs) runs.push_back(timings_json(t));
+    measurement[key("baseline")] = runs;
+    measurement[key("baseline_threads")] = b.fastest().threads;
+    measurement[key("cpu_speedup")] = b.fastest().median_process_cpu() / engine.median_process_cpu();
+    out[key("speedup")] = speedup(i);
+    out[key("baseline_items_per_second")] = items_per_repetition / b.fastest().median_wall();
+  }
+  out["measurement"] = measurement;
   if (!verdict.reliable) out["unreliable_reason"] = verdict.reason;
   return out;
 }
 
-SpeedComparison compare_speed(const std::function<void()>& engine, const std::function<void(std::size_t threads)>& baseline,
-                              ComparisonPlan plan) {
+SpeedComparison compare_speed(const std::function<void()>& engine, const std::vector<Baseline>& baselines, ComparisonPlan plan) {
+  if (baselines.empty() || !baselines[0].key.empty()) throw InternalError("compare_speed: the first baseline must have the empty key");
+  for (std::size_t i = 1; i < baselines.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (baselines[i].key.empty() || baselines[i].key == baselines[j].key)
+        throw InternalError(fmt::format("compare_speed: baseline {} ('{}') needs a key of its own", i, baselines[i].label));
   plan.threads = std::max<std::size_t>(1, plan.threads);
   plan.rounds = std::max<std::size_t>(1, plan.rounds);
   SpeedComparison c;
   c.plan = plan;
   c.engine.threads = plan.threads;
-  c.baselines.push_back(Timings{});
-  if (plan.threads > 1) c.baselines.push_back(Timings{plan.threads, {}, {}, {}});
+  // Slot 0 is the engine; then each baseline at 1 thread and, when the engine has more, at the engine's.
+  std::vector<std::function<void()>> slots = {engine};
+  std::vector<Timings*> timings;
+  for (const Baseline& b : baselines) {
+    BaselineTimings t{b.label, b.key, {Timings{}}, 0};
+    if (plan.threads > 1) t.runs.push_back(Timings{plan.threads, {}, {}, {}});
+    c.baselines.push_back(std::move(t));
+  }
+  timings.push_back(&c.engine);
+  for (std::size_t i = 0; i < baselines.size(); ++i)
+    for (Timings& t : c.baselines[i].runs) {
+      slots.push_back([run = baselines[i].run, threads = t.threads] { run(threads); });
+      timings.push_back(&t);
+    }
   c.load.cpus = static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   c.load.before = read_load_average();
 
-  // Slot 0 is the engine, slot i > 0 the baseline at baselines[i - 1].threads.
-  const std::size_t slots = 1 + c.baselines.size();
-  const auto run_slot = [&](std::size_t slot) {
-    return slot == 0 ? engine : std::function<void()>([&, slot] { baseline(c.baselines[slot - 1].threads); });
-  };
   for (std::size_t i = 0; i < plan.warmup; ++i)
-    for (std::size_t slot = 0; slot < slots; ++slot) run_slot(slot)();
+    for (const auto& run : slots) run();
   if (plan.after_warmup) plan.after_warmup();
   for (std::size_t round = 0; round < plan.rounds; ++round)
-    for (std::size_t k = 0; k < slots; ++k) {
-      const std::size_t slot = round % 2 == 0 ? k : slots - 1 - k;
-      time_once(slot == 0 ? c.engine : c.baselines[slot - 1], run_slot(slot));
+    for (std::size_t k = 0; k < slots.size(); ++k) {
+      const std::size_t slot = round % 2 == 0 ? k : slots.size() - 1 - k;
+      time_once(*timings[slot], slots[slot]);
     }
   c.load.after = read_load_average();
 
-  for (std::size_t i = 1; i < c.baselines.size(); ++i)
-    if (c.baselines[i].median_wall() < c.baselines[c.best].median_wall()) c.best = i;
-  // The 1-thread runs say whether a core was ours: LibTorch at 1 thread always, the engine when it had 1.
-  double share = c.baselines[0].cpu_share();
-  std::string side = "LibTorch";
+  // The 1-thread runs say whether a core was ours: each baseline's at 1 thread always, the engine's when it
+  // had 1; the lowest share counts.
+  double share = 2;
+  std::string side;
+  for (BaselineTimings& b : c.baselines) {
+    for (std::size_t i = 1; i < b.runs.size(); ++i)
+      if (b.runs[i].median_wall() < b.fastest().median_wall()) b.best = i;
+    if (b.runs[0].cpu_share() < share) {
+      share = b.runs[0].cpu_share();
+      side = b.label;
+    }
+  }
   if (plan.threads == 1 && c.engine.cpu_share() < share) {
     share = c.engine.cpu_share();
     side = "the engine";
@@ -156,6 +187,11 @@ SpeedComparison compare_speed(const std::function<void()>& engine, const std::fu
   if (!c.verdict.reliable)
     spdlog::warn("the speed-up ({:.2f}x) is not reliable: the machine was too busy to measure it: {}", c.speedup(), c.verdict.reason);
   return c;
+}
+
+SpeedComparison compare_speed(const std::function<void()>& engine, const std::function<void(std::size_t threads)>& baseline,
+                              ComparisonPlan plan) {
+  return compare_speed(engine, {{"LibTorch", "", baseline}}, std::move(plan));
 }
 
 }  // namespace sparrow::pipeline

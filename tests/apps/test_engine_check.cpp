@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/errors.h"
 #include "core/files.h"
 #include "export/exporter.h"
 #include "models/cnn.h"
@@ -162,9 +163,11 @@ TEST_CASE("speed comparison: rounds are interleaved, the order reversed every ot
   CHECK(warm == 3);
   CHECK(order == std::vector<std::string>{"E", "B1", "B3", "E", "B1", "B3", "B3", "B1", "E", "E", "B1", "B3"});
   CHECK(c.engine.wall.size() == 3);
-  REQUIRE(c.baselines.size() == 2);
-  CHECK(c.baselines[1].threads == 3);
-  CHECK(c.baselines[0].process_cpu.size() == 3);
+  REQUIRE(c.baselines.size() == 1);
+  REQUIRE(c.baselines[0].runs.size() == 2);
+  CHECK(c.baselines[0].label == "LibTorch");
+  CHECK(c.baselines[0].runs[1].threads == 3);
+  CHECK(c.baselines[0].runs[0].process_cpu.size() == 3);
   CHECK(c.to_json(10)["measurement"]["rounds"] == 3);
 
   pipeline::Timings t;
@@ -172,4 +175,41 @@ TEST_CASE("speed comparison: rounds are interleaved, the order reversed every ot
   t.thread_cpu = {1, 2.5, 2, 4};
   CHECK(t.median_wall() == 3);
   CHECK(t.cpu_share() == 1);  // shares 1, 0.5, 1, 1
+}
+
+TEST_CASE("speed comparison: a second baseline runs in the same rounds and gets its own keys", "[cli][engine]") {
+  std::vector<std::string> order;
+  const auto c = pipeline::compare_speed([&] { order.push_back("E"); },
+                                         {{"LibTorch FP32", "", [&](std::size_t threads) { order.push_back("F" + std::to_string(threads)); }},
+                                          {"LibTorch INT8", "int8", [&](std::size_t threads) { order.push_back("I" + std::to_string(threads)); }}},
+                                         {2, 1, 2, nullptr});
+  CHECK(order == std::vector<std::string>{"E", "F1", "F2", "I1", "I2", "E", "F1", "F2", "I1", "I2", "I2", "I1", "F2", "F1", "E"});
+  REQUIRE(c.baselines.size() == 2);
+  CHECK(c.baselines[1].key == "int8");
+  CHECK(c.baselines[1].runs.size() == 2);
+  CHECK(c.baselines[1].runs[1].wall.size() == 2);
+
+  const auto j = c.to_json(4);
+  // The first baseline keeps the stable keys; the second's are prefixed (docs/benchmarks.md).
+  for (const char* key : {"speedup", "baseline_items_per_second", "speedup_vs_int8", "int8_baseline_items_per_second"})
+    CHECK(j[key].get<double>() > 0);
+  for (const char* key : {"baseline_threads", "cpu_speedup", "int8_baseline_threads", "int8_cpu_speedup"}) CHECK(j["measurement"].contains(key));
+  REQUIRE(j["measurement"]["int8_baseline"].size() == 2);
+  const double int8_best = std::min(j["measurement"]["int8_baseline"][0]["wall_seconds"]["median"].get<double>(),
+                                    j["measurement"]["int8_baseline"][1]["wall_seconds"]["median"].get<double>());
+  CHECK(j["speedup_vs_int8"].get<double>() == Approx(int8_best / j["measurement"]["engine"]["wall_seconds"]["median"].get<double>()));
+  CHECK(c.speedup(1) == Approx(j["speedup_vs_int8"].get<double>()));
+  CHECK(j["measurement"]["method"] ==
+        "2 interleaved rounds of one repetition each of the engine at 2 thread(s), LibTorch FP32 at 1 and 2 threads, LibTorch INT8 "
+        "at 1 and 2 threads, the order reversed every other round, after 1 warm-up repetition(s) of each; medians of wall time, each "
+        "baseline at its faster thread count");
+
+  CHECK(pipeline::baseline_json_key("", "speedup") == "speedup");
+  CHECK(pipeline::baseline_json_key("int8", "speedup") == "speedup_vs_int8");
+  CHECK(pipeline::baseline_json_key("int8", "baseline_latency_ms") == "int8_baseline_latency_ms");
+
+  const auto nothing = [](std::size_t) {};
+  CHECK_THROWS_AS(pipeline::compare_speed([] {}, {{"A", "int8", nothing}}, {}), InternalError);
+  CHECK_THROWS_AS(pipeline::compare_speed([] {}, {{"A", "", nothing}, {"B", "", nothing}}, {}), InternalError);
+  CHECK_THROWS_AS(pipeline::compare_speed([] {}, {{"A", "", nothing}, {"B", "x", nothing}, {"C", "x", nothing}}, {}), InternalError);
 }

@@ -131,18 +131,46 @@ TEST_CASE("sparrow bench --json --compare reports the documented keys", "[cli][e
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
   for (const char* key : {"items_per_second", "latency_ms", "isa", "threads", "batch", "image_shape", "baseline_items_per_second",
-                          "speedup", "profile", "baseline", "baseline_latency_ms", "reliable", "measurement"})
+                          "speedup", "profile", "baseline", "baseline_latency_ms", "reliable", "measurement", "speedup_vs_int8",
+                          "int8_baseline_items_per_second", "int8_baseline", "int8_baseline_latency_ms"})
     CHECK(j.contains(key));
+  CHECK_THAT(j["baseline"].get<std::string>(), Catch::StartsWith("LibTorch ") && Catch::Contains("dense FP32"));
+  CHECK_THAT(j["int8_baseline"].get<std::string>(), Catch::StartsWith("LibTorch ") && Catch::Contains("dynamic INT8 on "));
   CHECK_FALSE(j.contains("seq"));  // an image model has none
   CHECK(j["image_shape"] == nlohmann::json::array({1, 8, 8}));
   CHECK(j.contains("unreliable_reason") == !j["reliable"].get<bool>());
   // How the speed-up was measured (docs/benchmarks.md, "Measuring on a busy machine"): --iterations rounds.
   CHECK(j["measurement"]["rounds"] == 3);
   CHECK(j["measurement"]["baseline"].size() == 1);  // --threads 1: LibTorch at 1 thread only
-  for (const char* key : {"method", "engine", "baseline_threads", "cpu_speedup", "load_average"}) CHECK(j["measurement"].contains(key));
+  CHECK(j["measurement"]["int8_baseline"].size() == 1);
+  for (const char* key : {"method", "engine", "baseline_threads", "cpu_speedup", "load_average", "int8_baseline_threads", "int8_cpu_speedup"})
+    CHECK(j["measurement"].contains(key));
   for (const char* key : {"p50", "p90", "p99"}) CHECK(j["latency_ms"].contains(key));
   CHECK(j["batch"] == 4);
   CHECK(j["items_per_second"].get<double>() > 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sparrow bench --compare --fp32-baseline-only times LibTorch FP32 alone; text output names both speed-ups", "[cli][engine]") {
+  const fs::path dir = scratch("bench_fp32_only");
+  exporter::export_model(*small_cnn(), dir / "m.sparrow", {});
+  const std::string bench = kSparrow + " bench " + (dir / "m.sparrow").string() + " --warmup 0 --iterations 1 --compare";
+  const auto fp32_only = run_command("(" + bench + " --fp32-baseline-only --json 2>/dev/null)");
+  INFO(fp32_only.output);
+  REQUIRE(fp32_only.exit_code == 0);
+  const auto j = nlohmann::json::parse(fp32_only.output);
+  CHECK(j.contains("speedup"));
+  for (const char* key : {"speedup_vs_int8", "int8_baseline", "int8_baseline_items_per_second", "int8_baseline_latency_ms"}) CHECK_FALSE(j.contains(key));
+  CHECK_FALSE(j["measurement"].contains("int8_baseline"));
+
+  const auto text = run_command(bench);
+  INFO(text.output);
+  CHECK(text.exit_code == 0);
+  CHECK_THAT(text.output, Catch::Contains("LibTorch FP32:") && Catch::Contains("LibTorch INT8:") &&
+                              Catch::Contains("speed-up over LibTorch FP32: ") && Catch::Contains("speed-up over LibTorch INT8: "));
+  const auto alone = run_command(kSparrow + " bench " + (dir / "m.sparrow").string() + " --fp32-baseline-only");
+  CHECK(alone.exit_code == 2);  // it only qualifies --compare
+  CHECK_THAT(alone.output, Catch::Contains("--fp32-baseline-only requires --compare"));
   fs::remove_all(dir);
 }
 

@@ -1,13 +1,18 @@
 // The LibTorch baseline plug-in behind torch_baseline_abi.h. LibTorch is set up as fast as it honestly gets
 // on a CPU: inference mode (no autograd records), eval mode, intra-op threads as asked per run (bench --compare
 // times 1 and the engine's threads), one inter-op thread (the graph is a chain), and whatever BLAS LibTorch was
-// built against (Debian's: OpenBLAS, OpenMP variant).
+// built against (Debian's: OpenBLAS, OpenMP variant). Dynamic INT8 runs on the faster of LibTorch's quantized
+// engines for this model on this machine, timed when the baseline is built.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 
+#include "apps/sparrow/baseline/dynamic_int8_linear.h"
 #include "apps/sparrow/baseline/torch_baseline_abi.h"
 #include "core/errors.h"
 #include "data/batch.h"
@@ -17,11 +22,15 @@
 struct sparrow_baseline {
   std::shared_ptr<sparrow::models::Classifier> model;
   sparrow::data::Batch batch;
+  std::string configuration;
 };
 
 namespace {
 
 using namespace sparrow;
+
+// Timed forwards per engine when choosing one (after one untimed, which packs the weights): their median decides.
+constexpr int kEngineTrials = 3;
 
 int fail(int code, const std::string& message, char* error, std::size_t error_size) {
   if (error_size > 0) {
@@ -47,7 +56,60 @@ int guarded(F&& body, char* error, std::size_t error_size) {
   }
 }
 
-void build(sparrow_baseline& b, const nlohmann::json& model_config, std::size_t batch, std::size_t seq) {
+void forward(sparrow_baseline& b) {
+  torch::InferenceMode inference;
+  const auto logits = b.model->logits(b.batch);
+  (void)logits.data_ptr<float>();
+}
+
+std::string common_setup() {
+  return fmt::format("inference mode, 1 inter-op thread, BLAS: {}", at::hasMKL() ? "MKL" : "the system's (OpenBLAS)");
+}
+
+// Median wall seconds of a forward at 1 thread, after one untimed.
+double time_forward(sparrow_baseline& b) {
+  torch::set_num_threads(1);
+  forward(b);
+  std::vector<double> seconds;
+  for (int i = 0; i < kEngineTrials; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    forward(b);
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+// Which quantized engine is fastest depends on the CPU (and the shapes), so each one this LibTorch has is
+// timed on the model's own forward and the fastest kept.
+void use_fastest_int8_engine(sparrow_baseline& b) {
+  const std::vector<at::QEngine> engines = baseline::dynamic_int8_engines();
+  if (engines.empty())
+    throw BadInput("bench --compare: this LibTorch has no quantized engine for dynamic INT8 (supportedQEngines() lists none); "
+                   "use --fp32-baseline-only");
+  std::shared_ptr<baseline::DynamicInt8Linear> fastest;
+  double fastest_seconds = 0;
+  std::vector<std::string> timed;
+  for (const at::QEngine engine : engines) {
+    auto hook = std::make_shared<baseline::DynamicInt8Linear>(engine);
+    b.model->set_linear_hook(hook);
+    const double seconds = time_forward(b);
+    timed.push_back(fmt::format("{} {:.1f} ms", baseline::engine_name(engine), seconds * 1e3));
+    if (!fastest || seconds < fastest_seconds) {
+      fastest = hook;
+      fastest_seconds = seconds;
+    }
+  }
+  b.model->set_linear_hook(fastest);
+  b.configuration = fmt::format(
+      "LibTorch {} dynamic INT8 on {} (quantized::linear_dynamic: weights INT8 per output channel, inputs quantized per call; "
+      "other layers FP32), {}; engine the fastest of {} per forward at 1 thread",
+      TORCH_VERSION, baseline::engine_name(fastest->engine()), common_setup(), fmt::join(timed, ", "));
+}
+
+void build(sparrow_baseline& b, const nlohmann::json& model_config, int precision, std::size_t batch, std::size_t seq) {
+  if (precision != SPARROW_BASELINE_FP32 && precision != SPARROW_BASELINE_DYNAMIC_INT8)
+    throw BadInput(fmt::format("bench --compare: unknown baseline precision {}", precision));
   static const bool interop = [] {
     torch::set_num_interop_threads(1);
     return true;
@@ -67,6 +129,8 @@ void build(sparrow_baseline& b, const nlohmann::json& model_config, std::size_t 
     const std::int64_t c = model_config.at("in_channels"), s = model_config.at("image_size");
     b.batch.inputs = torch::randn({B, c, s, s});
   }
+  if (precision == SPARROW_BASELINE_DYNAMIC_INT8) use_fastest_int8_engine(b);
+  else b.configuration = fmt::format("LibTorch {} dense FP32, {}", TORCH_VERSION, common_setup());
 }
 
 }  // namespace
@@ -75,12 +139,12 @@ extern "C" {
 
 int sparrow_baseline_abi_version() { return SPARROW_BASELINE_ABI_VERSION; }
 
-int sparrow_baseline_create(const char* model_config, std::size_t batch, std::size_t seq, sparrow_baseline** out,
+int sparrow_baseline_create(const char* model_config, int precision, std::size_t batch, std::size_t seq, sparrow_baseline** out,
                             char* error, std::size_t error_size) {
   return guarded(
       [&] {
         auto b = std::make_unique<sparrow_baseline>();
-        build(*b, nlohmann::json::parse(model_config), batch, seq);
+        build(*b, nlohmann::json::parse(model_config), precision, batch, seq);
         *out = b.release();
       },
       error, error_size);
@@ -90,19 +154,13 @@ int sparrow_baseline_run(sparrow_baseline* baseline, std::size_t threads, char* 
   return guarded(
       [&] {
         torch::set_num_threads(static_cast<int>(threads));
-        torch::InferenceMode inference;
-        const auto logits = baseline->model->logits(baseline->batch);
-        (void)logits.data_ptr<float>();
+        forward(*baseline);
       },
       error, error_size);
 }
 
 void sparrow_baseline_destroy(sparrow_baseline* baseline) { delete baseline; }
 
-const char* sparrow_baseline_configuration() {
-  static const std::string text = "LibTorch " + std::string(TORCH_VERSION) + " dense FP32, inference mode, 1 inter-op thread, BLAS: " +
-                                  (at::hasMKL() ? "MKL" : "the system's (OpenBLAS)");
-  return text.c_str();
-}
+const char* sparrow_baseline_configuration(const sparrow_baseline* baseline) { return baseline->configuration.c_str(); }
 
 }  // extern "C"
