@@ -14,7 +14,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <thread>
 
 #include "apps/sparrow/command.h"
 #include "apps/sparrow/torch_baseline.h"
@@ -111,7 +113,7 @@ int bench(const BenchFlags& flags) {
   // With --compare, the engine's runs are those of the interleaved comparison (lib/pipeline/speed_comparison.h).
   const auto run_engine = [&] { engine.run(flags.batch, seq, inputs); };
   pipeline::Timings timed;  // the engine's timed runs
-  nlohmann::json comparison;
+  nlohmann::json comparison, load_average;
   const std::size_t baseline_count = flags.fp32_baseline_only ? 1 : kBaselineSides.size();
   if (flags.compare) {
     const nlohmann::json model_config = model->file().metadata().value("sparrow.model_config", nlohmann::json());
@@ -132,9 +134,16 @@ int bench(const BenchFlags& flags) {
       comparison[pipeline::baseline_json_key(sides[i].key, "baseline_latency_ms")] = {{"p50", b.p50}, {"p90", b.p90}, {"p99", b.p99}};
     }
   } else {
+    // The load around the timed runs, so a reader can tell a quiet machine's figure (e.g. a thread scaling)
+    // from a busy one's; --compare reports it, with its verdict, under "measurement".
+    const std::optional<double> load_before = pipeline::read_load_average();
     for (std::size_t i = 0; i < flags.warmup; ++i) run_engine();
     engine.reset_profile();
     for (std::size_t i = 0; i < flags.iterations; ++i) pipeline::time_once(timed, run_engine);
+    const std::optional<double> load_after = pipeline::read_load_average();
+    const auto number = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+    load_average = {{"before", number(load_before)}, {"after", number(load_after)},
+                    {"cpus", std::thread::hardware_concurrency()}};
   }
   const double cpu_seconds = std::accumulate(timed.process_cpu.begin(), timed.process_cpu.end(), 0.0);
   const Summary s = summarize(timed.wall, flags.batch);
@@ -169,6 +178,7 @@ int bench(const BenchFlags& flags) {
   }
   // Speed-ups, items per second from the medians, latencies and configuration of each baseline, reliable, measurement.
   if (flags.compare) result.update(comparison);
+  else result["load_average"] = load_average;
 
   if (flags.json) {
     std::cout << result.dump() << std::endl;

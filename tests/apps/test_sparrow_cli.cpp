@@ -193,6 +193,17 @@ TEST_CASE("sparrow bench: the item shape that applies, and the threads of --thre
   const auto j = nlohmann::json::parse(text.output);
   CHECK(j["seq"] == 6);
   CHECK_FALSE(j.contains("image_shape"));
+  // The load around the timed runs (faked here: ctest sets SPARROW_TEST=1).
+  {
+    std::ofstream(dir / "loadavg") << "1.25 0.50 0.25 1/100 42\n";
+    const auto loaded = run_command("SPARROW_TEST_LOADAVG=" + (dir / "loadavg").string() + " " + kSparrow + " bench " + cnn +
+                                    " --json" + quick + " 2>/dev/null");
+    REQUIRE(loaded.exit_code == 0);
+    const auto l = nlohmann::json::parse(loaded.output)["load_average"];
+    CHECK(l["before"] == 1.25);
+    CHECK(l["after"] == 1.25);
+    CHECK(l["cpus"].get<int>() >= 1);
+  }
 
   const auto threads = [&](const std::string& prefix, const std::string& flags) {
     const auto r = run_command(prefix + kSparrow + " bench " + cnn + flags + " --json" + quick + " 2>/dev/null");
