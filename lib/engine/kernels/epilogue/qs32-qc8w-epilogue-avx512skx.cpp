@@ -1,5 +1,6 @@
 // Fused epilogue, AVX-512: the scalar reference's FP32 operations in its order (no contraction), with the
-// AVX2 kernels' GELU on each 8-lane half, so every output is bit-identical to the AVX2 epilogue's.
+// AVX2 kernels' GELU done 16 lanes wide (f32-gelu-avx512.h, the same operations lane for lane), so every
+// output is bit-identical to the AVX2 epilogue's.
 // - Row-major outputs (FP32, UINT8): 16x16 blocks of the [channel][token] INT32 tile are transposed first,
 //   so each vector is 16 channels of one token and output rows are stored whole.
 // - Panel outputs (the next layer's UINT8 activation panels, [K4][mr][4]): no float transpose. Per group of
@@ -12,7 +13,7 @@
 #include <cassert>
 #include <cstring>
 
-#include "engine/kernels/gelu/f32-gelu-avx2.h"
+#include "engine/kernels/gelu/f32-gelu-avx512.h"
 #include "engine/kernels/ukernels.h"
 
 namespace sparrow::kernels {
@@ -47,19 +48,13 @@ __attribute__((always_inline)) inline void transpose16x16(__m512 r[16]) {
   }
 }
 
-__attribute__((always_inline)) inline __m512 gelu(__m512 v) {
-  const __m256 lo = sparrow_f32_gelu_avx2(_mm512_castps512_ps256(v));
-  const __m256 hi = sparrow_f32_gelu_avx2(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
-}
-
 // The reference's value from corrected accumulators: float(acc - zp * row_sum) * (s_x * s_w) + bias, activation.
 __attribute__((always_inline)) inline __m512 value(__m512i acc, __m512i zp_row_sum, __m512 scale, __m512 bias,
                                                    const QEpilogueParams& p) {
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zp_row_sum)), scale);
   if (p.bias != nullptr) v = _mm512_add_ps(v, bias);
   if (p.activation == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-  if (p.activation == Activation::gelu) v = gelu(v);
+  if (p.activation == Activation::gelu) v = sparrow_f32_gelu_avx512(v);
   return v;
 }
 

@@ -6,6 +6,7 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 
+#include <cmath>
 #include <cstring>
 
 // SIMDe 0.7.4 aliases these wrongly (madd) or not at all (the rest); the emu_ versions spell them out.
@@ -47,6 +48,14 @@ inline simde__m512i emu_cvttps_epi32(simde__m512 a) {
                                             ? static_cast<int>(0x80000000u) : static_cast<int>(in[i]);
   return simde_mm512_loadu_si512(out);
 }
+inline simde__m512i emu_cvtps_epi32(simde__m512 a) {
+  float in[16];
+  int out[16];
+  std::memcpy(in, &a, 64);
+  for (int i = 0; i < 16; ++i) out[i] = in[i] != in[i] || in[i] >= 2147483648.0f || in[i] < -2147483648.0f
+                                            ? static_cast<int>(0x80000000u) : static_cast<int>(std::nearbyint(in[i]));
+  return simde_mm512_loadu_si512(out);
+}
 inline __m128i emu_cvtepi32_epi8(simde__m512i a) {
   int in[16];
   unsigned char out[16];
@@ -76,6 +85,7 @@ inline void emu_mask_storeu_epi8_512(void* p, simde__mmask64 k, simde__m512i a) 
 }
 #define _mm512_maskz_loadu_ps(k, p) emu_maskz_loadu_ps(k, p)
 #define _mm512_cvttps_epi32(a) emu_cvttps_epi32(a)
+#define _mm512_cvtps_epi32(a) emu_cvtps_epi32(a)
 #define _mm512_cvtepi32_epi8(a) emu_cvtepi32_epi8(a)
 #define _mm512_maskz_loadu_epi32(k, p) emu_maskz_loadu_epi32(k, p)
 #define _mm_mask_storeu_epi8(p, k, a) emu_mask_storeu_epi8_128(p, k, a)
