@@ -87,13 +87,14 @@ nlohmann::json op_json(const std::string& name, const std::string& kind, const s
 
 // An image checkpoint exported without its dataset's normalization (no calibration set was loaded) takes it,
 // and its class names, from the dataset of the run that trained it: a compress output folder holds
-// recipe.resolved.yaml beside checkpoint/. Without one, the file stores none and says so.
+// recipe.resolved.yaml beside checkpoint/. Without one the file stores none, and the engine takes normalized
+// values (a debug line: `compress --json export` prints only its JSON, and stderr may be merged into it).
 void take_run_dataset(const std::filesystem::path& dir, ExportOptions& options) {
   const auto recipe_file = dir.parent_path() / "recipe.resolved.yaml";
   if (!std::filesystem::exists(recipe_file)) {
-    spdlog::warn("{}: no recipe.resolved.yaml beside the checkpoint to name its dataset: the file stores no input "
-                 "normalization, so the engine takes the model's normalized input values, not raw pixels",
-                 dir.string());
+    spdlog::debug("{}: no recipe.resolved.yaml beside the checkpoint to name its dataset: the file stores no input "
+                  "normalization, so the engine takes the model's normalized input values, not raw pixels",
+                  dir.string());
     return;
   }
   const recipe::Recipe r = recipe::load_recipe(recipe_file, {});
