@@ -29,7 +29,7 @@ void add_override_flags(CLI::App& app, OverrideFlags& flags);
 // Training is what `compress --recipe FILE` does without a subcommand.
 Action register_train(CLI::App& app, const CommonFlags& common);
 
-// One `compress --recipe` run (train_command.cpp); `compress sweep` makes one per point.
+// One `compress --recipe` run (train_command.cpp).
 struct TrainFlags {
   std::string recipe_file;
   std::string out_dir;

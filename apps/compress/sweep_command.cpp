@@ -1,25 +1,16 @@
 // `compress sweep --recipe FILE --sparsity 0.8,0.9 --mask block4,[4,4],2:4 [--int8 on,off] --out DIR [--set N=V]...`:
-// the recipe once per point (mask x INT8 x sparsity), in sequence, each point a normal `compress --recipe`
-// output in DIR/<point>/. The sweep sets every magnitude pruning modifier's final_sparsity and mask_type by
-// their --set paths, and with --int8 off empties the modifier lists that hold the !QuantizationModifier.
-// Resumable: a point whose report.json exists is read, not rerun (a half-written one left nothing but its
-// .partial folder, which the rerun replaces). After each point sweep.json, sweep.md and sweep.svg are rewritten.
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
+// the recipe once per point (mask x INT8 x sparsity), each point a normal `compress --recipe` output in
+// DIR/<point>/. This file parses the flags; lib/pipeline/sweep.h runs the points and writes the report.
 #include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "apps/compress/command.h"
-#include "pipeline/sweep_report.h"
 #include "core/errors.h"
-#include "core/files.h"
-#include "core/logging.h"
+#include "pipeline/sweep.h"
 #include "recipe/diagnostics.h"
 #include "recipe/limits.h"
 #include "recipe/mask_kind.h"
-#include "recipe/recipe.h"
 
 namespace sparrow::apps {
 
@@ -91,15 +82,9 @@ std::vector<bool> parse_int8(const std::string& text, std::vector<std::string>& 
 
 // What the flags ask for, every flag error at once: the mask and sparsity errors first (what the sweep
 // varies), then --int8, then missing flags, and all before the recipe is read.
-struct SweepAxes {
-  std::vector<recipe::MaskKind> masks;
-  std::vector<double> sparsities;
-  std::vector<bool> int8s;
-};
-
-SweepAxes parse_axes(const SweepFlags& flags) {
+pipeline::SweepAxes parse_axes(const SweepFlags& flags) {
   std::vector<std::string> errors, missing;
-  SweepAxes axes;
+  pipeline::SweepAxes axes;
   if (flags.masks.empty()) missing.push_back("sweep needs --mask, e.g. --mask block4,[4,4],2:4");
   else axes.masks = parse_masks(flags.masks, errors);
   if (flags.sparsity.empty()) missing.push_back("sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95");
@@ -112,176 +97,18 @@ SweepAxes parse_axes(const SweepFlags& flags) {
   return axes;
 }
 
-// A folder name for a mask: block4, 2x4 ([2,4]), 2of4 (2:4), unstructured.
-std::string mask_slug(const recipe::MaskKind& kind) {
-  if (kind.type == recipe::MaskKind::Type::Block && kind.rows != 1) return fmt::format("{}x{}", kind.rows, kind.cols);
-  if (kind.type == recipe::MaskKind::Type::NofM) return fmt::format("{}of{}", kind.n, kind.m);
-  return kind.name();
-}
-
-// What the sweep changes in the recipe: the --set paths of its magnitude pruning modifiers and of the lists
-// holding its quantization modifiers.
-struct SweepTargets {
-  std::vector<std::string> pruning;
-  std::vector<std::string> quantization_lists;
-};
-
-SweepTargets find_targets(const recipe::Recipe& r, bool needs_quantization) {
-  SweepTargets t;
-  std::vector<std::string> errors;
-  const auto list_of = [](const std::string& path) { return path.substr(0, path.rfind('.')); };
-  for (const auto& m : r.modifiers) {
-    if (std::holds_alternative<recipe::GMPruningParams>(m.params) ||
-        std::holds_alternative<recipe::GlobalMagnitudePruningParams>(m.params)) {
-      if (std::find(t.pruning.begin(), t.pruning.end(), m.path) != t.pruning.end())
-        errors.push_back(m.location + ": !" + m.tag + " maps sparsities to params; the sweep sets one final_sparsity per modifier");
-      else t.pruning.push_back(m.path);
-    } else if (std::holds_alternative<recipe::QuantizationParams>(m.params)) {
-      const std::string list = list_of(m.path);
-      if (std::find(t.quantization_lists.begin(), t.quantization_lists.end(), list) == t.quantization_lists.end())
-        t.quantization_lists.push_back(list);
-    }
-  }
-  for (const auto& m : r.modifiers)
-    if (!std::holds_alternative<recipe::QuantizationParams>(m.params) &&
-        std::find(t.quantization_lists.begin(), t.quantization_lists.end(), list_of(m.path)) != t.quantization_lists.end())
-      errors.push_back(m.location + ": !" + m.tag + " shares the list '" + list_of(m.path) +
-                       "' with !QuantizationModifier; --int8 off drops that list, so give quantization a list of its own");
-  if (t.pruning.empty())
-    errors.push_back("the sweep needs a !GMPruningModifier, !MagnitudePruningModifier or !GlobalMagnitudePruningModifier "
-                     "whose final_sparsity and mask_type it sets");
-  if (needs_quantization && t.quantization_lists.empty())
-    errors.push_back("--int8 on needs a !QuantizationModifier in the recipe");
-  if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
-  return t;
-}
-
-struct PlannedPoint {
-  pipeline::SweepPoint point;
-  std::vector<std::string> sets;
-};
-
-// Mask x INT8 x sparsity, in that order. An N:M mask has one sparsity, 1 - N/M, whatever --sparsity says.
-std::vector<PlannedPoint> plan_points(const SweepAxes& axes, const SweepTargets& targets) {
-  std::vector<PlannedPoint> plan;
-  for (const auto& mask : axes.masks) {
-    const bool nm = mask.type == recipe::MaskKind::Type::NofM;
-    const std::vector<double> levels = nm ? std::vector<double>{mask.max_sparsity()} : axes.sparsities;
-    const std::string yaml_mask = nm ? "\"" + mask.name() + "\"" : mask.name();
-    for (const bool int8 : axes.int8s) {
-      for (const double s : levels) {
-        PlannedPoint p;
-        p.point.mask = mask.name();
-        p.point.sparsity = s;
-        p.point.int8 = int8;
-        p.point.name = fmt::format("{}_s{:g}_{}", mask_slug(mask), s, int8 ? "int8" : "noqat");
-        for (const auto& path : targets.pruning) {
-          p.sets.push_back(fmt::format("{}.final_sparsity={}", path, s));
-          p.sets.push_back(path + ".mask_type=" + yaml_mask);
-        }
-        if (!int8)
-          for (const auto& list : targets.quantization_lists) p.sets.push_back(list + "=[]");
-        plan.push_back(std::move(p));
-      }
-    }
-  }
-  return plan;
-}
-
-// A recipe whose model.from names a recipe starts every point from that recipe's trained model: the first
-// point that has one (run now, or finished before) leaves a copy in DIR/teacher, and each later point starts
-// with it in DIR/<point>/teacher, reused only if it was trained from the same recipe text (as `compress
-// --recipe` does with a cached <out>/teacher).
-void keep_starting_model(const fs::path& out, const fs::path& dir) {
-  const fs::path shared = out / "teacher", partial = out / "teacher.partial";
-  if (fs::exists(shared) || !fs::exists(dir / "teacher" / "checkpoint")) return;
-  fs::remove_all(partial);
-  fs::copy(dir / "teacher", partial, fs::copy_options::recursive);
-  fs::rename(partial, shared);
-}
-
-void give_starting_model(const fs::path& out, const fs::path& dir) {
-  if (!fs::exists(out / "teacher") || fs::exists(dir / "teacher")) return;
-  fs::create_directories(dir);
-  fs::copy(out / "teacher", dir / "teacher", fs::copy_options::recursive);
-  mark_run_folder(dir);  // the point's run then takes the folder as its own
-}
-
-void write_outputs(const fs::path& out, const std::string& recipe, const std::vector<pipeline::SweepPoint>& points) {
-  write_file_atomic(out / "sweep.json", pipeline::sweep_json(recipe, points).dump(2) + "\n");
-  write_file_atomic(out / "sweep.md", pipeline::sweep_markdown(recipe, points));
-  write_file_atomic(out / "sweep.svg", pipeline::sweep_svg(points));
-}
-
 int run_sweep(const SweepFlags& flags, const CommonFlags& common) {
-  const SweepAxes axes = parse_axes(flags);
-  const recipe::Recipe r = recipe::load_recipe(flags.recipe_file, flags.overrides.overrides());
-  const SweepTargets targets =
-      find_targets(r, std::find(axes.int8s.begin(), axes.int8s.end(), true) != axes.int8s.end());
-  const auto plan = plan_points(axes, targets);
-  // Every point's recipe is read before the first runs, so a mask or sparsity it refuses is bad input now.
-  for (const auto& p : plan) {
-    recipe::Overrides o = flags.overrides.overrides();
-    o.sets.insert(o.sets.end(), p.sets.begin(), p.sets.end());
-    (void)recipe::load_recipe(flags.recipe_file, o);
-  }
-  const fs::path out = flags.out_dir;
-  claim_sweep_folder(out, "--out");
-  spdlog::info("sweep of {}: {} points into {}", flags.recipe_file, plan.size(), out.string());
-
-  CommonFlags point_common = common;
-  point_common.json = false;
-  std::vector<pipeline::SweepPoint> points;
-  std::vector<std::string> failures;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    pipeline::SweepPoint point = plan[i].point;
-    const fs::path dir = out / point.name;
-    if (fs::exists(dir / "report.json")) {
-      spdlog::info("[{}/{}] {}: finished before, kept", i + 1, plan.size(), point.name);
-    } else {
-      spdlog::info("[{}/{}] {}: running", i + 1, plan.size(), point.name);
-      TrainFlags t;
-      t.recipe_file = flags.recipe_file;
-      t.out_dir = dir.string();
-      t.seed = flags.seed;
-      t.overrides = flags.overrides;
-      t.overrides.sets.insert(t.overrides.sets.end(), plan[i].sets.begin(), plan[i].sets.end());
-      try {
-        give_starting_model(out, dir);
-        run_train(t, point_common);
-      } catch (const GateFailed& e) {
-        spdlog::warn("{}: {}", point.name, e.what());  // its outputs are written: the point is finished
-      } catch (const Interrupted&) {
-        throw;  // the whole sweep stops; finished points stay, and a rerun resumes
-      } catch (const std::exception& e) {
-        close_log_file();  // the failed point's log went with its folder
-        point.error = e.what();
-      }
-    }
-    keep_starting_model(out, dir);
-    if (point.error.empty() && fs::exists(dir / "report.json")) {
-      try {
-        pipeline::read_point_report(point, nlohmann::json::parse(read_file(dir / "report.json")));
-        point.done = true;
-      } catch (const nlohmann::json::exception& e) {
-        point.error = (dir / "report.json").string() + ": not valid JSON: " + e.what();
-      }
-    } else if (point.error.empty()) {
-      point.error = "no report.json was written";
-    }
-    if (!point.done) {
-      spdlog::error("{}: failed: {}", point.name, point.error);
-      failures.push_back(point.name + ": " + point.error);
-    }
-    points.push_back(point);
-    write_outputs(out, flags.recipe_file, points);
-  }
+  pipeline::SweepOptions options;
+  options.axes = parse_axes(flags);
+  options.job.recipe_file = flags.recipe_file;
+  options.job.overrides = flags.overrides.overrides();
+  options.job.seed = flags.seed;
+  options.job.out_dir = flags.out_dir;
+  options.job.threads = common.threads;
+  options.job.verbose = common.verbose;
+  const auto points = pipeline::run_sweep(options);
   if (common.json) std::cout << pipeline::sweep_json(flags.recipe_file, points).dump(2) << std::endl;
-  spdlog::info("sweep: {} of {} points finished; {}", points.size() - failures.size(), points.size(),
-               (out / "sweep.md").string());
-  if (!failures.empty())
-    throw InternalError(fmt::format("sweep: {} of {} points failed:\n  {}", failures.size(), points.size(),
-                                    fmt::join(failures, "\n  ")));
+  pipeline::check_sweep_points(points);
   return 0;
 }
 

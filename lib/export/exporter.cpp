@@ -4,13 +4,17 @@
 #include <cmath>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "core/errors.h"
 #include "core/files.h"
+#include "data/text/text_dataset.h"
 #include "export/interpret.h"
 #include "models/bert/bert_folder.h"
 #include "models/checkpoint.h"
 #include "models/safetensors.h"
 #include "quant/scheme.h"
+#include "recipe/recipe.h"
 
 namespace sparrow::exporter {
 
@@ -79,6 +83,27 @@ nlohmann::json op_json(const std::string& name, const std::string& kind, const s
   nlohmann::json op = {{"name", name}, {"op", kind}, {"inputs", inputs}, {"outputs", {output}}};
   if (!attrs.empty()) op["attrs"] = attrs;
   return op;
+}
+
+// An image checkpoint exported without its dataset's normalization (no calibration set was loaded) takes it,
+// and its class names, from the dataset of the run that trained it: a compress output folder holds
+// recipe.resolved.yaml beside checkpoint/. Without one the file stores none, and the engine takes normalized
+// values (a debug line: `compress --json export` prints only its JSON, and stderr may be merged into it).
+void take_run_dataset(const std::filesystem::path& dir, ExportOptions& options) {
+  const auto recipe_file = dir.parent_path() / "recipe.resolved.yaml";
+  if (!std::filesystem::exists(recipe_file)) {
+    spdlog::debug("{}: no recipe.resolved.yaml beside the checkpoint to name its dataset: the file stores no input "
+                  "normalization, so the engine takes the model's normalized input values, not raw pixels",
+                  dir.string());
+    return;
+  }
+  const recipe::Recipe r = recipe::load_recipe(recipe_file, {});
+  if (data::text::is_text_dataset(r.data.dataset)) return;
+  recipe::DataSpec one_item = r.data;  // the normalization and names are the dataset's, not its items'
+  one_item.test_limit = 1;
+  const data::Dataset set = data::load_dataset(one_item, data::Split::Test);
+  options.input_normalization = set.normalization;
+  if (options.labels.empty()) options.labels = set.label_names;
 }
 
 }  // namespace
@@ -246,6 +271,8 @@ ExportSummary export_checkpoint(const std::filesystem::path& dir, const std::fil
     model = models::load_checkpoint(dir);
   }
   model->eval();
+  const bool image_model = dynamic_cast<models::bert::BertForSequenceClassification*>(model.get()) == nullptr;
+  if (image_model && !options.input_normalization) take_run_dataset(dir, options);
   const LoweredGraph graph = lower_model(*model);
   if (std::filesystem::exists(dir / "quantization.json")) {
     options.activations = read_quantization_json(dir / "quantization.json", graph);

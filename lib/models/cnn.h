@@ -3,19 +3,9 @@
 // stages, then two linear layers. With batch_norm, each conv is followed by a
 // BatchNorm (conv -> BN -> ReLU); the exporter folds it into the conv.
 #include "models/classifier.h"
+#include "models/model_config.h"  // CnnOptions
 
 namespace sparrow::models {
-
-struct CnnOptions {
-  int64_t in_channels = 1;
-  int64_t image_size = 28;
-  int64_t conv1_channels = 32;
-  int64_t conv2_channels = 64;
-  int64_t hidden = 128;
-  int64_t num_classes = 10;
-  double dropout = 0.0;
-  bool batch_norm = false;
-};
 
 class Cnn : public Classifier {
  public:

@@ -2,15 +2,9 @@
 // A multi-layer perceptron over flattened inputs: Linear + ReLU per hidden
 // layer, then a linear classifier. Layers are named fc1, fc2, ...
 #include "models/classifier.h"
+#include "models/model_config.h"  // MlpOptions
 
 namespace sparrow::models {
-
-struct MlpOptions {
-  int64_t in_features = 784;
-  std::vector<int64_t> hidden = {256, 128};
-  int64_t num_classes = 10;
-  double dropout = 0.0;
-};
 
 class Mlp : public Classifier {
  public:

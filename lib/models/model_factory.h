@@ -1,6 +1,7 @@
 #pragma once
-// Builds a zoo model by name from a recipe's model: section (or a saved
-// config.json). Unknown names and fields are BadInput naming them.
+// Builds a zoo model by name from a recipe's model: section (or a saved config.json): checked by
+// check_model_config (model_config.h), so unknown names and fields, wrong types and sizes out of range
+// are BadInput naming them before anything is allocated.
 #include <memory>
 
 #include "models/classifier.h"

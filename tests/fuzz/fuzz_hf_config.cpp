@@ -1,7 +1,10 @@
-// Fuzz target for the readers of a Hugging Face BERT folder's config.json and tokenizer_config.json
-// (tests/fuzz/CMakeLists.txt; docs/fuzzing.md). The input is config.json, optionally followed by a NUL
-// byte and tokenizer_config.json; they are read as load_bert_folder reads them. Any input must be
-// rejected with BadInput or give a configuration the model can be built from.
+// Fuzz target for the readers of a model's JSON configuration (tests/fuzz/CMakeLists.txt; docs/fuzzing.md):
+// - a Hugging Face BERT folder's config.json and tokenizer_config.json, read as load_bert_folder reads them;
+// - the zoo's configuration (a recipe's model: section, a checkpoint's config.json) as build_model reads it
+//   before constructing anything: models::check_model_config.
+// The input is config.json, optionally followed by a NUL byte and tokenizer_config.json; every input goes
+// through both readers. Any input must be rejected with BadInput or give a configuration a model can be
+// built from.
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -9,20 +12,54 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "core/errors.h"
 #include "models/bert/bert_config.h"
+#include "models/model_config.h"
+#include "models/model_limits.h"
 
 namespace {
+
+using namespace sparrow::models;
 
 void check(bool ok, const std::string& what) {
   if (!ok) throw std::logic_error(what);
 }
 
+bool is_size(int64_t v) { return v >= 1 && v <= kMaxModelSize; }
+
+// What a model's constructor relies on: per-layer heads and widths in range, one name per label.
+void check_bert(const bert::BertConfig& c, const std::vector<std::string>& labels) {
+  c.validate("model");  // as the model's constructor does
+  check(labels.empty() || static_cast<int64_t>(labels.size()) == c.num_labels, "id2label gave the wrong number of names");
+  check(c.num_hidden_layers >= 1 && c.num_hidden_layers <= kMaxModelLayers, "the layer count is out of range");
+  for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+    check(c.heads_in_layer(layer) >= 1 && c.heads_in_layer(layer) <= c.num_attention_heads, "a layer's head count is out of range");
+    check(is_size(c.intermediate_size_of(layer)), "a layer's FFN width is out of range");
+  }
+}
+
+void check_zoo(const ModelConfig& m) {
+  if (const auto* cnn = std::get_if<CnnOptions>(&m)) {
+    for (const int64_t v : {cnn->in_channels, cnn->conv1_channels, cnn->conv2_channels, cnn->hidden, cnn->num_classes})
+      check(is_size(v), "a CNN size is out of range");
+    check(cnn->image_size >= 4 && cnn->image_size <= kMaxModelSize, "the CNN's image size leaves no pixel after pooling");
+    check(cnn->dropout >= 0 && cnn->dropout < 1, "the CNN's dropout is not a probability");
+  } else if (const auto* mlp = std::get_if<MlpOptions>(&m)) {
+    check(is_size(mlp->in_features) && is_size(mlp->num_classes), "an MLP size is out of range");
+    check(static_cast<int64_t>(mlp->hidden.size()) <= kMaxModelLayers, "the MLP has too many layers");
+    for (const int64_t h : mlp->hidden) check(is_size(h), "an MLP layer width is out of range");
+    check(mlp->dropout >= 0 && mlp->dropout < 1, "the MLP's dropout is not a probability");
+  } else {
+    const auto& bert = std::get<BertModelConfig>(m);
+    check_bert(bert.config, bert.labels);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace sparrow::models::bert;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::size_t nul = input.find('\0');
   // Text that is not JSON is the JSON library's to reject (load_bert_folder turns that into BadInput).
@@ -34,16 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (tokenizer_config.is_discarded()) return 0;
   }
   try {
-    BertConfig c = config_from_hf(config, "config.json");
+    bert::BertConfig c = bert::config_from_hf(config, "config.json");
     if (nul != std::string_view::npos)
-      apply_hf_tokenizer_config(tokenizer_config, config.contains("max_seq_length"), c, "tokenizer_config.json");
-    const auto labels = labels_from_hf(config, c.num_labels, "config.json");
-    c.validate("model");  // as the model's constructor does
-    check(labels.empty() || static_cast<int64_t>(labels.size()) == c.num_labels, "id2label gave the wrong number of names");
-    for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
-      check(c.heads_in_layer(layer) >= 1 && c.heads_in_layer(layer) <= c.num_attention_heads, "a layer's head count is out of range");
-      check(c.intermediate_size_of(layer) >= 1, "a layer's FFN width is not positive");
-    }
+      bert::apply_hf_tokenizer_config(tokenizer_config, config.contains("max_seq_length"), c, "tokenizer_config.json");
+    check_bert(c, bert::labels_from_hf(config, c.num_labels, "config.json"));
+  } catch (const sparrow::BadInput&) {
+  }
+  try {
+    check_zoo(check_model_config(config, "config.json"));
   } catch (const sparrow::BadInput&) {
   }
   return 0;

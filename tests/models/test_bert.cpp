@@ -198,13 +198,13 @@ TEST_CASE("HF config.json sizes must be integers within the model limits; tokeni
   // Found by tests/fuzz (fuzz_hf_config): 1e300 read as an int64 was undefined behaviour, and 2.5 became 2.
   const auto config = [](const std::string& text) { return config_from_hf(nlohmann::json::parse(text), "config.json"); };
   CHECK(config(R"({"vocab_size": 30522})").vocab_size == 30522);
-  CHECK_THROWS_WITH(config(R"({"vocab_size": 1e300})"), "config.json: vocab_size has the wrong type (found 1e+300)");
-  CHECK_THROWS_WITH(config(R"({"hidden_size": 2.5})"), "config.json: hidden_size has the wrong type (found 2.5)");
+  CHECK_THROWS_WITH(config(R"({"vocab_size": 1e300})"), "config.json: vocab_size has the wrong type: expected an integer, found 1e+300");
+  CHECK_THROWS_WITH(config(R"({"hidden_size": 2.5})"), "config.json: hidden_size has the wrong type: expected an integer, found 2.5");
   CHECK_THROWS_WITH(config(R"({"pad_token_id": 18446744073709551615})"),
-                    "config.json: pad_token_id has the wrong type (found 18446744073709551615)");
+                    "config.json: pad_token_id has the wrong type: expected an integer, found 18446744073709551615");
   // Found by tests/fuzz (fuzz_hf_config): 866666666666666 layers were accepted, and building them never ended.
   CHECK_THROWS_WITH(config(R"({"num_hidden_layers": 866666666666666})"),
-                    "config.json: num_hidden_layers must be from 1 to 1048576, got 866666666666666");
+                    "config.json: num_hidden_layers must be from 1 to 1024, got 866666666666666");
   CHECK_THROWS_WITH(config(R"({"hidden_size": 65536, "num_attention_heads": 1})"),
                     Catch::StartsWith("config.json: the model's sizes give 3.5e+10 parameters, more than the 2.15e+09"));
   BertConfig c = config("{}");

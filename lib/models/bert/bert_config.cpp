@@ -2,28 +2,20 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 
 #include "core/errors.h"
+#include "models/config_field.h"
 #include "models/model_limits.h"
 
 namespace sparrow::models::bert {
 
 namespace {
 
+// A field of `j` as read_field reads it; `fallback` when it is absent or null.
 template <typename T>
 T field(const nlohmann::json& j, const char* key, T fallback, const std::string& context) {
   if (!j.contains(key) || j.at(key).is_null()) return fallback;
-  const nlohmann::json& v = j.at(key);
-  const auto wrong_type = [&] { return BadInput(context + ": " + key + " has the wrong type (found " + v.dump() + ")"); };
-  // nlohmann casts any number to an integer type: 2.5 would become 2, and 1e300 is undefined behaviour.
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX})) throw wrong_type();
-  try {
-    return v.get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw wrong_type();
-  }
+  return read_field<T>(j.at(key), context + ": " + key);
 }
 
 }  // namespace
@@ -31,44 +23,48 @@ T field(const nlohmann::json& j, const char* key, T fallback, const std::string&
 void BertConfig::validate(const std::string& context) const {
   // Sizes beyond a model that fits in memory would have the constructor allocate (or loop) for ever.
   for (const auto& [name, v] : {std::pair{"vocab_size", vocab_size}, std::pair{"hidden_size", hidden_size},
-                                std::pair{"num_hidden_layers", num_hidden_layers}, std::pair{"num_attention_heads", num_attention_heads},
-                                std::pair{"intermediate_size", intermediate_size}, std::pair{"max_position_embeddings", max_position_embeddings},
+                                std::pair{"num_attention_heads", num_attention_heads}, std::pair{"intermediate_size", intermediate_size},
+                                std::pair{"max_position_embeddings", max_position_embeddings},
                                 std::pair{"type_vocab_size", type_vocab_size}, std::pair{"num_labels", num_labels}})
     check_model_size(context + ": " + name, v);
+  check_model_range(context + ": num_hidden_layers", num_hidden_layers, 1, kMaxModelLayers);
+  if (!intermediate_sizes.empty()) {
+    if (static_cast<int64_t>(intermediate_sizes.size()) != num_hidden_layers)
+      throw BadInput(context + ": intermediate_sizes has " + std::to_string(intermediate_sizes.size()) +
+                     " entries for " + std::to_string(num_hidden_layers) + " layers");
+    for (const auto size : intermediate_sizes) check_model_size(context + ": intermediate_sizes", size);
+  }
   const double h = static_cast<double>(hidden_size);
-  check_model_parameters(context, h * static_cast<double>(vocab_size + max_position_embeddings + type_vocab_size) +
-                                      static_cast<double>(num_hidden_layers) * h *
-                                          (4.0 * h + 2.0 * static_cast<double>(intermediate_size)));
+  double parameters = h * static_cast<double>(vocab_size + max_position_embeddings + type_vocab_size);
+  for (int64_t layer = 0; layer < num_hidden_layers; ++layer)
+    parameters += h * (4.0 * h + 2.0 * static_cast<double>(intermediate_size_of(layer)));
+  check_model_parameters(context, parameters);
   if (hidden_size % num_attention_heads != 0)
     throw BadInput(context + ": hidden_size " + std::to_string(hidden_size) + " is not a multiple of num_attention_heads " +
                    std::to_string(num_attention_heads));
   if (max_seq_length < 2 || max_seq_length > max_position_embeddings)
     throw BadInput(context + ": max_seq_length " + std::to_string(max_seq_length) + " must be in [2, max_position_embeddings = " +
                    std::to_string(max_position_embeddings) + "]");
-  if (pad_token_id < 0 || pad_token_id >= vocab_size)
-    throw BadInput(context + ": pad_token_id " + std::to_string(pad_token_id) + " is outside the vocabulary");
-  for (const auto& [name, p] : {std::pair{"hidden_dropout_prob", hidden_dropout_prob},
-                                std::pair{"attention_probs_dropout_prob", attention_probs_dropout_prob}})
-    if (p < 0 || p >= 1) throw BadInput(context + ": " + name + " must be in [0, 1), got " + std::to_string(p));
-  if (layer_norm_eps <= 0) throw BadInput(context + ": layer_norm_eps must be > 0");
+  check_model_range(context + ": pad_token_id", pad_token_id, 0, vocab_size - 1);
+  check_probability(context + ": hidden_dropout_prob", hidden_dropout_prob);
+  check_probability(context + ": attention_probs_dropout_prob", attention_probs_dropout_prob);
+  if (!(layer_norm_eps > 0 && layer_norm_eps <= 1))
+    throw BadInput(context + ": layer_norm_eps must be in (0, 1], got " + fmt::format("{:g}", layer_norm_eps));
+  if (!(initializer_range >= 0 && initializer_range <= 1))
+    throw BadInput(context + ": initializer_range must be in [0, 1], got " + fmt::format("{:g}", initializer_range));
   for (const auto& [layer, heads] : pruned_heads) {
     const std::string where = context + ": pruned_heads of layer " + std::to_string(layer);
     if (layer < 0 || layer >= num_hidden_layers)
       throw BadInput(context + ": pruned_heads names layer " + std::to_string(layer) + " of " + std::to_string(num_hidden_layers));
-    for (size_t i = 0; i < heads.size(); ++i) {
-      if (heads[i] < 0 || heads[i] >= num_attention_heads)
-        throw BadInput(where + ": head " + std::to_string(heads[i]) + " is outside [0, " + std::to_string(num_attention_heads) + ")");
-      if (std::find(heads.begin(), heads.begin() + static_cast<std::ptrdiff_t>(i), heads[i]) != heads.begin() + static_cast<std::ptrdiff_t>(i))
-        throw BadInput(where + ": head " + std::to_string(heads[i]) + " is listed twice");
-    }
+    // Before the heads are looked at, so that a long list is refused at once.
     if (static_cast<int64_t>(heads.size()) >= num_attention_heads) throw BadInput(where + ": every head is pruned");
-  }
-  if (!intermediate_sizes.empty()) {
-    if (static_cast<int64_t>(intermediate_sizes.size()) != num_hidden_layers)
-      throw BadInput(context + ": intermediate_sizes has " + std::to_string(intermediate_sizes.size()) +
-                     " entries for " + std::to_string(num_hidden_layers) + " layers");
-    for (const auto size : intermediate_sizes)
-      if (size <= 0) throw BadInput(context + ": intermediate_sizes must be > 0, got " + std::to_string(size));
+    for (const auto head : heads)
+      if (head < 0 || head >= num_attention_heads)
+        throw BadInput(where + ": head " + std::to_string(head) + " is outside [0, " + std::to_string(num_attention_heads) + ")");
+    std::vector<int64_t> sorted = heads;
+    std::sort(sorted.begin(), sorted.end());
+    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+      throw BadInput(where + ": head " + std::to_string(*twice) + " is listed twice");
   }
 }
 
@@ -96,20 +92,14 @@ void read_pruning_fields(const nlohmann::json& pruned_heads, const nlohmann::jso
       if (layer < 0) throw BadInput(context + ": pruned_heads key '" + key + "' is not a layer index");
       if (!heads.is_array()) throw BadInput(context + ": pruned_heads of layer " + key + " must be a list of head indices");
       std::vector<int64_t> list;
-      for (const auto& h : heads) {
-        if (!h.is_number_integer()) throw BadInput(context + ": pruned_heads of layer " + key + " must hold integers");
-        list.push_back(h.get<int64_t>());
-      }
+      for (const auto& h : heads) list.push_back(read_field<int64_t>(h, context + ": pruned_heads of layer " + key));
       if (!list.empty()) c.pruned_heads[layer] = list;
     }
   }
   if (!intermediate_sizes.is_null()) {
     if (!intermediate_sizes.is_array()) throw BadInput(context + ": intermediate_sizes must be a list of integers");
     c.intermediate_sizes.clear();
-    for (const auto& v : intermediate_sizes) {
-      if (!v.is_number_integer()) throw BadInput(context + ": intermediate_sizes must be a list of integers");
-      c.intermediate_sizes.push_back(v.get<int64_t>());
-    }
+    for (const auto& v : intermediate_sizes) c.intermediate_sizes.push_back(read_field<int64_t>(v, context + ": intermediate_sizes"));
   }
 }
 

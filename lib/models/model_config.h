@@ -1,0 +1,61 @@
+#pragma once
+// A zoo model's configuration, read and checked without LibTorch: a recipe's model: section or a saved
+// config.json ({"name": "cnn" | "mlp" | "bert", fields...}). build_model (model_factory.h) calls
+// check_model_config and then only constructs, so every rule below holds before anything is allocated,
+// and the fuzz target hf_config runs the same checks.
+//
+// Every field is optional (the defaults below); an unknown field, a field of the wrong type (integers must
+// be JSON integers: 2.5, true and 1e300 are refused) or a value outside its range is BadInput naming the
+// file (`context`), the field (model.<field>) and the range:
+//   sizes (channels, widths, classes, features, vocabulary, positions)  1 to 1048576 (kMaxModelSize)
+//   cnn image_size                                                       4 to 1048576 (two 2x2 poolings)
+//   layer counts: bert num_hidden_layers                                 1 to 1024 (kMaxModelLayers)
+//   mlp hidden: a list of 0 to 1024 widths, each a size
+//   dropout probabilities                                                [0, 1)
+//   the parameters all sizes give together                               at most 2^31
+//   bert: num_attention_heads divides hidden_size; pad_token_id in [0, vocab_size); max_seq_length in
+//   [2, max_position_embeddings]; layer_norm_eps in (0, 1]; initializer_range in [0, 1]; id2label names
+//   labels 0 .. num_labels - 1 (bert::BertConfig::validate).
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "models/bert/bert_config.h"
+
+namespace sparrow::models {
+
+// The CNN of cnn.h.
+struct CnnOptions {
+  int64_t in_channels = 1;
+  int64_t image_size = 28;
+  int64_t conv1_channels = 32;
+  int64_t conv2_channels = 64;
+  int64_t hidden = 128;
+  int64_t num_classes = 10;
+  double dropout = 0.0;
+  bool batch_norm = false;
+};
+
+// The MLP of mlp.h.
+struct MlpOptions {
+  int64_t in_features = 784;
+  std::vector<int64_t> hidden = {256, 128};
+  int64_t num_classes = 10;
+  double dropout = 0.0;
+};
+
+// BERT's configuration and its class names (id2label in id order; empty when the config has none).
+struct BertModelConfig {
+  bert::BertConfig config;
+  std::vector<std::string> labels;
+};
+
+using ModelConfig = std::variant<CnnOptions, MlpOptions, BertModelConfig>;
+
+// The checked configuration; `context` prefixes errors (the recipe file or the checkpoint's config.json).
+ModelConfig check_model_config(const nlohmann::json& config, const std::string& context);
+
+}  // namespace sparrow::models
