@@ -278,13 +278,15 @@ void Model::build() {
                                 });
     return producer == ops_.end() || read_elsewhere ? nullptr : &*producer;
   };
-  // Fold each gelu op into the linear feeding it alone: GELU in the GEMM's epilogue saves a pass over the
-  // widest activation there is (BERT's FFN).
+  // Fold each gelu or relu op into the linear or conv2d feeding it alone: the activation in the GEMM's
+  // epilogue saves a pass over the widest activations there are (BERT's FFN, a CNN's feature maps).
   for (auto& act : ops_) {
-    if (act.kind != OpKind::gelu) continue;
+    if (act.kind != OpKind::gelu && act.kind != OpKind::relu) continue;
     Op* producer = sole_producer(act.inputs[0], act);
-    if (producer == nullptr || producer->kind != OpKind::linear) continue;
-    producer->gelu = true;
+    if (producer == nullptr || (producer->kind != OpKind::linear && producer->kind != OpKind::conv2d) ||
+        producer->activation != kernels::Activation::none)
+      continue;
+    producer->activation = act.kind == OpKind::gelu ? kernels::Activation::gelu : kernels::Activation::relu;
     producer->output = act.output;
     act.folded = true;
   }

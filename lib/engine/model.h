@@ -42,8 +42,8 @@ struct Op {
   std::vector<std::size_t> inputs;  // value indices
   std::size_t output = 0;
   // A quantize op whose only consumers are INT8 layers: they quantize their own input while packing it,
-  // so this op does nothing at run time and the layers read its FP32 input. A gelu op applied by the linear
-  // before it (`gelu` below). An add whose sum only a layer norm reads: the norm takes the add's two inputs.
+  // so this op does nothing at run time and the layers read its FP32 input. A gelu or relu op applied by the
+  // linear or conv2d before it (`activation` below). An add whose sum only a layer norm reads: the norm takes the add's two inputs.
   bool folded = false;
 
   // quantize / dequantize; INT8 layers' input quantization
@@ -51,9 +51,9 @@ struct Op {
   std::int32_t zero_point = 0;
   // linear / conv2d
   std::shared_ptr<const LinearWeights> weights;
-  // A linear whose output fed only a gelu op: the GEMM's epilogue applies GELU and writes the gelu's output
-  // (that op is folded).
-  bool gelu = false;
+  // A linear or conv2d whose output fed only a gelu or relu op: the GEMM's epilogue applies it and writes that
+  // op's output (the op is folded).
+  kernels::Activation activation = kernels::Activation::none;
   std::size_t in_channels = 0, kernel = 1, stride = 1, pad = 0;
   // embedding
   EmbeddingIndices indices = EmbeddingIndices::ids;

@@ -11,14 +11,14 @@ namespace {
 
 using format::WeightFormat;
 
-// y[m][n] = x[m][k] . W^T + b (then GELU when one was folded in), any weight format. INT8 layers read their
+// y[m][n] = x[m][k] . W^T + b (then the activation folded in, if any), any weight format. INT8 layers read their
 // input panels from `packed` when set, else quantize-and-pack x into `scratch`; with `y_panels` set they write
 // y requantized as the next layers' panels (uint8) instead of FP32. The INT8 path is the kernels' one driver
 // (kernels/linear.h).
 void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* scratch, const std::uint8_t* packed,
           const quant::ActivationParams* y_panels, kernels::ThreadPool* pool) {
   const LinearWeights& w = *op.weights;
-  const kernels::Activation act = op.gelu ? kernels::Activation::gelu : kernels::Activation::none;
+  const kernels::Activation act = op.activation;
   if (w.format == WeightFormat::fp32) {
     kernels::f32_gemm(x, m, w.k, w.f32, w.n, w.k, w.bias, act, static_cast<float*>(y), w.n, pool);
     return;
