@@ -61,6 +61,20 @@ exporter::ExportOptions calibrated(models::Classifier& model, const data::Batch&
   return o;
 }
 
+// How many ops of `kind` the model has, all checked folded, and how many layers apply `activation` instead.
+std::pair<std::size_t, std::size_t> folded_activations(const engine::Model& model, engine::OpKind kind,
+                                                       kernels::Activation activation) {
+  std::size_t ops = 0, layers = 0;
+  for (const auto& op : model.ops()) {
+    if (op.kind == kind) {
+      ++ops;
+      CHECK(op.folded);
+    }
+    if (op.activation == activation) ++layers;
+  }
+  return {ops, layers};
+}
+
 std::string export_bytes(models::Classifier& model, const exporter::ExportOptions& options) {
   return exporter::build_file(exporter::lower_model(model), options).serialize();
 }
@@ -90,14 +104,7 @@ TEST_CASE("INT8 CNN export (sparse and dense INT8 convs and linears): engine equ
   attach_quantization(*model, options);
   const auto loaded = load_bytes(bytes);
   // Every relu follows a conv2d or linear that alone feeds it: all are applied in those layers' epilogues.
-  std::size_t relus = 0, fused = 0;
-  for (const auto& op : loaded->ops()) {
-    if (op.kind == engine::OpKind::relu) {
-      ++relus;
-      CHECK(op.folded);
-    }
-    if (op.activation == sparrow::kernels::Activation::relu) ++fused;
-  }
+  const auto [relus, fused] = folded_activations(*loaded, engine::OpKind::relu, kernels::Activation::relu);
   CHECK(relus > 0);
   CHECK(fused == relus);
   engine::Classifier engine(loaded, {2, false});
@@ -119,14 +126,7 @@ TEST_CASE("INT8 BERT export: engine equals the trainer's quantized evaluation", 
   attach_quantization(*model, options);
   const auto loaded = load_bytes(bytes);
   // Each layer's gelu op is folded into the INT8 FFN linear before it: the parity below is the fused epilogue's.
-  std::size_t gelus = 0, fused = 0;
-  for (const auto& op : loaded->ops()) {
-    if (op.kind == engine::OpKind::gelu) {
-      ++gelus;
-      CHECK(op.folded);
-    }
-    if (op.activation == sparrow::kernels::Activation::gelu) ++fused;
-  }
+  const auto [gelus, fused] = folded_activations(*loaded, engine::OpKind::gelu, kernels::Activation::gelu);
   CHECK(gelus == 2);
   CHECK(fused == 2);
   engine::Classifier engine(loaded, {2, false});
