@@ -134,6 +134,13 @@ void qs32_qu8_qc8w_panel_epilogue__avx512skx(std::size_t m, std::size_t mr, std:
   for (std::size_t j0 = 0; j0 < nc; j0 += 4) {
     const std::size_t group_channels = nc - j0 < 4 ? nc - j0 : 4;
     std::uint8_t* group = y_panel + (n_begin + j0) / 4 * mr * 4;
+    // Each channel's terms as broadcasts, once per group rather than once per 16 tokens.
+    ChannelTerms terms[4];
+    for (std::size_t j = 0; j < group_channels; ++j) {
+      const std::size_t n = n_begin + j0 + j;
+      terms[j] = {_mm512_set1_epi32(p.x_zero_point * p.row_sum[n]), _mm512_set1_ps(p.x_scale * p.w_scale[n]),
+                  _mm512_set1_ps(p.bias != nullptr ? p.bias[n] : 0.0f)};
+    }
     for (std::size_t t0 = 0; t0 < m; t0 += 16) {
       const __mmask16 tokens = lanes(m - t0);
       __m128i bytes[4];
@@ -142,11 +149,8 @@ void qs32_qu8_qc8w_panel_epilogue__avx512skx(std::size_t m, std::size_t mr, std:
           bytes[j] = _mm_setzero_si128();
           continue;
         }
-        const std::size_t n = n_begin + j0 + j;
         const __m512i a = _mm512_maskz_loadu_epi32(tokens, acc + (j0 + j) * mr + t0);
-        const __m512 v = value(a, _mm512_set1_epi32(p.x_zero_point * p.row_sum[n]), _mm512_set1_ps(p.x_scale * p.w_scale[n]),
-                               _mm512_set1_ps(p.bias != nullptr ? p.bias[n] : 0.0f), p);
-        bytes[j] = requantize(v, p);
+        bytes[j] = requantize(value(a, terms[j].zp_row_sum, terms[j].scale, terms[j].bias, p), p);
       }
       // [channel][16 tokens] bytes -> [16 tokens][4 channels]: the panel's bytes for these tokens, in order.
       const __m128i c01lo = _mm_unpacklo_epi8(bytes[0], bytes[1]), c01hi = _mm_unpackhi_epi8(bytes[0], bytes[1]);
