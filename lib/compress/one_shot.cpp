@@ -14,21 +14,26 @@ namespace sparrow::compress {
 
 namespace {
 
-// The observers see `steps` training batches (the first epoch's order): the quantized layers run in training
-// mode, so their observers move, while dropout and batch norm stay in evaluation mode and no gradient is kept.
+// The observers see `steps` training batches (the first epoch's order): the quantized layers and attention
+// blocks run in training mode, so their observers move, while dropout (an attention block's too) and batch
+// norm stay in evaluation mode and no gradient is kept.
 void calibrate(models::Classifier& model, const QatHook& hook, const data::Dataset& train_set,
                const recipe::TrainSpec& spec, int64_t steps) {
   torch::NoGradGuard no_grad;
   model.eval();
-  const auto layers = hook.layers();
+  const auto layers = hook.layers(), blocks = hook.attention_blocks();
+  const auto observed = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::binary_search(names.begin(), names.end(), name);
+  };
+  // train() recurses into children; modules come parent first, so each one ends in its own mode.
   for (const auto& item : model.named_modules("", /*include_self=*/false))
-    if (std::binary_search(layers.begin(), layers.end(), item.key())) item.value()->train(true);
+    item.value()->train(observed(layers, item.key()) || observed(blocks, item.key()));
   const auto batches = data::make_batches(data::epoch_order(train_set.size(), spec.seed, 0), spec.batch_size);
   const auto count = std::min<int64_t>(steps, static_cast<int64_t>(batches.size()));
   for (int64_t step = 0; step < count; ++step) (void)model.logits(train_set.batch(batches[static_cast<size_t>(step)]));
   model.eval();
-  spdlog::info("one-shot: calibrated the activation ranges of {} layers on {} batches of {}", layers.size(), count,
-               spec.batch_size);
+  spdlog::info("one-shot: calibrated the activation ranges of {} layers and {} attention blocks on {} batches of {}",
+               layers.size(), blocks.size(), count, spec.batch_size);
 }
 
 // What a run without training can act on; every other modifier is refused, naming it.

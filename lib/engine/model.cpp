@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "quant/scheme.h"
 
 namespace sparrow::engine {
 
@@ -224,12 +225,31 @@ void Model::build() {
         if (!(op.eps > 0)) r.fail("\"eps\" must be > 0");
         break;
       }
-      case OpKind::attention:
-        for (std::size_t i = 0; i < 3; ++i) expect(i, ValueType::f32, "f32");
+      case OpKind::attention: {
+        // FP32, or INT8 when q, k and v are UINT8 from quantize ops (their parameters are the attention's).
+        const bool int8 = input_type(0) == ValueType::u8;
+        for (std::size_t i = 0; i < 3; ++i) expect(i, int8 ? ValueType::u8 : ValueType::f32, int8 ? "u8 (INT8 attention)" : "f32");
+        if (int8) {
+          const auto quantizer = [&](std::size_t i) -> const Op& {
+            const auto p = std::find_if(ops_.begin(), ops_.end(), [&](const Op& c) { return c.output == op.inputs[i]; });
+            if (p == ops_.end() || p->kind != OpKind::quantize) r.fail("INT8 attention: input " + std::to_string(i) + " must come from a quantize op");
+            return *p;
+          };
+          op.scale = quantizer(0).scale;
+          op.zero_point = quantizer(0).zero_point;
+          for (std::size_t i = 1; i < 3; ++i) {
+            if (quantizer(i).zero_point != quant::kSymmetricZeroPoint)
+              r.fail("INT8 attention: " + std::string(i == 1 ? "k" : "v") + " must be quantized with zero_point 128 (INT8 symmetric)");
+          }
+          op.key_scale = quantizer(1).scale;
+          op.value_scale = quantizer(2).scale;
+          op.int8_attention = true;
+        }
         if (op.inputs.size() > 3) expect(3, ValueType::i64, "an i64 mask");
         op.heads = static_cast<std::size_t>(r.integer("heads", 1, 4096));
         op.head_size = static_cast<std::size_t>(r.integer("head_size", 1, 1 << 16));
         break;
+      }
       case OpKind::add:
         expect(0, ValueType::f32, "f32");
         expect(1, ValueType::f32, "f32");
@@ -289,6 +309,18 @@ void Model::build() {
     producer->activation = act.kind == OpKind::gelu ? kernels::Activation::gelu : kernels::Activation::relu;
     producer->output = act.output;
     act.folded = true;
+  }
+  // Fold each quantize op into the INT8 linear feeding it alone (INT8 attention's Q, K and V): the epilogue
+  // requantizes, and the FP32 output never goes through the arena.
+  for (auto& q : ops_) {
+    if (q.kind != OpKind::quantize || q.folded) continue;
+    Op* producer = sole_producer(q.inputs[0], q);
+    if (producer == nullptr || producer->kind != OpKind::linear || producer->weights->format == format::WeightFormat::fp32 ||
+        producer->requantize)
+      continue;
+    producer->requantize = quant::ActivationParams{q.scale, q.zero_point};
+    producer->output = q.output;
+    q.folded = true;
   }
   // Fold each add into the layer norm reading it alone (BERT's residual connections): the norm forms the sum
   // row by row in its output and normalizes it there, so the sum never goes through the arena.

@@ -17,6 +17,7 @@
 #include "engine/kernel_weights.h"
 #include "format/input_normalization.h"
 #include "format/reader.h"
+#include "quant/scheme.h"
 
 namespace sparrow::engine {
 
@@ -54,6 +55,9 @@ struct Op {
   // A linear or conv2d whose output fed only a gelu or relu op: the GEMM's epilogue applies it and writes that
   // op's output (the op is folded).
   kernels::Activation activation = kernels::Activation::none;
+  // An INT8 linear whose output fed only a quantize op (whose output reads u8): the epilogue requantizes with
+  // these parameters and writes that op's output (the op is folded).
+  std::optional<quant::ActivationParams> requantize;
   std::size_t in_channels = 0, kernel = 1, stride = 1, pad = 0;
   // embedding
   EmbeddingIndices indices = EmbeddingIndices::ids;
@@ -64,8 +68,10 @@ struct Op {
   const float* gamma = nullptr;
   const float* beta = nullptr;
   float eps = 0.0f;
-  // attention
+  // attention; INT8 attention takes Q's parameters in scale and zero_point, K's and V's scales here
   std::size_t heads = 0, head_size = 0;
+  bool int8_attention = false;
+  float key_scale = 1.0f, value_scale = 1.0f;
   // max_pool: kernel, stride; flatten
   std::size_t start_dim = 1;
 };

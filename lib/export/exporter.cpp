@@ -31,6 +31,10 @@ bool has_layer(const LoweredGraph& graph, const std::string& name) {
   return std::any_of(graph.ops.begin(), graph.ops.end(), [&](const LoweredOp& op) { return op.is_layer() && op.name == name; });
 }
 
+bool has_attention(const LoweredGraph& graph, const std::string& name) {
+  return std::any_of(graph.ops.begin(), graph.ops.end(), [&](const LoweredOp& op) { return op.op == "attention" && op.name == name; });
+}
+
 // The scheme's weight quantization (quant::weight_scale, quant::quantize_weight) of each row of a 2-D weight,
 // as contiguous INT8 weights and FP32 per-row scales.
 std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& w) {
@@ -108,7 +112,7 @@ void take_run_dataset(const std::filesystem::path& dir, ExportOptions& options) 
 
 }  // namespace
 
-std::map<std::string, ActivationQuant> read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph) {
+void read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph, ExportOptions& options) {
   const std::string src = file.string();
   nlohmann::json j;
   try {
@@ -117,10 +121,7 @@ std::map<std::string, ActivationQuant> read_quantization_json(const std::filesys
     throw BadInput(src + ": not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw BadInput(src + ": expected an object of layer name -> {scale, zero_point, lo, hi}");
-  std::map<std::string, ActivationQuant> out;
-  for (const auto& [layer, v] : j.items()) {
-    const std::string where = src + ": layer '" + layer + "'";
-    if (!has_layer(graph, layer)) throw BadInput(where + " is not a linear or conv2d layer of this model");
+  const auto read = [](const nlohmann::json& v, const std::string& where) {
     const auto number = [&](const char* key) {
       if (!v.is_object() || !v.contains(key) || !v[key].is_number() || !std::isfinite(v[key].get<double>()))
         throw BadInput(where + ": \"" + key + "\" must be a finite number");
@@ -134,9 +135,25 @@ std::map<std::string, ActivationQuant> read_quantization_json(const std::filesys
     q.zero_point = static_cast<std::int32_t>(zp);
     q.lo = static_cast<float>(number("lo"));
     q.hi = static_cast<float>(number("hi"));
-    out[layer] = q;
+    return q;
+  };
+  for (const auto& [name, v] : j.items()) {
+    // An attention block's entry holds the ranges of its "q", "k" and "v".
+    if (v.is_object() && v.contains("q")) {
+      const std::string where = src + ": attention '" + name + "'";
+      if (!has_attention(graph, name)) throw BadInput(where + " is not an attention op of this model");
+      AttentionQuant a{read(v["q"], where + " q"), read(v.value("k", nlohmann::json()), where + " k"),
+                       read(v.value("v", nlohmann::json()), where + " v")};
+      for (const auto* q : {&a.k, &a.v}) {
+        if (q->zero_point != quant::kSymmetricZeroPoint) throw BadInput(where + ": k and v need zero_point 128 (INT8 symmetric)");
+      }
+      options.attention[name] = a;
+      continue;
+    }
+    const std::string where = src + ": layer '" + name + "'";
+    if (!has_layer(graph, name)) throw BadInput(where + " is not a linear or conv2d layer of this model");
+    options.activations[name] = read(v, where);
   }
-  return out;
 }
 
 std::map<std::string, ActivationQuant> calibrate(const LoweredGraph& graph, const std::vector<data::Batch>& batches) {
@@ -168,7 +185,19 @@ fmt::Writer build_file(const LoweredGraph& graph, const ExportOptions& options, 
   nlohmann::json ops = nlohmann::json::array();
   for (const auto& op : graph.ops) {
     if (!op.is_layer()) {
-      nlohmann::json o = op_json(op.name, op.op, op.inputs, op.output, op.attrs);
+      std::vector<std::string> inputs = op.inputs;
+      // INT8 attention: q, k and v each through a quantize op (docs/format.md "INT8 attention").
+      if (const auto a = options.attention.find(op.name); a != options.attention.end()) {
+        const std::pair<const char*, const ActivationQuant*> operands[] = {{"q", &a->second.q}, {"k", &a->second.k}, {"v", &a->second.v}};
+        for (std::size_t i = 0; i < 3; ++i) {
+          const auto& [role, q] = operands[i];
+          const std::string out = op.name + "." + role + ".q";
+          ops.push_back(op_json(op.name + "." + role + ".quantize", "quantize", {inputs[i]}, out,
+                                {{"scale", q->scale}, {"zero_point", q->zero_point}}));
+          inputs[i] = out;
+        }
+      }
+      nlohmann::json o = op_json(op.name, op.op, inputs, op.output, op.attrs);
       for (const auto& [role, t] : op.weights) {
         const auto c = t.to(torch::kFloat32).contiguous();
         std::vector<std::uint64_t> dims(c.sizes().begin(), c.sizes().end());
@@ -253,6 +282,10 @@ ExportSummary export_model(models::Classifier& model, const std::filesystem::pat
   const LoweredGraph graph = lower_model(model);
   for (const auto& [layer, q] : options.activations)
     if (!has_layer(graph, layer)) throw BadInput("export: activation quantization names layer '" + layer + "', which the model does not have");
+  for (const auto& [block, q] : options.attention) {
+    if (!has_attention(graph, block))
+      throw BadInput("export: INT8 attention names '" + block + "', which is not an attention op of the model");
+  }
   ExportSummary summary;
   const std::string bytes = build_file(graph, options, &summary).serialize();
   write_file_atomic(out, bytes);
@@ -275,7 +308,7 @@ ExportSummary export_checkpoint(const std::filesystem::path& dir, const std::fil
   if (image_model && !options.input_normalization) take_run_dataset(dir, options);
   const LoweredGraph graph = lower_model(*model);
   if (std::filesystem::exists(dir / "quantization.json")) {
-    options.activations = read_quantization_json(dir / "quantization.json", graph);
+    read_quantization_json(dir / "quantization.json", graph, options);
     options.quantization_source = "quantization.json";
   } else if (!calibration.empty()) {
     options.activations = calibrate(graph, calibration);

@@ -27,6 +27,12 @@ struct ActivationQuant {
 // scale and zero point from an observed range: quant::activation_params, as the trainer chooses them.
 ActivationQuant activation_quant(float lo, float hi);
 
+// INT8 attention of one block (docs/format.md "INT8 attention"): Q's UINT8 quantization, K's and V's symmetric
+// ones (zero point 128, quant::symmetric_activation_params).
+struct AttentionQuant {
+  ActivationQuant q, k, v;
+};
+
 struct ExportOptions {
   // A quantized layer with at least this share of all-zero 1x4 blocks is stored sparse_int8, otherwise
   // dense_int8 (../shared/KERNELS.md: the sparse kernel overtakes dense INT8 above about 40-50 %).
@@ -34,6 +40,9 @@ struct ExportOptions {
   // Input quantization per layer name (e.g. "fc1", "bert.encoder.layer.0.attention.self.query");
   // layers without an entry stay FP32.
   std::map<std::string, ActivationQuant> activations;
+  // INT8 attention per attention op name (the model's attention block, e.g.
+  // "bert.encoder.layer.0.attention.self"); others stay FP32. Only trained models have it (quantization.json).
+  std::map<std::string, AttentionQuant> attention;
   // Metadata sparrow.quantization: "quantization.json", "calibration" or "none".
   std::string quantization_source = "none";
   std::vector<std::string> labels;  // class names; empty: the model's own (or "0", "1", ...)
@@ -73,9 +82,11 @@ struct LayerTotals {
 // Over the encoder's linear layers (format::is_encoder_linear) when encoder_only, else over every layer.
 LayerTotals layer_totals(const ExportSummary& summary, bool encoder_only);
 
-// quantization.json of a QAT checkpoint: {"<layer>": {"scale": f, "zero_point": i, "lo": f, "hi": f}}.
-// Malformed entries or layers `graph` does not have are BadInput naming the file and layer.
-std::map<std::string, ActivationQuant> read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph);
+// quantization.json of a QAT checkpoint into options.activations and options.attention:
+// {"<layer>": {"scale": f, "zero_point": i, "lo": f, "hi": f}, "<attention block>": {"q": {...}, "k": {...},
+// "v": {...}}}. Malformed entries, or names `graph` has no layer or attention op for, are BadInput naming the
+// file and entry.
+void read_quantization_json(const std::filesystem::path& file, const LoweredGraph& graph, ExportOptions& options);
 
 // Min/max of each quantizable layer's input over the batches -> its quantization.
 std::map<std::string, ActivationQuant> calibrate(const LoweredGraph& graph, const std::vector<data::Batch>& batches);

@@ -37,6 +37,8 @@ class Classifier : public torch::nn::Module {
   const std::shared_ptr<LinearHook>& linear_hook() const { return hook_; }
   // Names of the linear and conv weights (SparseML's __ALL_PRUNABLE__).
   virtual std::vector<std::string> prunable_parameters() const = 0;
+  // Names of the modules whose attention() INT8 attention may quantize (BERT's self-attention blocks).
+  virtual std::vector<std::string> attention_blocks() const { return {}; }
   // The model: section that rebuilds this architecture (saved as config.json).
   virtual nlohmann::json config() const = 0;
   // Structured pruning: the removable units of a kind (empty: the model has

@@ -1,12 +1,22 @@
 #pragma once
 // Models compute every linear and conv layer through linear() / conv2d()
-// below. While a model runs under Classifier::logits(), its hook (if any)
+// below, and attention through attention(). While a model runs under Classifier::logits(), its hook (if any)
 // sees each of those calls and may compute them differently: this is how
 // quantization-aware training fake-quantizes layers without the models
 // knowing about it.
 #include <torch/torch.h>
 
 namespace sparrow::models {
+
+// One block's scaled dot-product attention: q, k, v [B, heads, L, head_size]; mask_bias (undefined for none)
+// is added to the scores, dropout (may be empty) applied to the probabilities.
+struct AttentionInputs {
+  torch::Tensor q, k, v, mask_bias;
+  int64_t head_size = 0;
+  torch::nn::Dropout dropout{nullptr};
+};
+// softmax(q kᵀ / sqrt(head_size) + mask_bias) v in FP32: what a block computes without a hook.
+torch::Tensor attention_f32(const AttentionInputs& in);
 
 class LinearHook {
  public:
@@ -17,6 +27,8 @@ class LinearHook {
   virtual torch::Tensor conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
     return bn.forward(conv2d(conv, x));
   }
+  // The attention of `block` (a module the model names in Classifier::attention_blocks()).
+  virtual torch::Tensor attention(const torch::nn::Module& block, const AttentionInputs& in) { return attention_f32(in); }
   // A training step in which this process has no items (in data-parallel training, a last batch smaller
   // than the world): a hook whose layers take part in collectives joins them here without a forward.
   virtual void step_without_items() {}
@@ -25,6 +37,7 @@ class LinearHook {
 torch::Tensor linear(torch::nn::Linear layer, const torch::Tensor& x);
 torch::Tensor conv2d(torch::nn::Conv2d layer, const torch::Tensor& x);
 torch::Tensor conv2d_bn(torch::nn::Conv2d conv, torch::nn::BatchNorm2d bn, const torch::Tensor& x);
+torch::Tensor attention(const torch::nn::Module& block, const AttentionInputs& in);
 
 // Makes `hook` the one linear()/conv2d() consult on this thread while alive.
 class ActiveHookScope {

@@ -32,4 +32,10 @@ float dequantize_accumulator(std::int32_t acc, std::int32_t x_zero_point, std::i
   return bias != nullptr ? v + *bias : v;
 }
 
+ActivationParams symmetric_activation_params(float lo, float hi) {
+  return {weight_scale(std::max(std::fabs(lo), std::fabs(hi))), kSymmetricZeroPoint};
+}
+
+ActivationParams attention_probs_params() { return {1.0f / kActivationMax, 0}; }
+
 }  // namespace sparrow::quant

@@ -44,4 +44,12 @@ std::uint8_t quantize_activation(float x, ActivationParams q);
 float dequantize_accumulator(std::int32_t acc, std::int32_t x_zero_point, std::int32_t row_sum, float x_scale,
                              float w_scale, const float* bias);
 
+// INT8 attention (docs/format.md "INT8 attention"). Q is a UINT8 activation (activation_params). K and V are
+// INT8 symmetric per tensor, carried as UINT8 with zero point 128 so that q - 128 is the INT8 value the kernels
+// multiply: scale = weight_scale(max(|lo|, |hi|)) (in range, q - 128 lies in [-127, 127]). The softmax output
+// P is UINT8 with scale 1/255 and zero point 0.
+inline constexpr std::int32_t kSymmetricZeroPoint = 128;
+ActivationParams symmetric_activation_params(float lo, float hi);
+ActivationParams attention_probs_params();
+
 }  // namespace sparrow::quant

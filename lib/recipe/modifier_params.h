@@ -129,6 +129,9 @@ struct QuantizationParams {
   bool quantize_embeddings = true;
   bool quantize_linear_activations = true;
   bool quantize_conv_activations = true;
+  // Sparrow's own field, in either form: attention's Q·Kᵀ and P·V in INT8 (docs/format.md "INT8 attention"),
+  // as SparseML's quantized matmul wrappers do for BERT. Off unless a recipe sets it.
+  bool quantize_attention = false;
   int64_t activation_bits = 8;
   int64_t weight_bits = 8;
   int64_t num_calibration_steps = -1;

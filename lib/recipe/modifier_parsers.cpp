@@ -467,6 +467,7 @@ void parse_quantization(FieldReader& f, const Emit& emit) {
   }
   if (f.has("scheme")) read_scheme(f);
   if (const auto v = f.strings("ignore")) p.ignore = *v;
+  if (const auto v = f.boolean("quantize_attention")) p.quantize_attention = *v;
 
   static const char* const kLegacy[] = {"submodules", "quantize_embeddings", "quantize_linear_activations",
                                         "quantize_conv_activations", "exclude_module_types", "activation_bits",

@@ -153,6 +153,7 @@ struct ModifierEmitter {
     field(out, "disable_quantization_observer_epoch", p.disable_quantization_observer_epoch);
     field(out, "freeze_bn_stats_epoch", p.freeze_bn_stats_epoch);
     field(out, "num_calibration_steps", p.num_calibration_steps);
+    if (p.quantize_attention) field(out, "quantize_attention", true);
     if (!p.ignore.empty()) {
       strings(out, "ignore", p.ignore);  // the scheme: form
       return;

@@ -23,6 +23,7 @@
 #include "engine/kernel_weights.h"
 #include "engine/kernels/isa.h"
 #include "engine/kernels/linear.h"
+#include "engine/kernels/ops.h"
 #include "format/weights.h"
 #include "peak.h"
 
@@ -239,6 +240,38 @@ void run_quantize_pack(benchmark::State& st, std::size_t k, std::size_t m) {
   st.SetLabel(sk::quantize_pack_kernel().name);
 }
 
+// Multi-head attention of one BERT-base sequence (seq tokens, 12 heads of 64, no padding): FP32, and INT8 on
+// UINT8 Q, K, V (docs/format.md "INT8 attention"). Useful work: Q K^T and P V, 2 x 2 x seq^2 x 768 operations,
+// against the FP32 or the INT8 peak.
+void run_attention(benchmark::State& st, bool int8, std::size_t seq, std::size_t threads) {
+  constexpr std::size_t heads = 12, dim = 64, width = heads * dim;
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> byte(1, 255);
+  std::vector<float> qf(seq * width), kf(seq * width), vf(seq * width), out(seq * width);
+  std::vector<std::uint8_t> q(seq * width), k(seq * width), v(seq * width);
+  for (std::size_t i = 0; i < seq * width; ++i) {
+    qf[i] = real(rng), kf[i] = real(rng), vf[i] = real(rng);
+    q[i] = static_cast<std::uint8_t>(byte(rng)), k[i] = static_cast<std::uint8_t>(byte(rng)), v[i] = static_cast<std::uint8_t>(byte(rng));
+  }
+  const float scale = 0.125f;
+  const sk::AttentionQuant quant{{0.02f, 120}, 0.01f, 0.01f};
+  std::unique_ptr<sk::ThreadPool> pool = threads > 1 ? std::make_unique<sk::ThreadPool>(threads) : nullptr;
+  for (auto _ : st) {
+    if (int8) {
+      sk::attention_qu8(q.data(), k.data(), v.data(), width, 1, seq, heads, dim, nullptr, quant, scale, out.data(), width,
+                        pool.get());
+    } else {
+      sk::attention_f32(qf.data(), kf.data(), vf.data(), width, 1, seq, heads, dim, nullptr, scale, out.data(), width,
+                        pool.get());
+    }
+    benchmark::ClobberMemory();
+  }
+  const double ops = 4.0 * static_cast<double>(seq * seq * width);
+  set_counters(st, ops, ops, (int8 ? g_peak.int8 : g_peak.fp32) * static_cast<double>(threads));
+  st.SetLabel(int8 ? sk::qgemm_kernel().name : sk::f32_gemm_kernel().name);
+}
+
 void register_all() {
   const char* kind_names[] = {"spmm_b4", "spmm_unstructured", "qgemm_dense", "f32_gemm", "spmm_b4_qu8",
                               "qgemm_dense_qu8", "spmm_r2x4", "spmm_r4x4"};
@@ -257,6 +290,13 @@ void register_all() {
     for (std::size_t k : {768, 3072}) {
       const std::string name = "quantize_pack/K" + std::to_string(k) + "/M" + std::to_string(m);
       benchmark::RegisterBenchmark(name.c_str(), run_quantize_pack, k, m)->Unit(benchmark::kMicrosecond);
+    }
+  }
+  for (std::size_t threads : {1, 2}) {
+    for (const bool int8 : {false, true}) {
+      const std::string name = std::string(int8 ? "attention_qu8" : "attention_f32") + "/L128/H12xD64/t" + std::to_string(threads);
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), run_attention, int8, 128, threads)->Unit(benchmark::kMicrosecond);
+      if (threads > 1) b->UseRealTime()->MeasureProcessCPUTime();
     }
   }
   for (std::size_t threads : {1, 2}) {

@@ -200,6 +200,7 @@ modifiers:
       weights: {num_bits: 8, symmetric: true, strategy: channel, type: int}
       input_activations: {num_bits: 8, symmetric: false}
     ignore: [classifier, LayerNorm]
+    quantize_attention: true
   - !DistillationModifier
     start_epoch: 0
     hardness: 0.9
@@ -238,6 +239,8 @@ modifiers:
   CHECK_FALSE(q.quantize_embeddings);
   CHECK(q.num_calibration_steps == 100);
   CHECK(params<QuantizationParams>(r, 9).ignore == std::vector<std::string>{"classifier", "LayerNorm"});
+  CHECK_FALSE(q.quantize_attention);  // off unless a recipe sets it
+  CHECK(params<QuantizationParams>(r, 9).quantize_attention);
   const auto& d = params<DistillationParams>(r, 10);
   CHECK(d.hardness == 0.9);
   CHECK(d.temperature == 4.0);
@@ -361,6 +364,7 @@ TEST_CASE("parse: quantization and distillation ranges", "[recipe][parse][errors
         "r.yaml:3:48: weights are symmetric in Sparrow's scheme; symmetric must be true");
   CHECK(error_of("modifiers:\n  - !QuantizationModifier\n    ignore: [fc]\n    submodules: [fc]\n").find(
             "r.yaml:4:17: field 'submodules' belongs to the legacy form") == 0);
+  CHECK(error_of("modifiers:\n  - !QuantizationModifier\n    quantize_attention: maybe\n").find("r.yaml:3:25:") == 0);
   CHECK(error_of("modifiers:\n  - !DistillationModifier\n    hardness: 1.5\n    temperature: 0\n") ==
         "r.yaml: 2 errors:\n"
         "  r.yaml:3:15: hardness must be in [0, 1], got 1.5\n"
@@ -422,7 +426,7 @@ modifiers:
   - !GMPruningModifier {params: [conv1.weight], global_sparsity: true, final_sparsity: 0.5, start_epoch: 1, end_epoch: 3}
   - !LayerPruningModifier {layers: [conv1], start_epoch: 3}
   - !QuantizationModifier {start_epoch: 3, ignore: [fc2]}
-  - !QuantizationModifier {start_epoch: 3.5, submodules: [fc1]}
+  - !QuantizationModifier {start_epoch: 3.5, submodules: [fc1], quantize_attention: true}
   - !DistillationModifier {hardness: 0.7, temperature: 3, hidden_state_gain: 0.5, student_layer_names: [bert.embeddings, bert.encoder.layer.0], teacher_layer_names: [bert.embeddings, bert.encoder.layer.3]}
 )");
   const std::string text = resolved_yaml(r);
@@ -437,6 +441,8 @@ modifiers:
   CHECK(again.modifiers[6].tag == "GlobalMagnitudePruningModifier");
   CHECK(again.teacher.checkpoint == "runs/dense ckpt");
   CHECK(*again.gates.min_speedup == 10.0);
+  CHECK_FALSE(params<QuantizationParams>(again, 8).quantize_attention);
+  CHECK(params<QuantizationParams>(again, 9).quantize_attention);
   const auto& distill = params<DistillationParams>(again, 10);
   CHECK(distill.hidden_state_gain == 0.5);
   CHECK(distill.student_layer_names == std::vector<std::string>{"bert.embeddings", "bert.encoder.layer.0"});

@@ -43,17 +43,32 @@ std::vector<std::string> QuantizationModifier::select_layers(models::Classifier&
   return out;
 }
 
+std::vector<std::string> QuantizationModifier::attention_blocks(models::Classifier& model,
+                                                                const recipe::QuantizationParams& p) {
+  if (!p.quantize_attention) return {};
+  std::vector<std::string> out;
+  for (const auto& name : model.attention_blocks()) {
+    const auto prefix = [&](const std::string& s) { return has_prefix(name, s); };
+    const bool in_scope = p.submodules.empty() || std::any_of(p.submodules.begin(), p.submodules.end(), prefix);
+    if (in_scope && std::none_of(p.ignore.begin(), p.ignore.end(), prefix)) out.push_back(name);
+  }
+  return out;
+}
+
 void QuantizationModifier::on_initialize(TrainState& state) {
   layers_ = select_layers(state.model, params_);
   if (layers_.empty()) throw BadInput(location_ + ": submodules/ignore leave no linear or conv layer to quantize");
+  if (params_.quantize_attention && attention_blocks(state.model, params_).empty())
+    throw BadInput(location_ + ": quantize_attention: true, but this model has no attention in the quantized scope");
 }
 
 void QuantizationModifier::on_start(TrainState& state, double epoch) {
   // Structured pruning may have replaced or renamed layers since initialize.
   layers_ = select_layers(state.model, params_);
-  hook_ = std::make_shared<QatHook>(state.model, layers_);
+  hook_ = std::make_shared<QatHook>(state.model, layers_, attention_blocks(state.model, params_));
   state.model.set_linear_hook(hook_);
-  spdlog::info("quantization-aware training from epoch {:.2f} on {} layers", epoch, layers_.size());
+  spdlog::info("quantization-aware training from epoch {:.2f} on {} layers{}", epoch, layers_.size(),
+               params_.quantize_attention ? fmt::format(" and {} attention blocks", hook_->attention_blocks().size()) : "");
 }
 
 void QuantizationModifier::on_step(TrainState&, const Event& event) {

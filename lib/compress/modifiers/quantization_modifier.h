@@ -19,6 +19,9 @@ class QuantizationModifier : public Modifier {
   // Layers `p` selects among the model's linear and conv layers: `submodules`
   // (name prefixes; empty: all) minus `ignore` and `exclude_module_types`.
   static std::vector<std::string> select_layers(models::Classifier& model, const recipe::QuantizationParams& p);
+  // The model's attention blocks whose attention runs in INT8: none unless `quantize_attention`; otherwise
+  // those inside `submodules` and not named (by prefix) in `ignore`.
+  static std::vector<std::string> attention_blocks(models::Classifier& model, const recipe::QuantizationParams& p);
 
  protected:
   void on_initialize(TrainState& state) override;

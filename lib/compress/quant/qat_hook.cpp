@@ -11,10 +11,16 @@ namespace sparrow::compress {
 
 namespace F = torch::nn::functional;
 
-QatHook::QatHook(models::Classifier& model, const std::vector<std::string>& layers) {
+QatHook::QatHook(models::Classifier& model, const std::vector<std::string>& layers,
+                 const std::vector<std::string>& attention_blocks) {
+  const auto contains = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  const auto blocks = model.attention_blocks();
   for (const auto& item : model.named_modules("", /*include_self=*/false)) {
-    if (std::find(layers.begin(), layers.end(), item.key()) != layers.end())
-      layers_[item.value().get()] = Layer{item.key(), {}};
+    if (contains(layers, item.key())) layers_[item.value().get()] = Layer{item.key(), {}};
+    if (contains(attention_blocks, item.key()) && contains(blocks, item.key()))
+      attention_[item.value().get()] = AttentionBlock{item.key(), {}, {}, {}};
   }
 }
 
@@ -23,30 +29,48 @@ QatHook::Layer* QatHook::find(const torch::nn::Module& module) {
   return it == layers_.end() ? nullptr : &it->second;
 }
 
-quant::ActivationParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool training) {
-  if (training && !layer.observer.frozen()) {
-    if (std::find(training_order_.begin(), training_order_.end(), &layer) == training_order_.end())
-      training_order_.push_back(&layer);
+void QatHook::observe(ActivationObserver& observer, const torch::Tensor& x, bool training) {
+  if (training && !observer.frozen()) {
+    if (std::find(training_order_.begin(), training_order_.end(), &observer) == training_order_.end())
+      training_order_.push_back(&observer);
     const auto range = torch::aminmax(x.detach());
     float lo = std::get<0>(range).item<float>(), hi = std::get<1>(range).item<float>();
     // Every rank observes the global batch's range, as one process would.
     distributed::all_reduce_min_max(lo, hi);
-    layer.observer.observe(lo, hi);
-  } else if (!layer.observer.initialized()) {
+    observer.observe(lo, hi);
+  } else if (!observer.initialized()) {
     // Evaluation before any training step: ranks evaluate different items, so no collective here.
     const auto range = torch::aminmax(x.detach());
-    layer.observer.observe(std::get<0>(range).item<float>(), std::get<1>(range).item<float>());
+    observer.observe(std::get<0>(range).item<float>(), std::get<1>(range).item<float>());
   }
+}
+
+quant::ActivationParams QatHook::qparams(Layer& layer, const torch::Tensor& x, bool training) {
+  observe(layer.observer, x, training);
   return quant::activation_params(layer.observer.lo(), layer.observer.hi());
 }
 
 void QatHook::step_without_items() {
-  for (Layer* layer : training_order_) {
-    if (layer->observer.frozen()) continue;
+  for (ActivationObserver* observer : training_order_) {
+    if (observer->frozen()) continue;
     float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
     distributed::all_reduce_min_max(lo, hi);
-    layer->observer.observe(lo, hi);
+    observer->observe(lo, hi);
   }
+}
+
+torch::Tensor QatHook::attention(const torch::nn::Module& block, const models::AttentionInputs& in) {
+  const auto it = attention_.find(&block);
+  if (it == attention_.end()) return models::attention_f32(in);
+  AttentionBlock& a = it->second;
+  const bool training = block.is_training();
+  observe(a.q, in.q, training);
+  observe(a.k, in.k, training);
+  observe(a.v, in.v, training);
+  const AttentionQParams p{quant::activation_params(a.q.lo(), a.q.hi()),
+                           quant::symmetric_activation_params(a.k.lo(), a.k.hi()),
+                           quant::symmetric_activation_params(a.v.lo(), a.v.hi())};
+  return training ? fake_quantized_attention(in, p) : quantized_attention_exact(in, p);
 }
 
 torch::Tensor QatHook::linear(const torch::nn::LinearImpl& module, const torch::Tensor& x) {
@@ -123,6 +147,9 @@ torch::Tensor QatHook::conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::B
 
 void QatHook::freeze_observers() {
   for (auto& [module, layer] : layers_) layer.observer.freeze();
+  for (auto& [module, block] : attention_) {
+    for (ActivationObserver* o : {&block.q, &block.k, &block.v}) o->freeze();
+  }
 }
 
 std::vector<std::string> QatHook::layers() const {
@@ -132,11 +159,38 @@ std::vector<std::string> QatHook::layers() const {
   return names;
 }
 
+std::vector<std::string> QatHook::attention_blocks() const {
+  std::vector<std::string> names;
+  for (const auto& [module, block] : attention_) names.push_back(block.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+nlohmann::json observer_json(const ActivationObserver& o, const quant::ActivationParams& q) {
+  return {{"lo", o.lo()}, {"hi", o.hi()}, {"scale", q.scale}, {"zero_point", q.zero_point}};
+}
+
+void load_observer(ActivationObserver& o, const nlohmann::json& entry, const std::string& what) {
+  try {
+    o.set(entry.at("lo").get<float>(), entry.at("hi").get<float>());
+  } catch (const nlohmann::json::exception&) {
+    throw BadInput(what + " needs numbers lo and hi");
+  }
+  o.freeze();
+}
+
+}  // namespace
+
 nlohmann::json QatHook::to_json() const {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [module, layer] : layers_) {
-    const auto q = quant::activation_params(layer.observer.lo(), layer.observer.hi());
-    j[layer.name] = {{"lo", layer.observer.lo()}, {"hi", layer.observer.hi()}, {"scale", q.scale}, {"zero_point", q.zero_point}};
+  for (const auto& [module, layer] : layers_)
+    j[layer.name] = observer_json(layer.observer, quant::activation_params(layer.observer.lo(), layer.observer.hi()));
+  for (const auto& [module, b] : attention_) {
+    j[b.name] = {{"q", observer_json(b.q, quant::activation_params(b.q.lo(), b.q.hi()))},
+                 {"k", observer_json(b.k, quant::symmetric_activation_params(b.k.lo(), b.k.hi()))},
+                 {"v", observer_json(b.v, quant::symmetric_activation_params(b.v.lo(), b.v.hi()))}};
   }
   return j;
 }
@@ -144,13 +198,15 @@ nlohmann::json QatHook::to_json() const {
 void QatHook::load_json(const nlohmann::json& j, const std::string& source) {
   for (auto& [module, layer] : layers_) {
     if (!j.contains(layer.name)) throw BadInput(source + ": no quantization parameters for layer '" + layer.name + "'");
-    const auto& entry = j.at(layer.name);
-    try {
-      layer.observer.set(entry.at("lo").get<float>(), entry.at("hi").get<float>());
-    } catch (const nlohmann::json::exception&) {
-      throw BadInput(source + ": layer '" + layer.name + "' needs numbers lo and hi");
+    load_observer(layer.observer, j.at(layer.name), source + ": layer '" + layer.name + "'");
+  }
+  for (auto& [module, b] : attention_) {
+    if (!j.contains(b.name)) throw BadInput(source + ": no quantization parameters for attention '" + b.name + "'");
+    const auto& entry = j.at(b.name);
+    for (const auto& [key, observer] : {std::pair{"q", &b.q}, std::pair{"k", &b.k}, std::pair{"v", &b.v}}) {
+      if (!entry.contains(key)) throw BadInput(source + ": attention '" + b.name + "' needs \"" + key + "\"");
+      load_observer(*observer, entry.at(key), source + ": attention '" + b.name + "' " + key);
     }
-    layer.observer.freeze();
   }
 }
 
@@ -177,10 +233,11 @@ void load_quantization(const std::filesystem::path& checkpoint_dir, models::Clas
     throw BadInput(file.string() + ": not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw BadInput(file.string() + ": expected an object of layers");
-  std::vector<std::string> layers;
-  for (const auto& [name, entry] : j.items()) layers.push_back(name);
-  auto hook = std::make_shared<QatHook>(model, layers);
-  if (hook->layers().size() != layers.size())
+  // An attention block's entry holds its "q", "k" and "v" ranges; a layer's its own range.
+  std::vector<std::string> layers, blocks;
+  for (const auto& [name, entry] : j.items()) (entry.is_object() && entry.contains("q") ? blocks : layers).push_back(name);
+  auto hook = std::make_shared<QatHook>(model, layers, blocks);
+  if (hook->layers().size() != layers.size() || hook->attention_blocks().size() != blocks.size())
     throw BadInput(file.string() + ": names layers this model does not have");
   hook->load_json(j, file.string());
   model.set_linear_hook(hook);

@@ -22,12 +22,15 @@ namespace sparrow::compress {
 
 class QatHook : public models::LinearHook {
  public:
-  // Quantizes the layers (module names, e.g. "fc1") of `model`.
-  QatHook(models::Classifier& model, const std::vector<std::string>& layers);
+  // Quantizes the layers (module names, e.g. "fc1") of `model`, and the attention of the blocks named (among
+  // the model's attention_blocks()): Q, K, V and P in INT8 (compress/quant/quant_scheme.h).
+  QatHook(models::Classifier& model, const std::vector<std::string>& layers,
+          const std::vector<std::string>& attention_blocks = {});
 
   torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) override;
   torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) override;
   torch::Tensor conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) override;
+  torch::Tensor attention(const torch::nn::Module& block, const models::AttentionInputs& in) override;
 
   // Joins this step's observer all-reduces with empty ranges, in the order the layers ran.
   void step_without_items() override;
@@ -35,7 +38,9 @@ class QatHook : public models::LinearHook {
   void freeze_observers();
   void freeze_bn_stats() { bn_stats_frozen_ = true; }
   std::vector<std::string> layers() const;
-  // {layer: {lo, hi, scale, zero_point}}: what quantization.json holds.
+  std::vector<std::string> attention_blocks() const;
+  // {layer: {lo, hi, scale, zero_point}, block: {"q": {...}, "k": {...}, "v": {...}}}: what
+  // quantization.json holds (K's and V's scale and zero point are the symmetric ones).
   nlohmann::json to_json() const;
   // Sets (and freezes) observers from quantization.json content; BadInput names `source`.
   void load_json(const nlohmann::json& j, const std::string& source);
@@ -45,16 +50,24 @@ class QatHook : public models::LinearHook {
     std::string name;
     ActivationObserver observer;
   };
+  struct AttentionBlock {
+    std::string name;
+    ActivationObserver q, k, v;
+  };
   Layer* find(const torch::nn::Module& module);
+  // Moves the observer by x's range while training (all ranks alike), or sets it from x when evaluation comes
+  // before any training.
+  void observe(ActivationObserver& observer, const torch::Tensor& x, bool training);
   quant::ActivationParams qparams(Layer& layer, const torch::Tensor& x, bool training);
   // What the engine computes for a quantized conv with this weight and bias (im2col, integer sums, epilogue).
   torch::Tensor exact_conv2d(const torch::nn::Conv2dImpl& module, const torch::Tensor& x, const quant::ActivationParams& q,
                              const torch::Tensor& weight, const torch::Tensor& bias) const;
 
   std::map<const torch::nn::Module*, Layer> layers_;
-  // Layers in the order a training forward reaches them (learned on the first training step, which every
+  std::map<const torch::nn::Module*, AttentionBlock> attention_;
+  // Observers in the order a training forward reaches them (learned on the first training step, which every
   // rank computes), so a rank without items makes its all-reduces in the same order as the others.
-  std::vector<Layer*> training_order_;
+  std::vector<ActivationObserver*> training_order_;
   bool bn_stats_frozen_ = false;
 };
 

@@ -1,5 +1,7 @@
 #include "compress/quant/quant_scheme.h"
 
+#include <cmath>
+
 namespace sparrow::compress {
 
 using quant::kActivationMax;
@@ -46,6 +48,31 @@ torch::Tensor quantized_linear_exact(const torch::Tensor& x, const quant::Activa
   auto y = acc.to(torch::kFloat32) * (q.scale * s_w);
   if (bias.defined()) y = y + bias;
   return y;
+}
+
+torch::Tensor fake_quantized_attention(const models::AttentionInputs& in, const AttentionQParams& p) {
+  const auto q = fake_quantize_activation(in.q, p.q), k = fake_quantize_activation(in.k, p.k);
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(in.head_size));
+  if (in.mask_bias.defined()) scores = scores + in.mask_bias;
+  auto probs = fake_quantize_activation(torch::softmax(scores, -1), quant::attention_probs_params());
+  if (!in.dropout.is_empty()) probs = torch::nn::Dropout(in.dropout)->forward(probs);
+  return torch::matmul(probs, fake_quantize_activation(in.v, p.v));
+}
+
+torch::Tensor quantized_attention_exact(const models::AttentionInputs& in, const AttentionQParams& p) {
+  torch::NoGradGuard no_grad;
+  const float c = 1.0f / std::sqrt(static_cast<float>(in.head_size));
+  const auto zero = static_cast<double>(quant::kSymmetricZeroPoint);
+  const auto q = quantize_activation(in.q, p.q).to(torch::kFloat64);
+  const auto k = quantize_activation(in.k, p.k).to(torch::kFloat64) - zero;
+  const auto v = quantize_activation(in.v, p.v).to(torch::kFloat64) - zero;
+  // Integer sums, exact in double; one conversion to float, then the scales multiplied first (as the engine).
+  const auto acc = torch::matmul(q, k.transpose(-1, -2)) - static_cast<double>(p.q.zero_point) * k.sum(-1).unsqueeze(-2);
+  auto scores = acc.to(torch::kFloat32) * (p.q.scale * (p.k.scale * c));
+  if (in.mask_bias.defined()) scores = scores + in.mask_bias;
+  const auto probs_q = quant::attention_probs_params();
+  const auto probs = quantize_activation(torch::softmax(scores, -1), probs_q).to(torch::kFloat64);
+  return torch::matmul(probs, v).to(torch::kFloat32) * (probs_q.scale * p.v.scale);
 }
 
 }  // namespace sparrow::compress

@@ -5,6 +5,7 @@
 // [-127, 127]; activations UINT8 asymmetric per tensor, their parameters from quant::activation_params.
 #include <torch/torch.h>
 
+#include "models/linear_hook.h"
 #include "quant/scheme.h"
 
 namespace sparrow::compress {
@@ -26,5 +27,16 @@ torch::Tensor fake_quantize_activation(const torch::Tensor& x, const quant::Acti
 // quant::dequantize_accumulator groups it: the engine's arithmetic. x: [..., K] float, weight: [N, K].
 torch::Tensor quantized_linear_exact(const torch::Tensor& x, const quant::ActivationParams& q,
                                      const torch::Tensor& weight, const torch::Tensor& bias);
+
+// INT8 attention (quant/scheme.h, docs/format.md "INT8 attention"): Q's activation parameters, K's and V's
+// symmetric ones (zero point 128).
+struct AttentionQParams {
+  quant::ActivationParams q, k, v;
+};
+// Training: Q, K, V and the softmax output P fake-quantized with straight-through gradients; the dropout
+// applies to the quantized P.
+torch::Tensor fake_quantized_attention(const models::AttentionInputs& in, const AttentionQParams& p);
+// Evaluation: the engine's arithmetic, exact integer sums and the scales grouped as the engine groups them.
+torch::Tensor quantized_attention_exact(const models::AttentionInputs& in, const AttentionQParams& p);
 
 }  // namespace sparrow::compress

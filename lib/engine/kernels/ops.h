@@ -48,6 +48,24 @@ void attention_f32(const float* q, const float* k, const float* v, std::size_t l
                    std::size_t ldo, ThreadPool* pool = nullptr, const F32GemmKernel& gemm = f32_gemm_kernel(),
                    const ExpMinusMaxSumKernel& softmax = exp_minus_max_sum_kernel());
 
+// The same attention in INT8 (docs/format.md "INT8 attention"): q is UINT8 with quant.q, k and v UINT8 with
+// zero point 128 and scales quant.k_scale, quant.v_scale (their INT8 values are q - 128). Scores come from exact
+// INT32 sums through the INT8 linear epilogue (K as the weights, scale folded into its scale), the softmax
+// output is quantized to UINT8 (scale 1/255) and P V is an exact INT32 sum times s_p * s_v. The INT8 products
+// run on the dense INT8 GEMM micro-kernel, so VNNI, AVX2 and the portable path are the linear layers' own.
+struct AttentionQuant {
+  quant::ActivationParams q;
+  float k_scale = 1.0f;
+  float v_scale = 1.0f;
+};
+void attention_qu8(const std::uint8_t* q, const std::uint8_t* k, const std::uint8_t* v, std::size_t ld,
+                   std::size_t batch, std::size_t seq, std::size_t heads, std::size_t head_dim,
+                   const std::uint8_t* key_valid, const AttentionQuant& quant, float scale, float* out, std::size_t ldo,
+                   ThreadPool* pool = nullptr, const QGemmKernel& gemm = qgemm_kernel(),
+                   const QEpilogueKernel& epilogue = qepilogue_kernel(),
+                   const ExpMinusMaxSumKernel& softmax = exp_minus_max_sum_kernel(),
+                   const QuantizePackKernel& pack = quantize_pack_kernel());
+
 struct Conv2dShape {
   std::size_t channels = 0, height = 0, width = 0;  // input, NCHW, one image
   std::size_t kernel_h = 1, kernel_w = 1, stride = 1, pad = 0;

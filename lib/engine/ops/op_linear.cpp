@@ -13,8 +13,8 @@ using format::WeightFormat;
 
 // y[m][n] = x[m][k] . W^T + b (then the activation folded in, if any), any weight format. INT8 layers read their
 // input panels from `packed` when set, else quantize-and-pack x into `scratch`; with `y_panels` set they write
-// y requantized as the next layers' panels (uint8) instead of FP32. The INT8 path is the kernels' one driver
-// (kernels/linear.h).
+// y requantized as the next layers' panels (uint8), with op.requantize set requantized row-major (uint8),
+// instead of FP32. The INT8 path is the kernels' one driver (kernels/linear.h).
 void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* scratch, const std::uint8_t* packed,
           const quant::ActivationParams* y_panels, kernels::ThreadPool* pool) {
   const LinearWeights& w = *op.weights;
@@ -31,6 +31,7 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
   p.bias = w.bias;
   p.activation = act;
   if (y_panels != nullptr) p.y = *y_panels;
+  if (op.requantize) p.y = *op.requantize;
   const auto panels = [&](std::size_t mr) {
     if (packed != nullptr) return packed;
     kernels::qu8_pack_panels_f32(x, m, w.k, w.k, {op.scale, op.zero_point}, mr, scratch, pool);
@@ -42,6 +43,8 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
     const kernels::SpmmB4Kernel& kernel = kernels::spmm_kernel(w.sparse.rows);
     if (y_panels != nullptr) {
       kernels::qu8_qu8_qc8w_spmm_b4_panels(panels(kernel.mr), m, w.sparse, p, static_cast<std::uint8_t*>(y), pool, kernel);
+    } else if (op.requantize) {
+      kernels::qu8_qu8_qc8w_spmm_b4(panels(kernel.mr), m, w.sparse, p, static_cast<std::uint8_t*>(y), w.n, pool, kernel);
     } else {
       kernels::qu8_f32_qc8w_spmm_b4(panels(kernel.mr), m, w.sparse, p, static_cast<float*>(y), w.n, pool, kernel);
     }
@@ -50,6 +53,8 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
   const kernels::QGemmKernel& kernel = kernels::qgemm_kernel();
   if (y_panels != nullptr) {
     kernels::qu8_qu8_qc8w_gemm_panels(panels(kernel.mr), m, w.dense, p, static_cast<std::uint8_t*>(y), pool, kernel);
+  } else if (op.requantize) {
+    kernels::qu8_qu8_qc8w_gemm(panels(kernel.mr), m, w.dense, p, static_cast<std::uint8_t*>(y), w.n, pool, kernel);
   } else {
     kernels::qu8_f32_qc8w_gemm(panels(kernel.mr), m, w.dense, p, static_cast<float*>(y), w.n, pool, kernel);
   }

@@ -52,10 +52,9 @@ torch::Tensor LayerImpl::forward(const torch::Tensor& hidden, const torch::Tenso
   const auto q = heads(linear(sa.query, hidden));
   const auto k = heads(linear(sa.key, hidden));
   const auto v = heads(linear(sa.value, hidden));
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(sa.head_size));
-  if (mask_bias.defined()) scores = scores + mask_bias;
-  const auto probs = sa.dropout->forward(torch::softmax(scores, -1));
-  const auto context = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, sa.heads * sa.head_size});
+  const auto context = models::attention(sa, {q, k, v, mask_bias, sa.head_size, sa.dropout})
+                           .transpose(1, 2)
+                           .reshape({B, L, sa.heads * sa.head_size});
   const auto attended = attention->output->forward(context, hidden);
   // Exact (erf) GELU, HF's "gelu".
   const auto inner = torch::gelu(linear(intermediate->dense, attended));
@@ -161,6 +160,13 @@ std::vector<std::string> BertForSequenceClassification::prunable_parameters() co
                           "intermediate.dense", "output.dense"})
       names.push_back(p + m + ".weight");
   }
+  return names;
+}
+
+std::vector<std::string> BertForSequenceClassification::attention_blocks() const {
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+    names.push_back("bert.encoder.layer." + std::to_string(i) + ".attention.self");
   return names;
 }
 

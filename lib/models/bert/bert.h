@@ -104,6 +104,7 @@ class BertForSequenceClassification : public Classifier {
   // run once per sequence instead of once per token, so pruning them saves
   // almost nothing while costing accuracy.
   std::vector<std::string> prunable_parameters() const override;
+  std::vector<std::string> attention_blocks() const override;
   // Hugging Face's config.json keys plus "name": "bert" and the tokenizer settings.
   nlohmann::json config() const override;
   // Heads (group: each layer's attention), FFN neurons (each layer's

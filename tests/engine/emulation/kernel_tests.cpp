@@ -5,3 +5,4 @@
 #include "kernels/test_epilogue.cpp"
 #include "kernels/test_f32_gemm.cpp"
 #include "kernels/test_qlinear.cpp"
+#include "kernels/test_attention_qu8.cpp"

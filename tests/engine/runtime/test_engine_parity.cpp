@@ -2,8 +2,12 @@
 // INT8 exports against the trainer's quantized evaluation (a frozen QAT hook with the same activation
 // ranges). Run once per ISA the machine has (ctest sets SPARROW_MAX_ISA).
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "core/errors.h"
+#include "core/files.h"
 #include "export/interpret.h"
 #include "format/reader.h"
 #include "models/bert/bert.h"
@@ -75,6 +79,29 @@ std::pair<std::size_t, std::size_t> folded_activations(const engine::Model& mode
   return {ops, layers};
 }
 
+// The ranges a QAT hook over every exported layer and every attention block observes on `batch`, read into
+// export options through quantization.json as a QAT checkpoint's are; the frozen hook stays on the model, so its
+// evaluation is the trainer's quantized one, INT8 attention included.
+exporter::ExportOptions observed_with_attention(models::Classifier& model, const data::Batch& batch) {
+  const auto graph = exporter::lower_model(model);
+  auto hook = std::make_shared<compress::QatHook>(model, graph.quantizable, model.attention_blocks());
+  REQUIRE(hook->attention_blocks().size() == model.attention_blocks().size());
+  model.set_linear_hook(hook);
+  model.eval();
+  {
+    torch::NoGradGuard no_grad;
+    model.logits(batch);
+  }
+  hook->freeze_observers();
+  const auto file = std::filesystem::temp_directory_path() / ("sparrow_parity_quantization_" + std::to_string(::getpid()) + ".json");
+  write_file_atomic(file, hook->to_json().dump());
+  exporter::ExportOptions o;
+  exporter::read_quantization_json(file, graph, o);
+  std::filesystem::remove(file);
+  o.quantization_source = "quantization.json";
+  return o;
+}
+
 std::string export_bytes(models::Classifier& model, const exporter::ExportOptions& options) {
   return exporter::build_file(exporter::lower_model(model), options).serialize();
 }
@@ -129,6 +156,19 @@ TEST_CASE("INT8 BERT export: engine equals the trainer's quantized evaluation", 
   const auto [gelus, fused] = folded_activations(*loaded, engine::OpKind::gelu, kernels::Activation::gelu);
   CHECK(gelus == 2);
   CHECK(fused == 2);
+  engine::Classifier engine(loaded, {2, false});
+  check_parity(engine_vs_model(engine, *model, batch), kInt8Tolerance);
+}
+
+TEST_CASE("INT8 BERT export with INT8 attention: engine equals the trainer's quantized evaluation", "[engine][parity]") {
+  auto model = tiny_bert();
+  const auto batch = text_batch(10);
+  const auto options = observed_with_attention(*model, batch);
+  REQUIRE(options.attention.size() == model->attention_blocks().size());
+  const auto loaded = load_bytes(export_bytes(*model, options));
+  std::size_t int8_attention = 0;
+  for (const auto& op : loaded->ops()) int8_attention += op.kind == engine::OpKind::attention && op.int8_attention;
+  CHECK(int8_attention == model->attention_blocks().size());
   engine::Classifier engine(loaded, {2, false});
   check_parity(engine_vs_model(engine, *model, batch), kInt8Tolerance);
 }
