@@ -1,5 +1,6 @@
 #include "text/bpe_tokenizer.h"
 
+#include <functional>
 #include <queue>
 #include <tuple>
 
@@ -15,7 +16,7 @@ uint64_t pair_key(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
 }
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 // The code point starting at s[i] and its length in bytes (s is valid UTF-8).
 char32_t code_point_at(std::string_view s, size_t i, size_t& len) {
@@ -55,7 +56,7 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
   for (int64_t id = 0; id < model_size; ++id) {
     const auto [it, inserted] = ids_.emplace(model_.vocab[static_cast<size_t>(id)], id);
     if (!inserted)
-      fail("model.vocab: token " + quoted(it->first) + " has two ids, " + std::to_string(it->second) + " and " +
+      fail("model.vocab: token " + in_quotes(it->first) + " has two ids, " + std::to_string(it->second) + " and " +
            std::to_string(id));
   }
 
@@ -67,12 +68,12 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
     const std::string field = "added_tokens[" + std::to_string(i) + "]";
     if (a.content.empty()) fail(field + ".content: expected a non-empty string");
     if (!is_valid_utf8(a.content)) fail(field + ".content: expected valid UTF-8");
-    if (!added_content.emplace(a.content, i).second) fail(field + ".content: " + quoted(a.content) + " is added twice");
+    if (!added_content.emplace(a.content, i).second) fail(field + ".content: " + in_quotes(a.content) + " is added twice");
     if (a.id < 0) fail(field + ".id: expected a non-negative id, found " + std::to_string(a.id));
     if (a.id < model_size) {
       if (model_.vocab[static_cast<size_t>(a.id)] != a.content)
         fail(field + ": id " + std::to_string(a.id) + " is the model's token " +
-             quoted(model_.vocab[static_cast<size_t>(a.id)]) + ", not " + quoted(a.content));
+             in_quotes(model_.vocab[static_cast<size_t>(a.id)]) + ", not " + in_quotes(a.content));
     } else {
       beyond.push_back(&a);
     }
@@ -80,10 +81,10 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
   tokens_.resize(static_cast<size_t>(model_size) + beyond.size());
   for (const AddedToken* a : beyond) {
     if (a->id >= size())
-      fail("added_tokens: id " + std::to_string(a->id) + " of " + quoted(a->content) + " is out of range: ids must run " +
+      fail("added_tokens: id " + std::to_string(a->id) + " of " + in_quotes(a->content) + " is out of range: ids must run " +
            "from 0 to " + std::to_string(size() - 1) + " without gaps");
     std::string& slot = tokens_[static_cast<size_t>(a->id)];
-    if (!slot.empty()) fail("added_tokens: id " + std::to_string(a->id) + " is given to " + quoted(slot) + " and " + quoted(a->content));
+    if (!slot.empty()) fail("added_tokens: id " + std::to_string(a->id) + " is given to " + in_quotes(slot) + " and " + in_quotes(a->content));
     slot = a->content;
   }
   added_of_id_.assign(tokens_.size(), -1);
@@ -105,17 +106,17 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
     const auto model_id = [&](const std::string& t) -> int32_t {
       const auto it = ids_.find(t);
       if (it == ids_.end() || it->second >= model_size)
-        fail(field + ": " + quoted(left + " " + right) + " names " + quoted(t) + ", which is not in model.vocab");
+        fail(field + ": " + in_quotes(left + " " + right) + " names " + in_quotes(t) + ", which is not in model.vocab");
       return static_cast<int32_t>(it->second);
     };
     const int32_t l = model_id(left), r = model_id(right), merged = model_id(left + right);
     const auto [it, inserted] = merges_.emplace(pair_key(l, r), Merge{static_cast<int32_t>(rank), merged});
-    if (!inserted) fail(field + ": " + quoted(left + " " + right) + " repeats merge " + std::to_string(it->second.rank));
+    if (!inserted) fail(field + ": " + in_quotes(left + " " + right) + " repeats merge " + std::to_string(it->second.rank));
   }
 
   if (model_.unk_token) {
     const auto it = ids_.find(*model_.unk_token);
-    if (it == ids_.end()) fail("model.unk_token: " + quoted(*model_.unk_token) + " is not in the vocabulary");
+    if (it == ids_.end()) fail("model.unk_token: " + in_quotes(*model_.unk_token) + " is not in the vocabulary");
     special_.unk = it->second;
   }
   for (const auto* ids : {&post_.before, &post_.after})

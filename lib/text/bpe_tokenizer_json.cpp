@@ -191,6 +191,18 @@ ordered byte_level_json(const ByteLevelOptions& o) {
   return j;
 }
 
+// A component kept as JSON text, written in one order whatever order it was read in: "type" first, as
+// Hugging Face writes it, then the other keys sorted. So a file read and written again is the same file.
+ordered kept(const std::string& text) {
+  const json j = json::parse(text);
+  if (!j.is_object() || !j.contains("type")) return ordered::parse(text);
+  ordered o;
+  o["type"] = ordered::parse(j["type"].dump());
+  for (const auto& [key, value] : j.items())
+    if (key != "type") o[key] = ordered::parse(value.dump());
+  return o;
+}
+
 }  // namespace
 
 BpeTokenizer BpeTokenizer::from_file(const std::filesystem::path& tokenizer_json) {
@@ -233,8 +245,8 @@ BpeTokenizer BpeTokenizer::from_file(const std::filesystem::path& tokenizer_json
 std::string BpeTokenizer::to_json() const {
   ordered doc;
   doc["version"] = "1.0";
-  doc["truncation"] = ordered::parse(truncation_json_);
-  doc["padding"] = ordered::parse(padding_json_);
+  doc["truncation"] = kept(truncation_json_);
+  doc["padding"] = kept(padding_json_);
   doc["added_tokens"] = ordered::array();
   for (const AddedToken& a : added_) {
     ordered e;
@@ -249,8 +261,8 @@ std::string BpeTokenizer::to_json() const {
   }
   doc["normalizer"] = nullptr;
   doc["pre_tokenizer"] = byte_level_json(pre_);
-  doc["post_processor"] = ordered::parse(post_.json);
-  doc["decoder"] = decoder_json_.empty() ? byte_level_json(pre_) : ordered::parse(decoder_json_);
+  doc["post_processor"] = kept(post_.json);
+  doc["decoder"] = decoder_json_.empty() ? byte_level_json(pre_) : kept(decoder_json_);
   ordered m;
   m["type"] = "BPE";
   m["dropout"] = nullptr;
@@ -260,8 +272,12 @@ std::string BpeTokenizer::to_json() const {
   m["fuse_unk"] = model_.fuse_unk;
   m["byte_fallback"] = false;
   m["ignore_merges"] = model_.ignore_merges;
-  m["vocab"] = ordered::object();
-  for (size_t id = 0; id < model_.vocab.size(); ++id) m["vocab"][model_.vocab[id]] = id;
+  // Appended to the object's list directly: its own insert searches the list, quadratic over 50k tokens,
+  // and the constructor has checked that tokens are unique.
+  auto& vocab = static_cast<std::vector<std::pair<const std::string, ordered>>&>(
+      (m["vocab"] = ordered::object()).get_ref<ordered::object_t&>());
+  vocab.reserve(model_.vocab.size());
+  for (size_t id = 0; id < model_.vocab.size(); ++id) vocab.emplace_back(model_.vocab[id], id);
   m["merges"] = ordered::array();
   for (const auto& [left, right] : model_.merges) m["merges"].push_back(ordered::array({left, right}));
   doc["model"] = std::move(m);
