@@ -91,6 +91,7 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
   for (size_t i = 0; i < added_.size(); ++i) {
     added_of_id_[static_cast<size_t>(added_[i].id)] = static_cast<int64_t>(i);
     ids_[added_[i].content] = added_[i].id;  // as in Hugging Face, an added token's content names it
+    added_by_first_byte_[static_cast<uint8_t>(added_[i].content.front())].push_back(i);
   }
 
   for (int b = 0; b < 256; ++b) {
@@ -237,7 +238,7 @@ std::vector<int64_t> BpeTokenizer::encode(std::string_view text, bool add_specia
   size_t start = 0;
   for (size_t i = 0; i < t.size();) {
     int64_t best = -1;
-    for (size_t a = 0; a < added_.size(); ++a) {
+    for (size_t a : added_by_first_byte_[static_cast<uint8_t>(t[i])]) {
       const std::string& c = added_[a].content;
       if (c.size() <= t.size() - i && t.compare(i, c.size(), c) == 0 &&
           (best < 0 || c.size() > added_[static_cast<size_t>(best)].content.size()))

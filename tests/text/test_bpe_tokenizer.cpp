@@ -128,6 +128,28 @@ struct Reference {
     REQUIRE(all.size() == texts.size());
     return all;
   }
+
+  // The text of each id list by @huggingface/tokenizers with `tokenizer`.
+  std::vector<std::string> texts(const fs::path& dir, const std::string& tokenizer, const std::vector<Ids>& all) const {
+    std::string in;
+    for (const Ids& ids : all) {
+      for (size_t i = 0; i < ids.size(); ++i) in += (i ? " " : "") + std::to_string(ids[i]);
+      in += "\n";
+    }
+    write_file_atomic(dir / "ids.txt", in);
+    const fs::path out = dir / "texts.bin";
+    run("decode '" + tokenizer + "' '" + (dir / "ids.txt").string() + "' '" + out.string() + "'");
+    std::vector<std::string> texts;
+    const std::string bytes = read_file(out);
+    for (size_t start = 0;;) {
+      const size_t end = bytes.find('\0', start);
+      texts.push_back(bytes.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    REQUIRE(texts.size() == all.size());
+    return texts;
+  }
 };
 
 std::string shown(const std::string& text) {
@@ -326,6 +348,24 @@ TEST_CASE("GPT-2's vocabulary: same ids as @huggingface/tokenizers and gpt-3-enc
     if (s.find("<|endoftext|>") == std::string::npos) plain.push_back(s);
   check_same_ids(t, plain, ref.ids(dir, plain, "gpt3"));
 
+  // Decoding: every text's ids, and the same without their last id (which may cut a character in two).
+  std::vector<Ids> id_lists;
+  for (const std::string& text : texts) {
+    const Ids ids = t.encode(text);
+    if (ids.empty()) continue;
+    id_lists.push_back(ids);
+    if (ids.size() > 1) id_lists.emplace_back(ids.begin(), ids.end() - 1);
+  }
+  const std::vector<std::string> expected = ref.texts(dir, (dir / "gpt2.json").string(), id_lists);
+  size_t differ = 0;
+  for (size_t i = 0; i < id_lists.size(); ++i)
+    if (t.decode(id_lists[i]) != expected[i] && ++differ <= 3) {
+      INFO("ids " << i);
+      CHECK(shown(t.decode(id_lists[i])) == shown(expected[i]));
+    }
+  INFO(differ << " of " << id_lists.size() << " decodings differ");
+  CHECK(differ == 0);
+
   // Sparrow's file of GPT-2 reads back to the same tokenizer.
   t.save(dir / "sparrow_gpt2.json");
   const BpeTokenizer again = BpeTokenizer::from_file(dir / "sparrow_gpt2.json");
@@ -357,10 +397,12 @@ TEST_CASE("a vocabulary Sparrow trained: @huggingface/tokenizers reads its file 
       }
       BpeTokenizer t = train_bpe(train, o);
       if (llama_style) {
-        // lstrip/rstrip as a file may set them: written, read back, and run by both.
+        // lstrip/rstrip and ignore_merges as a file may set them: written, read back, and run by both.
         std::vector<AddedToken> added = t.added_tokens();
         added[0].lstrip = added[0].rstrip = true;
-        t = BpeTokenizer(t.model(), added, t.pre_tokenizer(), t.post_processor());
+        BpeModel model = t.model();
+        model.ignore_merges = true;
+        t = BpeTokenizer(model, added, t.pre_tokenizer(), t.post_processor());
       }
       t.save(dir / "tokenizer.json");
       const BpeTokenizer read = BpeTokenizer::from_file(dir / "tokenizer.json");
