@@ -68,7 +68,8 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
     const std::string field = "added_tokens[" + std::to_string(i) + "]";
     if (a.content.empty()) fail(field + ".content: expected a non-empty string");
     if (!is_valid_utf8(a.content)) fail(field + ".content: expected valid UTF-8");
-    if (!added_content.emplace(a.content, i).second) fail(field + ".content: " + in_quotes(a.content) + " is added twice");
+    if (!added_content.emplace(a.content, i).second)
+      fail(field + ".content: " + in_quotes(a.content) + " is added twice");
     if (a.id < 0) fail(field + ".id: expected a non-negative id, found " + std::to_string(a.id));
     if (a.id < model_size) {
       if (model_.vocab[static_cast<size_t>(a.id)] != a.content)
@@ -81,10 +82,12 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
   tokens_.resize(static_cast<size_t>(model_size) + beyond.size());
   for (const AddedToken* a : beyond) {
     if (a->id >= size())
-      fail("added_tokens: id " + std::to_string(a->id) + " of " + in_quotes(a->content) + " is out of range: ids must run " +
-           "from 0 to " + std::to_string(size() - 1) + " without gaps");
+      fail("added_tokens: id " + std::to_string(a->id) + " of " + in_quotes(a->content) +
+           " is out of range: ids must run " + "from 0 to " + std::to_string(size() - 1) + " without gaps");
     std::string& slot = tokens_[static_cast<size_t>(a->id)];
-    if (!slot.empty()) fail("added_tokens: id " + std::to_string(a->id) + " is given to " + in_quotes(slot) + " and " + in_quotes(a->content));
+    if (!slot.empty())
+      fail("added_tokens: id " + std::to_string(a->id) + " is given to " + in_quotes(slot) + " and " +
+           in_quotes(a->content));
     slot = a->content;
   }
   added_of_id_.assign(tokens_.size(), -1);
@@ -98,7 +101,8 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
     std::string c;
     utf8_append(c, byte_to_char(static_cast<uint8_t>(b)));
     const auto it = ids_.find(c);
-    byte_ids_[static_cast<size_t>(b)] = it != ids_.end() && it->second < model_size ? static_cast<int32_t>(it->second) : -1;
+    byte_ids_[static_cast<size_t>(b)] =
+        it != ids_.end() && it->second < model_size ? static_cast<int32_t>(it->second) : -1;
   }
 
   for (size_t rank = 0; rank < model_.merges.size(); ++rank) {
@@ -112,7 +116,8 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
     };
     const int32_t l = model_id(left), r = model_id(right), merged = model_id(left + right);
     const auto [it, inserted] = merges_.emplace(pair_key(l, r), Merge{static_cast<int32_t>(rank), merged});
-    if (!inserted) fail(field + ": " + in_quotes(left + " " + right) + " repeats merge " + std::to_string(it->second.rank));
+    if (!inserted)
+      fail(field + ": " + in_quotes(left + " " + right) + " repeats merge " + std::to_string(it->second.rank));
   }
 
   if (model_.unk_token) {
@@ -150,7 +155,8 @@ std::optional<int64_t> BpeTokenizer::id(const std::string& token) const {
 
 const std::string& BpeTokenizer::token(int64_t id) const {
   if (id < 0 || id >= size())
-    throw BadInput("token id " + std::to_string(id) + " is out of range (vocabulary of " + std::to_string(size()) + ")");
+    throw BadInput("token id " + std::to_string(id) + " is out of range (vocabulary of " + std::to_string(size()) +
+                   ")");
   return tokens_[static_cast<size_t>(id)];
 }
 
@@ -179,7 +185,8 @@ std::vector<int32_t> BpeTokenizer::bpe(std::string_view piece) const {
       const int32_t j = next[static_cast<size_t>(i)];
       if (j < 0) return;
       const auto it = merges_.find(pair_key(sym[static_cast<size_t>(i)], sym[static_cast<size_t>(j)]));
-      if (it != merges_.end()) queue.emplace(it->second.rank, i, sym[static_cast<size_t>(i)], sym[static_cast<size_t>(j)]);
+      if (it != merges_.end())
+        queue.emplace(it->second.rank, i, sym[static_cast<size_t>(i)], sym[static_cast<size_t>(j)]);
     };
     for (int32_t i = 0; i + 1 < n; ++i) offer(i);
     while (!queue.empty()) {
@@ -195,7 +202,8 @@ std::vector<int32_t> BpeTokenizer::bpe(std::string_view piece) const {
       if (prev[static_cast<size_t>(i)] >= 0) offer(prev[static_cast<size_t>(i)]);
       offer(i);
     }
-    for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = next[static_cast<size_t>(i)]) out.push_back(sym[static_cast<size_t>(i)]);
+    for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = next[static_cast<size_t>(i)])
+      out.push_back(sym[static_cast<size_t>(i)]);
   }
   std::lock_guard<std::mutex> lock(cache_->mutex);
   if (cache_->ids.size() >= kCacheEntries) cache_->ids.clear();

@@ -116,10 +116,10 @@ class BpeTokenizer {
   SpecialIds special_;
   std::vector<std::string> tokens_;  // id -> model token or added content
   std::unordered_map<std::string, int64_t> ids_;
-  std::vector<int64_t> added_of_id_;  // id -> index into added_, or -1
+  std::vector<int64_t> added_of_id_;                          // id -> index into added_, or -1
   std::array<std::vector<size_t>, 256> added_by_first_byte_;  // indices into added_
-  std::array<int32_t, 256> byte_ids_{};  // id of each byte's character, or -1
-  std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> merge
+  std::array<int32_t, 256> byte_ids_{};                       // id of each byte's character, or -1
+  std::unordered_map<uint64_t, Merge> merges_;                // (left id << 32 | right id) -> merge
   // Kept as the file wrote them (JSON text); an empty decoder is ByteLevel with the pre-tokenizer's options.
   std::string truncation_json_ = "null", padding_json_ = "null", decoder_json_;
   // Piece bytes -> ids. Copies share it: it depends only on the model, which never changes.

