@@ -130,13 +130,16 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, ByteLe
       if (id < 0 || id >= size())
         fail("post_processor: special token id " + std::to_string(id) + " is out of range (vocabulary of " +
              std::to_string(size()) + ")");
-  if (!post_.before.empty()) special_.bos = special_.eos = post_.before.front();
+  if (!post_.before.empty()) special_.bos = post_.before.front();
   if (!post_.after.empty()) special_.eos = post_.after.back();
-  size_t specials = 0;
-  for (const AddedToken& a : added_) specials += a.special;
-  if (specials == 1 && post_.before.empty() && post_.after.empty())
-    for (const AddedToken& a : added_)
-      if (a.special) special_.bos = special_.eos = a.id;
+  // The one special token left over ends texts (and starts them, without a template: GPT-2's <|endoftext|>).
+  std::vector<int64_t> others;
+  for (const AddedToken& a : added_)
+    if (a.special && a.id != special_.bos && a.id != special_.unk) others.push_back(a.id);
+  if (others.size() == 1 && !special_.eos) {
+    special_.eos = others.front();
+    if (!special_.bos) special_.bos = others.front();
+  }
 }
 
 void BpeTokenizer::set_special_ids(const SpecialIds& ids) {

@@ -49,15 +49,16 @@ struct BpeModel {
 // What the post-processor adds around one encoded text when special tokens are
 // asked for: TemplateProcessing's special tokens before and after the sequence
 // (Llama's BOS), nothing for ByteLevel or none. `json` is the file's
-// post_processor, written back as read.
+// post_processor, written back with the same content.
 struct PostProcessor {
   std::vector<int64_t> before, after;
   std::string json = "null";
 };
 
-// Special ids "as the file says": unk from model.unk_token; bos (and eos) from
-// the TemplateProcessing's leading special token; a file with a single special
-// added token and no other (GPT-2's <|endoftext|>) uses it as bos and eos; pad
+// Special ids "as the file says": unk from model.unk_token; bos from the
+// TemplateProcessing's leading special token, eos from its trailing one; else
+// eos is the one special added token that is neither bos nor unk, if there is
+// exactly one, and without a template it is bos too (GPT-2's <|endoftext|>); pad
 // from `padding.pad_id`. A caller that knows better (tokenizer_config.json,
 // generation_config.json) sets them with set_special_ids().
 struct SpecialIds {
@@ -97,7 +98,7 @@ class BpeTokenizer {
   const std::vector<AddedToken>& added_tokens() const { return added_; }
   const ByteLevelOptions& pre_tokenizer() const { return pre_; }
   const PostProcessor& post_processor() const { return post_; }
-  // tokenizer.json's truncation and padding objects (JSON text), written back as read.
+  // tokenizer.json's truncation and padding objects (JSON text), written back with the same content.
   const std::string& truncation_json() const { return truncation_json_; }
   const std::string& padding_json() const { return padding_json_; }
 

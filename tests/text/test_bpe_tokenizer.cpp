@@ -270,6 +270,7 @@ TEST_CASE("trainer: most frequent pair first, ties to the smaller ids, special t
         "aaab");
   CHECK(t.token(260) == "<|endoftext|>");
   CHECK(t.special_ids().eos == 260);
+  CHECK(t.special_ids().bos == 260);
   CHECK(t.encode("aaab aaab") == Ids{258, 259});
   CHECK(t.encode("aab<|endoftext|>") == Ids{256, 98, 260});
   CHECK(t.encode("ba") == Ids{98, 97});
@@ -314,6 +315,8 @@ TEST_CASE("tokenizer.json round trip: read, write, read gives the same file and 
   a.save(dir / "b.json");
   CHECK(read_file(dir / "a.json") == read_file(dir / "b.json"));
   CHECK(a.special_ids().bos == trained.id("<s>"));
+  CHECK(a.special_ids().eos == trained.id("</s>"));
+  CHECK_FALSE(a.special_ids().unk);
   for (const std::string& text : edge_cases()) {
     CHECK(a.encode(text) == trained.encode(text));
     CHECK(a.encode(text).front() == *a.id("<s>"));
