@@ -34,13 +34,25 @@ fs::path env_dir(const char* name, const char* fallback) {
   return v && *v ? fs::path(v) : fs::path(fallback);
 }
 
-// A fresh folder for one test case's files.
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("sparrow_test_bpe_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// A fresh folder for one test case's files, removed with everything in it when the case ends.
+class Scratch {
+ public:
+  explicit Scratch(const std::string& name)
+      : path_(fs::temp_directory_path() / ("sparrow_test_bpe_" + std::to_string(::getpid()) + "_" + name)) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~Scratch() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  operator const fs::path&() const { return path_; }
+
+ private:
+  fs::path path_;
+};
 
 // Hand-picked texts where byte-level BPE goes wrong most easily.
 std::vector<std::string> edge_cases() {
@@ -302,7 +314,8 @@ TEST_CASE("decode(encode(x)) == x for valid UTF-8, U+FFFD for the rest", "[bpe]"
 }
 
 TEST_CASE("tokenizer.json round trip: read, write, read gives the same file and the same ids", "[bpe]") {
-  const fs::path dir = scratch("round_trip");
+  const Scratch scratch("round_trip");
+  const fs::path& dir = scratch;
   BpeTrainerOptions o;
   o.vocab_size = 700;
   o.special_tokens = {"<s>", "</s>"};
@@ -343,7 +356,8 @@ TEST_CASE("GPT-2's vocabulary: same ids as @huggingface/tokenizers and gpt-3-enc
   if (const std::string why = ref.missing(); !why.empty()) return testing::skip(why);
   const std::vector<std::string> lines = email_lines(3000);
   if (lines.empty()) return testing::skip("the e-mail corpus is not installed (third_party/setup.sh)");
-  const fs::path dir = scratch("gpt2");
+  const Scratch scratch("gpt2");
+  const fs::path& dir = scratch;
   const BpeTokenizer t = BpeTokenizer::from_file(load_gpt2(ref, dir));
   CHECK(t.size() == 50257);
   CHECK(t.special_ids().eos == 50256);
@@ -397,7 +411,8 @@ TEST_CASE("a vocabulary Sparrow trained: @huggingface/tokenizers reads its file 
   for (const bool llama_style : {false, true}) {
     INFO((llama_style ? "BOS template, prefix space, lstrip/rstrip" : "GPT-2 style"));
     {
-      const fs::path dir = scratch(llama_style ? "trained_llama" : "trained_gpt2");
+      const Scratch scratch(llama_style ? "trained_llama" : "trained_gpt2");
+      const fs::path& dir = scratch;
       BpeTrainerOptions o;
       o.vocab_size = 2000;
       o.special_tokens = {"<|endoftext|>"};
@@ -423,7 +438,8 @@ TEST_CASE("a vocabulary Sparrow trained: @huggingface/tokenizers reads its file 
 }
 
 TEST_CASE("corrupt tokenizer.json: BadInput naming the file and the field", "[bpe]") {
-  const fs::path dir = scratch("corrupt");
+  const Scratch scratch("corrupt");
+  const fs::path& dir = scratch;
   const std::string byte_level =
       R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true})";
   const auto model = [](const std::string& vocab, const std::string& merges, const std::string& more = "") {
