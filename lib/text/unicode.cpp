@@ -1,5 +1,6 @@
 #include "text/unicode.h"
 
+#include <algorithm>
 #include <string>
 
 namespace sparrow::text {
@@ -9,6 +10,15 @@ namespace {
 struct Range {
   char32_t lo, hi;
 };
+
+#include "text/unicode_categories.inc"
+
+template <size_t N>
+bool in_sorted_ranges(char32_t cp, const Range (&ranges)[N]) {
+  const auto* it = std::upper_bound(std::begin(ranges), std::end(ranges), cp,
+                                    [](char32_t c, const Range& r) { return c < r.lo; });
+  return it != std::begin(ranges) && cp <= (it - 1)->hi;
+}
 
 template <size_t N>
 bool in_ranges(char32_t cp, const Range (&ranges)[N]) {
@@ -32,36 +42,41 @@ std::vector<char32_t> utf8_decode(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto b = static_cast<unsigned char>(s[i]);
-    int extra = 0;
-    char32_t cp = 0, min = 0;
     if (b < 0x80) {
       out.push_back(b);
       ++i;
       continue;
-    } else if ((b & 0xE0) == 0xC0) {
-      extra = 1, cp = b & 0x1F, min = 0x80;
-    } else if ((b & 0xF0) == 0xE0) {
-      extra = 2, cp = b & 0x0F, min = 0x800;
-    } else if ((b & 0xF8) == 0xF0) {
-      extra = 3, cp = b & 0x07, min = 0x10000;
+    }
+    // Table 3-7 of the Unicode standard: the lead byte fixes the length and the range of the second
+    // byte (which excludes overlong forms, surrogates and code points above U+10FFFF).
+    int extra = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    char32_t cp = 0;
+    if (b >= 0xC2 && b <= 0xDF) {
+      extra = 1, cp = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      extra = 2, cp = b & 0x0F;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      extra = 3, cp = b & 0x07;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
     } else {
       out.push_back(kReplacement);
       ++i;
       continue;
     }
-    bool ok = i + static_cast<size_t>(extra) < s.size();
-    for (int k = 1; ok && k <= extra; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-      if ((c & 0xC0) != 0x80) ok = false;
+    // The longest prefix that could start a valid sequence is one ill-formed subpart: one U+FFFD.
+    size_t k = 1;
+    for (; k <= static_cast<size_t>(extra) && i + k < s.size(); ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < lo || c > hi) break;
       cp = (cp << 6) | (c & 0x3F);
+      lo = 0x80, hi = 0xBF;
     }
-    if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      out.push_back(kReplacement);
-      ++i;
-      continue;
-    }
-    out.push_back(cp);
-    i += static_cast<size_t>(extra) + 1;
+    out.push_back(k == static_cast<size_t>(extra) + 1 ? cp : kReplacement);
+    i += k;
   }
   return out;
 }
@@ -140,6 +155,17 @@ bool is_cjk(char32_t cp) {
 bool is_combining_mark(char32_t cp) {
   static constexpr Range kMarks[] = {{0x300, 0x36F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x20D0, 0x20FF}, {0xFE20, 0xFE2F}};
   return in_ranges(cp, kMarks);
+}
+
+bool is_letter(char32_t cp) { return in_sorted_ranges(cp, kLetterRanges); }
+
+bool is_number(char32_t cp) { return in_sorted_ranges(cp, kNumberRanges); }
+
+bool is_regex_space(char32_t cp) {
+  if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r');
+  static constexpr Range kSpace[] = {{0xA0, 0xA0},     {0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029},
+                                     {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}, {0xFEFF, 0xFEFF}};
+  return in_ranges(cp, kSpace);
 }
 
 char32_t to_lower(char32_t cp) {
