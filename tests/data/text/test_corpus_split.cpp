@@ -42,7 +42,7 @@ TEST_CASE("split: golden parts from an independent implementation of the rule", 
   CHECK(s0.test.name == "toy/test");
 }
 
-TEST_CASE("split: same seed same parts, another seed other parts; disjoint, complete, in corpus order", "[corpus][split]") {
+TEST_CASE("split: same seed same parts, another seed other parts, disjoint, complete, in corpus order", "[corpus][split]") {
   const Corpus c = numbered(500);
   const auto a = split_corpus(c, {});
   const auto b = split_corpus(c, {});
