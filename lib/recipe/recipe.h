@@ -24,7 +24,18 @@ struct DataSpec {
   std::string path;         // empty: the built-in location
   int64_t train_limit = 0;  // 0: all items
   int64_t test_limit = 0;
+  // Text corpora only (is_corpus_dataset): the share of whole documents held out, and the split's seed, apart
+  // from train.seed so that runs with other training seeds are measured on the same held-out text.
+  double validation_fraction = 0.1;
+  double test_fraction = 0.1;
+  uint64_t split_seed = 0;
 };
+
+// The text corpora a language model trains on (lib/data/text/corpus.h): sotu, moby_dick, and text (the
+// user's .txt / .jsonl files at data.path). They are split by whole document, as DataSpec says.
+inline bool is_corpus_dataset(const std::string& dataset) {
+  return dataset == "sotu" || dataset == "moby_dick" || dataset == "text";
+}
 
 // Where the distillation teacher comes from: a checkpoint folder, or "self"
 // (a copy of the model as it is before compression starts).

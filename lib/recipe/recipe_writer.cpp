@@ -199,6 +199,11 @@ std::string resolved_yaml(const Recipe& r) {
   if (!r.data.path.empty()) out << YAML::Key << "path" << YAML::Value << YAML::DoubleQuoted << r.data.path;
   field(out, "train_limit", r.data.train_limit);
   field(out, "test_limit", r.data.test_limit);
+  if (is_corpus_dataset(r.data.dataset)) {
+    field(out, "validation_fraction", r.data.validation_fraction);
+    field(out, "test_fraction", r.data.test_fraction);
+    field(out, "split_seed", r.data.split_seed);
+  }
   out << YAML::EndMap;
 
   if (r.teacher.self) {

@@ -95,6 +95,24 @@ void parse_data(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
   if (const auto v = f.string("path")) r.data.path = *v;
   non_negative(f, "train_limit", r.data.train_limit);
   non_negative(f, "test_limit", r.data.test_limit);
+  DataSpec& d = r.data;
+  if (!is_corpus_dataset(d.dataset)) {
+    for (const char* key : {"validation_fraction", "test_fraction", "split_seed"})
+      if (f.has(key))
+        f.error(key, std::string(key) + " splits a text corpus (sotu, moby_dick, text) by document; dataset '" +
+                         d.dataset + "' comes split");
+  } else {
+    fraction(f, "validation_fraction", d.validation_fraction, 1.0, false);
+    fraction(f, "test_fraction", d.test_fraction, 1.0, false);
+    if (d.validation_fraction + d.test_fraction >= 1.0)
+      f.error("test_fraction", "validation_fraction + test_fraction must be < 1 (train keeps the rest), got " +
+                                   num(d.validation_fraction) + " + " + num(d.test_fraction));
+    int64_t seed = 0;
+    non_negative(f, "split_seed", seed);
+    d.split_seed = static_cast<uint64_t>(seed);
+    if (d.dataset == "text" && d.path.empty())
+      f.require("path", "a .txt file, a .jsonl file of {\"text\": ...} lines, or a folder of them");
+  }
   f.finish();
 }
 

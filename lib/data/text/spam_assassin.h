@@ -5,6 +5,7 @@
 // ham (label 0), spam-* spam (label 1).
 #include <filesystem>
 
+#include "data/text/stable_hash.h"
 #include "data/text/text_dataset.h"
 
 namespace sparrow::data::text {
@@ -16,8 +17,5 @@ std::filesystem::path default_spam_assassin_dir();
 // hash of its file name falls in the last fifth (deterministic 80/20 split).
 // Items come in hash order, so a `limit` (0: all) takes an unbiased sample.
 TextDataset load_spam_assassin(const std::filesystem::path& dir, Split split, int64_t limit);
-
-// FNV-1a 64, the split hash (stable across platforms and runs).
-uint64_t fnv1a64(std::string_view s);
 
 }  // namespace sparrow::data::text

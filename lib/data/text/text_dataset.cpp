@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "data/text/spam_assassin.h"
+#include "data/text/stable_hash.h"
 
 namespace sparrow::data::text {
 

@@ -91,7 +91,8 @@ std::vector<CsvRecord> csv_records(const std::string& content, const std::string
 
 }  // namespace
 
-TextRecords parse_jsonl(const std::string& content, const std::string& source) {
+TextRecords parse_jsonl(const std::string& content, const std::string& source, JsonlLabels labels) {
+  const bool with_labels = labels == JsonlLabels::Required;
   TextRecords items;
   int64_t line_no = 0;
   for (const auto line : split_lines(content)) {
@@ -100,17 +101,19 @@ TextRecords parse_jsonl(const std::string& content, const std::string& source) {
     const std::string where = source + ":" + std::to_string(line_no);
     nlohmann::json j = parse_json_line(line, where);
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw BadInput(where + ": expected an object with a string \"text\" and a \"label\"");
-    if (!j.contains("label")) throw BadInput(where + ": missing \"label\"");
-    const auto& label = j["label"];
-    if (label.is_number_integer()) {
-      items.labels.emplace_back(label.get<int64_t>());
-    } else if (label.is_string()) {
-      items.labels.emplace_back(label.get<std::string>());
-    } else {
-      throw BadInput(where + ": \"label\" must be an integer or a string, found " + label.dump());
+      throw BadInput(where + ": expected an object with a string \"text\"" + (with_labels ? " and a \"label\"" : ""));
+    if (with_labels) {
+      if (!j.contains("label")) throw BadInput(where + ": missing \"label\"");
+      const auto& label = j["label"];
+      if (label.is_number_integer()) {
+        items.labels.emplace_back(label.get<int64_t>());
+      } else if (label.is_string()) {
+        items.labels.emplace_back(label.get<std::string>());
+      } else {
+        throw BadInput(where + ": \"label\" must be an integer or a string, found " + label.dump());
+      }
     }
-    items.texts.push_back(j["text"].get<std::string>());
+    items.texts.push_back(std::move(j["text"].get_ref<std::string&>()));
     items.lines.push_back(line_no);
   }
   return items;

@@ -1,6 +1,7 @@
 #pragma once
-// Labelled texts parsed from the content of a JSONL or CSV file, with no LibTorch, so the parsing can be
-// fuzzed alone: the records as written, then labels numbered once every file of a dataset is read.
+// Texts parsed from the content of a JSONL or CSV file, labelled (classification) or plain (a text corpus),
+// with no LibTorch, so the parsing can be fuzzed alone: the records as written, then labels numbered once
+// every file of a dataset is read.
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -26,8 +27,14 @@ struct TextRecords {
   std::vector<int64_t> lines;  // source line of each item, for errors
 };
 
+// What a JSONL line's "label" is to the reader: classification needs one; a text corpus (data/text/corpus.h)
+// reads the text alone and ignores any label or other field.
+enum class JsonlLabels { Required, Ignored };
+
 // {"text": ..., "label": ...} per line; blank lines are skipped. BadInput names `source` and the line.
-TextRecords parse_jsonl(const std::string& content, const std::string& source);
+// With JsonlLabels::Ignored, `labels` stays empty.
+TextRecords parse_jsonl(const std::string& content, const std::string& source,
+                        JsonlLabels labels = JsonlLabels::Required);
 // RFC 4180 with a header naming "text" and "label" columns. BadInput names `source` and the line.
 TextRecords parse_csv(const std::string& content, const std::string& source);
 
