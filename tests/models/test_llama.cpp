@@ -328,6 +328,31 @@ TEST_CASE("Llama decoding with a KV cache equals the full forward", "[llama]") {
                     Catch::Contains("token id 40 is outside the vocabulary [0, 40)"));
 }
 
+TEST_CASE("Greedy generation through the KV cache picks what the full forward picks", "[llama]") {
+  Shape s;
+  s.vocab = 24;  // a small vocabulary makes the sequences revisit tokens
+  const auto model = load_llama_folder(make_folder("greedy", s, 8));
+  torch::NoGradGuard no_grad;
+  const auto prompt = as_batch({random_ids(6, s.vocab, 1), random_ids(6, s.vocab, 2)}, 6, 0);
+  const auto generated = model->generate_greedy(prompt, 40);
+  REQUIRE(generated.sizes() == std::vector<int64_t>{2, 40});
+  const auto flat = generated.contiguous();
+  const std::set<int64_t> distinct(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
+  CHECK(distinct.size() > 3);  // not a model stuck on one token
+  // Without a cache: the whole sequence so far each step, the argmax of its last position.
+  auto sequence = prompt;
+  for (int64_t i = 0; i < 40; ++i) {
+    data::Batch batch;
+    batch.inputs = sequence;
+    const auto next = model->logits(batch).select(1, -1).argmax(-1, true);
+    CHECK(torch::equal(next, generated.slice(1, i, i + 1)));
+    sequence = torch::cat({sequence, next}, 1);
+  }
+  CHECK(model->generate_greedy(prompt, 0).sizes() == std::vector<int64_t>{2, 0});
+  CHECK_THROWS_WITH(model->generate_greedy(prompt, 59),
+                    Catch::Contains("a prompt [batch, length] and 59 new tokens must fit in max_position_embeddings 64"));
+}
+
 TEST_CASE("The committed transformers-written Llama fixture loads and gives the reference logits", "[llama]") {
   const auto model = load_llama_folder(kFixture);
   const auto& c = model->llama_config();

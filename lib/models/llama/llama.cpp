@@ -140,6 +140,21 @@ torch::Tensor LlamaForCausalLM::decode(const torch::Tensor& input_ids, KvCache& 
   return run(input_ids, {}, &cache, nullptr);
 }
 
+torch::Tensor LlamaForCausalLM::generate_greedy(const torch::Tensor& prompt, int64_t max_new_tokens) {
+  if (prompt.dim() != 2 || max_new_tokens < 0 || prompt.size(1) + max_new_tokens > config_.max_position_embeddings)
+    throw BadInput("llama: a prompt [batch, length] and " + std::to_string(max_new_tokens) + " new tokens must fit in max_position_embeddings " +
+                   std::to_string(config_.max_position_embeddings));
+  torch::NoGradGuard no_grad;
+  KvCache cache;
+  std::vector<torch::Tensor> tokens;
+  torch::Tensor next = prompt;
+  for (int64_t i = 0; i < max_new_tokens; ++i) {
+    next = decode(next, cache).select(1, -1).argmax(-1, /*keepdim=*/true);
+    tokens.push_back(next);
+  }
+  return tokens.empty() ? torch::empty({prompt.size(0), 0}, torch::kInt64) : torch::cat(tokens, 1);
+}
+
 torch::Tensor LlamaForCausalLM::run(const torch::Tensor& ids, const torch::Tensor& attention_mask, KvCache* cache,
                                     std::vector<torch::Tensor>* hidden_states) {
   if (ids.dim() != 2 || ids.scalar_type() != torch::kInt64 || ids.size(1) == 0)

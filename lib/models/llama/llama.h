@@ -87,6 +87,13 @@ class LlamaForCausalLM : public Classifier {
   // the prompt once, then one token at a time. Every row of the batch has the same length (no padding).
   torch::Tensor decode(const torch::Tensor& input_ids, KvCache& cache);
 
+  // Greedy decoding through the KV cache, as transformers' generate(do_sample=False) picks tokens: the
+  // prompt [B, P] once, then the argmax of each step's last logits fed back, `max_new_tokens` times.
+  // Returns the new tokens [B, max_new_tokens]; it does not stop at eos (callers cut there if they want),
+  // so that a fixed number of tokens can be compared with the engine's. No gradients. BadInput when the
+  // prompt and the new tokens exceed max_position_embeddings.
+  torch::Tensor generate_greedy(const torch::Tensor& prompt, int64_t max_new_tokens);
+
   // Every layer's q/k/v/o and gate/up/down weights. Embeddings, the norms and lm_head stay dense, as
   // BERT's embeddings and classifier do.
   std::vector<std::string> prunable_parameters() const override;
