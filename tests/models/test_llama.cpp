@@ -456,6 +456,9 @@ TEST_CASE("Llama builds from a recipe's model: section and from its own config()
   const auto copy = build_model(model->config(), "config.json");
   CHECK(copy->config() == model->config());
   CHECK(clone_model(*model)->config() == model->config());
+  // transformers 5 moved rope_theta into rope_parameters.
+  const auto v5 = build_model({{"name", "llama"}, {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 1e6}}}}, "r.yaml");
+  CHECK(dynamic_cast<LlamaForCausalLM&>(*v5).llama_config().rope_theta == 1e6);
   CHECK_THROWS_WITH(build_model({{"name", "llama"}, {"hidden_sise", 8}}, "r.yaml"),
                     Catch::Contains("r.yaml: unknown field model.hidden_sise for model 'llama'"));
   CHECK_THROWS_WITH(build_model({{"name", "llama"}, {"num_attention_heads", 4}, {"num_key_value_heads", 3}}, "r.yaml"),
@@ -548,6 +551,11 @@ TEST_CASE("Bad Llama folders are BadInput naming the file and what is wrong", "[
     write_file_atomic(src / "config.json", config.dump(2));
     CHECK(bad_input_of([&] { load_llama_folder(src); }) ==
           (src / "config.json").string() + ": hidden_act \"gelu\" is not supported; Sparrow's Llama uses \"silu\" (SwiGLU)");
+    config = hf_config(s);
+    config["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 10000.0}};
+    write_file_atomic(src / "config.json", config.dump(2));
+    CHECK(bad_input_of([&] { load_llama_folder(src); }) ==
+          (src / "config.json").string() + ": rope_parameters: rope_type \"yarn\" is not supported; expected \"default\"");
     config = hf_config(s);
     config["eos_token_id"] = 40;
     write_file_atomic(src / "config.json", config.dump(2));

@@ -33,7 +33,7 @@ const std::vector<std::string>& hf_config_keys() {
       "architectures", "attention_bias", "attention_dropout", "bos_token_id", "dtype", "eos_token_id", "head_dim",
       "hidden_act", "hidden_size", "initializer_range", "intermediate_size", "max_position_embeddings", "mlp_bias",
       "model_type", "num_attention_heads", "num_hidden_layers", "num_key_value_heads", "pad_token_id", "pretraining_tp",
-      "rms_norm_eps", "rope_scaling", "rope_theta", "tie_word_embeddings", "torch_dtype", "transformers_version",
+      "rms_norm_eps", "rope_parameters", "rope_scaling", "rope_theta", "tie_word_embeddings", "torch_dtype", "transformers_version",
       "use_cache", "vocab_size"};
   return keys;
 }
@@ -101,6 +101,18 @@ LlamaConfig config_from_hf(const nlohmann::json& j, const std::string& context) 
   c.max_position_embeddings = field(j, "max_position_embeddings", c.max_position_embeddings, context);
   c.rms_norm_eps = field(j, "rms_norm_eps", c.rms_norm_eps, context);
   c.rope_theta = field(j, "rope_theta", c.rope_theta, context);
+  // transformers 5 writes the rotary settings as rope_parameters {"rope_type", "rope_theta", ...}.
+  if (j.contains("rope_parameters") && !j.at("rope_parameters").is_null()) {
+    const auto& rope = j.at("rope_parameters");
+    const std::string where = context + ": rope_parameters";
+    if (!rope.is_object()) throw BadInput(where + " must be an object, found " + shown(rope));
+    for (const auto& [key, value] : rope.items())
+      if (key != "rope_type" && key != "rope_theta")
+        throw BadInput(where + " " + shown(rope) + " is not supported; Sparrow's Llama supports only {\"rope_type\": \"default\", \"rope_theta\": ...}");
+    const std::string type = field<std::string>(rope, "rope_type", "default", where);
+    if (type != "default") throw BadInput(where + ": rope_type \"" + type + "\" is not supported; expected \"default\"");
+    c.rope_theta = field(rope, "rope_theta", c.rope_theta, where);
+  }
   c.attention_bias = field(j, "attention_bias", c.attention_bias, context);
   c.mlp_bias = field(j, "mlp_bias", c.mlp_bias, context);
   c.attention_dropout = field(j, "attention_dropout", c.attention_dropout, context);

@@ -43,8 +43,9 @@ struct LlamaConfig {
   double parameters() const;
 };
 
-// Reads a config.json object. hidden_act must be "silu", rope_scaling null and model_type (when present)
-// "llama"; anything else is BadInput naming the field. Fields that do not exist in LlamaConfig are ignored,
+// Reads a config.json object. hidden_act must be "silu", rope_scaling null, rope_parameters (transformers 5)
+// null or of rope_type "default", and model_type (when present) "llama"; anything else is BadInput naming
+// the field. Fields that do not exist in LlamaConfig are ignored,
 // as transformers ignores them.
 LlamaConfig config_from_hf(const nlohmann::json& config, const std::string& context);
 
