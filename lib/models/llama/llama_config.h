@@ -49,7 +49,7 @@ struct LlamaConfig {
 // as transformers ignores them.
 LlamaConfig config_from_hf(const nlohmann::json& config, const std::string& context);
 
-// The fields config_from_hf reads; a recipe's model: section may hold these (plus "name" and "path") only.
+// The fields config_from_hf reads; a recipe's model: section may hold these (plus "name" and "from") only.
 const std::vector<std::string>& hf_config_keys();
 
 // config.json as transformers writes it for LlamaForCausalLM (every key, sorted when dumped).
