@@ -70,7 +70,7 @@ torch::Tensor float_tensor(const SafeTensorView& v, const std::string& source) {
     case SafeDType::BF16: break;
     default: throw BadInput(source + ": tensor '" + v.name + "' has dtype " + dtype_name(v.dtype) + ", expected a float type");
   }
-  // The views point into a file's buffer: the copy (to() of an FP32 tensor returns itself) outlives it.
+  // copy=true: the result owns its memory, FP32 included (whose to() would return a view of the file's buffer).
   return torch::from_blob(const_cast<char*>(v.bytes.data()), v.shape, to_torch(v.dtype)).to(torch::kFloat32, false, /*copy=*/true);
 }
 
