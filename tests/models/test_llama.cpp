@@ -545,6 +545,17 @@ TEST_CASE("Bad Llama folders are BadInput naming the file and what is wrong", "[
     CHECK(bad_input_of([&] { load_llama_folder(dir); }) ==
           (dir / shard).string() + ": has no tensor 'model.layers.1.mlp.up_proj.weight', which model.safetensors.index.json places there");
   }
+  SECTION("a tensor in two shards") {
+    fresh_sharded();
+    const auto first = dir / "model-00001-of-00007.safetensors";
+    const auto file = read_safetensors(first);
+    auto tensors = file.tensors;
+    const auto extra = read_safetensors(dir / "model-00006-of-00007.safetensors");
+    tensors.push_back(*extra.find("model.norm.weight"));
+    write_file_atomic(first, serialize_safetensors(tensors, file.metadata));
+    CHECK(bad_input_of([&] { load_llama_folder(dir); }) ==
+          (dir / "model-00006-of-00007.safetensors").string() + ": tensor 'model.norm.weight' is also in " + first.string());
+  }
   SECTION("a shard name that leaves the folder") {
     fresh_sharded();
     auto index = nlohmann::json::parse(read_file(dir / "model.safetensors.index.json"));
