@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "models/bert/bert_folder.h"
+#include "models/llama/llama_folder.h"
 #include "models/model_factory.h"
 #include "models/safetensors.h"
 
@@ -53,10 +54,34 @@ std::vector<std::pair<std::string, torch::Tensor>> state_of(Classifier& model) {
 
 }  // namespace
 
+nlohmann::json read_json_file(const std::filesystem::path& file) {
+  try {
+    return nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(file.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+torch::Tensor float_tensor(const SafeTensorView& v, const std::string& source) {
+  switch (v.dtype) {
+    case SafeDType::F64:
+    case SafeDType::F32:
+    case SafeDType::F16:
+    case SafeDType::BF16: break;
+    default: throw BadInput(source + ": tensor '" + v.name + "' has dtype " + dtype_name(v.dtype) + ", expected a float type");
+  }
+  // copy=true: the result owns its memory, FP32 included (whose to() would return a view of the file's buffer).
+  return torch::from_blob(const_cast<char*>(v.bytes.data()), v.shape, to_torch(v.dtype)).to(torch::kFloat32, false, /*copy=*/true);
+}
+
 void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
                      const std::map<std::string, std::string>& metadata) {
   if (auto* bert = dynamic_cast<bert::BertForSequenceClassification*>(&model)) {
     bert::save_bert_folder(dir, *bert, metadata);
+    return;
+  }
+  if (auto* llama = dynamic_cast<llama::LlamaForCausalLM*>(&model)) {
+    llama::save_llama_folder(dir, *llama, metadata);
     return;
   }
   save_weights_and_config(dir, model, metadata);
@@ -114,13 +139,9 @@ std::shared_ptr<Classifier> clone_model(Classifier& model) {
 
 std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir) {
   if (bert::is_bert_folder(dir)) return bert::load_bert_folder(dir, /*allow_new_head=*/false);
+  if (llama::is_llama_folder(dir)) return llama::load_llama_folder(dir);
   const auto config_file = dir / "config.json";
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(read_file(config_file));
-  } catch (const nlohmann::json::exception& e) {
-    throw BadInput(config_file.string() + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json config = read_json_file(config_file);
   auto model = build_model(config, config_file.string());
   load_state(*model, dir / "model.safetensors");
   return model;

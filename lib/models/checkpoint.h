@@ -1,14 +1,15 @@
 #pragma once
 // A checkpoint folder: config.json (the model: section that rebuilds the
 // architecture) and model.safetensors (every parameter and buffer by name).
-// BERT checkpoints are Hugging Face model folders (bert/bert_folder.h); both
-// functions below handle them too.
+// BERT and Llama checkpoints are Hugging Face model folders (bert/bert_folder.h,
+// llama/llama_folder.h); both functions below handle them too.
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "models/classifier.h"
+#include "models/safetensors.h"
 
 namespace sparrow::models {
 
@@ -22,6 +23,13 @@ void save_weights_and_config(const std::filesystem::path& dir, Classifier& model
 // Rebuilds the model from config.json and loads every tensor; a missing,
 // extra or mis-shaped tensor is BadInput naming it.
 std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir);
+
+// A JSON file a model folder holds (config.json, ...): BadInput naming it when it is missing or not JSON.
+nlohmann::json read_json_file(const std::filesystem::path& file);
+
+// A floating-point safetensors tensor (F64, F32, F16 or BF16) as an FP32 tensor of its own; any other dtype
+// is BadInput naming `source` and the tensor.
+torch::Tensor float_tensor(const SafeTensorView& view, const std::string& source);
 
 // A new model of the same architecture with the same weights (no hook).
 std::shared_ptr<Classifier> clone_model(Classifier& model);

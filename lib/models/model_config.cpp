@@ -24,6 +24,8 @@ class ConfigFields {
     return config_.contains(key) ? read_field<T>(config_.at(key), name(key)) : fallback;
   }
 
+  bool has(const std::string& key) const { return config_.contains(key); }
+
   // The field as it is, for readers that check it themselves; null when absent.
   nlohmann::json raw(const std::string& key) {
     asked_.insert(key);
@@ -158,12 +160,25 @@ ModelConfig check_bert(ConfigFields& f) {
   return m;
 }
 
+// Llama's fields are Hugging Face's LlamaConfig keys, so a saved config.json reads through here as well;
+// llama::config_from_hf is the one home of their rules.
+ModelConfig check_llama(ConfigFields& f) {
+  nlohmann::json hf = nlohmann::json::object();
+  for (const auto& key : llama::hf_config_keys())
+    if (f.has(key)) hf[key] = f.raw(key);
+  // Read by the train command, not the network: the folder or recipe to start from.
+  f.raw("from");
+  f.finish("llama");
+  return llama::config_from_hf(hf, f.context() + ": model");
+}
+
 }  // namespace
 
 ModelConfig check_model_config(const nlohmann::json& config, const std::string& context) {
   static const std::map<std::string, std::function<ModelConfig(ConfigFields&)>> zoo = {
       {"bert", check_bert},
       {"cnn", check_cnn},
+      {"llama", check_llama},
       {"mlp", check_mlp},
   };
   if (!config.is_object()) throw BadInput(context + ": model must be a mapping of fields, found " + shown(config));

@@ -1,6 +1,6 @@
 #pragma once
 // A zoo model's configuration, read and checked without LibTorch: a recipe's model: section or a saved
-// config.json ({"name": "cnn" | "mlp" | "bert", fields...}). build_model (model_factory.h) calls
+// config.json ({"name": "cnn" | "mlp" | "bert" | "llama", fields...}). build_model (model_factory.h) calls
 // check_model_config and then only constructs, so every rule below holds before anything is allocated,
 // and the fuzz target hf_config runs the same checks.
 //
@@ -16,6 +16,9 @@
 //   bert: num_attention_heads divides hidden_size; pad_token_id in [0, vocab_size); max_seq_length in
 //   [2, max_position_embeddings]; layer_norm_eps in (0, 1]; initializer_range in [0, 1]; id2label names
 //   labels 0 .. num_labels - 1 (bert::BertConfig::validate).
+//   llama: Hugging Face's LlamaConfig fields (llama::hf_config_keys()); num_key_value_heads divides
+//   num_attention_heads; head_dim even; token ids in [0, vocab_size); rms_norm_eps in (0, 1]; rope_theta in
+//   (0, 1e12]; hidden_act "silu" and rope_scaling null only (llama::LlamaConfig::validate, config_from_hf).
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "models/bert/bert_config.h"
+#include "models/llama/llama_config.h"
 
 namespace sparrow::models {
 
@@ -53,7 +57,7 @@ struct BertModelConfig {
   std::vector<std::string> labels;
 };
 
-using ModelConfig = std::variant<CnnOptions, MlpOptions, BertModelConfig>;
+using ModelConfig = std::variant<CnnOptions, MlpOptions, BertModelConfig, llama::LlamaConfig>;
 
 // The checked configuration; `context` prefixes errors (the recipe file or the checkpoint's config.json).
 ModelConfig check_model_config(const nlohmann::json& config, const std::string& context);

@@ -2,6 +2,7 @@
 
 #include "models/bert/bert.h"
 #include "models/cnn.h"
+#include "models/llama/llama.h"
 #include "models/mlp.h"
 #include "models/model_config.h"
 
@@ -16,6 +17,7 @@ std::shared_ptr<Classifier> construct(const BertModelConfig& m) {
   if (!m.labels.empty()) model->labels = m.labels;
   return model;
 }
+std::shared_ptr<Classifier> construct(const llama::LlamaConfig& c) { return std::make_shared<llama::LlamaForCausalLM>(c); }
 
 }  // namespace
 

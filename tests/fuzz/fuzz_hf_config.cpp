@@ -1,5 +1,6 @@
 // Fuzz target for the readers of a model's JSON configuration (tests/fuzz/CMakeLists.txt; docs/fuzzing.md):
 // - a Hugging Face BERT folder's config.json and tokenizer_config.json, read as load_bert_folder reads them;
+// - a Hugging Face Llama folder's config.json, read as load_llama_folder reads it;
 // - the zoo's configuration (a recipe's model: section, a checkpoint's config.json) as build_model reads it
 //   before constructing anything: models::check_model_config.
 // The input is config.json, optionally followed by a NUL byte and tokenizer_config.json; every input goes
@@ -16,6 +17,7 @@
 
 #include "core/errors.h"
 #include "models/bert/bert_config.h"
+#include "models/llama/llama_config.h"
 #include "models/model_config.h"
 #include "models/model_limits.h"
 
@@ -40,6 +42,15 @@ void check_bert(const bert::BertConfig& c, const std::vector<std::string>& label
   }
 }
 
+// What LlamaForCausalLM's constructor relies on.
+void check_llama(const llama::LlamaConfig& c) {
+  c.validate("model");  // as the model's constructor does
+  for (const int64_t v : {c.vocab_size, c.hidden_size, c.intermediate_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim})
+    check(is_size(v), "a Llama size is out of range");
+  check(c.num_attention_heads % c.num_key_value_heads == 0, "query heads are not a multiple of key/value heads");
+  check(c.head_dim % 2 == 0, "head_dim is odd");
+}
+
 void check_zoo(const ModelConfig& m) {
   if (const auto* cnn = std::get_if<CnnOptions>(&m)) {
     for (const int64_t v : {cnn->in_channels, cnn->conv1_channels, cnn->conv2_channels, cnn->hidden, cnn->num_classes})
@@ -51,6 +62,8 @@ void check_zoo(const ModelConfig& m) {
     check(static_cast<int64_t>(mlp->hidden.size()) <= kMaxModelLayers, "the MLP has too many layers");
     for (const int64_t h : mlp->hidden) check(is_size(h), "an MLP layer width is out of range");
     check(mlp->dropout >= 0 && mlp->dropout < 1, "the MLP's dropout is not a probability");
+  } else if (const auto* llama = std::get_if<llama::LlamaConfig>(&m)) {
+    check_llama(*llama);
   } else {
     const auto& bert = std::get<BertModelConfig>(m);
     check_bert(bert.config, bert.labels);
@@ -75,6 +88,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (nul != std::string_view::npos)
       bert::apply_hf_tokenizer_config(tokenizer_config, config.contains("max_seq_length"), c, "tokenizer_config.json");
     check_bert(c, bert::labels_from_hf(config, c.num_labels, "config.json"));
+  } catch (const sparrow::BadInput&) {
+  }
+  try {
+    check_llama(llama::config_from_hf(config, "config.json"));
   } catch (const sparrow::BadInput&) {
   }
   try {

@@ -113,7 +113,7 @@ TEST_CASE("model config: BERT's heads divide its width, ids and lengths fit, eve
 }
 
 TEST_CASE("model config: unknown models and fields are named with what is valid", "[models][config]") {
-  CHECK(error_of({{"name", "resnet"}}) == "r.yaml: unknown model.name 'resnet'; available: bert cnn mlp");
+  CHECK(error_of({{"name", "resnet"}}) == "r.yaml: unknown model.name 'resnet'; available: bert cnn llama mlp");
   CHECK(error_of(with(cnn, "hiden", 3)) ==
         "r.yaml: unknown field model.hiden for model 'cnn'; valid fields: batch_norm conv1_channels conv2_channels dropout hidden "
         "image_size in_channels num_classes");

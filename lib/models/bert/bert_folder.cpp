@@ -13,26 +13,6 @@ namespace sparrow::models::bert {
 
 namespace {
 
-nlohmann::json read_json(const std::filesystem::path& file) {
-  try {
-    return nlohmann::json::parse(read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw BadInput(file.string() + ": not valid JSON: " + e.what());
-  }
-}
-
-torch::Tensor to_float_tensor(const SafeTensorView& v, const std::string& source) {
-  torch::ScalarType type;
-  switch (v.dtype) {
-    case SafeDType::F32: type = torch::kFloat32; break;
-    case SafeDType::F16: type = torch::kFloat16; break;
-    case SafeDType::BF16: type = torch::kBFloat16; break;
-    case SafeDType::F64: type = torch::kFloat64; break;
-    default: throw BadInput(source + ": tensor '" + v.name + "' has dtype " + dtype_name(v.dtype) + ", expected a float type");
-  }
-  return torch::from_blob(const_cast<char*>(v.bytes.data()), v.shape, type).to(torch::kFloat32);
-}
-
 // The file's name for a model tensor: itself, or the pre-2019 gamma/beta LayerNorm names.
 const SafeTensorView* find_tensor(const SafetensorsFile& file, const std::string& name) {
   if (const auto* v = file.find(name)) return v;
@@ -49,7 +29,7 @@ const SafeTensorView* find_tensor(const SafetensorsFile& file, const std::string
 bool is_bert_folder(const std::filesystem::path& dir) {
   const auto file = dir / "config.json";
   if (!std::filesystem::is_regular_file(file)) return false;
-  const auto j = read_json(file);
+  const auto j = read_json_file(file);
   return j.is_object() && (j.value("model_type", "") == "bert" || j.value("name", "") == "bert");
 }
 
@@ -72,7 +52,7 @@ void load_bert_weights(BertForSequenceClassification& model, const std::filesyst
     if (v->shape != expected)
       throw BadInput(source + ": tensor '" + v->name + "' has shape " + nlohmann::json(v->shape).dump() +
                      ", the config expects " + nlohmann::json(expected).dump());
-    p.value().copy_(to_float_tensor(*v, source));
+    p.value().copy_(float_tensor(*v, source));
     used.insert(v->name);
   }
   if (!fresh.empty()) {
@@ -89,11 +69,11 @@ void load_bert_weights(BertForSequenceClassification& model, const std::filesyst
 std::shared_ptr<BertForSequenceClassification> load_bert_folder(const std::filesystem::path& dir, bool allow_new_head) {
   if (!std::filesystem::is_directory(dir)) throw BadInput(dir.string() + ": model folder not found");
   const auto config_file = dir / "config.json";
-  const nlohmann::json j = read_json(config_file);
+  const nlohmann::json j = read_json_file(config_file);
   BertConfig c = config_from_hf(j, config_file.string());
   const auto tok_file = dir / "tokenizer_config.json";
   if (std::filesystem::is_regular_file(tok_file))
-    apply_hf_tokenizer_config(read_json(tok_file), j.contains("max_seq_length"), c, tok_file.string());
+    apply_hf_tokenizer_config(read_json_file(tok_file), j.contains("max_seq_length"), c, tok_file.string());
   auto model = std::make_shared<BertForSequenceClassification>(c);
   const auto labels = labels_from_hf(j, c.num_labels, config_file.string());
   if (!labels.empty()) model->labels = labels;
