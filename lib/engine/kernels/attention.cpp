@@ -133,8 +133,8 @@ void pack_queries_qu8(const std::uint8_t* q, std::size_t ld, std::size_t rows, s
                       std::uint8_t* panel) {
   const std::size_t k4 = (head_dim + 3) / 4;
   std::fill(panel, panel + k4 * mr * 4, std::uint8_t{0});
-  for (std::size_t t = 0; t < rows; ++t) {
-    for (std::size_t i = 0; i < k4; ++i) {
+  for (std::size_t i = 0; i < k4; ++i) {
+    for (std::size_t t = 0; t < rows; ++t) {
       const std::uint32_t word = row_word(q + t * ld, 4 * i, head_dim, 0);
       std::memcpy(panel + (i * mr + t) * 4, &word, 4);
     }
@@ -233,13 +233,12 @@ void attention_qu8(const std::uint8_t* q, const std::uint8_t* k, const std::uint
       pack_queries_qu8(q + in_off + r0 * ld, ld, rows, head_dim, mr, q_panel.data());
       gemm.fn(mr, q_panel.data(), keys, 0, n, acc.data());
       epilogue.f32(rows, mr, 0, n, acc.data(), score_params, scores.data(), n);
-      // P = exp(s - max) * (1 / sum), quantized straight into the activation panel P V reads.
+      // P = exp(s - max) / sum quantized with scale 1/255, straight into the activation panel P V reads: one
+      // pass, as e / (sum / 255) (the row has a valid key, so sum >= 1).
       for (std::size_t r = 0; r < rows; ++r) {
         float* row = scores.data() + r * n;
         const float sum = softmax.fn(n, row);
-        const float inv_sum = sum > 0.0f ? 1.0f / sum : 0.0f;
-        for (std::size_t j = 0; j < n; ++j) row[j] *= inv_sum;
-        pack.fn(row, n, probs, mr, p_panel.data() + r * 4);
+        pack.fn(row, n, {probs.scale * sum, 0}, mr, p_panel.data() + r * 4);
       }
       gemm.fn(mr, p_panel.data(), values, 0, head_dim, acc.data());
       epilogue.f32(rows, mr, 0, head_dim, acc.data(), out_params, out + out_off + r0 * ldo, ldo);

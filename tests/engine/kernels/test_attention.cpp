@@ -1,5 +1,5 @@
 // The fused attention and the softmax's exponential against double-precision math, one test case per ISA
-// level (the AVX2 GEMM + AVX2 exp, and the scalar reference pair).
+// level (the AVX-512 GEMM + AVX-512 exp, the AVX2 pair, and the scalar reference pair).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -80,7 +80,7 @@ std::vector<double> reference_attention(const std::vector<float>& q, const std::
 // worst case 9.5e-8 absolute (seq 128, head_dim 64, 100 valid keys); 1e-5 relative + 1e-6 absolute leaves room
 // without hiding a wrong index or mask (those give errors of order 0.1).
 TEMPLATE_TEST_CASE("fused attention with a padding mask matches double-precision attention", "[kernels][attention]",
-                   isa::avx2, isa::scalar) {
+                   isa::avx512skx, isa::avx2, isa::scalar) {
   for (const KernelPair& kernels : pairs_at(TestType::level)) {
     for (std::size_t seq : {1, 5, 37, 128, 200}) {
       for (std::size_t dim : {8, 24, 64}) {
@@ -117,8 +117,8 @@ TEMPLATE_TEST_CASE("fused attention with a padding mask matches double-precision
   }
 }
 
-TEMPLATE_TEST_CASE("attention without a mask, and with every key masked", "[kernels][attention]", isa::avx2,
-                   isa::scalar) {
+TEMPLATE_TEST_CASE("attention without a mask, and with every key masked", "[kernels][attention]", isa::avx512skx,
+                   isa::avx2, isa::scalar) {
   Rng rng(11);
   const std::size_t seq = 70, heads = 2, dim = 8, ld = heads * dim;
   const auto q = random_vector(rng, seq * ld, -1, 1), k = random_vector(rng, seq * ld, -1, 1);
@@ -142,7 +142,7 @@ TEMPLATE_TEST_CASE("attention without a mask, and with every key masked", "[kern
 // degree-6 Taylor polynomial on |r| <= ln2/2 (truncation < 1.3e-7) plus FP32 rounding of the reduction and the
 // polynomial; measured at most 2.3e-7 relative over [-87, 0] in steps of 1e-3: required <= 3e-7.
 TEMPLATE_TEST_CASE("the softmax's exp matches std::exp and flushes large negative inputs to 0", "[kernels][attention]",
-                   isa::avx2, isa::scalar) {
+                   isa::avx512skx, isa::avx2, isa::scalar) {
   std::vector<float> x;
   for (double t = -87.0; t < 0.0; t += 1e-3) x.push_back(static_cast<float>(t));
   const std::size_t normal = x.size();
@@ -154,8 +154,8 @@ TEMPLATE_TEST_CASE("the softmax's exp matches std::exp and flushes large negativ
   x.push_back(0.0f);
   for (const auto& kernel : kernels_at(TestType::level, sk::exp_minus_max_sum_kernels())) {
     INFO("kernel " << kernel.name);
-    // Several lengths, so the 8-lane tails and the 16-wide main loop both see every input.
-    for (std::size_t offset : {0, 1, 3, 7}) {
+    // Several lengths, so the 8- and 16-lane tails and the 16- and 32-wide main loops all see every input.
+    for (std::size_t offset : {0, 1, 3, 7, 15}) {
       std::vector<float> row(x.begin() + static_cast<std::ptrdiff_t>(offset), x.end());
       const float sum = kernel.fn(row.size(), row.data());
       double want_sum = 0, max_rel = 0;
@@ -179,7 +179,8 @@ TEMPLATE_TEST_CASE("the softmax's exp matches std::exp and flushes large negativ
   }
 }
 
-TEMPLATE_TEST_CASE("a softmax row of only masked entries becomes zero", "[kernels][attention]", isa::avx2, isa::scalar) {
+TEMPLATE_TEST_CASE("a softmax row of only masked entries becomes zero", "[kernels][attention]", isa::avx512skx, isa::avx2,
+                   isa::scalar) {
   for (const auto& kernel : kernels_at(TestType::level, sk::exp_minus_max_sum_kernels())) {
     for (std::size_t n : {1, 8, 19}) {
       std::vector<float> row(n, -std::numeric_limits<float>::infinity());
