@@ -2,12 +2,14 @@
 
 #include <cfenv>
 #include <cmath>
+#include <limits>
 
 #include "compress/modifiers/distillation_modifier.h"
 #include "compress/quant/activation_observer.h"
 #include "compress/quant/qat_hook.h"
 #include "compress/quant/quant_scheme.h"
 #include "models/cnn.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using namespace sparrow::compress;
@@ -119,6 +121,89 @@ TEST_CASE("exact quantized linear equals integer arithmetic done by hand", "[com
       const float v = static_cast<float>(acc - q.zero_point * row_sum) * (q.scale * s[n]) + b[n].item<float>();
       CHECK(y[m][n].item<float>() == v);
     }
+}
+
+TEST_CASE("exact quantized attention equals integer arithmetic done by hand", "[compress][quant]") {
+  torch::manual_seed(12);
+  const int64_t heads = 2, len = 5, dim = 6;
+  const auto q = torch::randn({1, heads, len, dim}), k = torch::randn({1, heads, len, dim}) * 0.7;
+  const auto v = torch::randn({1, heads, len, dim}) * 1.3;
+  // Key 4 is padding: the mask bias BERT adds.
+  auto mask = torch::zeros({1, 1, 1, len});
+  mask[0][0][0][4] = std::numeric_limits<float>::lowest();
+  const AttentionQParams p{{6.0f / 255.0f, 120}, {2.5f / 127.0f, 128}, {4.0f / 127.0f, 128}};
+  const auto out = quantized_attention_exact({q, k, v, mask, dim, torch::nn::Dropout(nullptr)}, p);
+  // docs/format.md "INT8 attention": exact sums, the scales grouped s_q * (s_k * c), softmax (here in double),
+  // P in steps of 1/255, P V exact times s_p * s_v.
+  const float c = 1.0f / std::sqrt(static_cast<float>(dim)), s_p = 1.0f / 255.0f;
+  const auto qa = q.accessor<float, 4>(), ka = k.accessor<float, 4>(), va = v.accessor<float, 4>();
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < len; ++i) {
+      std::vector<double> e(len - 1);
+      double mx = -1e30, sum = 0;
+      for (int64_t j = 0; j < len - 1; ++j) {
+        int32_t acc = 0, key_sum = 0;
+        for (int64_t d = 0; d < dim; ++d) {
+          const int k8 = ref_qx(ka[0][h][j][d], p.k.scale, 128) - 128;
+          acc += ref_qx(qa[0][h][i][d], p.q.scale, p.q.zero_point) * k8;
+          key_sum += k8;
+        }
+        e[j] = static_cast<float>(acc - p.q.zero_point * key_sum) * (p.q.scale * (p.k.scale * c));
+        mx = std::max(mx, e[j]);
+      }
+      for (auto& x : e) sum += (x = std::exp(x - mx));
+      for (int64_t d = 0; d < dim; ++d) {
+        int32_t acc = 0;
+        for (int64_t j = 0; j < len - 1; ++j) {
+          const int qp = ref_qx(static_cast<float>(e[j] / sum), s_p, 0);
+          acc += qp * (ref_qx(va[0][h][j][d], p.v.scale, 128) - 128);
+        }
+        const float want = static_cast<float>(acc) * (s_p * p.v.scale);
+        INFO("head " << h << " query " << i << " column " << d);
+        // Equal unless a probability lies on a rounding boundary (torch's float softmax against double here).
+        CHECK(std::fabs(out[0][h][i][d].item<float>() - want) <= s_p * p.v.scale * 127.0f);
+      }
+    }
+  }
+}
+
+TEST_CASE("QAT hook on BERT attention: training fake-quantizes, evaluation is exact, ranges round-trip", "[compress][quant]") {
+  testing::TinyBert spec;
+  auto model = testing::tiny_bert(spec);
+  const auto blocks = model->attention_blocks();
+  REQUIRE(blocks == std::vector<std::string>{"bert.encoder.layer.0.attention.self", "bert.encoder.layer.1.attention.self"});
+  auto hook = std::make_shared<QatHook>(*model, quantizable_layers(*model), blocks);
+  CHECK(hook->attention_blocks() == blocks);
+  model->set_linear_hook(hook);
+  torch::manual_seed(4);
+  const data::Batch batch{torch::randint(5, 40, {3, 8}, torch::kInt64), torch::ones({3, 8}, torch::kInt64),
+                          torch::zeros({3}, torch::kInt64)};
+  model->train();
+  for (auto& m : model->modules()) {
+    if (auto* d = m->as<torch::nn::Dropout>()) d->options.p(0.0);
+  }
+  const auto train_logits = model->logits(batch);
+  hook->freeze_observers();
+  model->eval();
+  const auto eval_logits = model->logits(batch);
+  // The same quantization, FP32 over dequantized values against exact integers: equal to rounding (a
+  // probability on a step boundary may move by one step of 1/255).
+  CHECK(torch::allclose(train_logits, eval_logits, 1e-3, 1e-3));
+  // quantization.json holds each block's q, k (zero point 128) and v ranges and reads back into the same hook.
+  const auto j = hook->to_json();
+  const auto& entry = j.at(blocks[0]);
+  CHECK(entry.at("k").at("zero_point").get<int>() == 128);
+  CHECK(entry.at("v").at("zero_point").get<int>() == 128);
+  CHECK(entry.at("q").at("lo").get<float>() < 0.0f);
+  auto again = std::make_shared<QatHook>(*model, hook->layers(), blocks);
+  again->load_json(j, "quantization.json");
+  CHECK(again->to_json() == j);
+  model->set_linear_hook(again);
+  CHECK(torch::equal(model->logits(batch), eval_logits));
+  auto broken = j;
+  broken[blocks[1]].erase("v");
+  CHECK_THROWS_WITH(again->load_json(broken, "q.json"),
+                    "q.json: attention 'bert.encoder.layer.1.attention.self' needs \"v\"");
 }
 
 TEST_CASE("observers average min and max with momentum 0.01 until frozen", "[compress][quant]") {
