@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <emmintrin.h>
 #include <limits>
 #include <vector>
 
@@ -105,25 +106,33 @@ void pack_keys_qs8(const std::uint8_t* k, std::size_t ld, std::size_t n, std::si
   }
 }
 
-// V of one head, keys [0, n), transposed into dense INT8 weights for P V (N = head_dim channels, K = n keys):
-// 4 keys x 4 channels at a time, gathered into the 4 words of those channels, which lie side by side.
+// V of one head, keys [0, n), transposed into dense INT8 weights for P V (N = head_dim channels, K = n keys): the
+// 4 keys of a group and 4 channels form one 16-byte block of the layout (the 4 channels' words side by side).
+// 16 channels of 4 keys at a time are a 4 x 16 byte transpose with SSE2 (x86-64's baseline, no ISA flag), the
+// ragged rest a byte at a time.
 void pack_values_qs8(const std::uint8_t* v, std::size_t ld, std::size_t n, std::size_t head_dim, std::int32_t* w) {
   const std::size_t k4 = (n + 3) / 4;
   std::fill(w, w + round_up_4(head_dim) * k4, 0);
-  for (std::size_t j4 = 0; j4 < k4; ++j4) {
-    std::uint32_t rows[4];  // 4 channels of 4 keys (past n: INT8 0)
-    for (std::size_t c = 0; c < head_dim; c += 4) {
-      for (std::size_t r = 0; r < 4; ++r) {
-        const std::size_t j = 4 * j4 + r;
-        rows[r] = (j < n ? row_word(v + j * ld, c, head_dim, 0x80) : 0x80808080u) ^ kFlipToInt8;
-      }
-      std::uint32_t* dst = reinterpret_cast<std::uint32_t*>(w) + ((c / 4) * k4 + j4) * 4;
-      for (std::size_t e = 0; e < 4; ++e) {
-        const unsigned shift = static_cast<unsigned>(8 * e);
-        dst[e] = (rows[0] >> shift & 0xFFu) | (rows[1] >> shift & 0xFFu) << 8 | (rows[2] >> shift & 0xFFu) << 16 |
-                 (rows[3] >> shift & 0xFFu) << 24;
-      }
+  auto* bytes = reinterpret_cast<std::uint8_t*>(w);
+  const auto block = [&](std::size_t c, std::size_t j4) { return bytes + ((c / 4) * k4 + j4) * 16; };
+  const std::size_t full_keys = n / 4 * 4, full_channels = head_dim / 16 * 16;
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  for (std::size_t j = 0; j < full_keys; j += 4) {
+    for (std::size_t c = 0; c < full_channels; c += 16) {
+      const auto row = [&](std::size_t r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(v + (j + r) * ld + c)); };
+      const __m128i r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3);
+      const __m128i lo01 = _mm_unpacklo_epi8(r0, r1), hi01 = _mm_unpackhi_epi8(r0, r1);
+      const __m128i lo23 = _mm_unpacklo_epi8(r2, r3), hi23 = _mm_unpackhi_epi8(r2, r3);
+      const __m128i out[4] = {_mm_unpacklo_epi16(lo01, lo23), _mm_unpackhi_epi16(lo01, lo23),
+                              _mm_unpacklo_epi16(hi01, hi23), _mm_unpackhi_epi16(hi01, hi23)};
+      for (std::size_t g = 0; g < 4; ++g)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(block(c + 4 * g, j / 4)), _mm_xor_si128(out[g], flip));
     }
+  }
+  // Keys of a ragged last group, and channels past the last 16 (padding stays INT8 0).
+  for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t c = j < full_keys ? full_channels : 0; c < head_dim; ++c)
+      block(c, j / 4)[(c % 4) * 4 + j % 4] = static_cast<std::uint8_t>(v[j * ld + c] ^ 0x80u);
   }
 }
 
