@@ -62,6 +62,13 @@ nlohmann::json read_json_file(const std::filesystem::path& file) {
   }
 }
 
+bool is_model_folder(const std::filesystem::path& dir, const std::string& model_type) {
+  const auto file = dir / "config.json";
+  if (!std::filesystem::is_regular_file(file)) return false;
+  const auto j = read_json_file(file);
+  return j.is_object() && (j.value("model_type", "") == model_type || j.value("name", "") == model_type);
+}
+
 torch::Tensor float_tensor(const SafeTensorView& v, const std::string& source) {
   switch (v.dtype) {
     case SafeDType::F64:

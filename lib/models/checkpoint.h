@@ -27,6 +27,9 @@ std::shared_ptr<Classifier> load_checkpoint(const std::filesystem::path& dir);
 // A JSON file a model folder holds (config.json, ...): BadInput naming it when it is missing or not JSON.
 nlohmann::json read_json_file(const std::filesystem::path& file);
 
+// Whether dir/config.json names this architecture: Hugging Face's "model_type" or a Sparrow checkpoint's "name".
+bool is_model_folder(const std::filesystem::path& dir, const std::string& model_type);
+
 // A floating-point safetensors tensor (F64, F32, F16 or BF16) as an FP32 tensor of its own; any other dtype
 // is BadInput naming `source` and the tensor.
 torch::Tensor float_tensor(const SafeTensorView& view, const std::string& source);

@@ -40,4 +40,12 @@ T read_field(const nlohmann::json& v, const std::string& what) {
   return v.get<T>();
 }
 
+// The field `key` of the object `j` as read_field reads it (named "<context>: <key>" in errors); `fallback`
+// when it is absent or null.
+template <typename T>
+T read_field_or(const nlohmann::json& j, const char* key, T fallback, const std::string& context) {
+  if (!j.contains(key) || j.at(key).is_null()) return fallback;
+  return read_field<T>(j.at(key), context + ": " + key);
+}
+
 }  // namespace sparrow::models

@@ -9,17 +9,6 @@
 
 namespace sparrow::models::bert {
 
-namespace {
-
-// A field of `j` as read_field reads it; `fallback` when it is absent or null.
-template <typename T>
-T field(const nlohmann::json& j, const char* key, T fallback, const std::string& context) {
-  if (!j.contains(key) || j.at(key).is_null()) return fallback;
-  return read_field<T>(j.at(key), context + ": " + key);
-}
-
-}  // namespace
-
 void BertConfig::validate(const std::string& context) const {
   // Sizes beyond a model that fits in memory would have the constructor allocate (or loop) for ever.
   for (const auto& [name, v] : {std::pair{"vocab_size", vocab_size}, std::pair{"hidden_size", hidden_size},
@@ -105,28 +94,28 @@ void read_pruning_fields(const nlohmann::json& pruned_heads, const nlohmann::jso
 
 BertConfig config_from_hf(const nlohmann::json& j, const std::string& context) {
   if (!j.is_object()) throw BadInput(context + ": config must be a JSON object");
-  const std::string act = field<std::string>(j, "hidden_act", "gelu", context);
+  const std::string act = read_field_or<std::string>(j, "hidden_act", "gelu", context);
   if (act != "gelu")
     throw BadInput(context + ": hidden_act '" + act + "' is not supported; Sparrow's BERT uses the exact (erf) \"gelu\"");
-  const std::string pos = field<std::string>(j, "position_embedding_type", "absolute", context);
+  const std::string pos = read_field_or<std::string>(j, "position_embedding_type", "absolute", context);
   if (pos != "absolute") throw BadInput(context + ": position_embedding_type '" + pos + "' is not supported; expected \"absolute\"");
   BertConfig c;
-  c.vocab_size = field(j, "vocab_size", c.vocab_size, context);
-  c.hidden_size = field(j, "hidden_size", c.hidden_size, context);
-  c.num_hidden_layers = field(j, "num_hidden_layers", c.num_hidden_layers, context);
-  c.num_attention_heads = field(j, "num_attention_heads", c.num_attention_heads, context);
-  c.intermediate_size = field(j, "intermediate_size", c.intermediate_size, context);
-  c.max_position_embeddings = field(j, "max_position_embeddings", c.max_position_embeddings, context);
-  c.type_vocab_size = field(j, "type_vocab_size", c.type_vocab_size, context);
-  c.pad_token_id = field(j, "pad_token_id", c.pad_token_id, context);
-  c.hidden_dropout_prob = field(j, "hidden_dropout_prob", c.hidden_dropout_prob, context);
-  c.attention_probs_dropout_prob = field(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, context);
-  c.layer_norm_eps = field(j, "layer_norm_eps", c.layer_norm_eps, context);
-  c.initializer_range = field(j, "initializer_range", c.initializer_range, context);
+  c.vocab_size = read_field_or(j, "vocab_size", c.vocab_size, context);
+  c.hidden_size = read_field_or(j, "hidden_size", c.hidden_size, context);
+  c.num_hidden_layers = read_field_or(j, "num_hidden_layers", c.num_hidden_layers, context);
+  c.num_attention_heads = read_field_or(j, "num_attention_heads", c.num_attention_heads, context);
+  c.intermediate_size = read_field_or(j, "intermediate_size", c.intermediate_size, context);
+  c.max_position_embeddings = read_field_or(j, "max_position_embeddings", c.max_position_embeddings, context);
+  c.type_vocab_size = read_field_or(j, "type_vocab_size", c.type_vocab_size, context);
+  c.pad_token_id = read_field_or(j, "pad_token_id", c.pad_token_id, context);
+  c.hidden_dropout_prob = read_field_or(j, "hidden_dropout_prob", c.hidden_dropout_prob, context);
+  c.attention_probs_dropout_prob = read_field_or(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, context);
+  c.layer_norm_eps = read_field_or(j, "layer_norm_eps", c.layer_norm_eps, context);
+  c.initializer_range = read_field_or(j, "initializer_range", c.initializer_range, context);
   const int64_t n_labels = j.contains("id2label") && j["id2label"].is_object() ? static_cast<int64_t>(j["id2label"].size()) : 2;
-  c.num_labels = field(j, "num_labels", n_labels, context);
-  c.max_seq_length = field(j, "max_seq_length", std::min<int64_t>(c.max_position_embeddings, 128), context);
-  c.do_lower_case = field(j, "do_lower_case", c.do_lower_case, context);
+  c.num_labels = read_field_or(j, "num_labels", n_labels, context);
+  c.max_seq_length = read_field_or(j, "max_seq_length", std::min<int64_t>(c.max_position_embeddings, 128), context);
+  c.do_lower_case = read_field_or(j, "do_lower_case", c.do_lower_case, context);
   read_pruning_fields(j.value("pruned_heads", nlohmann::json()), j.value("intermediate_sizes", nlohmann::json()), c, context);
   c.validate(context);
   return c;
@@ -147,9 +136,9 @@ std::vector<std::string> labels_from_hf(const nlohmann::json& j, int64_t num_lab
 }
 
 void apply_hf_tokenizer_config(const nlohmann::json& t, bool config_sets_length, BertConfig& c, const std::string& context) {
-  c.do_lower_case = field(t, "do_lower_case", c.do_lower_case, context);
+  c.do_lower_case = read_field_or(t, "do_lower_case", c.do_lower_case, context);
   if (!config_sets_length) {
-    const double max_len = field(t, "model_max_length", static_cast<double>(c.max_seq_length), context);
+    const double max_len = read_field_or(t, "model_max_length", static_cast<double>(c.max_seq_length), context);
     c.max_seq_length = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(std::clamp(max_len, 0.0, 1e9)));
   }
 }

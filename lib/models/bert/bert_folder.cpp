@@ -26,12 +26,7 @@ const SafeTensorView* find_tensor(const SafetensorsFile& file, const std::string
 
 }  // namespace
 
-bool is_bert_folder(const std::filesystem::path& dir) {
-  const auto file = dir / "config.json";
-  if (!std::filesystem::is_regular_file(file)) return false;
-  const auto j = read_json_file(file);
-  return j.is_object() && (j.value("model_type", "") == "bert" || j.value("name", "") == "bert");
-}
+bool is_bert_folder(const std::filesystem::path& dir) { return is_model_folder(dir, "bert"); }
 
 void load_bert_weights(BertForSequenceClassification& model, const std::filesystem::path& path, bool allow_new_head) {
   const SafetensorsFile file = read_safetensors(path);

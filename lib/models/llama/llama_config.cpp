@@ -10,13 +10,6 @@ namespace sparrow::models::llama {
 
 namespace {
 
-// A field of `j` as read_field reads it; `fallback` when it is absent or null.
-template <typename T>
-T field(const nlohmann::json& j, const char* key, T fallback, const std::string& context) {
-  if (!j.contains(key) || j.at(key).is_null()) return fallback;
-  return read_field<T>(j.at(key), context + ": " + key);
-}
-
 std::optional<int64_t> optional_id(const nlohmann::json& j, const char* key, std::optional<int64_t> fallback,
                                    const std::string& context) {
   if (!j.contains(key)) return fallback;
@@ -75,9 +68,9 @@ void LlamaConfig::validate(const std::string& context) const {
 
 LlamaConfig config_from_hf(const nlohmann::json& j, const std::string& context) {
   if (!j.is_object()) throw BadInput(context + ": config must be a JSON object, found " + shown(j));
-  const std::string model_type = field<std::string>(j, "model_type", "llama", context);
+  const std::string model_type = read_field_or<std::string>(j, "model_type", "llama", context);
   if (model_type != "llama") throw BadInput(context + ": model_type is \"" + model_type + "\", expected \"llama\"");
-  const std::string act = field<std::string>(j, "hidden_act", "silu", context);
+  const std::string act = read_field_or<std::string>(j, "hidden_act", "silu", context);
   if (act != "silu") throw BadInput(context + ": hidden_act \"" + act + "\" is not supported; Sparrow's Llama uses \"silu\" (SwiGLU)");
   if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
     throw BadInput(context + ": rope_scaling " + shown(j.at("rope_scaling")) +
@@ -89,18 +82,18 @@ LlamaConfig config_from_hf(const nlohmann::json& j, const std::string& context) 
       for (const auto& name : a) read_field<std::string>(name, context + ": architectures");
   }
   LlamaConfig c;
-  c.vocab_size = field(j, "vocab_size", c.vocab_size, context);
-  c.hidden_size = field(j, "hidden_size", c.hidden_size, context);
-  c.intermediate_size = field(j, "intermediate_size", c.intermediate_size, context);
-  c.num_hidden_layers = field(j, "num_hidden_layers", c.num_hidden_layers, context);
-  c.num_attention_heads = field(j, "num_attention_heads", c.num_attention_heads, context);
-  c.num_key_value_heads = field(j, "num_key_value_heads", c.num_attention_heads, context);
+  c.vocab_size = read_field_or(j, "vocab_size", c.vocab_size, context);
+  c.hidden_size = read_field_or(j, "hidden_size", c.hidden_size, context);
+  c.intermediate_size = read_field_or(j, "intermediate_size", c.intermediate_size, context);
+  c.num_hidden_layers = read_field_or(j, "num_hidden_layers", c.num_hidden_layers, context);
+  c.num_attention_heads = read_field_or(j, "num_attention_heads", c.num_attention_heads, context);
+  c.num_key_value_heads = read_field_or(j, "num_key_value_heads", c.num_attention_heads, context);
   // Checked before the division below.
   check_model_size(context + ": num_attention_heads", c.num_attention_heads);
-  c.head_dim = field(j, "head_dim", c.hidden_size / c.num_attention_heads, context);
-  c.max_position_embeddings = field(j, "max_position_embeddings", c.max_position_embeddings, context);
-  c.rms_norm_eps = field(j, "rms_norm_eps", c.rms_norm_eps, context);
-  c.rope_theta = field(j, "rope_theta", c.rope_theta, context);
+  c.head_dim = read_field_or(j, "head_dim", c.hidden_size / c.num_attention_heads, context);
+  c.max_position_embeddings = read_field_or(j, "max_position_embeddings", c.max_position_embeddings, context);
+  c.rms_norm_eps = read_field_or(j, "rms_norm_eps", c.rms_norm_eps, context);
+  c.rope_theta = read_field_or(j, "rope_theta", c.rope_theta, context);
   // transformers 5 writes the rotary settings as rope_parameters {"rope_type", "rope_theta", ...}.
   if (j.contains("rope_parameters") && !j.at("rope_parameters").is_null()) {
     const auto& rope = j.at("rope_parameters");
@@ -109,14 +102,14 @@ LlamaConfig config_from_hf(const nlohmann::json& j, const std::string& context) 
     for (const auto& [key, value] : rope.items())
       if (key != "rope_type" && key != "rope_theta")
         throw BadInput(where + " " + shown(rope) + " is not supported; Sparrow's Llama supports only {\"rope_type\": \"default\", \"rope_theta\": ...}");
-    const std::string type = field<std::string>(rope, "rope_type", "default", where);
+    const std::string type = read_field_or<std::string>(rope, "rope_type", "default", where);
     if (type != "default") throw BadInput(where + ": rope_type \"" + type + "\" is not supported; expected \"default\"");
-    c.rope_theta = field(rope, "rope_theta", c.rope_theta, where);
+    c.rope_theta = read_field_or(rope, "rope_theta", c.rope_theta, where);
   }
-  c.attention_bias = field(j, "attention_bias", c.attention_bias, context);
-  c.mlp_bias = field(j, "mlp_bias", c.mlp_bias, context);
-  c.attention_dropout = field(j, "attention_dropout", c.attention_dropout, context);
-  c.tie_word_embeddings = field(j, "tie_word_embeddings", c.tie_word_embeddings, context);
+  c.attention_bias = read_field_or(j, "attention_bias", c.attention_bias, context);
+  c.mlp_bias = read_field_or(j, "mlp_bias", c.mlp_bias, context);
+  c.attention_dropout = read_field_or(j, "attention_dropout", c.attention_dropout, context);
+  c.tie_word_embeddings = read_field_or(j, "tie_word_embeddings", c.tie_word_embeddings, context);
   c.bos_token_id = optional_id(j, "bos_token_id", c.bos_token_id, context);
   c.pad_token_id = optional_id(j, "pad_token_id", c.pad_token_id, context);
   if (j.contains("eos_token_id")) {
@@ -128,12 +121,12 @@ LlamaConfig config_from_hf(const nlohmann::json& j, const std::string& context) 
       c.eos_token_id.push_back(read_field<int64_t>(e, context + ": eos_token_id"));
     }
   }
-  c.initializer_range = field(j, "initializer_range", c.initializer_range, context);
+  c.initializer_range = read_field_or(j, "initializer_range", c.initializer_range, context);
   // transformers 4.56 renamed torch_dtype to dtype.
-  c.torch_dtype = field(j, "torch_dtype", field(j, "dtype", c.torch_dtype, context), context);
-  c.pretraining_tp = field(j, "pretraining_tp", c.pretraining_tp, context);
-  c.use_cache = field(j, "use_cache", c.use_cache, context);
-  c.transformers_version = field(j, "transformers_version", c.transformers_version, context);
+  c.torch_dtype = read_field_or(j, "torch_dtype", read_field_or(j, "dtype", c.torch_dtype, context), context);
+  c.pretraining_tp = read_field_or(j, "pretraining_tp", c.pretraining_tp, context);
+  c.use_cache = read_field_or(j, "use_cache", c.use_cache, context);
+  c.transformers_version = read_field_or(j, "transformers_version", c.transformers_version, context);
   c.validate(context);
   return c;
 }

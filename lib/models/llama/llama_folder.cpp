@@ -18,12 +18,7 @@ constexpr const char* kCarriedFiles[] = {"tokenizer.json", "tokenizer_config.jso
 
 }  // namespace
 
-bool is_llama_folder(const std::filesystem::path& dir) {
-  const auto file = dir / "config.json";
-  if (!std::filesystem::is_regular_file(file)) return false;
-  const auto j = read_json_file(file);
-  return j.is_object() && (j.value("model_type", "") == "llama" || j.value("name", "") == "llama");
-}
+bool is_llama_folder(const std::filesystem::path& dir) { return is_model_folder(dir, "llama"); }
 
 std::shared_ptr<LlamaForCausalLM> load_llama_folder(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir)) throw BadInput(dir.string() + ": model folder not found");

@@ -114,6 +114,7 @@ quantization_modifiers:
   - !QuantizationModifier
     start_epoch: 2.0
     disable_quantization_observer_epoch: 2.75
+    quantize_attention: true
 )";
 
 // The checkpoint folder named by `env`, or one trained here from `recipe` (+ `teacher` when the recipe names one).
