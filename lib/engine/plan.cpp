@@ -124,6 +124,20 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         if (op.inputs.size() == 2 && plan.shapes[op.inputs[1]] != x)  // a folded residual add
           fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");
         break;
+      case OpKind::rms_norm:
+        if (x.empty() || x.back() != op.width) fail("input " + shape_text(x) + " does not end in " + std::to_string(op.width));
+        break;
+      case OpKind::rotary:
+        if (x.size() != 3 || x[2] != op.heads * op.head_size) fail("input " + shape_text(x) + " is not [B, L, heads * head_size]");
+        break;
+      case OpKind::causal_attention: {
+        const std::vector<std::size_t> kv = {x.size() == 3 ? x[0] : 0, x.size() == 3 ? x[1] : 0, op.kv_heads * op.head_size};
+        if (x.size() != 3 || x[2] != op.heads * op.head_size) fail("q " + shape_text(x) + " is not [B, L, heads * head_size]");
+        if (plan.shapes[op.inputs[1]] != kv || plan.shapes[op.inputs[2]] != kv)
+          fail("k and v are not [B, L, kv_heads * head_size] = " + shape_text(kv));
+        break;
+      }
+      case OpKind::swiglu:
       case OpKind::add:
         if (plan.shapes[op.inputs[1]] != x) fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");
         break;
