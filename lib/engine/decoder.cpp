@@ -30,6 +30,12 @@ OutputView Decoder::prefill(const std::vector<std::int64_t>& prompt) {
 
 OutputView Decoder::decode(std::int64_t token) { return run({token}); }
 
+void Decoder::check_ids(const std::vector<std::int64_t>& tokens, const std::string& source) const {
+  for (const std::int64_t id : tokens)
+    if (id < 0 || static_cast<std::size_t>(id) >= vocab_size_)
+      throw BadInput(source + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocab_size_) + ")");
+}
+
 OutputView Decoder::run(const std::vector<std::int64_t>& tokens) {
   const std::string src = model().file().source();
   if (tokens.empty()) throw BadInput(src + ": no tokens to run");
@@ -37,9 +43,7 @@ OutputView Decoder::run(const std::vector<std::int64_t>& tokens) {
     throw BadInput(src + ": the context is full: " + std::to_string(cache_.length) + " tokens run and " +
                    std::to_string(tokens.size()) + " more exceed the model's " + std::to_string(cache_.context) +
                    " (sparrow.context_length)");
-  for (const std::int64_t id : tokens)
-    if (id < 0 || static_cast<std::size_t>(id) >= vocab_size_)
-      throw BadInput(src + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocab_size_) + ")");
+  check_ids(tokens, src);
   auto out = engine_.run(1, tokens.size(), {tokens.data()}, &cache_);
   cache_.length += tokens.size();
   return out.front();

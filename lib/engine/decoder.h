@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -24,6 +25,9 @@ class Decoder {
   // Runs tokens after those already run (prefill without the reset). BadInput, leaving the cache as it was,
   // when they do not fit the context or an id is outside the vocabulary.
   OutputView run(const std::vector<std::int64_t>& tokens);
+
+  // BadInput naming `source` (a file, a flag) when an id is outside the vocabulary.
+  void check_ids(const std::vector<std::int64_t>& tokens, const std::string& source) const;
 
   // Tokens in the cache: the position the next token takes.
   std::size_t position() const { return cache_.length; }

@@ -31,7 +31,7 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
     return n == heads ? t : t.repeat_interleave(heads / n, 1);
   };
   auto scores = torch::matmul(split(q, heads), split(k, kv_heads).transpose(-1, -2)) / std::sqrt(static_cast<double>(head_size));
-  scores = scores.masked_fill(torch::ones({L, L}, torch::kBool).triu(1), -std::numeric_limits<float>::infinity());
+  scores = scores.masked_fill(torch::ones({L, L}).triu(1).to(torch::kBool), -std::numeric_limits<float>::infinity());
   return torch::matmul(torch::softmax(scores, -1), split(v, kv_heads)).transpose(1, 2).reshape({B, L, heads * head_size});
 }
 
