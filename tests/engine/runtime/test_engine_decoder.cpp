@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "core/errors.h"
@@ -12,6 +13,7 @@
 #include "engine/kernels/isa.h"
 #include "export/interpret.h"
 #include "format/reader.h"
+#include "format/writer.h"
 #include "models/llama/llama.h"
 #include "models/mlp.h"
 #include "parity_fixtures.h"
@@ -194,4 +196,26 @@ TEST_CASE("decoder errors: context full, unknown token id, not a causal LM", "[e
   CHECK_THROWS_WITH(engine::Decoder(load_bytes(exporter::build_file(exporter::lower_model(*std::make_shared<models::Mlp>(mlp)), {}).serialize()),
                                     {1, false}),
                     "<exported model>: not a causal language model (sparrow.task is not \"causal_lm\")");
+}
+
+TEST_CASE("a causal LM's metadata is checked at load: tokenizer, context length", "[engine][decoder]") {
+  auto model = small_llama(false, 10);
+  const auto file = format::File::parse(export_bytes(*model, {}));
+  const auto with_metadata = [&](const std::function<void(nlohmann::json&)>& edit) {
+    format::Writer w;
+    for (const auto& t : file.tensors()) w.add_tensor(t.name, t.dtype, t.dims, file.data(t), t.nbytes);
+    nlohmann::json graph = file.graph();
+    edit(graph["metadata"]);
+    w.set_graph(graph);
+    return load_bytes(w.serialize());
+  };
+  CHECK(with_metadata([](auto&) {})->bpe_tokenizer() == nullptr);
+  CHECK_THROWS_WITH(with_metadata([](auto& m) { m["sparrow.tokenizer"] = {{"type", "bpe"}, {"tokenizer_json", {{"version", "1.0"}}}}; }),
+                    "<exported model>: metadata: sparrow.tokenizer.tokenizer_json: (top level).pre_tokenizer: missing");
+  CHECK_THROWS_WITH(with_metadata([](auto& m) { m["sparrow.tokenizer"] = {{"type", "wordpiece"}}; }),
+                    Catch::Contains("sparrow.tokenizer of a causal LM must be {\"type\": \"bpe\""));
+  CHECK_THROWS_WITH(with_metadata([](auto& m) { m.erase("sparrow.context_length"); }),
+                    "<exported model>: metadata: sparrow.context_length must be an integer in [1, 1048576]");
+  CHECK_THROWS_WITH(with_metadata([](auto& m) { m["sparrow.task"] = "text_classification"; }),
+                    "<exported model>: metadata: causal_attention ops need sparrow.task \"causal_lm\"");
 }
