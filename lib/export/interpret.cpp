@@ -49,7 +49,7 @@ torch::Tensor rotary(const torch::Tensor& x, std::int64_t heads, std::int64_t he
 torch::Tensor run_op(const LoweredOp& op, const std::vector<torch::Tensor>& in) {
   const auto& a = op.attrs;
   const auto w = [&](const char* role) { return op.weights.at(role); };
-  if (op.op == "linear") return torch::linear(in[0], w("weight"), w("bias"));
+  if (op.op == "linear") return torch::linear(in[0], w("weight"), op.weights.count("bias") ? w("bias") : torch::Tensor());
   if (op.op == "conv2d") {
     const auto kernel = ints(a["kernel"]);
     const auto weight = w("weight").view({a["out_channels"].get<std::int64_t>(), a["in_channels"].get<std::int64_t>(), kernel[0], kernel[1]});

@@ -115,7 +115,10 @@ TEST_CASE("Llama lowering: the reference interpreter's logits equal the model's"
   torch::NoGradGuard no_grad;
   const auto graph = exporter::lower_model(*model);
   const auto logits = exporter::interpret(graph, batch).at("logits");
-  CHECK(torch::allclose(logits, model->logits(batch), 1e-5, 1e-5));
+  const auto reference = model->logits(batch);
+  const float diff = ((logits - reference).abs() / reference.abs().clamp_min(1.0)).max().item<float>();
+  INFO("tied " << tied << ": max diff " << diff);
+  CHECK(diff <= kFp32Tolerance);
   CHECK(graph.quantizable.size() == 14);  // 7 projections per layer; lm_head and the embeddings stay FP32
 }
 
@@ -129,7 +132,9 @@ TEST_CASE("FP32 Llama export: engine logits equal the model's at prefill and eve
   CHECK(loaded->cache_shape().layers == 2);
   CHECK(loaded->cache_shape().kv_heads == 2);
   engine::Decoder decoder(loaded, {2, false});
-  CHECK(decode_parity(decoder, *model, 12) <= kFp32Tolerance);
+  const float diff = decode_parity(decoder, *model, 12);
+  INFO("max diff " << diff);
+  CHECK(diff <= kFp32Tolerance);
   // A second prefill starts over: the same logits as the first.
   const auto first = decoder.prefill(prompt_ids());
   const std::vector<float> again(first.data, first.data + 50);
@@ -153,8 +158,9 @@ TEST_CASE("INT8 Llama export (sparse and dense INT8 linears): engine equals the 
   std::set<format::WeightFormat> formats;
   for (const auto& op : file.graph()["ops"])
     if (op["op"] == "linear") formats.insert(file.weights(op).format);
-  CHECK(formats == std::set<format::WeightFormat>{format::WeightFormat::sparse_int8, format::WeightFormat::dense_int8,
-                                                  format::WeightFormat::fp32});
+  CHECK(formats.count(format::WeightFormat::sparse_int8) == 1);  // the pruned MLP
+  CHECK(formats.count(format::WeightFormat::dense_int8) == 1);   // attention projections
+  CHECK(formats.count(format::WeightFormat::fp32) == 1);         // lm_head
   attach_quantization(*model, options);
   engine::Decoder decoder(load_bytes(bytes), {2, false});
   const float diff = decode_parity(decoder, *model, 10);
