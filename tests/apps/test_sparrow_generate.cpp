@@ -103,7 +103,7 @@ TEST_CASE("sparrow generate --temperature 0: the zoo model's greedy tokens, log-
   CHECK(plain.output == lm.tokenizer->decode(ids, true) + "\n");
 }
 
-TEST_CASE("sparrow generate: a seed makes sampling reproducible; the context bounds the tokens", "[cli][engine]") {
+TEST_CASE("sparrow generate: a seed makes sampling reproducible, and the context bounds the tokens", "[cli][engine]") {
   const auto a = run_command(generate("--prompt-ids 5,6,7 --temperature 1.2 --top-k 50 --top-p 0.9 --seed 7 --max-tokens 20 --json"));
   const auto b = run_command(generate("--prompt-ids 5,6,7 --temperature 1.2 --top-k 50 --top-p 0.9 --seed 7 --max-tokens 20 --json"));
   INFO(a.output);
