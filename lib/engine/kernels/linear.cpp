@@ -142,6 +142,13 @@ const SpmmB4Kernel& spmv_b4_kernel() {
   static const SpmmB4Kernel& k = select_kernel(spmv_b4_kernels(), "spmv-b4 (one token)");
   return k;
 }
+const SpmmB4Kernel& sparse_kernel(std::size_t rows, std::size_t m) {
+  // The one-token kernel unless only its portable fallback is left while the panel kernel has SIMD (AVX2:
+  // its 32-token panel at one token was measured faster than the scalar loop).
+  const SpmmB4Kernel& one = spmv_b4_kernel();
+  if (m == 1 && rows == 1 && (one.isa != Isa::scalar || spmm_b4_kernel().isa == Isa::scalar)) return one;
+  return spmm_kernel(rows);
+}
 const SpmmB4Kernel& spmm_kernel(std::size_t rows) {
   if (rows == 1) return spmm_b4_kernel();
   if (rows != 2 && rows != 4) throw std::invalid_argument("spmm: no kernel for " + std::to_string(rows) + "x4 tiles");

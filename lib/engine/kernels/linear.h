@@ -61,6 +61,10 @@ const SpmmB4Kernel& spmm_b4_kernel();
 // kernel for 2 and 4; throws std::invalid_argument otherwise.
 const SpmmB4Kernel& spmm_kernel(std::size_t rows);
 const SpmmB4Kernel& spmv_b4_kernel();
+// The kernel a sparse layer with `rows` channels per tile runs over m tokens: the one-token kernel for one
+// token of a 1x4-block layer (when it has SIMD, or nothing has), else spmm_kernel(rows). Its mr is the
+// layer's panel height.
+const SpmmB4Kernel& sparse_kernel(std::size_t rows, std::size_t m);
 const QGemmKernel& qgemm_kernel();
 const F32GemmKernel& f32_gemm_kernel();
 const QEpilogueKernel& qepilogue_kernel();
