@@ -4,11 +4,13 @@
 // own dynamic INT8 linears, in the same process, in rounds interleaved with the engine's
 // (lib/pipeline/speed_comparison.h), and prints both speed-ups and whether the machine was quiet enough to
 // trust them. Speeds are measured, never asserted. --seq is for text models: an image
-// model refuses it (exit 2), and its output shows the image shape instead.
+// model refuses it (exit 2), and its output shows the image shape instead. A causal LM is timed as it generates
+// (--prompt-tokens, --gen-tokens): prefill and decode tokens per second.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "apps/sparrow/command.h"
 #include "apps/sparrow/torch_baseline.h"
 #include "core/errors.h"
+#include "engine/decoder.h"
 #include "engine/engine.h"
 #include "pipeline/speed_comparison.h"
 
@@ -40,6 +43,9 @@ struct BenchFlags {
   bool profile = false;
   bool compare = false;
   bool fp32_baseline_only = false;
+  std::size_t prompt_tokens = 32;  // causal LMs
+  std::size_t gen_tokens = 32;
+  bool lm_flags_given = false;
 };
 
 // The LibTorch baselines of --compare, in the order timed and printed: a label, and the key that names its
@@ -85,8 +91,63 @@ std::string item_text(const engine::Model& model, std::size_t seq) {
   return fmt::format("{} images", fmt::join(image_dims(model), "x"));
 }
 
+// A causal LM: per iteration, the prefill of --prompt-tokens random ids, then --gen-tokens decode steps through
+// the KV cache (each feeding back the greedy token); prefill and decode tokens per second are the medians.
+int bench_decoder(const BenchFlags& flags, const std::shared_ptr<const engine::Model>& model) {
+  if (flags.compare) throw BadInput("--compare: no LibTorch baseline for causal LMs yet; time the engine alone");
+  engine::Decoder decoder(model, {static_cast<std::size_t>(flags.threads), false});
+  if (flags.prompt_tokens + flags.gen_tokens > decoder.context_length())
+    throw BadInput(fmt::format("--prompt-tokens {} and --gen-tokens {} exceed the model's context of {} tokens", flags.prompt_tokens,
+                               flags.gen_tokens, decoder.context_length()));
+  std::mt19937 rng(0);
+  std::uniform_int_distribution<std::int64_t> token(0, static_cast<std::int64_t>(decoder.vocab_size()) - 1);
+  std::vector<std::int64_t> prompt(flags.prompt_tokens);
+  for (auto& id : prompt) id = token(rng);
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> prefill, decode;
+  for (std::size_t i = 0; i < flags.warmup + flags.iterations; ++i) {
+    auto start = Clock::now();
+    auto logits = decoder.prefill(prompt);
+    const double p = std::chrono::duration<double>(Clock::now() - start).count();
+    start = Clock::now();
+    for (std::size_t t = 0; t < flags.gen_tokens; ++t) {
+      const float* last = logits.data + (logits.shape[1] - 1) * logits.shape[2];
+      logits = decoder.decode(std::max_element(last, last + logits.shape[2]) - last);
+    }
+    const double d = std::chrono::duration<double>(Clock::now() - start).count();
+    if (i < flags.warmup) continue;
+    prefill.push_back(static_cast<double>(flags.prompt_tokens) / p);
+    if (flags.gen_tokens > 0) decode.push_back(static_cast<double>(flags.gen_tokens) / d);
+  }
+  const auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const nlohmann::json result = {{"file", flags.file},
+                                 {"threads", decoder.engine().threads()},
+                                 {"isa", engine::Engine::isa()},
+                                 {"prompt_tokens", flags.prompt_tokens},
+                                 {"gen_tokens", flags.gen_tokens},
+                                 {"iterations", flags.iterations},
+                                 {"prefill_tokens_per_second", median(prefill)},
+                                 {"decode_tokens_per_second", median(decode)},
+                                 {"kv_cache_bytes", decoder.cache().bytes()}};
+  if (flags.json) {
+    std::cout << result.dump() << std::endl;
+    return 0;
+  }
+  std::cout << fmt::format("{}: prompt {} tokens, {} generated, {} thread(s), ISA {}\n", flags.file, flags.prompt_tokens, flags.gen_tokens,
+                           decoder.engine().threads(), engine::Engine::isa());
+  std::cout << fmt::format("prefill: {:10.1f} tokens/s\ndecode:  {:10.1f} tokens/s (batch 1; medians of {} runs)\n", median(prefill),
+                           median(decode), flags.iterations);
+  return 0;
+}
+
 int bench(const BenchFlags& flags) {
   const auto model = engine::Model::load(flags.file);
+  if (model->is_causal_lm()) return bench_decoder(flags, model);
+  if (flags.lm_flags_given) throw BadInput(flags.file + ": --prompt-tokens and --gen-tokens are for causal LMs");
   const std::size_t seq = model->is_text() ? flags.seq : 0;
   if (!model->is_text() && flags.seq_given)
     throw BadInput(fmt::format("--seq {}: {} is an image model ({}); --seq is for text models", flags.seq, flags.file,
@@ -228,6 +289,12 @@ Action register_bench(CLI::App& sub, const CommonFlags&) {
                          ->check(CLI::Range(1, 4096))
                          ->capture_default_str();
   add_threads_option(sub, flags->threads, "Threads for the engine and for LibTorch", "1");
+  CLI::Option* prompt = sub.add_option("--prompt-tokens", flags->prompt_tokens, "Causal LMs: tokens of the prompt each run prefills")
+                            ->check(CLI::Range(1, 1 << 20))
+                            ->capture_default_str();
+  CLI::Option* gen = sub.add_option("--gen-tokens", flags->gen_tokens, "Causal LMs: tokens each run decodes after the prompt")
+                         ->check(CLI::Range(0, 1 << 20))
+                         ->capture_default_str();
   sub.add_option("--warmup", flags->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
   sub.add_option("--iterations", flags->iterations, "Timed runs")->check(CLI::Range(1, 1000000))->capture_default_str();
   sub.add_flag("--json", flags->json, "Print one JSON object");
@@ -241,9 +308,11 @@ Action register_bench(CLI::App& sub, const CommonFlags&) {
       "  sparrow bench bert90.sparrow --batch 8 --seq 128 --threads 2\n"
       "  sparrow bench bert90.sparrow --batch 1 --seq 128 --compare --json     (engine vs LibTorch FP32 and INT8)\n"
       "  sparrow bench cnn90.sparrow --batch 64 --profile                      (image models take no --seq)\n"
+      "  sparrow bench llama.sparrow --prompt-tokens 128 --gen-tokens 64      (causal LMs: prefill and decode tokens/s)\n"
       "Inputs are random, of the given shape. Exit codes: 0 ok, 2 bad input, 3 internal error.");
-  return [flags, seq] {
+  return [flags, seq, prompt, gen] {
     flags->seq_given = seq->count() > 0;
+    flags->lm_flags_given = prompt->count() + gen->count() > 0;
     return bench(*flags);
   };
 }

@@ -16,5 +16,8 @@ Action register_inspect(CLI::App& sub, const CommonFlags& common);
 Action register_run(CLI::App& sub, const CommonFlags& common);
 // `sparrow bench FILE [--batch B] [--seq L] [--threads T] ... [--compare]`: speed (bench_command.cpp).
 Action register_bench(CLI::App& sub, const CommonFlags& common);
+// `sparrow generate FILE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+// [--json]`: a causal LM continues a prompt (generate_command.cpp).
+Action register_generate(CLI::App& sub, const CommonFlags& common);
 
 }  // namespace sparrow::apps

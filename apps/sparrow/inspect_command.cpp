@@ -75,12 +75,23 @@ std::string human_bytes(double b) {
   return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.2f} {}", b, units[u]);
 }
 
-// The metadata as printed: a tokenizer's vocabulary is summarised by its size.
+// The metadata as printed: a tokenizer's vocabulary is summarised by its size (a BPE tokenizer's by its
+// vocabulary's size and its merges' count).
 nlohmann::json printable_metadata(const nlohmann::json& metadata) {
   nlohmann::json m = metadata;
-  if (m.contains("sparrow.tokenizer") && m["sparrow.tokenizer"].is_object() && m["sparrow.tokenizer"].contains("vocab")) {
-    m["sparrow.tokenizer"]["vocab_size"] = m["sparrow.tokenizer"]["vocab"].size();
-    m["sparrow.tokenizer"].erase("vocab");
+  if (!m.contains("sparrow.tokenizer") || !m["sparrow.tokenizer"].is_object()) return m;
+  auto& t = m["sparrow.tokenizer"];
+  if (t.contains("vocab")) {
+    t["vocab_size"] = t["vocab"].size();
+    t.erase("vocab");
+  }
+  if (t.contains("tokenizer_json") && t["tokenizer_json"].is_object()) {
+    const auto& model = t["tokenizer_json"].value("model", nlohmann::json::object());
+    if (model.is_object()) {
+      if (model.contains("vocab")) t["vocab_size"] = model["vocab"].size();
+      if (model.contains("merges")) t["merges"] = model["merges"].size();
+    }
+    t.erase("tokenizer_json");
   }
   return m;
 }

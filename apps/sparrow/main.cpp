@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   using namespace sparrow;
   apps::CommonFlags common;
-  CLI::App app{"sparrow: inspect, run and benchmark .sparrow models.", "sparrow"};
+  CLI::App app{"sparrow: inspect, run, benchmark and generate with .sparrow models.", "sparrow"};
   app.set_version_flag("--version", std::string("sparrow ") + SPARROW_VERSION);
   app.footer(
       "Examples:\n"
@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       "  sparrow inspect model.sparrow --json\n"
       "  sparrow run model.sparrow --input texts.jsonl --output predictions.jsonl\n"
       "  sparrow bench model.sparrow --batch 8 --seq 128 --threads 2 --compare --json\n"
+      "  sparrow generate llama.sparrow --prompt \"The Union\" --max-tokens 40\n"
       "Exit codes: 0 ok, 2 bad input (including a malformed .sparrow file), 3 internal error.");
   apps::add_console_flags(app, common);
   app.require_subcommand(1);
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   subcommands.emplace_back(run, apps::register_run(*run, common));
   CLI::App* bench = app.add_subcommand("bench", "Measure a model's speed (and LibTorch FP32's and INT8's with --compare)");
   subcommands.emplace_back(bench, apps::register_bench(*bench, common));
+  CLI::App* generate = app.add_subcommand("generate", "Continue a prompt with a causal LM (a Llama export), streaming the text");
+  subcommands.emplace_back(generate, apps::register_generate(*generate, common));
 
   return apps::run_cli(app, argc, argv, common, subcommands);
 }

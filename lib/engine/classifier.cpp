@@ -25,7 +25,10 @@ TokenBatch encode_texts(const text::Tokenizer& tokenizer, const std::vector<std:
   return t;
 }
 
-Classifier::Classifier(std::shared_ptr<const Model> model, EngineOptions options) : engine_(std::move(model), options) {}
+Classifier::Classifier(std::shared_ptr<const Model> model, EngineOptions options) : engine_(std::move(model), options) {
+  if (this->model().is_causal_lm())
+    throw BadInput(this->model().file().source() + ": a causal LM generates text (sparrow generate), it does not classify");
+}
 
 std::vector<Prediction> Classifier::classify_texts(const std::vector<std::string>& texts) {
   if (!model().is_text()) throw BadInput(model().file().source() + ": not a text model");

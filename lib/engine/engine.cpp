@@ -35,6 +35,10 @@ OpFn op_function(OpKind kind) {
     case OpKind::max_pool: return ops::max_pool;
     case OpKind::first_token: return ops::first_token;
     case OpKind::flatten: return ops::flatten;
+    case OpKind::rms_norm: return ops::rms_norm;
+    case OpKind::rotary: return ops::rotary;
+    case OpKind::swiglu: return ops::swiglu;
+    case OpKind::causal_attention: return ops::causal_attention;
   }
   throw InternalError("engine: no function for an op kind");
 }
@@ -90,7 +94,7 @@ const Plan& Engine::plan(std::size_t batch, std::size_t seq) {
   const auto key = std::make_pair(batch, seq);
   auto it = plans_.find(key);
   if (it == plans_.end()) {
-    PanelHeights mr{kernels::spmm_b4_kernel().mr, kernels::qgemm_kernel().mr};
+    PanelHeights mr{kernels::spmm_b4_kernel().mr, kernels::qgemm_kernel().mr, kernels::sparse_kernel(1, 1).mr};
     it = plans_.emplace(key, make_plan(*model_, batch, seq, mr, options_.keep_values)).first;
   }
   if (it->second.arena_bytes > arena_bytes_) {
@@ -107,7 +111,7 @@ const float* Engine::value(const std::string& name) const {
   return reinterpret_cast<const float*>(arena_.get() + last_plan_->offsets[*v]);
 }
 
-std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs) {
+std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs, KvCache* cache) {
   const Plan& p = plan(batch, seq);
   last_plan_ = &p;
   const auto& values = model_->values();
@@ -125,6 +129,7 @@ std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const st
     ops::OpArgs args{op, {}, {}, base + p.offsets[op.output], &p.shapes[op.output],
                      p.elements(op.output) * type_size(values[op.output].type),
                      p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_};
+    args.cache = cache;
     if (p.input_panels[i]) args.input_panels = base + p.offsets[op.inputs[0]];
     if (p.panels_from[i] != i) args.input_panels = base + p.scratch[p.panels_from[i]];
     if (p.output_panels[i]) args.output_panels = &*p.output_panels[i];

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/kernels/thread_pool.h"
+#include "engine/kv_cache.h"
 #include "engine/model.h"
 #include "engine/plan.h"
 
@@ -63,8 +64,10 @@ class Engine {
 
   // Runs the graph on `batch` items of `seq` tokens (text; ignored for images). inputs[i] holds graph input
   // i, contiguous, in its dtype (i64 ids and mask [batch][seq]; f32 images [batch][...]).
-  // Returns the graph outputs (f32) in the file's order.
-  std::vector<OutputView> run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs);
+  // Returns the graph outputs (f32) in the file's order. A causal LM's graph runs its `seq` tokens after the
+  // `cache`'s (batch 1), writing their keys and values there; the caller advances cache->length (decoder.h).
+  std::vector<OutputView> run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs,
+                              KvCache* cache = nullptr);
 
   const Plan& plan(std::size_t batch, std::size_t seq);
   // Any f32 value of the last run, by name (with keep_values; otherwise only graph inputs and outputs are

@@ -79,7 +79,8 @@ const std::map<std::string, OpKind> kKinds = {
     {"conv2d", OpKind::conv2d},     {"embedding", OpKind::embedding},   {"layer_norm", OpKind::layer_norm},
     {"gelu", OpKind::gelu},         {"relu", OpKind::relu},             {"tanh", OpKind::tanh},
     {"softmax", OpKind::softmax},   {"add", OpKind::add},               {"attention", OpKind::attention},
-    {"flatten", OpKind::flatten},
+    {"flatten", OpKind::flatten},   {"rms_norm", OpKind::rms_norm},     {"rotary", OpKind::rotary},
+    {"swiglu", OpKind::swiglu},     {"causal_attention", OpKind::causal_attention},
 };
 
 }  // namespace
@@ -101,6 +102,10 @@ const char* op_kind_name(OpKind kind) {
     case OpKind::max_pool: return "max_pool";
     case OpKind::first_token: return "first_token";
     case OpKind::flatten: return "flatten";
+    case OpKind::rms_norm: return "rms_norm";
+    case OpKind::rotary: return "rotary";
+    case OpKind::swiglu: return "swiglu";
+    case OpKind::causal_attention: return "causal_attention";
   }
   return "?";
 }
@@ -251,9 +256,42 @@ void Model::build() {
         break;
       }
       case OpKind::add:
+      case OpKind::swiglu:
         expect(0, ValueType::f32, "f32");
         expect(1, ValueType::f32, "f32");
         break;
+      case OpKind::rms_norm: {
+        expect(0, ValueType::f32, "f32");
+        std::vector<std::uint64_t> dims;
+        op.gamma = r.f32_weight("gamma", 1, &dims);
+        op.width = dims[0];
+        op.eps = static_cast<float>(r.number("eps"));
+        if (!(op.eps > 0)) r.fail("\"eps\" must be > 0");
+        break;
+      }
+      case OpKind::rotary:
+        expect(0, ValueType::f32, "f32");
+        op.heads = static_cast<std::size_t>(r.integer("heads", 1, 4096));
+        op.head_size = static_cast<std::size_t>(r.integer("head_size", 2, 1 << 16));
+        op.theta = static_cast<float>(r.number("theta"));
+        if (op.head_size % 2 != 0 || !(op.theta > 0)) r.fail("head_size must be even and theta > 0");
+        break;
+      case OpKind::causal_attention: {
+        for (std::size_t i = 0; i < 3; ++i) expect(i, ValueType::f32, "f32");
+        op.heads = static_cast<std::size_t>(r.integer("heads", 1, 4096));
+        op.kv_heads = static_cast<std::size_t>(r.integer("kv_heads", 1, 4096));
+        op.head_size = static_cast<std::size_t>(r.integer("head_size", 1, 1 << 16));
+        if (op.heads % op.kv_heads != 0) r.fail("heads must be a multiple of kv_heads");
+        op.cache_slot = cache_shape_.layers++;
+        // One cache block shape for every layer: [layers][kv_heads][context][head_size].
+        if (op.cache_slot == 0) {
+          cache_shape_.kv_heads = op.kv_heads;
+          cache_shape_.head_size = op.head_size;
+        } else if (cache_shape_.kv_heads != op.kv_heads || cache_shape_.head_size != op.head_size) {
+          r.fail("kv_heads and head_size differ from the first causal_attention op's (the engine's KV cache needs one shape)");
+        }
+        break;
+      }
       case OpKind::flatten:
         op.start_dim = static_cast<std::size_t>(r.integer("start_dim", 1, 3));
         out_type = input_type(0);
@@ -338,6 +376,11 @@ void Model::read_metadata() {
   const std::string src = file_.source() + ": metadata";
   if (m.contains("sparrow.labels") && m["sparrow.labels"].is_array())
     for (const auto& l : m["sparrow.labels"]) labels_.push_back(l.is_string() ? l.get<std::string>() : l.dump());
+  if (m.contains("sparrow.task") && m["sparrow.task"] == "causal_lm") {
+    read_causal_lm_metadata();
+    return;
+  }
+  if (cache_shape_.layers > 0) throw BadInput(src + ": causal_attention ops need sparrow.task \"causal_lm\"");
   const bool has_ids = std::any_of(inputs_.begin(), inputs_.end(), [&](const Input& in) { return values_[in.value].type == ValueType::i64; });
   if (has_ids) {
     if (!m.contains("sparrow.tokenizer") || !m["sparrow.tokenizer"].is_object())
@@ -367,6 +410,26 @@ void Model::read_metadata() {
     item_elements_ = elements;
     input_normalization_ = format::read_input_normalization(file_.graph(), file_.source());
   }
+}
+
+void Model::read_causal_lm_metadata() {
+  const json& m = file_.metadata();
+  const std::string src = file_.source() + ": metadata";
+  causal_lm_ = true;
+  if (inputs_.size() != 1 || values_[inputs_[0].value].type != ValueType::i64 || inputs_[0].shape.size() != 2)
+    throw BadInput(file_.source() + ": a causal LM takes one input, i64 token ids [batch, length]");
+  if (cache_shape_.layers == 0) throw BadInput(file_.source() + ": a causal LM needs causal_attention ops");
+  const auto context = m.find("sparrow.context_length");
+  if (context == m.end() || !context->is_number_integer() || context->get<std::int64_t>() < 1 ||
+      context->get<std::int64_t>() > (1 << 20))
+    throw BadInput(src + ": sparrow.context_length must be an integer in [1, 1048576]");
+  context_length_ = context->get<std::size_t>();
+  const auto t = m.find("sparrow.tokenizer");
+  if (t == m.end()) return;  // ids in, ids out
+  if (!t->is_object() || t->value("type", "") != "bpe" || !t->contains("tokenizer_json") || !(*t)["tokenizer_json"].is_object())
+    throw BadInput(src + ": sparrow.tokenizer of a causal LM must be {\"type\": \"bpe\", \"tokenizer_json\": {...}}");
+  bpe_tokenizer_ = std::make_unique<text::BpeTokenizer>(
+      text::BpeTokenizer::from_json((*t)["tokenizer_json"].dump(), src + ": sparrow.tokenizer.tokenizer_json"));
 }
 
 }  // namespace sparrow::engine

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "text/bpe_tokenizer.h"
 #include "text/tokenizer.h"
 #include "engine/kernel_weights.h"
 #include "format/input_normalization.h"
@@ -23,7 +24,7 @@ namespace sparrow::engine {
 
 enum class OpKind {
   quantize, dequantize, linear, conv2d, embedding, layer_norm, gelu, relu, tanh, softmax, add, attention,
-  max_pool, first_token, flatten,
+  max_pool, first_token, flatten, rms_norm, rotary, swiglu, causal_attention,
 };
 const char* op_kind_name(OpKind kind);
 
@@ -64,7 +65,7 @@ struct Op {
   std::size_t index = 0;
   const float* table = nullptr;
   std::size_t rows = 0, width = 0;
-  // layer_norm
+  // layer_norm, rms_norm (gamma and eps only)
   const float* gamma = nullptr;
   const float* beta = nullptr;
   float eps = 0.0f;
@@ -72,6 +73,10 @@ struct Op {
   std::size_t heads = 0, head_size = 0;
   bool int8_attention = false;
   float key_scale = 1.0f, value_scale = 1.0f;
+  // rotary (heads, head_size, theta); causal_attention (heads, kv_heads, head_size, and the KV cache slot: the
+  // op's rank among the graph's causal_attention ops)
+  float theta = 0.0f;
+  std::size_t kv_heads = 0, cache_slot = 0;
   // max_pool: kernel, stride; flatten
   std::size_t start_dim = 1;
 };
@@ -95,8 +100,22 @@ class Model {
   const std::vector<std::size_t>& outputs() const { return outputs_; }
   std::optional<std::size_t> find_value(const std::string& name) const;
 
-  bool is_text() const { return tokenizer_ != nullptr; }
+  bool is_text() const { return tokenizer_ != nullptr || causal_lm_; }
+  // A classifier's WordPiece tokenizer (null for a causal LM).
   const text::Tokenizer* tokenizer() const { return tokenizer_.get(); }
+
+  // sparrow.task "causal_lm": a decoder run through a KV cache (decoder.h). Its byte-level BPE tokenizer when
+  // the file carries one (null otherwise: the model then takes token ids only).
+  bool is_causal_lm() const { return causal_lm_; }
+  const text::BpeTokenizer* bpe_tokenizer() const { return bpe_tokenizer_.get(); }
+  // The most tokens (prompt and generated) a causal LM takes: sparrow.context_length.
+  std::size_t context_length() const { return context_length_; }
+  // The KV cache a causal LM needs per token position: one slot per causal_attention op, each kv_heads x
+  // head_size keys and as many values (every op has the same shape; load checks it).
+  struct CacheShape {
+    std::size_t layers = 0, kv_heads = 0, head_size = 0;
+  };
+  const CacheShape& cache_shape() const { return cache_shape_; }
   std::size_t max_seq_length() const { return max_seq_length_; }
   const std::vector<std::string>& labels() const { return labels_; }
   // Image models: the elements of one input item (C*H*W, or the MLP's features).
@@ -108,6 +127,7 @@ class Model {
   Model(format::File file) : file_(std::move(file)) {}
   void build();
   void read_metadata();
+  void read_causal_lm_metadata();
 
   format::File file_;
   std::vector<Value> values_;
@@ -115,6 +135,10 @@ class Model {
   std::vector<Input> inputs_;
   std::vector<std::size_t> outputs_;
   std::unique_ptr<text::Tokenizer> tokenizer_;
+  bool causal_lm_ = false;
+  std::unique_ptr<text::BpeTokenizer> bpe_tokenizer_;
+  std::size_t context_length_ = 0;
+  CacheShape cache_shape_;
   std::size_t max_seq_length_ = 0;
   std::vector<std::string> labels_;
   std::size_t item_elements_ = 0;

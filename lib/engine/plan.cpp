@@ -97,7 +97,8 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         if (x.empty() || x.back() != w.k) fail("input " + shape_text(x) + " does not end in in_features " + std::to_string(w.k));
         y.back() = w.n;
         const std::size_t m = product(x) / w.k;
-        if (w.format == format::WeightFormat::sparse_int8) scratch = kernels::panels_bytes(m, w.k, mr.sparse);
+        if (w.format == format::WeightFormat::sparse_int8)
+          scratch = kernels::panels_bytes(m, w.k, m == 1 && w.sparse.rows == 1 ? mr.sparse_one_token : mr.sparse);
         if (w.format == format::WeightFormat::dense_int8) scratch = kernels::panels_bytes(m, w.k, mr.dense);
         break;
       }
@@ -124,6 +125,20 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         if (op.inputs.size() == 2 && plan.shapes[op.inputs[1]] != x)  // a folded residual add
           fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");
         break;
+      case OpKind::rms_norm:
+        if (x.empty() || x.back() != op.width) fail("input " + shape_text(x) + " does not end in " + std::to_string(op.width));
+        break;
+      case OpKind::rotary:
+        if (x.size() != 3 || x[2] != op.heads * op.head_size) fail("input " + shape_text(x) + " is not [B, L, heads * head_size]");
+        break;
+      case OpKind::causal_attention: {
+        const std::vector<std::size_t> kv = {x.size() == 3 ? x[0] : 0, x.size() == 3 ? x[1] : 0, op.kv_heads * op.head_size};
+        if (x.size() != 3 || x[2] != op.heads * op.head_size) fail("q " + shape_text(x) + " is not [B, L, heads * head_size]");
+        if (plan.shapes[op.inputs[1]] != kv || plan.shapes[op.inputs[2]] != kv)
+          fail("k and v are not [B, L, kv_heads * head_size] = " + shape_text(kv));
+        break;
+      }
+      case OpKind::swiglu:
       case OpKind::add:
         if (plan.shapes[op.inputs[1]] != x) fail("inputs " + shape_text(x) + " and " + shape_text(plan.shapes[op.inputs[1]]) + " differ");
         break;
@@ -156,8 +171,11 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   }
 
   // INT8 linears that would pack exactly the panels an earlier one packed read those instead.
+  // A 1x4-block layer over a single token runs the one-token kernel (op_linear.cpp), whose panels are one row.
   const auto panel_height = [&](const Op& op) {
-    return op.weights->format == format::WeightFormat::sparse_int8 ? mr.sparse : mr.dense;
+    if (op.weights->format != format::WeightFormat::sparse_int8) return mr.dense;
+    const bool one_token = plan.elements(op.inputs[0]) == op.weights->k && op.weights->sparse.rows == 1;
+    return one_token ? mr.sparse_one_token : mr.sparse;
   };
   const auto int8_linear = [](const Op& op) {
     return !op.folded && op.kind == OpKind::linear && op.weights->format != format::WeightFormat::fp32;

@@ -12,6 +12,9 @@
 #include "export/interpret.h"
 #include "models/bert/bert_folder.h"
 #include "models/checkpoint.h"
+#include "models/cnn.h"
+#include "models/llama/llama_folder.h"
+#include "models/mlp.h"
 #include "models/safetensors.h"
 #include "quant/scheme.h"
 #include "recipe/recipe.h"
@@ -300,11 +303,14 @@ ExportSummary export_checkpoint(const std::filesystem::path& dir, const std::fil
   std::shared_ptr<models::Classifier> model;
   if (models::bert::is_bert_folder(dir)) {
     model = models::bert::load_bert_folder(dir, /*allow_new_head=*/false);
+  } else if (models::llama::is_llama_folder(dir)) {
+    model = models::llama::load_llama_folder(dir);
   } else {
     model = models::load_checkpoint(dir);
   }
   model->eval();
-  const bool image_model = dynamic_cast<models::bert::BertForSequenceClassification*>(model.get()) == nullptr;
+  // Text models (BERT, Llama) take ids: no pixel normalization to find.
+  const bool image_model = dynamic_cast<models::Cnn*>(model.get()) != nullptr || dynamic_cast<models::Mlp*>(model.get()) != nullptr;
   if (image_model && !options.input_normalization) take_run_dataset(dir, options);
   const LoweredGraph graph = lower_model(*model);
   if (std::filesystem::exists(dir / "quantization.json")) {

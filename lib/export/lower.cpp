@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "core/errors.h"
+#include "text/bpe_tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/cnn.h"
 #include "models/conv_bn.h"
+#include "models/llama/llama.h"
 #include "models/mlp.h"
 
 namespace sparrow::exporter {
@@ -38,10 +40,17 @@ class Builder {
     return op(name, kind, {in}, nlohmann::json::object(), {}, std::move(output));
   }
   // `module` is the layer's state-dict prefix ("fc1", "bert.encoder.layer.0.attention.self.query").
+  // A layer without a bias parameter (Llama's) gets none.
   std::string linear(const std::string& module, const std::string& in, std::string output = {}) {
-    const torch::Tensor w = param(module + ".weight");
-    return op(module, "linear", {in}, {{"out_features", w.size(0)}, {"in_features", w.size(1)}},
-              {{"weight", w}, {"bias", param(module + ".bias")}}, std::move(output));
+    return linear(module, in, param(module + ".weight"), params_.count(module + ".bias") ? param(module + ".bias") : torch::Tensor(),
+                  std::move(output));
+  }
+  std::string linear(const std::string& name, const std::string& in, const torch::Tensor& w, const torch::Tensor& bias,
+                     std::string output = {}) {
+    std::map<std::string, torch::Tensor> weights = {{"weight", w}};
+    if (bias.defined()) weights["bias"] = bias;
+    return op(name, "linear", {in}, {{"out_features", w.size(0)}, {"in_features", w.size(1)}}, std::move(weights),
+              std::move(output));
   }
   std::string conv2d(const std::string& module, const std::string& in, std::int64_t padding) {
     return conv2d(module, in, padding, param(module + ".weight"), param(module + ".bias"));
@@ -172,6 +181,48 @@ void lower_bert(Builder& b, const models::bert::BertForSequenceClassification& b
   }
 }
 
+// A Llama decoder (docs/format.md "Ops", "Causal LMs"): per layer RMSNorm, Q/K/V projections, rotary
+// embeddings on Q and K, causal attention over the KV cache, the output projection and its residual add, then
+// RMSNorm, gate and up projections, their SwiGLU product, the down projection and its residual add. A tied
+// lm_head is an FP32 linear over the embedding table (the file holds the table twice: once per layout).
+void lower_llama(Builder& b, const models::llama::LlamaForCausalLM& llama) {
+  const auto& c = llama.llama_config();
+  b.graph.inputs = {{"input_ids", "i64", {-1, -1}}};
+  auto x = b.embedding("model.embed_tokens", "input_ids", {{"indices", "ids"}});
+  const auto rms_norm = [&](const std::string& module, const std::string& in) {
+    return b.op(module, "rms_norm", {in}, {{"eps", c.rms_norm_eps}}, {{"gamma", b.param(module + ".weight")}});
+  };
+  const auto rotary = [&](const std::string& name, const std::string& in, std::int64_t heads) {
+    return b.op(name, "rotary", {in}, {{"heads", heads}, {"head_size", c.head_dim}, {"theta", c.rope_theta}});
+  };
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    const auto h = rms_norm(p + "input_layernorm", x);
+    const auto q = rotary(p + "self_attn.q_rotary", b.linear(p + "self_attn.q_proj", h), c.num_attention_heads);
+    const auto k = rotary(p + "self_attn.k_rotary", b.linear(p + "self_attn.k_proj", h), c.num_key_value_heads);
+    const auto ctx = b.op(p + "self_attn", "causal_attention", {q, k, b.linear(p + "self_attn.v_proj", h)},
+                          {{"heads", c.num_attention_heads}, {"kv_heads", c.num_key_value_heads}, {"head_size", c.head_dim}});
+    x = b.op(p + "self_attn.add", "add", {x, b.linear(p + "self_attn.o_proj", ctx)});
+    const auto h2 = rms_norm(p + "post_attention_layernorm", x);
+    const auto inner = b.op(p + "mlp.swiglu", "swiglu", {b.linear(p + "mlp.gate_proj", h2), b.linear(p + "mlp.up_proj", h2)});
+    x = b.op(p + "mlp.add", "add", {x, b.linear(p + "mlp.down_proj", inner)});
+  }
+  x = rms_norm("model.norm", x);
+  if (c.tie_word_embeddings) {
+    b.linear("lm_head", x, b.param("model.embed_tokens.weight"), torch::Tensor(), "logits");
+  } else {
+    b.linear("lm_head", x, "logits");
+  }
+  b.graph.outputs = {"logits"};
+  b.graph.metadata["sparrow.task"] = "causal_lm";
+  b.graph.metadata["sparrow.context_length"] = c.max_position_embeddings;
+  if (const auto t = llama.folder_files.find("tokenizer.json"); t != llama.folder_files.end()) {
+    // Checked as the engine will read it, so that a bad tokenizer fails the export rather than the engine.
+    text::BpeTokenizer::from_json(t->second, "tokenizer.json");
+    b.graph.metadata["sparrow.tokenizer"] = {{"type", "bpe"}, {"tokenizer_json", nlohmann::json::parse(t->second)}};
+  }
+}
+
 }  // namespace
 
 LoweredGraph lower_model(models::Classifier& model) {
@@ -185,10 +236,12 @@ LoweredGraph lower_model(models::Classifier& model) {
     lower_cnn(b, config);
   } else if (dynamic_cast<models::Mlp*>(&model)) {
     lower_mlp(b, config, config.at("hidden").size() + 1);
+  } else if (auto* llama = dynamic_cast<models::llama::LlamaForCausalLM*>(&model)) {
+    lower_llama(b, *llama);
   } else {
-    throw BadInput("export: model '" + name + "' cannot be exported (the exporter knows cnn, mlp and bert)");
+    throw BadInput("export: model '" + name + "' cannot be exported (the exporter knows cnn, mlp, bert and llama)");
   }
-  if (!b.graph.metadata.contains("sparrow.labels")) {
+  if (b.graph.metadata["sparrow.task"] != "causal_lm" && !b.graph.metadata.contains("sparrow.labels")) {
     std::vector<std::string> labels;
     const auto logits = std::find_if(b.graph.ops.begin(), b.graph.ops.end(), [](const LoweredOp& o) { return o.output == "logits"; });
     const auto classes = logits->weights.at("weight").size(0);

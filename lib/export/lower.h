@@ -1,4 +1,4 @@
-// Lowering a zoo model (CNN, MLP, BERT) to the engine's graph of ops (docs/format.md "Ops"), still in
+// Lowering a zoo model (CNN, MLP, BERT, Llama) to the engine's graph of ops (docs/format.md "Ops"), still in
 // FP32 with its LibTorch weights: the exporter then picks each layer's storage and packs it, and the
 // reference interpreter (interpret.h) runs it to calibrate and to check the lowering.
 #pragma once

@@ -290,6 +290,7 @@ void check_graph(const File& file) {
       {"embedding", {1, 1}}, {"layer_norm", {1, 1}}, {"gelu", {1, 1}},     {"relu", {1, 1}},
       {"tanh", {1, 1}},      {"softmax", {1, 1}},    {"attention", {3, 4}}, {"add", {2, 2}},
       {"pooling", {1, 1}},   {"flatten", {1, 1}},
+      {"rms_norm", {1, 1}},  {"rotary", {1, 1}},     {"swiglu", {2, 2}},   {"causal_attention", {3, 3}},
   };
   const json& ops = g.get("ops");
   if (!ops.is_array()) fail(FormatErrc::bad_graph, src + ": \"ops\" must be an array");
@@ -348,6 +349,12 @@ void check_graph(const File& file) {
       if (indices == "constant") a.integer("index", 0, static_cast<std::int64_t>(t.dims[0]) - 1);
       else if (indices != "ids" && indices != "positions")
         fail(FormatErrc::bad_graph, a.where() + ": \"indices\" must be ids, positions or constant");
+    } else if (kind == "rms_norm") {
+      check_roles(weights, src + ": " + where, {"gamma"});
+      const TensorInfo& gamma = weight_tensor(file, weights, where, "gamma", DType::f32, {});
+      if (gamma.dims.size() != 1 || gamma.dims[0] == 0)
+        fail(FormatErrc::bad_weight, src + ": " + where + ": gamma must have rank 1 and at least 1 element");
+      if (!(a.number("eps") > 0)) fail(FormatErrc::bad_graph, a.where() + ": eps must be > 0");
     } else if (kind == "layer_norm") {
       check_roles(weights, src + ": " + where, {"gamma", "beta"});
       const TensorInfo& gamma = weight_tensor(file, weights, where, "gamma", DType::f32, {});
@@ -364,6 +371,18 @@ void check_graph(const File& file) {
       if (kind == "attention") {
         a.integer("heads", 1, 4096);
         a.integer("head_size", 1, 1 << 16);
+      }
+      if (kind == "rotary") {
+        a.integer("heads", 1, 4096);
+        if (a.integer("head_size", 2, 1 << 16) % 2 != 0) fail(FormatErrc::bad_graph, a.where() + ": head_size must be even");
+        if (!(a.number("theta") > 0)) fail(FormatErrc::bad_graph, a.where() + ": theta must be > 0");
+      }
+      if (kind == "causal_attention") {
+        const auto heads = a.integer("heads", 1, 4096), kv_heads = a.integer("kv_heads", 1, 4096);
+        a.integer("head_size", 1, 1 << 16);
+        if (heads % kv_heads != 0)
+          fail(FormatErrc::bad_graph, a.where() + ": heads " + std::to_string(heads) + " is not a multiple of kv_heads " +
+                                          std::to_string(kv_heads));
       }
       if (kind == "pooling") {
         const std::string mode = a.str("mode");

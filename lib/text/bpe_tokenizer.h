@@ -76,6 +76,8 @@ class BpeTokenizer {
   // and decoder ByteLevel. Anything else, or a corrupt file, is BadInput naming
   // the file and the JSON field.
   static BpeTokenizer from_file(const std::filesystem::path& tokenizer_json);
+  // The same from tokenizer.json's text (a .sparrow file carries it); errors name `source`.
+  static BpeTokenizer from_json(std::string_view text, const std::string& source);
   // tokenizer.json in Hugging Face's layout, written atomically.
   void save(const std::filesystem::path& tokenizer_json) const;
   std::string to_json() const;

@@ -212,9 +212,13 @@ ordered kept(const std::string& text) {
 }  // namespace
 
 BpeTokenizer BpeTokenizer::from_file(const std::filesystem::path& tokenizer_json) {
-  const std::string file = tokenizer_json.string();
+  return from_json(read_file(tokenizer_json, kMaxTokenizerJsonBytes), tokenizer_json.string());
+}
+
+BpeTokenizer BpeTokenizer::from_json(std::string_view text, const std::string& source) {
+  const std::string& file = source;
   const Reader r(file);
-  const json doc = parse_json_line(read_file(tokenizer_json, kMaxTokenizerJsonBytes), file);
+  const json doc = parse_json_line(text, file);
   r.object(doc, "(top level)");
   if (doc.contains("normalizer") && !doc["normalizer"].is_null())
     r.fail("normalizer",

@@ -421,3 +421,57 @@ TEST_CASE("a missing file is an io error naming it", "[format][corrupt]") {
     CHECK(std::string(e.what()).find("/nonexistent/model.sparrow") != std::string::npos);
   }
 }
+
+namespace {
+
+// A decoder block's FP32 ops (docs/format.md "Ops"): rms_norm, rotary, swiglu, causal_attention over x [B, L, 8].
+std::string decoder_file(const std::function<void(nlohmann::json&)>& edit) {
+  Writer w;
+  const std::vector<float> gamma(8, 1.0f);
+  w.add_tensor("norm.gamma", DType::f32, {8}, gamma.data(), gamma.size() * sizeof(float));
+  nlohmann::json g = {
+      {"inputs", {{{"name", "x"}, {"dtype", "f32"}, {"shape", {-1, -1, 8}}}}},
+      {"outputs", {{{"name", "y"}}}},
+      {"ops",
+       {{{"name", "norm"}, {"op", "rms_norm"}, {"inputs", {"x"}}, {"outputs", {"h"}}, {"attrs", {{"eps", 1e-6}}},
+         {"weights", {{"gamma", "norm.gamma"}}}},
+        {{"name", "rope"}, {"op", "rotary"}, {"inputs", {"h"}}, {"outputs", {"q"}},
+         {"attrs", {{"heads", 2}, {"head_size", 4}, {"theta", 10000.0}}}},
+        {{"name", "attn"}, {"op", "causal_attention"}, {"inputs", {"q", "q", "h"}}, {"outputs", {"c"}},
+         {"attrs", {{"heads", 2}, {"kv_heads", 1}, {"head_size", 4}}}},
+        {{"name", "mlp"}, {"op", "swiglu"}, {"inputs", {"c", "h"}}, {"outputs", {"y"}}}}}};
+  edit(g);
+  w.set_graph(g);
+  return w.serialize();
+}
+
+// The message of the FormatError `bytes` raise (empty when accepted).
+std::string message(const std::string& bytes) {
+  try {
+    File::parse(bytes, "decoder.sparrow");
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("HANDCRAFTED decoder op attributes: golden errors", "[format][corrupt]") {
+  CHECK(message(decoder_file([](auto&) {})).empty());
+  const auto edited = [](const std::function<void(nlohmann::json&)>& edit) { return message(decoder_file(edit)); };
+  CHECK(edited([](auto& g) { g["ops"][0]["attrs"]["eps"] = 0; }) == "decoder.sparrow: graph: op 'norm' attrs: eps must be > 0");
+  CHECK(edited([](auto& g) { g["ops"][0]["weights"]["beta"] = "norm.gamma"; }) ==
+        "decoder.sparrow: graph: op 'norm': unknown weight role \"beta\"");
+  CHECK(edited([](auto& g) { g["ops"][1]["attrs"]["head_size"] = 3; }) ==
+        "decoder.sparrow: graph: op 'rope' attrs: head_size must be even");
+  CHECK(edited([](auto& g) { g["ops"][1]["attrs"]["theta"] = -1; }) == "decoder.sparrow: graph: op 'rope' attrs: theta must be > 0");
+  CHECK(edited([](auto& g) { g["ops"][1]["attrs"].erase("heads"); }) == "decoder.sparrow: graph: op 'rope' attrs: missing \"heads\"");
+  CHECK(edited([](auto& g) { g["ops"][2]["attrs"]["kv_heads"] = 3; }) ==
+        "decoder.sparrow: graph: op 'attn' attrs: heads 2 is not a multiple of kv_heads 3");
+  CHECK(edited([](auto& g) { g["ops"][2]["attrs"]["kv_heads"] = 0; }) ==
+        "decoder.sparrow: graph: op 'attn' attrs: \"kv_heads\" is 0, expected [1, 4096]");
+  CHECK(edited([](auto& g) { g["ops"][2]["inputs"] = {"q", "h"}; }) ==
+        "decoder.sparrow: graph: op 'attn': causal_attention takes 3 inputs, got 2");
+  CHECK(edited([](auto& g) { g["ops"][3]["inputs"] = {"c"}; }) == "decoder.sparrow: graph: op 'mlp': swiglu takes 2 inputs, got 1");
+}

@@ -91,6 +91,12 @@ const std::vector<SpmmB4Kernel>& spmm_b4_kernels() {
   };
   return table;
 }
+const std::vector<SpmmB4Kernel>& spmv_b4_kernels() {
+  static const std::vector<SpmmB4Kernel> table = {
+#include "engine/kernels/spmv-b4/spmv-b4.inc"
+  };
+  return table;
+}
 const std::vector<QGemmKernel>& qgemm_kernels() {
   static const std::vector<QGemmKernel> table = {
 #include "engine/kernels/qgemm/qgemm.inc"
@@ -131,6 +137,17 @@ const std::vector<QuantizePackKernel>& quantize_pack_kernels() {
 const SpmmB4Kernel& spmm_b4_kernel() {
   static const SpmmB4Kernel& k = select_kernel(spmm_b4_kernels(), "spmm-b4");
   return k;
+}
+const SpmmB4Kernel& spmv_b4_kernel() {
+  static const SpmmB4Kernel& k = select_kernel(spmv_b4_kernels(), "spmv-b4 (one token)");
+  return k;
+}
+const SpmmB4Kernel& sparse_kernel(std::size_t rows, std::size_t m) {
+  // The one-token kernel unless only its portable fallback is left while the panel kernel has SIMD (AVX2:
+  // its 32-token panel at one token was measured faster than the scalar loop).
+  const SpmmB4Kernel& one = spmv_b4_kernel();
+  if (m == 1 && rows == 1 && (one.isa != Isa::scalar || spmm_b4_kernel().isa == Isa::scalar)) return one;
+  return spmm_kernel(rows);
 }
 const SpmmB4Kernel& spmm_kernel(std::size_t rows) {
   if (rows == 1) return spmm_b4_kernel();

@@ -42,6 +42,9 @@ const std::vector<SpmmB4Kernel>& spmm_b4_kernels();
 // The R x 4 tile kernels, nr = R (2 or 4); per ISA the same MR as spmm-b4, so one activation panel layout
 // serves every sparse layer.
 const std::vector<SpmmB4Kernel>& spmm_rx4_kernels();
+// 1x4-block kernels for one token (mr = 1): decoding at batch 1 reads each weight once and computes no
+// padding tokens. They run in the same driver, on single-row "panels".
+const std::vector<SpmmB4Kernel>& spmv_b4_kernels();
 const std::vector<QGemmKernel>& qgemm_kernels();
 const std::vector<F32GemmKernel>& f32_gemm_kernels();
 const std::vector<QEpilogueKernel>& qepilogue_kernels();
@@ -57,6 +60,11 @@ const SpmmB4Kernel& spmm_b4_kernel();
 // The kernel for sparse weights with `rows` channels per tile: spmm_b4_kernel() for 1, the chosen R x 4
 // kernel for 2 and 4; throws std::invalid_argument otherwise.
 const SpmmB4Kernel& spmm_kernel(std::size_t rows);
+const SpmmB4Kernel& spmv_b4_kernel();
+// The kernel a sparse layer with `rows` channels per tile runs over m tokens: the one-token kernel for one
+// token of a 1x4-block layer (when it has SIMD, or nothing has), else spmm_kernel(rows). Its mr is the
+// layer's panel height.
+const SpmmB4Kernel& sparse_kernel(std::size_t rows, std::size_t m);
 const QGemmKernel& qgemm_kernel();
 const F32GemmKernel& f32_gemm_kernel();
 const QEpilogueKernel& qepilogue_kernel();

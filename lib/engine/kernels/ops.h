@@ -66,6 +66,23 @@ void attention_qu8(const std::uint8_t* q, const std::uint8_t* k, const std::uint
                    const ExpMinusMaxSumKernel& softmax = exp_minus_max_sum_kernel(),
                    const QuantizePackKernel& pack = quantize_pack_kernel());
 
+// Decoder operators (docs/format.md "Ops"), portable code: at batch 1 the linear layers dominate them.
+// y = x / sqrt(mean(x^2) + eps) * gamma over each row of n values (x == y allowed).
+void rms_norm_f32(const float* x, std::size_t m, std::size_t n, const float* gamma, float eps, float* y);
+// Rotary position embedding of `rows` tokens at positions first_pos, first_pos + 1, ... (rotate-half pairs
+// (i, i + head_size/2) of each head turned by position * theta^(-2i / head_size)), row-major [rows][heads *
+// head_size]; x == y allowed.
+void rotary_f32(const float* x, std::size_t rows, std::size_t heads, std::size_t head_size, float theta,
+                std::size_t first_pos, float* y);
+// y = silu(a) * b = a / (1 + exp(-a)) * b.
+void swiglu_f32(const float* a, const float* b, std::size_t count, float* y);
+// Causal attention of one query head over one key/value head: query r (rows of q, stride ldq, at position
+// first_pos + r) attends to keys 0 .. first_pos + r (rows of k and v, strides ldk and ldv):
+// out_r = softmax(q_r k^T * scale) v, written at out + r * ldo. head_dim values per row.
+void causal_attention_f32(const float* q, std::size_t ldq, std::size_t rows, std::size_t first_pos, const float* k,
+                          std::size_t ldk, const float* v, std::size_t ldv, std::size_t head_dim, float scale, float* out,
+                          std::size_t ldo, const ExpMinusMaxSumKernel& softmax = exp_minus_max_sum_kernel());
+
 struct Conv2dShape {
   std::size_t channels = 0, height = 0, width = 0;  // input, NCHW, one image
   std::size_t kernel_h = 1, kernel_w = 1, stride = 1, pad = 0;

@@ -76,6 +76,7 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
           std::size_t n_end, std::int32_t* acc);
 #include "engine/kernels/spmm-b4/spmm-b4.inc"
 #include "engine/kernels/spmm-rx4/spmm-rx4.inc"
+#include "engine/kernels/spmv-b4/spmv-b4.inc"
 #undef SPR_UKERNEL
 
 #define SPR_UKERNEL(isa, fn, mr, nr)                                                                      \

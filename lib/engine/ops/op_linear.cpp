@@ -38,9 +38,10 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
     return static_cast<const std::uint8_t*>(scratch);
   };
   if (w.format == WeightFormat::sparse_int8) {
-    // The layer's tile height picks the kernel; every sparse kernel of an ISA has spmm-b4's MR, the panel
-    // height the plan sized the scratch for.
-    const kernels::SpmmB4Kernel& kernel = kernels::spmm_kernel(w.sparse.rows);
+    // The layer's tile height and the token count pick the kernel (kernels::sparse_kernel): every panel kernel
+    // of an ISA has spmm-b4's MR, the panel height the plan sized the scratch for; one token of a 1x4-block
+    // layer (decoding) may run the one-token kernel on a one-row panel, as the plan's panel heights say too.
+    const kernels::SpmmB4Kernel& kernel = kernels::sparse_kernel(w.sparse.rows, m);
     if (y_panels != nullptr) {
       kernels::qu8_qu8_qc8w_spmm_b4_panels(panels(kernel.mr), m, w.sparse, p, static_cast<std::uint8_t*>(y), pool, kernel);
     } else if (op.requantize) {

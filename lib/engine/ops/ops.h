@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/kernels/thread_pool.h"
+#include "engine/kv_cache.h"
 #include "engine/model.h"
 
 namespace sparrow::engine::ops {
@@ -25,6 +26,9 @@ struct OpArgs {
   const std::uint8_t* input_panels = nullptr;
   // Set when an INT8 linear writes its output as the next layers' panels requantized with these (Plan::output_panels).
   const quant::ActivationParams* output_panels = nullptr;
+  // A causal LM's KV cache (null when the graph runs without one): rotary and causal_attention take the
+  // positions after its `length` tokens, and causal_attention writes its keys and values there.
+  KvCache* cache = nullptr;
 
   const float* in_f32(std::size_t i) const { return static_cast<const float*>(in[i]); }
   float* out_f32() const { return static_cast<float*>(out); }
@@ -50,6 +54,11 @@ void add(const OpArgs& a);
 void softmax(const OpArgs& a);
 // op_attention.cpp
 void attention(const OpArgs& a);
+// op_decoder.cpp: rms_norm, rotary, swiglu, causal_attention
+void rms_norm(const OpArgs& a);
+void rotary(const OpArgs& a);
+void swiglu(const OpArgs& a);
+void causal_attention(const OpArgs& a);
 // op_shape.cpp: max pooling, first-token pooling, flatten
 void max_pool(const OpArgs& a);
 void first_token(const OpArgs& a);

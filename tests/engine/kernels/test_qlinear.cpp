@@ -97,6 +97,21 @@ TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): random ragged shapes o
   for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
+// The one-token kernels run over panels of one row: every case above, a token per panel. Only VNNI has its
+// own; below it the table falls back to the portable reference.
+TEMPLATE_TEST_CASE("spmv-b4 micro-kernels (one token): fixed cases", "[kernels][spmv-b4]",
+                   isa::avx512vnni, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::spmv_b4_kernels(), [](const auto& k) {
+    REQUIRE(k.mr == 1);
+    fixed_cases(k);
+  });
+}
+
+TEMPLATE_TEST_CASE("spmv-b4 micro-kernels (one token): random ragged shapes over many seeds", "[kernels][spmv-b4]",
+                   isa::avx512vnni, isa::scalar) {
+  for_each_kernel_at(TestType::level, sk::spmv_b4_kernels(), [](const auto& k) { random_cases(k, 150); });
+}
+
 TEST_CASE("spmm_kernel(R) picks a kernel for R x 4 tiles with spmm-b4's panel width", "[kernels][spmm-rx4][dispatch]") {
   for (std::size_t rows : {1, 2, 4}) {
     const sk::SpmmB4Kernel& k = sk::spmm_kernel(rows);
