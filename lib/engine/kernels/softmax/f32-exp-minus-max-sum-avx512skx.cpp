@@ -13,19 +13,22 @@ namespace sparrow::kernels {
 
 namespace {
 
-// Horizontal max and sum by halving (GCC 12's _mm512_reduce_* warn about their own undefined registers).
+// Horizontal max and sum over the 16 lanes, once per row (GCC 12's _mm512_reduce_* warn about their own
+// undefined registers).
 float max_lanes(__m512 v) {
-  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 q = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  q = _mm_max_ps(q, _mm_movehl_ps(q, q));
-  return _mm_cvtss_f32(_mm_max_ss(q, _mm_movehdup_ps(q)));
+  alignas(64) float lane[16];
+  _mm512_store_ps(lane, v);
+  float m = lane[0];
+  for (int i = 1; i < 16; ++i) m = lane[i] > m ? lane[i] : m;
+  return m;
 }
 
 float sum_lanes(__m512 v) {
-  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+  alignas(64) float lane[16];
+  _mm512_store_ps(lane, v);
+  float s = 0.0f;
+  for (int i = 0; i < 16; ++i) s += lane[i];
+  return s;
 }
 
 }  // namespace
@@ -35,7 +38,7 @@ float f32_exp_minus_max_sum_ukernel__avx512skx(std::size_t n, float* x) {
   const __m512 minus_inf = _mm512_set1_ps(-__builtin_inff());
   const std::size_t full = n / 16 * 16, rest = n - full;
   const auto mask = static_cast<__mmask16>((1u << rest) - 1u);
-  const __m512 tail = _mm512_mask_loadu_ps(minus_inf, mask, x + full);
+  const __m512 tail = _mm512_mask_mov_ps(minus_inf, mask, _mm512_maskz_loadu_ps(mask, x + full));
   __m512 m0 = tail, m1 = minus_inf;
   std::size_t j = 0;
   for (; j + 32 <= full; j += 32) {
