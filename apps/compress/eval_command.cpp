@@ -99,8 +99,8 @@ int run_eval(const EvalFlags& flags, const CommonFlags& common) {
   if (auto* llama = dynamic_cast<models::llama::LlamaForCausalLM*>(model.get())) return run_perplexity(*llama, flags, common);
   if (recipe::is_corpus_dataset(flags.data))
     throw BadInput("--data: '" + flags.data + "' is a text corpus, which only a causal language model (a Llama) is measured on");
-  for (const auto& [flag, set] : {std::pair{"--path", !flags.path.empty()}, {"--window", flags.window >= 0}, {"--stride", flags.stride >= 0}})
-    if (set) throw BadInput(std::string(flag) + " applies to a causal language model only");
+  if (!flags.path.empty() || flags.window >= 0 || flags.stride >= 0)
+    throw BadInput("--path, --window and --stride apply to a causal language model (a Llama) only");
   const data::Dataset set = pipeline::load_data_for_model(
       flags.data, data::Split::Test, flags.limit, dynamic_cast<models::bert::BertForSequenceClassification*>(model.get()), "needs");
   const pipeline::Evaluation e = pipeline::evaluate(*model, set, flags.batch_size);

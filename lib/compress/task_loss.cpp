@@ -15,8 +15,10 @@ torch::Tensor shifted_nll(const torch::Tensor& logits, const torch::Tensor& labe
   const auto predicted = logits.slice(1, 0, logits.size(1) - 1).reshape({-1, vocab});
   const auto targets = labels.slice(1, 1).reshape({-1});
   namespace F = torch::nn::functional;
-  return F::cross_entropy(predicted, targets,
-                          F::CrossEntropyFuncOptions().ignore_index(data::kIgnoredLabel).reduction(mean ? torch::kMean : torch::kSum));
+  auto options = F::CrossEntropyFuncOptions().ignore_index(data::kIgnoredLabel);
+  if (mean) options.reduction(torch::kMean);
+  else options.reduction(torch::kSum);
+  return F::cross_entropy(predicted, targets, options);
 }
 
 }  // namespace

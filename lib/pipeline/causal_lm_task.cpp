@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "core/errors.h"
 #include "data/text/corpus_split.h"
@@ -93,6 +94,8 @@ Task prepare_causal_lm_task(nlohmann::json model_config, const recipe::DataSpec&
       tokenizer = text::BpeTokenizer::from_file(model_config["tokenizer"].get<std::string>());
       model_config.erase("tokenizer");
     } else {
+      if (model_config.contains("vocab_size") && !model_config["vocab_size"].is_number_integer())
+        throw BadInput(context + ": model.vocab_size must be an integer: the size of the vocabulary to learn");
       const int64_t vocab_size = model_config.value("vocab_size", models::llama::LlamaConfig{}.vocab_size);
       tokenizer = learn_vocabulary(split.train, vocab_size);
     }

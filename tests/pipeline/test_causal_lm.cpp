@@ -96,7 +96,7 @@ TEST_CASE("token_windows: consecutive windows, the last padded and not scored", 
   CHECK(d.inputs[1].equal(torch::tensor({9, 10, 11, 12}, torch::kInt64)));
   CHECK(d.inputs[2].equal(torch::tensor({13, 14, 1, 1}, torch::kInt64)));
   CHECK(d.attention_mask[2].equal(torch::tensor({1, 1, 0, 0}, torch::kInt64)));
-  CHECK(d.labels[2].equal(torch::tensor({13, 14, data::kIgnoredLabel, data::kIgnoredLabel}, torch::kInt64)));
+  CHECK(d.labels[2].equal(torch::tensor({int64_t{13}, int64_t{14}, data::kIgnoredLabel, data::kIgnoredLabel}, torch::kInt64)));
   CHECK(d.labels[0].equal(d.inputs[0]));
   CHECK(data::text::token_windows("t", stream, 4, 1, 2).size() == 2);
   CHECK_THROWS_WITH(data::text::token_windows("t", stream, 1, 1), Contains("a causal LM needs at least 2"));
@@ -161,7 +161,7 @@ TEST_CASE("a tiny Llama recipe trains on real text: report, Hugging Face folder,
   write_file_atomic(dir / "recipe.yaml", R"(
 model: {name: llama, vocab_size: 320, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
         num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 32}
-data: {dataset: text, path: texts, validation_fraction: 0.2, test_fraction: 0.1}
+data: {dataset: text, path: )" + (dir / "texts").string() + R"(, validation_fraction: 0.2, test_fraction: 0.1}
 train: {epochs: 3, batch_size: 8, eval_batch_size: 32, optimizer: adamw, lr: 0.01, seed: 0}
 gates: {max_perplexity: 100000}
 )");
@@ -241,14 +241,14 @@ gates: {max_perplexity: 100000}
 TEST_CASE("golden errors: a corpus with a classifier, a Llama with images", "[causal_lm]") {
   const fs::path dir = scratch_dir("errors");
   write_file_atomic(dir / "a.txt", "Gentlemen of the Senate and House of Representatives.");
-  write_file_atomic(dir / "cnn_text.yaml", "model: {name: cnn}\ndata: {dataset: text, path: a.txt}\n");
+  write_file_atomic(dir / "cnn_text.yaml", "model: {name: cnn}\ndata: {dataset: text, path: " + (dir / "a.txt").string() + "}\n");
   CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "cnn_text.yaml"), {dir / "out1", {}, 1}),
                     Contains("model.name: the text corpus 'text' trains a causal language model (model: llama), not model 'cnn'"));
   write_file_atomic(dir / "llama_images.yaml", "model: {name: llama}\ndata: {dataset: fashion_mnist}\n");
   CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "llama_images.yaml"), {dir / "out2", {}, 1}),
                     Contains("data.dataset: model llama is a causal language model; it trains on a text corpus (sotu, "
                              "moby_dick, text), not 'fashion_mnist'"));
-  write_file_atomic(dir / "one_shot.yaml", "model: {name: llama}\ndata: {dataset: text, path: a.txt}\ntrain: {epochs: 0}\n");
+  write_file_atomic(dir / "one_shot.yaml", "model: {name: llama}\ndata: {dataset: text, path: " + (dir / "a.txt").string() + "}\ntrain: {epochs: 0}\n");
   CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "one_shot.yaml"), {dir / "out3", {}, 1}),
                     Contains("one-shot compression of a Llama is not implemented"));
   CHECK_FALSE(fs::exists(dir / "out1"));
