@@ -16,6 +16,7 @@
 #include "compress/one_shot.h"
 #include "compress/param_selection.h"
 #include "compress/quant/qat_hook.h"
+#include "compress/task_loss.h"
 #include "core/errors.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
@@ -106,13 +107,19 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
     if (!m->pruned_parameters().empty()) pruning_start = std::min(pruning_start, m->start_epoch());
 
   TrainResult result;
-  if (teacher) {
-    result.dense_accuracy = evaluate_accuracy(*teacher, test_set, spec.eval_batch_size);
-    spdlog::info("teacher accuracy: {:.4f}", *result.dense_accuracy);
-  } else if (pruning_start < 1.0) {
-    result.dense_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
-    spdlog::info("dense accuracy before pruning: {:.4f}", *result.dense_accuracy);
-  }
+  const bool lm = train_set.task == data::TaskKind::CausalLm;
+  // The dense figure: the teacher's, or the model's before pruning starts.
+  const auto measure_dense = [&](models::Classifier& m, const char* what) {
+    if (lm) {
+      result.dense_perplexity = evaluate_causal_lm(m, test_set, spec.eval_batch_size).perplexity();
+      spdlog::info("{} perplexity: {:.3f}", what, *result.dense_perplexity);
+    } else {
+      result.dense_accuracy = evaluate_accuracy(m, test_set, spec.eval_batch_size);
+      spdlog::info("{} accuracy: {:.4f}", what, *result.dense_accuracy);
+    }
+  };
+  if (teacher) measure_dense(*teacher, "teacher");
+  else if (pruning_start < 1.0) measure_dense(model, "dense before pruning");
 
   const auto fire = [&](EventType type) {
     for (auto& m : modifiers) m->on_event(state, Event{type, state.epoch});
@@ -143,7 +150,7 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
         batch = train_set.batch(local);
         state.batch = &*batch;
         state.logits = state.wants_hidden_states ? model.logits(*batch, state.hidden_states) : model.logits(*batch);
-        state.loss = torch::nn::functional::cross_entropy(state.logits, batch->labels);
+        state.loss = task_loss(train_set.task, state.logits, batch->labels);
         fire(EventType::LossCalculated);
         state.loss.backward();
       } else {
@@ -180,18 +187,29 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
     EpochRecord rec;
     rec.epoch = state.epoch;
     rec.loss = steps ? loss_sum / static_cast<double>(steps) : 0.0;
-    rec.accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
+    if (lm) {
+      const LmScore score = evaluate_causal_lm(model, test_set, spec.eval_batch_size);
+      rec.validation_loss = score.loss();
+      rec.perplexity = score.perplexity();
+    } else {
+      rec.accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
+    }
     rec.lr = learning_rate(*optimizer);
     rec.sparsity = pruned_sparsity(model, pruned_now());
     result.epochs.push_back(rec);
-    spdlog::info("epoch {:.2f}: loss {:.4f} accuracy {:.4f} lr {:.3g} sparsity {:.4f}", rec.epoch, rec.loss,
-                 rec.accuracy, rec.lr, rec.sparsity);
-    if (!teacher && rec.epoch <= pruning_start + 1e-9) result.dense_accuracy = rec.accuracy;
+    const std::string figure = lm ? fmt::format("validation loss {:.4f} perplexity {:.3f}", rec.validation_loss, rec.perplexity)
+                                  : fmt::format("accuracy {:.4f}", rec.accuracy);
+    spdlog::info("epoch {:.2f}: loss {:.4f} {} lr {:.3g} sparsity {:.4f}", rec.epoch, rec.loss, figure, rec.lr, rec.sparsity);
+    if (!teacher && rec.epoch <= pruning_start + 1e-9) {
+      if (lm) result.dense_perplexity = rec.perplexity;
+      else result.dense_accuracy = rec.accuracy;
+    }
   }
   if (train_seconds > 0)
     spdlog::info("training: {} samples in {:.2f} s, {:.0f} samples/s over {} rank(s)", train_items, train_seconds,
                  static_cast<double>(train_items) / train_seconds, world);
   result.final_accuracy = result.epochs.empty() ? 0.0 : result.epochs.back().accuracy;
+  result.final_perplexity = result.epochs.empty() ? 0.0 : result.epochs.back().perplexity;
   if (const auto* qat = dynamic_cast<const QatHook*>(model.linear_hook().get())) result.quantized = qat->layers();
   result.pruned = pruned_now();
   result.final_sparsity = pruned_sparsity(model, result.pruned);

@@ -1,7 +1,7 @@
 #pragma once
 // The training loop: epochs of forward -> loss -> backward -> optimizer step,
 // with the recipe's modifiers called at each event, and an evaluation on the
-// test set after every epoch.
+// test set after every epoch (for a causal LM, the validation windows' loss and perplexity).
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,7 +15,10 @@ namespace sparrow::compress {
 struct EpochRecord {
   double epoch = 0;  // the fractional epoch reached at the end of this pass
   double loss = 0;   // mean training loss over the pass
-  double accuracy = 0;
+  double accuracy = 0;  // classifiers
+  // Causal LMs: the mean next-token loss over the evaluation set and its exponential.
+  double validation_loss = 0;
+  double perplexity = 0;
   double lr = 0;
   double sparsity = 0;  // zeros over the pruned parameters
 };
@@ -25,6 +28,9 @@ struct TrainResult {
   // Accuracy of the model before any pruning started (last evaluation before it).
   std::optional<double> dense_accuracy;
   double final_accuracy = 0;
+  // Causal LMs: the same moments measured by perplexity (the accuracies stay 0).
+  std::optional<double> dense_perplexity;
+  double final_perplexity = 0;
   double final_sparsity = 0;
   // Every pruned parameter with the mask kind that pruned it.
   std::vector<std::pair<std::string, std::string>> pruned;

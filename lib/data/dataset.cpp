@@ -47,7 +47,7 @@ Dataset load_dataset(const recipe::DataSpec& spec, Split split) {
     throw BadInput("data.dataset: '" + spec.dataset + "' holds text, which only a text model (model: bert) can read");
   // Corpora load as documents (data/text/corpus.h) for a causal language model, which the trainer has not yet.
   if (recipe::is_corpus_dataset(spec.dataset))
-    throw BadInput("data.dataset: '" + spec.dataset + "' is a text corpus for a language model; no model here trains on it yet");
+    throw BadInput("data.dataset: '" + spec.dataset + "' is a text corpus, which only a causal language model (model: llama) reads");
   throw BadInput("data.dataset: unknown dataset '" + spec.dataset +
                  "'; available: fashion_mnist, spam_assassin, jsonl, csv, and the text corpora sotu, moby_dick, text");
 }

@@ -14,12 +14,19 @@
 
 namespace sparrow::data {
 
+// What the labels are: one class per item, or a causal language model's next-token targets.
+enum class TaskKind { Classification, CausalLm };
+
+// A causal-LM label that is not scored (padding), Hugging Face's ignore index.
+constexpr int64_t kIgnoredLabel = -100;
+
 struct Dataset {
   std::string name;
   torch::Tensor inputs;          // [N, ...]
   torch::Tensor attention_mask;  // [N, L] or undefined
-  torch::Tensor labels;          // [N] int64
+  torch::Tensor labels;          // [N] int64; causal LM: [N, T], the input ids with kIgnoredLabel at padding
   std::vector<std::string> label_names;
+  TaskKind task = TaskKind::Classification;
   // Image datasets: how raw pixels became `inputs` (the exporter stores it, so the engine takes pixels).
   std::optional<format::InputNormalization> normalization;
 

@@ -26,6 +26,16 @@ void check_data_fits(Classifier& model, const data::Dataset& data) {
     model.train(training);
   }
   const int64_t labels = data.labels.max().item<int64_t>() + 1;
+  if (data.task == data::TaskKind::CausalLm) {
+    // Next-token logits [B, T, vocab] whose vocabulary holds every token id of the data.
+    if (logits.dim() != 3)
+      throw BadInput(data.name + ": a text corpus trains a causal language model (model: llama); model '" +
+                     model.config().value("name", std::string("?")) + "' gives logits of shape " + c10::str(logits.sizes()));
+    if (logits.size(2) < labels)
+      throw BadInput(data.name + ": token ids go up to " + std::to_string(labels - 1) + " but the model's vocabulary has " +
+                     std::to_string(logits.size(2)) + " tokens");
+    return;
+  }
   if (logits.dim() != 2 || logits.size(1) < labels)
     throw BadInput(data.name + ": labels go up to " + std::to_string(labels - 1) + " but the model has " +
                    std::to_string(logits.size(-1)) + " outputs");

@@ -52,7 +52,8 @@ class Classifier : public torch::nn::Module {
 
 // Runs the first item of `data` through `model` (no gradients), so that data of
 // another shape, or with more classes than the model has, is BadInput naming
-// both before any training, not a LibTorch error in the middle of it.
+// both before any training, not a LibTorch error in the middle of it. A causal-LM
+// dataset needs logits [B, T, vocab] with every token id in the vocabulary.
 void check_data_fits(Classifier& model, const data::Dataset& data);
 
 }  // namespace sparrow::models

@@ -166,8 +166,10 @@ ModelConfig check_llama(ConfigFields& f) {
   nlohmann::json hf = nlohmann::json::object();
   for (const auto& key : llama::hf_config_keys())
     if (f.has(key)) hf[key] = f.raw(key);
-  // Read by the train command, not the network: the folder or recipe to start from.
+  // Read by the train command, not the network: the folder or recipe to start from, and a tokenizer.json to
+  // use instead of training one.
   f.raw("from");
+  f.raw("tokenizer");
   f.finish("llama");
   return llama::config_from_hf(hf, f.context() + ": model");
 }

@@ -46,6 +46,9 @@ void check_trainable(const recipe::Recipe& r) {
       errors.push_back(m.location + ": init_sparsity __FROM_PARAM__ of !" + m.tag +
                        " is valid but this trainer needs a number so far");
   }
+  if (recipe::is_corpus_dataset(r.data.dataset) && compress::is_one_shot(r))
+    errors.push_back(r.file.string() + ": train.epochs: a causal language model trains for at least part of an epoch "
+                                       "so far; one-shot compression of a Llama is not implemented");
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
 }
 
@@ -188,17 +191,26 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const bool untrained = compress::is_one_shot(r) && from.empty();
-  const nlohmann::json exported = export_model_file(r, staging.path(), out, train_set, result, untrained);
+  // The exporter lowers classifiers; a causal LM's checkpoint (a Hugging Face folder) is its output so far.
+  const bool lm = train_set.task == data::TaskKind::CausalLm;
+  if (lm) spdlog::info("causal LM: the checkpoint folder is the output; no {} is exported", r.export_spec.file);
+  const nlohmann::json exported =
+      lm ? nlohmann::json(nullptr) : export_model_file(r, staging.path(), out, train_set, result, untrained);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;
-  add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads);
+  if (!lm) add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads);
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
   write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");
-  spdlog::info("dense accuracy {}, compressed accuracy {:.4f} at sparsity {:.4f}; outputs in {}",
-               result.dense_accuracy ? fmt::format("{:.4f}", *result.dense_accuracy) : "n/a", result.final_accuracy,
-               result.final_sparsity, out.string());
+  if (lm)
+    spdlog::info("dense perplexity {}, compressed perplexity {:.3f} at sparsity {:.4f}; outputs in {}",
+                 result.dense_perplexity ? fmt::format("{:.3f}", *result.dense_perplexity) : "n/a", result.final_perplexity,
+                 result.final_sparsity, out.string());
+  else
+    spdlog::info("dense accuracy {}, compressed accuracy {:.4f} at sparsity {:.4f}; outputs in {}",
+                 result.dense_accuracy ? fmt::format("{:.4f}", *result.dense_accuracy) : "n/a", result.final_accuracy,
+                 result.final_sparsity, out.string());
   close_log_file();
   throw_if_interrupted("before moving the finished outputs into place");
   staging.commit();

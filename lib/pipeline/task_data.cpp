@@ -5,17 +5,25 @@
 #include "models/bert/text_task.h"
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
+#include "pipeline/causal_lm_task.h"
 
 namespace sparrow::pipeline {
 
 Task prepare_task(const nlohmann::json& model_config, const recipe::DataSpec& data, const std::filesystem::path& from,
                   const std::string& context) {
+  if (recipe::is_corpus_dataset(data.dataset)) return prepare_causal_lm_task(model_config, data, from, context);
+  if (model_config.value("name", std::string()) == "llama")
+    throw BadInput(context + ": data.dataset: model llama is a causal language model; it trains on a text corpus "
+                             "(sotu, moby_dick, text), not '" + data.dataset + "'");
   if (data::text::is_text_dataset(data.dataset)) {
     auto task = models::bert::prepare_text_task(model_config, data, from, context);
     return {task.model, std::move(task.train), std::move(task.test)};
   }
   Task t;
   t.model = from.empty() ? models::build_model(model_config, context) : models::load_checkpoint(from);
+  if (dynamic_cast<models::llama::LlamaForCausalLM*>(t.model.get()))
+    throw BadInput(from.string() + ": a Llama is a causal language model; it trains on a text corpus (sotu, moby_dick, "
+                                   "text), not '" + data.dataset + "'");
   t.train = data::load_dataset(data, data::Split::Train);
   t.test = data::load_dataset(data, data::Split::Test);
   return t;

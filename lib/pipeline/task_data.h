@@ -1,5 +1,6 @@
-// The one place that tells text tasks from image tasks: a text model (BERT) reads texts encoded with its own
-// vocabulary, an image model reads a built-in image dataset. compress --recipe, eval and export all come here.
+// The one place that tells tasks apart: a causal LM (Llama) reads a text corpus cut into windows
+// (causal_lm_task.h), a text classifier (BERT) reads texts encoded with its own vocabulary, an image model reads
+// a built-in image dataset. compress --recipe, eval and export all come here.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -22,7 +23,8 @@ struct Task {
   data::Dataset train, test;
 };
 
-// The recipe's model (`model_config`: model: with its name, without from:) and data: a text dataset builds a
+// The recipe's model (`model_config`: model: with its name, without from:) and data: a text corpus needs a Llama
+// (prepare_causal_lm_task), and a Llama needs a text corpus (BadInput otherwise); a text dataset builds a
 // BERT whose vocabulary comes from `from` or is trained on the texts; otherwise the model is built from the
 // config, or loaded from the checkpoint folder `from` when given. `context` prefixes errors (the recipe file).
 Task prepare_task(const nlohmann::json& model_config, const recipe::DataSpec& data, const std::filesystem::path& from,

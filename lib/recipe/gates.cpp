@@ -26,6 +26,12 @@ GateResult at_least(const char* name, double threshold, std::optional<double> va
   return g;
 }
 
+GateResult at_most(const char* name, double threshold, std::optional<double> value, const char* missing) {
+  GateResult g{name, threshold, value, value && *value <= threshold, ""};
+  if (!value) g.note = missing;
+  return g;
+}
+
 }  // namespace
 
 std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::json& report) {
@@ -57,6 +63,16 @@ std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::js
       g.note = "not counted: the machine was too busy to measure the speed-up; " + engine.value("unreliable_reason", std::string("no reason recorded"));
     }
     out.push_back(g);
+  }
+  const auto perplexity = figure(report, "compressed", "perplexity");
+  if (gates.max_perplexity)
+    out.push_back(at_most("max_perplexity", *gates.max_perplexity, perplexity,
+                          "compressed perplexity not measured (only a causal language model has one)"));
+  if (gates.max_perplexity_ratio) {
+    const auto dense = figure(report, "dense", "perplexity");
+    out.push_back(at_most("max_perplexity_ratio", *gates.max_perplexity_ratio,
+                          dense && perplexity && *dense > 0 ? std::optional<double>(*perplexity / *dense) : std::nullopt,
+                          "dense perplexity not measured (no teacher, and pruning started before the first evaluation)"));
   }
   return out;
 }

@@ -11,7 +11,7 @@
 namespace sparrow::recipe {
 
 struct GateResult {
-  std::string name;              // min_accuracy, max_accuracy_drop, min_sparsity, min_speedup
+  std::string name;              // min_accuracy, max_accuracy_drop, min_sparsity, min_speedup, max_perplexity, max_perplexity_ratio
   double threshold = 0;
   std::optional<double> value;   // nullopt: the report does not have the figure
   bool passed = false;
@@ -20,7 +20,8 @@ struct GateResult {
 
 // The recipe's set gates, in the order above. Values come from the report:
 // compressed.accuracy, dense.accuracy - compressed.accuracy,
-// compressed.sparsity, engine.speedup. A gate whose figure was not measured fails, and so does
+// compressed.sparsity, engine.speedup, then compressed.perplexity and compressed.perplexity /
+// dense.perplexity (max_perplexity, max_perplexity_ratio: at most the threshold). A gate whose figure was not measured fails, and so does
 // min_speedup when engine.reliable is false (the machine was too busy to measure).
 std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::json& report);
 

@@ -68,7 +68,12 @@ struct GateSpec {
   std::optional<double> max_accuracy_drop;  // dense.accuracy - compressed.accuracy <= this
   std::optional<double> min_sparsity;       // compressed.sparsity >= this
   std::optional<double> min_speedup;        // engine.speedup >= this
-  bool any() const { return min_accuracy || max_accuracy_drop || min_sparsity || min_speedup; }
+  // Causal LMs, measured by perplexity (lower is better):
+  std::optional<double> max_perplexity;        // compressed.perplexity <= this
+  std::optional<double> max_perplexity_ratio;  // compressed.perplexity / dense.perplexity <= this
+  bool any() const {
+    return min_accuracy || max_accuracy_drop || min_sparsity || min_speedup || max_perplexity || max_perplexity_ratio;
+  }
 };
 
 struct Recipe {

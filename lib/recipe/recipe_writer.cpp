@@ -239,6 +239,8 @@ std::string resolved_yaml(const Recipe& r) {
     if (r.gates.max_accuracy_drop) field(out, "max_accuracy_drop", *r.gates.max_accuracy_drop);
     if (r.gates.min_sparsity) field(out, "min_sparsity", *r.gates.min_sparsity);
     if (r.gates.min_speedup) field(out, "min_speedup", *r.gates.min_speedup);
+    if (r.gates.max_perplexity) field(out, "max_perplexity", *r.gates.max_perplexity);
+    if (r.gates.max_perplexity_ratio) field(out, "max_perplexity_ratio", *r.gates.max_perplexity_ratio);
     out << YAML::EndMap;
   }
 

@@ -176,6 +176,14 @@ void parse_gates(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
     if (*v <= 0) f.error("min_speedup", "min_speedup must be > 0 (times faster than dense), got " + num(*v));
     else r.gates.min_speedup = *v;
   }
+  if (const auto v = f.number("max_perplexity")) {
+    if (*v < 1) f.error("max_perplexity", "max_perplexity must be >= 1 (a perplexity is never below 1), got " + num(*v));
+    else r.gates.max_perplexity = *v;
+  }
+  if (const auto v = f.number("max_perplexity_ratio")) {
+    if (*v < 1) f.error("max_perplexity_ratio", "max_perplexity_ratio must be >= 1 (compressed over dense perplexity), got " + num(*v));
+    else r.gates.max_perplexity_ratio = *v;
+  }
   f.finish();
 }
 

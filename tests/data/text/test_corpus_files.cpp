@@ -104,10 +104,10 @@ TEST_CASE("text corpus: the recipe's data section picks the loader", "[corpus]")
   CHECK_THROWS_WITH(load_corpus(spec), "data.path: dataset 'text' needs a .txt file, a .jsonl file or a folder of them");
   spec.dataset = "fashion_mnist";
   CHECK_THROWS_WITH(load_corpus(spec), "data.dataset: 'fashion_mnist' is not a text corpus; expected sotu, moby_dick or text");
-  // Until a language model can read them, the classification loader says so rather than "unknown dataset".
+  // A corpus is for a Llama (pipeline/causal_lm_task.h): the classification loader says so rather than "unknown dataset".
   spec.dataset = "sotu";
   CHECK_THROWS_WITH(data::load_dataset(spec, data::Split::Train),
-                    "data.dataset: 'sotu' is a text corpus for a language model; no model here trains on it yet");
+                    "data.dataset: 'sotu' is a text corpus, which only a causal language model (model: llama) reads");
 }
 
 TEST_CASE("text corpus: golden errors for bad files", "[corpus][errors]") {
