@@ -42,15 +42,7 @@ const SmallLm& small_lm() {
         {"Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse,",
          "and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world."},
         o));
-    models::llama::LlamaConfig c;
-    c.vocab_size = s.tokenizer->size();
-    c.hidden_size = 32;
-    c.intermediate_size = 48;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 8;
-    c.max_position_embeddings = 40;
+    const models::llama::LlamaConfig c = testing::small_llama_config(s.tokenizer->size(), 40);
     torch::manual_seed(3);
     s.model = std::make_shared<models::llama::LlamaForCausalLM>(c);
     {

@@ -21,6 +21,7 @@
 #include "recipe/gates.h"
 #include "support/run_command.h"
 #include "support/skip.h"
+#include "support/small_models.h"
 #include "text/bpe_tokenizer.h"
 
 using namespace sparrow;
@@ -36,15 +37,7 @@ fs::path scratch_dir(const std::string& name) {
 }
 
 std::shared_ptr<models::llama::LlamaForCausalLM> tiny_llama(int64_t vocab, int64_t context) {
-  models::llama::LlamaConfig c;
-  c.vocab_size = vocab;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = context;
+  models::llama::LlamaConfig c = testing::small_llama_config(vocab, context);
   c.bos_token_id = 0;
   c.eos_token_id = {1};
   torch::manual_seed(7);

@@ -1,5 +1,6 @@
 // Small models for tests, seeded: a CNN whose chosen layers have random 1x4 blocks zeroed (the shape a
-// block4 recipe leaves, stored sparse_int8 on export), and a tiny BERT with its own vocabulary.
+// block4 recipe leaves, stored sparse_int8 on export), a tiny BERT with its own vocabulary, and a small Llama's
+// configuration.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,8 +12,24 @@
 #include "text/tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/cnn.h"
+#include "models/llama/llama_config.h"
 
 namespace sparrow::testing {
+
+// A small Llama with grouped-query attention: hidden 32, 2 layers, 4 query heads over 2 key/value heads of 8,
+// SwiGLU width 48; the vocabulary and context are the test's.
+inline models::llama::LlamaConfig small_llama_config(std::int64_t vocab_size, std::int64_t context) {
+  models::llama::LlamaConfig c;
+  c.vocab_size = vocab_size;
+  c.hidden_size = 32;
+  c.intermediate_size = 48;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 8;
+  c.max_position_embeddings = context;
+  return c;
+}
 
 // Zeroes about `fraction` of the 1x4 blocks (along the flattened input) of each named parameter.
 inline void zero_random_blocks(torch::nn::Module& m, const std::vector<std::string>& names, double fraction) {

@@ -17,6 +17,7 @@
 #include "models/llama/llama.h"
 #include "models/mlp.h"
 #include "parity_fixtures.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using namespace sparrow::engine_test;
@@ -28,15 +29,8 @@ namespace {
 // A small Llama with grouped-query attention (4 query heads over 2 key/value heads) and weights far from the
 // tiny default initialisation, so that mistakes show in the logits.
 std::shared_ptr<LlamaForCausalLM> small_llama(bool tied, std::int64_t context = 96) {
-  LlamaConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 32;
+  LlamaConfig c = testing::small_llama_config(50, context);
   c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = context;
   c.rope_theta = 10000.0;
   c.rms_norm_eps = 1e-5;
   c.tie_word_embeddings = tied;
