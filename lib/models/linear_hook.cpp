@@ -20,10 +20,11 @@ torch::Tensor conv2d_bn(torch::nn::Conv2d conv, torch::nn::BatchNorm2d bn, const
   return g_active_hook ? g_active_hook->conv2d_bn(*conv, *bn, x) : bn->forward(conv->forward(x));
 }
 
-torch::Tensor attention_f32(const AttentionInputs& in) {
+torch::Tensor attention_f32(const AttentionInputs& in, const std::function<torch::Tensor(const torch::Tensor&)>& on_probs) {
   auto scores = torch::matmul(in.q, in.k.transpose(-1, -2)) / std::sqrt(static_cast<double>(in.head_size));
   if (in.mask_bias.defined()) scores = scores + in.mask_bias;
   auto probs = torch::softmax(scores, -1);
+  if (on_probs) probs = on_probs(probs);
   if (!in.dropout.is_empty()) probs = torch::nn::Dropout(in.dropout)->forward(probs);
   return torch::matmul(probs, in.v);
 }

@@ -6,6 +6,8 @@
 // knowing about it.
 #include <torch/torch.h>
 
+#include <functional>
+
 namespace sparrow::models {
 
 // One block's scaled dot-product attention: q, k, v [B, heads, L, head_size]; mask_bias (undefined for none)
@@ -15,8 +17,9 @@ struct AttentionInputs {
   int64_t head_size = 0;
   torch::nn::Dropout dropout{nullptr};
 };
-// softmax(q kᵀ / sqrt(head_size) + mask_bias) v in FP32: what a block computes without a hook.
-torch::Tensor attention_f32(const AttentionInputs& in);
+// softmax(q kᵀ / sqrt(head_size) + mask_bias) v in FP32: what a block computes without a hook. on_probs (if set)
+// transforms the probabilities before the dropout (quantization-aware training fake-quantizes them there).
+torch::Tensor attention_f32(const AttentionInputs& in, const std::function<torch::Tensor(const torch::Tensor&)>& on_probs = {});
 
 class LinearHook {
  public:

@@ -51,12 +51,13 @@ torch::Tensor quantized_linear_exact(const torch::Tensor& x, const quant::Activa
 }
 
 torch::Tensor fake_quantized_attention(const models::AttentionInputs& in, const AttentionQParams& p) {
-  const auto q = fake_quantize_activation(in.q, p.q), k = fake_quantize_activation(in.k, p.k);
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(in.head_size));
-  if (in.mask_bias.defined()) scores = scores + in.mask_bias;
-  auto probs = fake_quantize_activation(torch::softmax(scores, -1), quant::attention_probs_params());
-  if (!in.dropout.is_empty()) probs = torch::nn::Dropout(in.dropout)->forward(probs);
-  return torch::matmul(probs, fake_quantize_activation(in.v, p.v));
+  models::AttentionInputs quantized = in;
+  quantized.q = fake_quantize_activation(in.q, p.q);
+  quantized.k = fake_quantize_activation(in.k, p.k);
+  quantized.v = fake_quantize_activation(in.v, p.v);
+  return models::attention_f32(quantized, [](const torch::Tensor& probs) {
+    return fake_quantize_activation(probs, quant::attention_probs_params());
+  });
 }
 
 torch::Tensor quantized_attention_exact(const models::AttentionInputs& in, const AttentionQParams& p) {
