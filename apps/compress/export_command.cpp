@@ -11,6 +11,9 @@
 #include "core/files.h"
 #include "export/exporter.h"
 #include "models/bert/bert_folder.h"
+#include "models/llama/llama_folder.h"
+#include "pipeline/causal_lm_task.h"
+#include "recipe/recipe.h"
 #include "pipeline/task_data.h"
 
 namespace sparrow::apps {
@@ -27,9 +30,17 @@ struct ExportFlags {
 };
 
 // The training split of --data (its first calibration_batches * batch_size items), encoded for the model
-// when it is a BERT.
+// when it is a BERT, and cut into context windows with the folder's tokenizer when it is a Llama.
 data::Dataset calibration_set(const ExportFlags& flags) {
   const fs::path dir = flags.checkpoint;
+  if (models::llama::is_llama_folder(dir)) {
+    if (!recipe::is_corpus_dataset(flags.data) || flags.data == "text")
+      throw BadInput("--data: '" + flags.data + "': a Llama calibrates on a text corpus's training part: sotu or moby_dick");
+    recipe::DataSpec spec;
+    spec.dataset = flags.data;
+    spec.train_limit = flags.calibration_batches * flags.batch_size;
+    return pipeline::prepare_causal_lm_task(nlohmann::json::object(), spec, dir, "--data").train;
+  }
   const auto bert = models::bert::is_bert_folder(dir) ? models::bert::load_bert_folder(dir, /*allow_new_head=*/false) : nullptr;
   return pipeline::load_data_for_model(flags.data, data::Split::Train, flags.calibration_batches * flags.batch_size,
                                        bert.get(), "calibrates on");

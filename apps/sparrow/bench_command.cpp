@@ -5,12 +5,12 @@
 // (lib/pipeline/speed_comparison.h), and prints both speed-ups and whether the machine was quiet enough to
 // trust them. Speeds are measured, never asserted. --seq is for text models: an image
 // model refuses it (exit 2), and its output shows the image shape instead. A causal LM is timed as it generates
-// (--prompt-tokens, --gen-tokens): prefill and decode tokens per second.
+// (--prompt-tokens, --gen-tokens): prefill and decode tokens per second, each compared on its own with --compare.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <chrono>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -91,11 +91,43 @@ std::string item_text(const engine::Model& model, std::size_t seq) {
   return fmt::format("{} images", fmt::join(image_dims(model), "x"));
 }
 
-// A causal LM: per iteration, the prefill of --prompt-tokens random ids, then --gen-tokens decode steps through
-// the KV cache (each feeding back the greedy token); prefill and decode tokens per second are the medians.
+// The engine's op times since its last reset_profile(), per op kind, most first: ms per run and fraction.
+nlohmann::json profile_json(const engine::Engine& engine, std::size_t runs) {
+  std::map<std::string, double> by_kind;
+  double total = 0;
+  for (const auto& t : engine.profile()) {
+    by_kind[engine::op_kind_name(t.kind)] += t.seconds;
+    total += t.seconds;
+  }
+  std::vector<std::pair<double, std::string>> sorted;
+  for (const auto& [kind, sec] : by_kind) sorted.emplace_back(sec, kind);
+  std::sort(sorted.rbegin(), sorted.rend());
+  nlohmann::json profile = nlohmann::json::array();
+  for (const auto& [sec, kind] : sorted)
+    profile.push_back({{"op", kind}, {"ms_per_run", sec * 1e3 / static_cast<double>(runs)}, {"fraction", total > 0 ? sec / total : 0.0}});
+  return profile;
+}
+
+void print_profile(const nlohmann::json& profile, const std::string& title = "time per op kind") {
+  std::cout << title << ":\n";
+  for (const auto& row : profile)
+    std::cout << fmt::format("  {:<16} {:9.3f} ms/run  {:5.1f} %\n", row["op"].get<std::string>(), row["ms_per_run"].get<double>(),
+                             100 * row["fraction"].get<double>());
+}
+
+// The greedy next token after a decoder's logits [1, T, vocab].
+std::int64_t greedy_token(const engine::OutputView& logits) {
+  const float* last = logits.data + (logits.shape[1] - 1) * logits.shape[2];
+  return std::max_element(last, last + logits.shape[2]) - last;
+}
+
+// A causal LM, timed in two parts: the prefill of --prompt-tokens random ids, and --gen-tokens decoding steps
+// after it (each feeding back the greedy token; every repetition rewinds the cache to the prompt, so all of them
+// do the same work). Tokens per second are from the medians. With --compare, each part is an interleaved
+// comparison (lib/pipeline/speed_comparison.h) against the zoo's Llama in LibTorch, which prefills into and
+// decodes through its own KV cache.
 int bench_decoder(const BenchFlags& flags, const std::shared_ptr<const engine::Model>& model) {
-  if (flags.compare) throw BadInput("--compare: no LibTorch baseline for causal LMs yet; time the engine alone");
-  engine::Decoder decoder(model, {static_cast<std::size_t>(flags.threads), false});
+  engine::Decoder decoder(model, {static_cast<std::size_t>(flags.threads), flags.profile});
   if (flags.prompt_tokens + flags.gen_tokens > decoder.context_length())
     throw BadInput(fmt::format("--prompt-tokens {} and --gen-tokens {} exceed the model's context of {} tokens", flags.prompt_tokens,
                                flags.gen_tokens, decoder.context_length()));
@@ -103,44 +135,96 @@ int bench_decoder(const BenchFlags& flags, const std::shared_ptr<const engine::M
   std::uniform_int_distribution<std::int64_t> token(0, static_cast<std::int64_t>(decoder.vocab_size()) - 1);
   std::vector<std::int64_t> prompt(flags.prompt_tokens);
   for (auto& id : prompt) id = token(rng);
-  using Clock = std::chrono::steady_clock;
-  std::vector<double> prefill, decode;
-  for (std::size_t i = 0; i < flags.warmup + flags.iterations; ++i) {
-    auto start = Clock::now();
-    auto logits = decoder.prefill(prompt);
-    const double p = std::chrono::duration<double>(Clock::now() - start).count();
-    start = Clock::now();
-    for (std::size_t t = 0; t < flags.gen_tokens; ++t) {
-      const float* last = logits.data + (logits.shape[1] - 1) * logits.shape[2];
-      logits = decoder.decode(std::max_element(last, last + logits.shape[2]) - last);
-    }
-    const double d = std::chrono::duration<double>(Clock::now() - start).count();
-    if (i < flags.warmup) continue;
-    prefill.push_back(static_cast<double>(flags.prompt_tokens) / p);
-    if (flags.gen_tokens > 0) decode.push_back(static_cast<double>(flags.gen_tokens) / d);
-  }
-  const auto median = [](std::vector<double> v) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+  std::int64_t first = 0;  // the prompt's greedy next token
+  const auto run_prefill = [&] { first = greedy_token(decoder.prefill(prompt)); };
+  const auto run_decode = [&] {
+    decoder.rewind(flags.prompt_tokens);
+    std::int64_t next = first;
+    for (std::size_t t = 0; t < flags.gen_tokens; ++t) next = greedy_token(decoder.decode(next));
   };
-  const nlohmann::json result = {{"file", flags.file},
-                                 {"threads", decoder.engine().threads()},
-                                 {"isa", engine::Engine::isa()},
-                                 {"prompt_tokens", flags.prompt_tokens},
-                                 {"gen_tokens", flags.gen_tokens},
-                                 {"iterations", flags.iterations},
-                                 {"prefill_tokens_per_second", median(prefill)},
-                                 {"decode_tokens_per_second", median(decode)},
-                                 {"kv_cache_bytes", decoder.cache().bytes()}};
+  const std::size_t threads = decoder.engine().threads();
+  const std::size_t baseline_count = flags.fp32_baseline_only ? 1 : kBaselineSides.size();
+  const nlohmann::json model_config = model->file().metadata().value("sparrow.model_config", nlohmann::json());
+  std::vector<std::unique_ptr<TorchBaseline>> baselines;
+  if (flags.compare)
+    for (std::size_t i = 0; i < baseline_count; ++i)
+      baselines.push_back(std::make_unique<TorchBaseline>(model_config, kBaselineSides[i].precision, 1, flags.prompt_tokens));
+  // One part: the engine's timings, its op times with --profile, and with --compare the comparison's JSON
+  // with each baseline's configuration.
+  struct Part {
+    pipeline::Timings engine;
+    nlohmann::json comparison, profile;
+  };
+  const auto time_part = [&](const std::function<void()>& engine_run, const std::function<void(TorchBaseline&, std::size_t)>& baseline_run,
+                             std::size_t tokens) {
+    Part part;
+    const auto reset_profile = [&] { decoder.engine().reset_profile(); };
+    if (!flags.compare) {
+      for (std::size_t i = 0; i < flags.warmup; ++i) engine_run();
+      reset_profile();
+      for (std::size_t i = 0; i < flags.iterations; ++i) pipeline::time_once(part.engine, engine_run);
+      if (flags.profile) part.profile = profile_json(decoder.engine(), flags.iterations);
+      return part;
+    }
+    std::vector<pipeline::Baseline> sides;
+    for (std::size_t i = 0; i < baseline_count; ++i)
+      sides.push_back({kBaselineSides[i].label, kBaselineSides[i].key,
+                       [&, b = baselines[i].get()](std::size_t t) { baseline_run(*b, t); }});
+    const pipeline::SpeedComparison c = pipeline::compare_speed(engine_run, sides, {threads, flags.warmup, flags.iterations, reset_profile});
+    part.engine = c.engine;
+    part.comparison = c.to_json(static_cast<double>(tokens));
+    for (std::size_t i = 0; i < baseline_count; ++i)
+      part.comparison[pipeline::baseline_json_key(kBaselineSides[i].key, "baseline")] = baselines[i]->configuration();
+    if (flags.profile) part.profile = profile_json(decoder.engine(), flags.iterations);
+    return part;
+  };
+  const auto prefill = time_part(run_prefill, [](TorchBaseline& b, std::size_t t) { b.run(t); }, flags.prompt_tokens);
+  Part decode;
+  if (flags.gen_tokens > 0) {
+    run_prefill();  // the prompt every decoding repetition rewinds to
+    decode = time_part(run_decode, [&](TorchBaseline& b, std::size_t t) { b.decode(t, flags.gen_tokens); }, flags.gen_tokens);
+  }
+  const auto per_second = [](const pipeline::Timings& t, std::size_t tokens) {
+    return t.wall.empty() || tokens == 0 ? 0.0 : static_cast<double>(tokens) / t.median_wall();
+  };
+  nlohmann::json result = {{"file", flags.file},
+                           {"threads", threads},
+                           {"isa", engine::Engine::isa()},
+                           {"kernels", engine::Engine::kernel_names()},
+                           {"prompt_tokens", flags.prompt_tokens},
+                           {"gen_tokens", flags.gen_tokens},
+                           {"iterations", flags.iterations},
+                           {"prefill_tokens_per_second", per_second(prefill.engine, flags.prompt_tokens)},
+                           {"decode_tokens_per_second", per_second(decode.engine, flags.gen_tokens)},
+                           {"kv_cache_bytes", decoder.cache().bytes()}};
+  // Per part: its comparison's keys (speedup, items_per_second in tokens, ...) and its op times.
+  for (const auto& [name, part] : {std::pair<const char*, const Part*>{"prefill", &prefill}, {"decode", &decode}}) {
+    nlohmann::json keys = part->comparison.is_object() ? part->comparison : nlohmann::json::object();
+    if (flags.profile) keys["profile"] = part->profile;
+    if (!keys.empty()) result[name] = keys;
+  }
   if (flags.json) {
     std::cout << result.dump() << std::endl;
     return 0;
   }
-  std::cout << fmt::format("{}: prompt {} tokens, {} generated, {} thread(s), ISA {}\n", flags.file, flags.prompt_tokens, flags.gen_tokens,
-                           decoder.engine().threads(), engine::Engine::isa());
-  std::cout << fmt::format("prefill: {:10.1f} tokens/s\ndecode:  {:10.1f} tokens/s (batch 1; medians of {} runs)\n", median(prefill),
-                           median(decode), flags.iterations);
+  std::cout << fmt::format("{}: prompt {} tokens, {} generated, {} thread(s), ISA {} ({})\n", flags.file, flags.prompt_tokens,
+                           flags.gen_tokens, threads, engine::Engine::isa(), engine::Engine::kernel_names());
+  for (const char* part : {"prefill", "decode"}) {
+    std::cout << fmt::format("{:<8} {:10.1f} tokens/s (batch 1; median of {} runs)\n", std::string(part) + ":",
+                             result[std::string(part) + "_tokens_per_second"].get<double>(), flags.iterations);
+    if (!result.contains(part)) continue;
+    const auto& c = result[part];
+    if (c.contains("profile")) print_profile(c["profile"], std::string("  ") + part + ": time per op kind");
+    if (!flags.compare) continue;
+    for (std::size_t i = 0; i < baseline_count; ++i) {
+      const auto key = [&](const char* name) { return pipeline::baseline_json_key(kBaselineSides[i].key, name); };
+      std::cout << fmt::format("  {:<14} {:10.1f} tokens/s at {} thread(s): speed-up {:.2f}x ({})\n", kBaselineSides[i].label + ":",
+                               c[key("baseline_items_per_second")].get<double>(), c["measurement"][key("baseline_threads")].get<std::size_t>(),
+                               c[key("speedup")].get<double>(), c[key("baseline")].get<std::string>());
+    }
+    if (!c["reliable"].get<bool>())
+      std::cout << "  NOT RELIABLE: the machine was too busy to measure: " << c["unreliable_reason"].get<std::string>() << "\n";
+  }
   return 0;
 }
 
@@ -220,23 +304,7 @@ int bench(const BenchFlags& flags) {
                            {"items_per_cpu_second", static_cast<double>(flags.batch * flags.iterations) / cpu_seconds}};
   if (model->is_text()) result["seq"] = seq;
   else result["image_shape"] = image_dims(*model);
-  if (flags.profile) {
-    std::map<std::string, double> by_kind;
-    double total = 0;
-    for (const auto& t : engine.profile()) {
-      by_kind[engine::op_kind_name(t.kind)] += t.seconds;
-      total += t.seconds;
-    }
-    nlohmann::json profile = nlohmann::json::array();
-    std::vector<std::pair<double, std::string>> sorted;
-    for (const auto& [kind, sec] : by_kind) sorted.emplace_back(sec, kind);
-    std::sort(sorted.rbegin(), sorted.rend());
-    for (const auto& [sec, kind] : sorted)
-      profile.push_back({{"op", kind},
-                         {"ms_per_run", sec * 1e3 / static_cast<double>(flags.iterations)},
-                         {"fraction", total > 0 ? sec / total : 0.0}});
-    result["profile"] = profile;
-  }
+  if (flags.profile) result["profile"] = profile_json(engine, flags.iterations);
   // Speed-ups, items per second from the medians, latencies and configuration of each baseline, reliable, measurement.
   if (flags.compare) result.update(comparison);
   else result["load_average"] = load_average;
@@ -270,12 +338,7 @@ int bench(const BenchFlags& flags) {
     if (!result["reliable"].get<bool>())
       std::cout << "NOT RELIABLE: the machine was too busy to measure: " << result["unreliable_reason"].get<std::string>() << "\n";
   }
-  if (flags.profile) {
-    std::cout << "time per op kind:\n";
-    for (const auto& row : result["profile"])
-      std::cout << fmt::format("  {:<12} {:9.3f} ms/run  {:5.1f} %\n", row["op"].get<std::string>(), row["ms_per_run"].get<double>(),
-                               100 * row["fraction"].get<double>());
-  }
+  if (flags.profile) print_profile(result["profile"]);
   return 0;
 }
 

@@ -23,6 +23,7 @@ constexpr const char* kPluginVariable = "SPARROW_BASELINE_PLUGIN";
 struct Plugin {
   decltype(&sparrow_baseline_create) create = nullptr;
   decltype(&sparrow_baseline_run) run = nullptr;
+  decltype(&sparrow_baseline_decode) decode = nullptr;
   decltype(&sparrow_baseline_destroy) destroy = nullptr;
   decltype(&sparrow_baseline_configuration) configuration = nullptr;
 };
@@ -61,6 +62,7 @@ Plugin open_plugin() {
     Plugin p;
     p.create = symbol<decltype(p.create)>(library, file, "sparrow_baseline_create");
     p.run = symbol<decltype(p.run)>(library, file, "sparrow_baseline_run");
+    p.decode = symbol<decltype(p.decode)>(library, file, "sparrow_baseline_decode");
     p.destroy = symbol<decltype(p.destroy)>(library, file, "sparrow_baseline_destroy");
     p.configuration = symbol<decltype(p.configuration)>(library, file, "sparrow_baseline_configuration");
     return p;
@@ -99,6 +101,11 @@ TorchBaseline::~TorchBaseline() {
 void TorchBaseline::run(std::size_t threads) {
   char error[1024] = "";
   check(plugin().run(baseline_, threads, error, sizeof error), error);
+}
+
+void TorchBaseline::decode(std::size_t threads, std::size_t tokens) {
+  char error[1024] = "";
+  check(plugin().decode(baseline_, threads, tokens, error, sizeof error), error);
 }
 
 std::string TorchBaseline::configuration() const { return plugin().configuration(baseline_); }

@@ -19,7 +19,7 @@ enum class BaselinePrecision { fp32, dynamic_int8 };
 
 // The zoo model `model_config` describes (metadata sparrow.model_config) with fresh weights (the same for
 // both precisions), computing in `precision`, and random inputs of one shape (seq ignored for image models),
-// built once; run() is one forward. BadInput when the file has no model_config or the plug-in cannot be found
+// built once; run() is one forward (for a causal LM, the prefill of a prompt of seq tokens). BadInput when the file has no model_config or the plug-in cannot be found
 // or opened (naming where it looked).
 class TorchBaseline {
  public:
@@ -28,6 +28,9 @@ class TorchBaseline {
   TorchBaseline(const TorchBaseline&) = delete;
   TorchBaseline& operator=(const TorchBaseline&) = delete;
   void run(std::size_t threads);
+  // A causal LM only: `tokens` greedy decoding steps through LibTorch's KV cache, each call from the same
+  // prompt state (the last run()'s).
+  void decode(std::size_t threads, std::size_t tokens);
   // How LibTorch was set up for this baseline, for the report.
   std::string configuration() const;
 

@@ -30,6 +30,13 @@ OutputView Decoder::prefill(const std::vector<std::int64_t>& prompt) {
 
 OutputView Decoder::decode(std::int64_t token) { return run({token}); }
 
+void Decoder::rewind(std::size_t position) {
+  if (position > cache_.length)
+    throw BadInput(model().file().source() + ": cannot rewind to position " + std::to_string(position) + ": only " +
+                   std::to_string(cache_.length) + " tokens have run");
+  cache_.length = position;
+}
+
 void Decoder::check_ids(const std::vector<std::int64_t>& tokens, const std::string& source) const {
   for (const std::int64_t id : tokens)
     if (id < 0 || static_cast<std::size_t>(id) >= vocab_size_)

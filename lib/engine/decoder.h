@@ -26,6 +26,11 @@ class Decoder {
   // when they do not fit the context or an id is outside the vocabulary.
   OutputView run(const std::vector<std::int64_t>& tokens);
 
+  // Forgets every token after the first `position`, which the next token then takes (a cache entry is
+  // overwritten when its position runs again). Used to run several continuations of one prompt, prefilled
+  // once. BadInput when `position` is past the tokens run.
+  void rewind(std::size_t position);
+
   // BadInput naming `source` (a file, a flag) when an id is outside the vocabulary.
   void check_ids(const std::vector<std::int64_t>& tokens, const std::string& source) const;
 

@@ -94,7 +94,8 @@ const Plan& Engine::plan(std::size_t batch, std::size_t seq) {
   const auto key = std::make_pair(batch, seq);
   auto it = plans_.find(key);
   if (it == plans_.end()) {
-    PanelHeights mr{kernels::spmm_b4_kernel().mr, kernels::qgemm_kernel().mr, kernels::sparse_kernel(1, 1).mr};
+    PanelHeights mr{kernels::spmm_b4_kernel().mr, kernels::qgemm_kernel().mr, kernels::sparse_kernel(1, 1).mr,
+                    kernels::dense_kernel(1).mr};
     it = plans_.emplace(key, make_plan(*model_, batch, seq, mr, options_.keep_values)).first;
   }
   if (it->second.arena_bytes > arena_bytes_) {

@@ -99,7 +99,7 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         const std::size_t m = product(x) / w.k;
         if (w.format == format::WeightFormat::sparse_int8)
           scratch = kernels::panels_bytes(m, w.k, m == 1 && w.sparse.rows == 1 ? mr.sparse_one_token : mr.sparse);
-        if (w.format == format::WeightFormat::dense_int8) scratch = kernels::panels_bytes(m, w.k, mr.dense);
+        if (w.format == format::WeightFormat::dense_int8) scratch = kernels::panels_bytes(m, w.k, m == 1 ? mr.dense_one_token : mr.dense);
         break;
       }
       case OpKind::conv2d: {
@@ -171,11 +171,12 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   }
 
   // INT8 linears that would pack exactly the panels an earlier one packed read those instead.
-  // A 1x4-block layer over a single token runs the one-token kernel (op_linear.cpp), whose panels are one row.
+  // A dense or 1x4-block layer over a single token runs a one-token kernel (op_linear.cpp), whose panels are
+  // one row.
   const auto panel_height = [&](const Op& op) {
-    if (op.weights->format != format::WeightFormat::sparse_int8) return mr.dense;
-    const bool one_token = plan.elements(op.inputs[0]) == op.weights->k && op.weights->sparse.rows == 1;
-    return one_token ? mr.sparse_one_token : mr.sparse;
+    const bool one_token = plan.elements(op.inputs[0]) == op.weights->k;
+    if (op.weights->format != format::WeightFormat::sparse_int8) return one_token ? mr.dense_one_token : mr.dense;
+    return one_token && op.weights->sparse.rows == 1 ? mr.sparse_one_token : mr.sparse;
   };
   const auto int8_linear = [](const Op& op) {
     return !op.folded && op.kind == OpKind::linear && op.weights->format != format::WeightFormat::fp32;

@@ -39,6 +39,7 @@ struct PanelHeights {
   std::size_t sparse = 1;
   std::size_t dense = 1;
   std::size_t sparse_one_token = 1;  // a 1x4-block layer over one token (kernels::sparse_kernel(1, 1))
+  std::size_t dense_one_token = 1;   // a dense layer over one token (kernels::dense_kernel(1))
 };
 
 // Throws BadInput when the shape does not fit the model (e.g. a sequence longer than its positions).

@@ -153,3 +153,29 @@ TEST_CASE("sparrow bench on a causal LM: prefill and decode tokens per second", 
   CHECK(over.exit_code == 2);
   CHECK_THAT(over.output, Catch::Contains("exceed the model's context of 40 tokens"));
 }
+
+TEST_CASE("sparrow bench --compare on a causal LM compares prefill and decode with LibTorch's own KV cache", "[cli][engine]") {
+  const std::string bench = kSparrow + " bench " + small_lm().file.string() + " --prompt-tokens 8 --gen-tokens 6 --warmup 1 --iterations 3";
+  const auto r = run_command("(" + bench + " --json --compare 2>/dev/null)");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  for (const char* part : {"prefill", "decode"}) {
+    INFO(part);
+    const auto& c = j.at(part);
+    // items are tokens: the engine's figure is the top-level tokens/s, each baseline's its own
+    CHECK(c["items_per_second"].get<double>() == Approx(j[std::string(part) + "_tokens_per_second"].get<double>()));
+    for (const char* key : {"", "int8_"}) {
+      const double engine = c["items_per_second"], baseline = c[std::string(key) + "baseline_items_per_second"];
+      CHECK(baseline > 0);
+      CHECK(c[std::string(key).empty() ? "speedup" : "speedup_vs_int8"].get<double>() == Approx(engine / baseline).epsilon(1e-6));
+    }
+    CHECK_THAT(c["baseline"].get<std::string>(), Catch::StartsWith("LibTorch"));
+    CHECK_THAT(c["int8_baseline"].get<std::string>(), Catch::Contains("dynamic INT8"));
+  }
+  const auto text = run_command("(" + bench + " --compare --fp32-baseline-only 2>/dev/null)");
+  INFO(text.output);
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.output, Catch::Contains("prefill:") && Catch::Contains("decode:") && Catch::Contains("LibTorch FP32:"));
+  CHECK_THAT(text.output, !Catch::Contains("LibTorch INT8"));
+}

@@ -12,7 +12,8 @@ extern "C" {
 
 // Raised whenever a function below changes; the binary refuses a plug-in of another version.
 // 2: sparrow_baseline_create takes a precision; sparrow_baseline_configuration describes one baseline.
-#define SPARROW_BASELINE_ABI_VERSION 2
+// 3: causal LMs: sparrow_baseline_run is a prefill into a KV cache; sparrow_baseline_decode continues it.
+#define SPARROW_BASELINE_ABI_VERSION 3
 
 // What the baseline's linear layers compute in (sparrow_baseline_create's `precision`).
 // Dense FP32: every layer in FP32.
@@ -30,11 +31,17 @@ typedef struct sparrow_baseline sparrow_baseline;
 SPARROW_BASELINE_EXPORT int sparrow_baseline_abi_version(void);
 // The zoo model the JSON text `model_config` describes (a .sparrow file's sparrow.model_config) with fresh
 // weights (the same for every precision), computing in `precision` (SPARROW_BASELINE_*), and random inputs of
-// batch x seq tokens (seq ignored for image models), built once.
+// batch x seq tokens (seq ignored for image models), built once. For a causal LM, seq is the prompt's length.
 SPARROW_BASELINE_EXPORT int sparrow_baseline_create(const char* model_config, int precision, size_t batch, size_t seq,
                                                     sparrow_baseline** out, char* error, size_t error_size);
-// One forward pass on `threads` intra-op threads.
+// One forward pass on `threads` intra-op threads. For a causal LM, the prefill of the prompt into a new KV
+// cache, which the baseline keeps as its prompt state.
 SPARROW_BASELINE_EXPORT int sparrow_baseline_run(sparrow_baseline* baseline, size_t threads, char* error, size_t error_size);
+// A causal LM only: `tokens` greedy decoding steps of batch 1 through the model's own KV cache, each feeding
+// back the last step's argmax, starting every call from the same prompt state (the last run's, or one run
+// first). Exit code 2 for any other model.
+SPARROW_BASELINE_EXPORT int sparrow_baseline_decode(sparrow_baseline* baseline, size_t threads, size_t tokens, char* error,
+                                                    size_t error_size);
 SPARROW_BASELINE_EXPORT void sparrow_baseline_destroy(sparrow_baseline* baseline);
 // How LibTorch is set up for this baseline, for the report; valid until the baseline is destroyed.
 SPARROW_BASELINE_EXPORT const char* sparrow_baseline_configuration(const sparrow_baseline* baseline);

@@ -17,12 +17,18 @@
 #include "core/errors.h"
 #include "data/batch.h"
 #include "models/classifier.h"
+#include "models/llama/llama.h"
 #include "models/model_factory.h"
 
 struct sparrow_baseline {
   std::shared_ptr<sparrow::models::Classifier> model;
   sparrow::data::Batch batch;
   std::string configuration;
+  // Causal LMs: the model as itself, and the KV cache after the prompt (the prompt state each decode starts from;
+  // a decoding step concatenates into new tensors, so this one is never changed by it).
+  std::shared_ptr<sparrow::models::llama::LlamaForCausalLM> lm;
+  sparrow::models::llama::KvCache prompt_cache;
+  torch::Tensor first_token;  // [1, 1]: the prompt's greedy next token
 };
 
 namespace {
@@ -56,10 +62,28 @@ int guarded(F&& body, char* error, std::size_t error_size) {
   }
 }
 
+// The greedy next token after logits [B, T, vocab]: [B, 1].
+torch::Tensor greedy_token(const torch::Tensor& logits) { return logits.select(1, logits.size(1) - 1).argmax(-1, true); }
+
 void forward(sparrow_baseline& b) {
   torch::InferenceMode inference;
+  if (b.lm) {
+    b.prompt_cache = {};
+    b.first_token = greedy_token(b.lm->decode(b.batch.inputs, b.prompt_cache));
+    return;
+  }
   const auto logits = b.model->logits(b.batch);
   (void)logits.data_ptr<float>();
+}
+
+void decode(sparrow_baseline& b, std::size_t tokens) {
+  if (!b.lm) throw BadInput("bench --compare: decoding is for causal LMs");
+  torch::InferenceMode inference;
+  if (!b.first_token.defined()) forward(b);
+  models::llama::KvCache cache = b.prompt_cache;
+  torch::Tensor token = b.first_token;
+  for (std::size_t t = 0; t < tokens; ++t) token = greedy_token(b.lm->decode(token, cache));
+  (void)token.data_ptr<std::int64_t>();
 }
 
 std::string common_setup() {
@@ -119,7 +143,10 @@ void build(sparrow_baseline& b, const nlohmann::json& model_config, int precisio
   b.model = models::build_model(model_config, "sparrow.model_config");
   b.model->eval();
   const auto B = static_cast<std::int64_t>(batch);
-  if (model_config.value("name", "") == "bert") {
+  b.lm = std::dynamic_pointer_cast<models::llama::LlamaForCausalLM>(b.model);
+  if (b.lm) {
+    b.batch.inputs = torch::randint(0, b.lm->llama_config().vocab_size, {B, static_cast<std::int64_t>(seq)}, torch::kInt64);
+  } else if (model_config.value("name", "") == "bert") {
     const std::int64_t vocab = model_config.at("vocab_size").get<std::int64_t>();
     b.batch.inputs = torch::randint(5, vocab, {B, static_cast<std::int64_t>(seq)}, torch::kInt64);
     b.batch.attention_mask = torch::ones({B, static_cast<std::int64_t>(seq)}, torch::kInt64);
@@ -155,6 +182,15 @@ int sparrow_baseline_run(sparrow_baseline* baseline, std::size_t threads, char* 
       [&] {
         torch::set_num_threads(static_cast<int>(threads));
         forward(*baseline);
+      },
+      error, error_size);
+}
+
+int sparrow_baseline_decode(sparrow_baseline* baseline, std::size_t threads, std::size_t tokens, char* error, std::size_t error_size) {
+  return guarded(
+      [&] {
+        torch::set_num_threads(static_cast<int>(threads));
+        decode(*baseline, tokens);
       },
       error, error_size);
 }

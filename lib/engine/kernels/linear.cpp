@@ -103,6 +103,12 @@ const std::vector<QGemmKernel>& qgemm_kernels() {
   };
   return table;
 }
+const std::vector<QGemmKernel>& qgemv_kernels() {
+  static const std::vector<QGemmKernel> table = {
+#include "engine/kernels/qgemv/qgemv.inc"
+  };
+  return table;
+}
 const std::vector<SpmmB4Kernel>& spmm_rx4_kernels() {
   static const std::vector<SpmmB4Kernel> table = {
 #include "engine/kernels/spmm-rx4/spmm-rx4.inc"
@@ -112,6 +118,12 @@ const std::vector<SpmmB4Kernel>& spmm_rx4_kernels() {
 const std::vector<F32GemmKernel>& f32_gemm_kernels() {
   static const std::vector<F32GemmKernel> table = {
 #include "engine/kernels/f32-gemm/f32-gemm.inc"
+  };
+  return table;
+}
+const std::vector<F32GemmKernel>& f32_gemv_kernels() {
+  static const std::vector<F32GemmKernel> table = {
+#include "engine/kernels/f32-gemv/f32-gemv.inc"
   };
   return table;
 }
@@ -167,6 +179,13 @@ const QGemmKernel& qgemm_kernel() {
   static const QGemmKernel& k = select_kernel(qgemm_kernels(), "dense INT8 GEMM");
   return k;
 }
+const QGemmKernel& dense_kernel(std::size_t m) {
+  // As sparse_kernel: the one-token kernel unless only its portable fallback is left while the panel kernel
+  // has SIMD.
+  static const QGemmKernel& one = select_kernel(qgemv_kernels(), "dense INT8 GEMV (one token)");
+  if (m == 1 && (one.isa != Isa::scalar || qgemm_kernel().isa == Isa::scalar)) return one;
+  return qgemm_kernel();
+}
 const F32GemmKernel& f32_gemm_kernel() {
   static const F32GemmKernel& k = select_kernel(f32_gemm_kernels(), "FP32 GEMM");
   return k;
@@ -174,6 +193,11 @@ const F32GemmKernel& f32_gemm_kernel() {
 const QuantizePackKernel& quantize_pack_kernel() {
   static const QuantizePackKernel& k = select_kernel(quantize_pack_kernels(), "quantize-and-pack");
   return k;
+}
+const F32GemmKernel& f32_kernel(std::size_t m) {
+  static const F32GemmKernel& one = select_kernel(f32_gemv_kernels(), "FP32 GEMV (one row)");
+  if (m == 1 && (one.isa != Isa::scalar || f32_gemm_kernel().isa == Isa::scalar)) return one;
+  return f32_gemm_kernel();
 }
 const QEpilogueKernel& qepilogue_kernel() {
   static const QEpilogueKernel& k = select_kernel(qepilogue_kernels(), "INT8 epilogue");

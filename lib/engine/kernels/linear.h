@@ -46,7 +46,11 @@ const std::vector<SpmmB4Kernel>& spmm_rx4_kernels();
 // padding tokens. They run in the same driver, on single-row "panels".
 const std::vector<SpmmB4Kernel>& spmv_b4_kernels();
 const std::vector<QGemmKernel>& qgemm_kernels();
+// Dense kernels for one token (mr = 1), as spmv_b4_kernels() for sparse ones.
+const std::vector<QGemmKernel>& qgemv_kernels();
 const std::vector<F32GemmKernel>& f32_gemm_kernels();
+// FP32 kernels for one row (mr = 1).
+const std::vector<F32GemmKernel>& f32_gemv_kernels();
 const std::vector<QEpilogueKernel>& qepilogue_kernels();
 struct QuantizePackKernel {
   const char* name;
@@ -66,7 +70,13 @@ const SpmmB4Kernel& spmv_b4_kernel();
 // layer's panel height.
 const SpmmB4Kernel& sparse_kernel(std::size_t rows, std::size_t m);
 const QGemmKernel& qgemm_kernel();
+// The kernel a dense INT8 layer runs over m tokens: the one-token kernel for one token (when it has SIMD, or
+// nothing has), else qgemm_kernel(). Its mr is the layer's panel height.
+const QGemmKernel& dense_kernel(std::size_t m);
 const F32GemmKernel& f32_gemm_kernel();
+// The FP32 kernel for m rows: the one-row kernel for one row (when it has SIMD, or nothing has), else
+// f32_gemm_kernel().
+const F32GemmKernel& f32_kernel(std::size_t m);
 const QEpilogueKernel& qepilogue_kernel();
 const QuantizePackKernel& quantize_pack_kernel();
 

@@ -83,6 +83,7 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
   void fn(std::size_t mr_, const std::uint8_t* x_panel, const DenseQc8wView& w, std::size_t n_begin, \
           std::size_t n_end, std::int32_t* acc);
 #include "engine/kernels/qgemm/qgemm.inc"
+#include "engine/kernels/qgemv/qgemv.inc"
 #undef SPR_UKERNEL
 
 #define SPR_EPILOGUE(isa, f32_fn, qu8_fn, qu8_panel_fn)                                                  \
@@ -104,6 +105,7 @@ using F32GemmFn = void (*)(std::size_t m, std::size_t nc, std::size_t k, const f
   void fn(std::size_t m, std::size_t nc, std::size_t k, const float* x, std::size_t ldx, const float* w, \
           const float* bias, Activation act, float* y, std::size_t ldy);
 #include "engine/kernels/f32-gemm/f32-gemm.inc"
+#include "engine/kernels/f32-gemv/f32-gemv.inc"
 #undef SPR_UKERNEL
 
 }  // namespace sparrow::kernels

@@ -20,7 +20,7 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
   const LinearWeights& w = *op.weights;
   const kernels::Activation act = op.activation;
   if (w.format == WeightFormat::fp32) {
-    kernels::f32_gemm(x, m, w.k, w.f32, w.n, w.k, w.bias, act, static_cast<float*>(y), w.n, pool);
+    kernels::f32_gemm(x, m, w.k, w.f32, w.n, w.k, w.bias, act, static_cast<float*>(y), w.n, pool, kernels::f32_kernel(m));
     return;
   }
   kernels::QEpilogueParams p;
@@ -51,7 +51,7 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
     }
     return;
   }
-  const kernels::QGemmKernel& kernel = kernels::qgemm_kernel();
+  const kernels::QGemmKernel& kernel = kernels::dense_kernel(m);
   if (y_panels != nullptr) {
     kernels::qu8_qu8_qc8w_gemm_panels(panels(kernel.mr), m, w.dense, p, static_cast<std::uint8_t*>(y), pool, kernel);
   } else if (op.requantize) {

@@ -15,12 +15,14 @@ using sparrow::test::Rng;
 using sparrow::test::kernels_at;
 namespace isa = sparrow::test::isa;
 
-TEMPLATE_TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f32-gemm]", isa::avx512skx, isa::avx2,
-                   isa::scalar) {
-  for (const auto& kernel : kernels_at(TestType::level, sk::f32_gemm_kernels())) {
+namespace {
+
+// Every kernel of the table at `level`, through the driver, on random shapes (m rows at most).
+void check_against_double_math(sk::Isa level, const std::vector<sk::F32GemmKernel>& table, int max_m) {
+  for (const auto& kernel : kernels_at(level, table)) {
     for (int seed = 0; seed < 60; ++seed) {
       Rng rng(seed);
-      const std::size_t m = rng.uniform_int(1, 40), n = rng.uniform_int(1, 70), k = rng.uniform_int(1, 150);
+      const std::size_t m = rng.uniform_int(1, max_m), n = rng.uniform_int(1, 150), k = rng.uniform_int(1, 150);
       const std::size_t ldx = k + rng.uniform_int(0, 3), ldy = n + rng.uniform_int(0, 3);
       const auto act = static_cast<sk::Activation>(rng.uniform_int(0, 2));
       const bool has_bias = rng.chance(0.7);
@@ -52,4 +54,25 @@ TEMPLATE_TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f
       }
     }
   }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f32-gemm]", isa::avx512skx, isa::avx2,
+                   isa::scalar) {
+  check_against_double_math(TestType::level, sk::f32_gemm_kernels(), 40);
+}
+
+// The one-row kernels run a row per call; the driver still takes several rows.
+TEMPLATE_TEST_CASE("FP32 GEMV kernels (one row) match double-precision math", "[kernels][f32-gemv]", isa::avx512skx,
+                   isa::avx2, isa::scalar) {
+  check_against_double_math(TestType::level, sk::f32_gemv_kernels(), 3);
+}
+
+TEST_CASE("f32_kernel(m): the one-row kernel at one row, the GEMM kernel otherwise", "[kernels][f32-gemv][dispatch]") {
+  CHECK(&sk::f32_kernel(2) == &sk::f32_gemm_kernel());
+  const sk::F32GemmKernel& one = sk::f32_kernel(1);
+  INFO(one.name);
+  CHECK(one.mr == 1);
+  CHECK(sk::mayiuse(one.isa));
 }

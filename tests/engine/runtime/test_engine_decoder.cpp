@@ -177,6 +177,23 @@ TEST_CASE("greedy generation of 64 tokens: the engine picks the model's tokens",
   CHECK(tokens == std::vector<std::int64_t>(ref.data_ptr<std::int64_t>(), ref.data_ptr<std::int64_t>() + ref.numel()));
 }
 
+TEST_CASE("rewind: a continuation after rewinding to the prompt equals the model's from the prompt", "[engine][decoder]") {
+  auto model = small_llama(false);
+  engine::Decoder decoder(load_bytes(export_bytes(*model, {})), {1, false});
+  decoder.prefill(prompt_ids());
+  decoder.decode(5);  // a first continuation, overwritten below
+  decoder.decode(6);
+  decoder.rewind(prompt_ids().size());
+  CHECK(decoder.position() == prompt_ids().size());
+  torch::NoGradGuard no_grad;
+  models::llama::KvCache cache;
+  model->decode(as_tensor(prompt_ids()), cache);
+  CHECK(max_diff(decoder.decode(9), model->decode(as_tensor({9}), cache)) <= kFp32Tolerance);
+  CHECK(max_diff(decoder.decode(2), model->decode(as_tensor({2}), cache)) <= kFp32Tolerance);
+  CHECK_THROWS_WITH(decoder.rewind(prompt_ids().size() + 3), "<exported model>: cannot rewind to position 10: only 9 tokens have run");
+  CHECK(decoder.position() == prompt_ids().size() + 2);
+}
+
 TEST_CASE("decoder errors: context full, unknown token id, not a causal LM", "[engine][decoder]") {
   auto model = small_llama(false, 10);
   const auto loaded = load_bytes(export_bytes(*model, {}));
