@@ -1,5 +1,6 @@
 #include "recipe/section_parsers.h"
 
+#include <cmath>
 #include <functional>
 #include <map>
 
@@ -36,7 +37,14 @@ nlohmann::json to_json(const ParseContext& ctx, const YAML::Node& n, const std::
       int64_t i;
       if (YAML::convert<int64_t>::decode(n, i)) return i;
       double d;
-      if (YAML::convert<double>::decode(n, d)) return d;
+      if (YAML::convert<double>::decode(n, d)) {
+        // JSON, which the model factory reads, has no infinity or NaN.
+        if (!std::isfinite(d)) {
+          ctx.diag.error(ctx.source.where(n) + ": model." + field + " must be a finite number, got " + n.Scalar());
+          return nullptr;
+        }
+        return d;
+      }
       return n.Scalar();
     }
     default: return nullptr;
