@@ -29,6 +29,9 @@ struct sparrow_baseline {
   std::shared_ptr<sparrow::models::llama::LlamaForCausalLM> lm;
   sparrow::models::llama::KvCache prompt_cache;
   torch::Tensor first_token;  // [1, 1]: the prompt's greedy next token
+  // Dynamic INT8: the fastest quantized engine for a whole forward (or a prefill) and, for causal LMs, for a
+  // one-token decoding step, which can differ by several times (per-call overhead against packed throughput).
+  std::shared_ptr<sparrow::baseline::DynamicInt8Linear> forward_hook, decode_hook;
 };
 
 namespace {
@@ -67,6 +70,7 @@ torch::Tensor greedy_token(const torch::Tensor& logits) { return logits.select(1
 
 void forward(sparrow_baseline& b) {
   torch::InferenceMode inference;
+  if (b.forward_hook) b.model->set_linear_hook(b.forward_hook);
   if (b.lm) {
     b.prompt_cache = {};
     b.first_token = greedy_token(b.lm->decode(b.batch.inputs, b.prompt_cache));
@@ -80,6 +84,7 @@ void decode(sparrow_baseline& b, std::size_t tokens) {
   if (!b.lm) throw BadInput("bench --compare: decoding is for causal LMs");
   torch::InferenceMode inference;
   if (!b.first_token.defined()) forward(b);
+  if (b.decode_hook) b.model->set_linear_hook(b.decode_hook);
   models::llama::KvCache cache = b.prompt_cache;
   torch::Tensor token = b.first_token;
   for (std::size_t t = 0; t < tokens; ++t) token = greedy_token(b.lm->decode(token, cache));
@@ -90,45 +95,59 @@ std::string common_setup() {
   return fmt::format("inference mode, 1 inter-op thread, BLAS: {}", at::hasMKL() ? "MKL" : "the system's (OpenBLAS)");
 }
 
-// Median wall seconds of a forward at 1 thread, after one untimed.
-double time_forward(sparrow_baseline& b) {
+// Median wall seconds of `part` at 1 thread, after one untimed.
+template <class Part>
+double time_part(Part&& part) {
   torch::set_num_threads(1);
-  forward(b);
+  part();
   std::vector<double> seconds;
   for (int i = 0; i < kEngineTrials; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    forward(b);
+    part();
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(seconds.begin(), seconds.end());
   return seconds[seconds.size() / 2];
 }
 
-// Which quantized engine is fastest depends on the CPU (and the shapes), so each one this LibTorch has is
-// timed on the model's own forward and the fastest kept.
+// Which quantized engine is fastest depends on the CPU and the shapes, so each one this LibTorch has is timed
+// on the model's own forward (for a causal LM also on decoding steps, chosen apart) and the fastest kept.
 void use_fastest_int8_engine(sparrow_baseline& b) {
   const std::vector<at::QEngine> engines = baseline::dynamic_int8_engines();
   if (engines.empty())
     throw BadInput("bench --compare: this LibTorch has no quantized engine for dynamic INT8 (supportedQEngines() lists none); "
                    "use --fp32-baseline-only");
-  std::shared_ptr<baseline::DynamicInt8Linear> fastest;
-  double fastest_seconds = 0;
-  std::vector<std::string> timed;
+  struct Choice {
+    std::shared_ptr<baseline::DynamicInt8Linear> hook;
+    double seconds = 0;
+    std::vector<std::string> timed;
+    void offer(const std::shared_ptr<baseline::DynamicInt8Linear>& h, double s, double scale, const char* unit) {
+      timed.push_back(fmt::format("{} {:.3g} {}", baseline::engine_name(h->engine()), s * scale, unit));
+      if (hook && s >= seconds) return;
+      hook = h;
+      seconds = s;
+    }
+  } forward_choice, decode_choice;
+  constexpr std::size_t kDecodeTokens = 8;
   for (const at::QEngine engine : engines) {
     auto hook = std::make_shared<baseline::DynamicInt8Linear>(engine);
-    b.model->set_linear_hook(hook);
-    const double seconds = time_forward(b);
-    timed.push_back(fmt::format("{} {:.1f} ms", baseline::engine_name(engine), seconds * 1e3));
-    if (!fastest || seconds < fastest_seconds) {
-      fastest = hook;
-      fastest_seconds = seconds;
-    }
+    b.forward_hook = b.decode_hook = hook;
+    forward_choice.offer(hook, time_part([&] { forward(b); }), 1e3, "ms per forward");
+    if (b.lm) decode_choice.offer(hook, time_part([&] { decode(b, kDecodeTokens); }) / kDecodeTokens, 1e3, "ms per token");
   }
-  b.model->set_linear_hook(fastest);
+  b.forward_hook = forward_choice.hook;
+  b.decode_hook = b.lm ? decode_choice.hook : nullptr;
+  b.first_token = torch::Tensor();  // the prompt state is taken again with the forward engine
+  std::string engine = baseline::engine_name(b.forward_hook->engine());
+  std::string timed = fmt::format("{}", fmt::join(forward_choice.timed, ", "));
+  if (b.lm) {
+    engine = fmt::format("{} (prefill), {} (decode)", engine, baseline::engine_name(b.decode_hook->engine()));
+    timed += fmt::format("; {}", fmt::join(decode_choice.timed, ", "));
+  }
   b.configuration = fmt::format(
       "LibTorch {} dynamic INT8 on {} (quantized::linear_dynamic: weights INT8 per output channel, inputs quantized per call; "
-      "other layers FP32), {}; engine the fastest of {} per forward at 1 thread",
-      TORCH_VERSION, baseline::engine_name(fastest->engine()), common_setup(), fmt::join(timed, ", "));
+      "other layers FP32), {}; engine the fastest at 1 thread of {}",
+      TORCH_VERSION, engine, common_setup(), timed);
 }
 
 void build(sparrow_baseline& b, const nlohmann::json& model_config, int precision, std::size_t batch, std::size_t seq) {
