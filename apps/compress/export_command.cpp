@@ -94,13 +94,13 @@ int run_export(const ExportFlags& flags, const CommonFlags& common) {
 
 Action register_export(CLI::App& sub, const CommonFlags& common) {
   auto flags = std::make_shared<ExportFlags>();
-  sub.add_option("--checkpoint", flags->checkpoint, "Checkpoint folder (a compress run's checkpoint/, or a BERT folder)")
+  sub.add_option("--checkpoint", flags->checkpoint, "Checkpoint folder (a compress run's checkpoint/, a BERT or a Llama folder)")
       ->required()
       ->check(CLI::ExistingDirectory);
   sub.add_option("--out", flags->out, "The .sparrow file to write")->required();
   sub.add_option("--data", flags->data,
                  "Calibrate activation ranges on this dataset's training split when the checkpoint has no "
-                 "quantization.json (fashion_mnist, spam_assassin, a .jsonl/.csv file)");
+                 "quantization.json (fashion_mnist, spam_assassin, a .jsonl/.csv file; for a Llama: sotu, moby_dick)");
   sub.add_option("--calibration-batches", flags->calibration_batches, "Batches to calibrate on")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
