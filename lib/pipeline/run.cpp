@@ -65,14 +65,17 @@ nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& stagin
                                  const data::Dataset& train_set, const compress::TrainResult& result, bool untrained) {
   exporter::ExportOptions options;
   options.recipe_sha256 = sha256_hex(r.text);
-  options.trainer_accuracy = result.final_accuracy;
+  const bool lm = train_set.task == data::TaskKind::CausalLm;
+  if (!lm) options.trainer_accuracy = result.final_accuracy;
   if (untrained)
     options.metadata["sparrow.weights"] =
         fmt::format("untrained (random initialisation, seed {}), one-shot compressed; for speed measurements only", r.train.seed);
   if (!data::text::is_text_dataset(r.data.dataset)) options.labels = train_set.label_names;
   options.input_normalization = train_set.normalization;
-  const auto summary = exporter::export_checkpoint(staging / "checkpoint", staging / r.export_spec.file, options,
-                                                   exporter::calibration_batches(train_set, 8, 64));
+  // Without a quantization.json the file is calibrated here: 512 items, or 32 context windows of a causal LM
+  // (each a whole context of tokens, through the reference interpreter).
+  const auto calibration = lm ? exporter::calibration_batches(train_set, 4, 8) : exporter::calibration_batches(train_set, 8, 64);
+  const auto summary = exporter::export_checkpoint(staging / "checkpoint", staging / r.export_spec.file, options, calibration);
   const auto encoder = exporter::layer_totals(summary, /*encoder_only=*/true);
   const auto all = exporter::layer_totals(summary, /*encoder_only=*/false);
   const auto& shown = encoder.layers ? encoder : all;
@@ -191,11 +194,10 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   }
   write_file_atomic(staging.path() / "recipe.resolved.yaml", recipe::resolved_yaml(r));
   const bool untrained = compress::is_one_shot(r) && from.empty();
-  // The exporter lowers classifiers; a causal LM's checkpoint (a Hugging Face folder) is its output so far.
   const bool lm = train_set.task == data::TaskKind::CausalLm;
-  if (lm) spdlog::info("causal LM: the checkpoint folder is the output; no {} is exported", r.export_spec.file);
-  const nlohmann::json exported =
-      lm ? nlohmann::json(nullptr) : export_model_file(r, staging.path(), out, train_set, result, untrained);
+  const nlohmann::json exported = export_model_file(r, staging.path(), out, train_set, result, untrained);
+  if (lm) spdlog::info("causal LM: the engine check (accuracy, speed) is for classifiers; measure {} with sparrow bench",
+                       r.export_spec.file);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;

@@ -14,6 +14,7 @@
 #include "core/files.h"
 #include "data/text/npm_corpora.h"
 #include "data/text/token_windows.h"
+#include "engine/decoder.h"
 #include "models/checkpoint.h"
 #include "models/llama/llama.h"
 #include "pipeline/perplexity.h"
@@ -173,7 +174,8 @@ gates: {max_perplexity: 100000}
   CHECK(report["compressed"]["perplexity"] == epochs[2]["validation_perplexity"]);
   CHECK(report["dataset"]["window"] == 32);
   CHECK(report["dataset"]["evaluated_on"] == "texts/validation");
-  CHECK(report["export"].is_null());
+  CHECK(report["export"]["file"] == (dir / "out" / "model.sparrow").string());
+  CHECK(report["export"]["bytes"] == fs::file_size(dir / "out" / "model.sparrow"));
   CHECK(report["gates"][0]["name"] == "max_perplexity");
   CHECK(fs::is_regular_file(dir / "out" / "report.json"));
 
@@ -191,6 +193,22 @@ gates: {max_perplexity: 100000}
   CHECK(tokenizer.encode("Fellow-Citizens").front() == *tokenizer.id("<s>"));
   auto loaded = std::dynamic_pointer_cast<models::llama::LlamaForCausalLM>(models::load_checkpoint(checkpoint));
   REQUIRE(loaded);
+
+  // The run's .sparrow file: INT8 projections calibrated on training windows, logits near the checkpoint's.
+  const auto engine_model = engine::Model::load(dir / "out" / "model.sparrow");
+  CHECK(engine_model->file().metadata()["sparrow.quantization"] == "calibration");
+  engine::Decoder decoder(engine_model, {1, false});
+  const auto prompt = tokenizer.encode("Fellow-Citizens of the Senate");
+  const auto engine_logits = decoder.prefill(prompt);
+  {
+    torch::NoGradGuard no_grad;
+    models::llama::KvCache cache;
+    const auto reference = loaded->decode(torch::tensor(prompt, torch::kInt64).view({1, -1}), cache);
+    const auto from_engine = torch::from_blob(const_cast<float*>(engine_logits.data), reference.sizes(), torch::kFloat32);
+    const double error = (from_engine - reference).abs().max().item<double>(), range = reference.abs().max().item<double>();
+    INFO("max |engine INT8 - checkpoint FP32| " << error << " of max |logit| " << range);
+    CHECK(error < 0.1 * range);
+  }
 
   // compress eval: the strided perplexity of the folder's text, and per-token log-probs.
   const std::string compress = std::string(SPARROW_BINARY_DIR) + "/apps/compress/compress";
