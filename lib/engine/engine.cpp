@@ -78,8 +78,12 @@ Engine::Engine(std::shared_ptr<const Model> model, EngineOptions options)
 std::string Engine::isa() { return kernels::isa_name(kernels::max_isa()); }
 
 std::string Engine::kernel_names() {
-  return std::string(kernels::spmm_b4_kernel().name) + ", " + kernels::qgemm_kernel().name + ", " +
-         kernels::f32_gemm_kernel().name;
+  std::string names;
+  // Panel kernels, then those one token (a decoding step) runs where they differ.
+  for (const char* name : {kernels::spmm_b4_kernel().name, kernels::qgemm_kernel().name, kernels::f32_gemm_kernel().name,
+                           kernels::sparse_kernel(1, 1).name, kernels::dense_kernel(1).name, kernels::f32_kernel(1).name})
+    if (names.find(name) == std::string::npos) names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
 }
 
 void Engine::reset_profile() {
