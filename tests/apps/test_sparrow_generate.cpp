@@ -56,6 +56,11 @@ const SmallLm& small_lm() {
     exporter::export_model(*s.model, s.file, {});
     return s;
   }();
+  // The folder goes when the test program ends (static objects are destroyed in reverse order of construction).
+  static const struct RemoveAtExit {
+    fs::path dir;
+    ~RemoveAtExit() { fs::remove_all(dir); }
+  } remove_at_exit{lm.dir};
   return lm;
 }
 
