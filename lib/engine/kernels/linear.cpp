@@ -155,8 +155,8 @@ const SpmmB4Kernel& spmv_b4_kernel() {
   return k;
 }
 const SpmmB4Kernel& sparse_kernel(std::size_t rows, std::size_t m) {
-  // The one-token kernel unless only its portable fallback is left while the panel kernel has SIMD (AVX2:
-  // its 32-token panel at one token was measured faster than the scalar loop).
+  // The one-token kernel unless only its portable fallback is left while the panel kernel has SIMD (the
+  // SIMD panel kernel at one token was measured faster than the scalar loop).
   const SpmmB4Kernel& one = spmv_b4_kernel();
   if (m == 1 && rows == 1 && (one.isa != Isa::scalar || spmm_b4_kernel().isa == Isa::scalar)) return one;
   return spmm_kernel(rows);

@@ -97,10 +97,10 @@ TEMPLATE_TEST_CASE("spmm-rx4 micro-kernels (R x 4 tiles): random ragged shapes o
   for_each_kernel_at(TestType::level, sk::spmm_rx4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
-// The one-token kernels run over panels of one row: every case above, a token per panel. Only VNNI has its
-// own; below it the table falls back to the portable reference.
+// The one-token kernels run over panels of one row: every case above, a token per panel. VNNI and AVX2 have
+// their own; AVX-512 without VNNI falls back to AVX2's.
 TEMPLATE_TEST_CASE("spmv-b4 micro-kernels (one token): fixed cases", "[kernels][spmv-b4]",
-                   isa::avx512vnni, isa::scalar) {
+                   isa::avx512vnni, isa::avx2, isa::scalar) {
   for_each_kernel_at(TestType::level, sk::spmv_b4_kernels(), [](const auto& k) {
     REQUIRE(k.mr == 1);
     fixed_cases(k);
@@ -108,7 +108,7 @@ TEMPLATE_TEST_CASE("spmv-b4 micro-kernels (one token): fixed cases", "[kernels][
 }
 
 TEMPLATE_TEST_CASE("spmv-b4 micro-kernels (one token): random ragged shapes over many seeds", "[kernels][spmv-b4]",
-                   isa::avx512vnni, isa::scalar) {
+                   isa::avx512vnni, isa::avx2, isa::scalar) {
   for_each_kernel_at(TestType::level, sk::spmv_b4_kernels(), [](const auto& k) { random_cases(k, 150); });
 }
 
