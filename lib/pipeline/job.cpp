@@ -40,7 +40,7 @@ RunResult load_and_run(const JobOptions& o) {
   if (o.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
   recipe::Recipe r = recipe::load_recipe(o.recipe_file, o.overrides);
   if (o.seed >= 0) r.train.seed = static_cast<uint64_t>(o.seed);
-  return run(r, {output_folder(o), o.model_dir, o.threads});
+  return run(r, {output_folder(o), o.model_dir, o.threads, o.resume});
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+// compress --resume (docs/resume.md): runs killed with SIGKILL at random moments, mid-epoch and while a
+// checkpoint is being written, then resumed, end with the same checkpoint bytes as a run never killed; a
+// resume that does not match the run it continues is refused with exit 2 and changes nothing.
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/files.h"
+#include "core/sha256.h"
+#include "support/run_command.h"
+
+using namespace sparrow;
+using sparrow::testing::run_command;
+
+namespace {
+
+const std::string kCompress = std::string(SPARROW_BINARY_DIR) + "/apps/compress/compress";
+const std::string kRecipe = std::string(SPARROW_SOURCE_DIR) + "/tests/data/recipes/tiny_resume.yaml";
+
+fs::path scratch_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_resume_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string command(const fs::path& out, const std::string& extra = "") {
+  return kCompress + " --threads 1 --quiet --recipe " + kRecipe + " --out " + out.string() + " " + extra;
+}
+
+// Starts compress on one thread in the background; the caller kills or waits for it.
+pid_t start(const fs::path& out) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(kCompress.c_str(), kCompress.c_str(), "--threads", "1", "--quiet", "--recipe", kRecipe.c_str(), "--out",
+            out.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+void kill_now(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
+
+// Every file under `dir` with its bytes' hash: a folder left exactly as it was compares equal.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    out[e.path().lexically_relative(dir).string()] = e.is_regular_file() ? sha256_hex(read_file(e.path())) : "folder";
+  return out;
+}
+
+// The checkpoint folder beside `latest` that `latest` does not name (one being written), or "".
+std::string checkpoint_being_written(const fs::path& resume) {
+  std::error_code ec;
+  std::string latest;
+  if (fs::exists(resume / "latest", ec)) latest = read_file(resume / "latest");
+  for (const auto& e : fs::directory_iterator(resume, ec))
+    if (e.is_directory() && latest.find(e.path().filename().string()) == std::string::npos) return e.path().filename();
+  return "";
+}
+
+// Waits until `ready` holds or the process ended by itself (false).
+template <typename Ready>
+bool wait_for(pid_t pid, Ready ready) {
+  while (!ready()) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+std::string weights(const fs::path& out) { return read_file(out / "checkpoint" / "model.safetensors"); }
+
+}  // namespace
+
+TEST_CASE("resume: runs killed at random moments end with the bytes of an uninterrupted run", "[resume]") {
+  const fs::path dir = scratch_dir("kill");
+  const auto began = std::chrono::steady_clock::now();
+  const auto reference = run_command(command(dir / "reference"));
+  const auto run_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count();
+  INFO(reference.output);
+  REQUIRE(reference.exit_code == 0);
+  const std::string expected = weights(dir / "reference");
+  CHECK_FALSE(fs::exists(dir / "reference" / "resume"));  // the finished run carries no checkpoints
+
+  const unsigned seed = std::random_device{}();
+  std::mt19937 random(seed);
+  INFO("kill moments drawn with seed " << seed << "; an uninterrupted run took " << run_ms << " ms");
+  int mid_write = 0;
+  for (int i = 0; i < 4; ++i) {
+    const fs::path out = dir / ("killed" + std::to_string(i));
+    const pid_t pid = start(out);
+    bool running = true;  // false: it finished before the moment came (and was reaped)
+    if (i % 2 == 0) {
+      // Mid-epoch: a moment within the training (the first ~70 % of the run; the rest is export and checks).
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(300, run_ms * 7 / 10)(random)));
+    } else {
+      // Mid-checkpoint: as soon as a checkpoint folder appears that `latest` does not name yet, after a random
+      // number of earlier ones.
+      const size_t skip = std::uniform_int_distribution<size_t>(0, 6)(random);
+      std::set<std::string> seen;
+      running = wait_for(pid, [&] {
+        const std::string name = checkpoint_being_written(fs::path(out.string() + ".partial") / "resume");
+        if (!name.empty()) seen.insert(name);
+        return !name.empty() && seen.size() > skip;
+      });
+    }
+    if (running) kill_now(pid);
+    if (!checkpoint_being_written(fs::path(out.string() + ".partial") / "resume").empty()) ++mid_write;
+    // Killed before its first checkpoint (or after it finished), a run has nothing to continue: --resume says
+    // so, and a plain run starts over.
+    auto resumed = run_command(command(out, "--resume"));
+    if (resumed.exit_code == 2 && (resumed.output.find("holds no checkpoint") != std::string::npos ||
+                                   resumed.output.find("does not exist") != std::string::npos))
+      resumed = run_command(command(out));
+    INFO("run " << i << ": " << resumed.output);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(weights(out) == expected);
+    CHECK_FALSE(fs::exists(fs::path(out.string() + ".partial")));
+  }
+  WARN(mid_write << " of 4 runs were killed with a checkpoint folder half-written");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("resume: a changed recipe, a plain rerun, and no unfinished run are refused with exit 2", "[resume]") {
+  const fs::path dir = scratch_dir("refuse");
+  const fs::path out = dir / "run", partial = dir / "run.partial";
+
+  SECTION("--resume without an unfinished run names the folder it looked for") {
+    const auto r = run_command(command(out, "--resume"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--resume: " + partial.string() + " does not exist"));
+    CHECK_FALSE(fs::exists(out));
+    CHECK_FALSE(fs::exists(partial));
+  }
+  SECTION("a changed recipe or a plain rerun leaves the unfinished run byte for byte") {
+    const pid_t pid = start(out);
+    REQUIRE(wait_for(pid, [&] { return fs::exists(partial / "resume" / "latest"); }));
+    kill_now(pid);
+    const auto before = snapshot(partial);
+
+    const auto changed = run_command(command(out, "--resume --set train.lr=0.06"));
+    CHECK(changed.exit_code == 2);
+    CHECK_THAT(changed.output, Catch::Contains(partial.string() + " was started with other inputs: the recipe"));
+    CHECK(snapshot(partial) == before);
+
+    const auto plain = run_command(command(out));
+    CHECK(plain.exit_code == 2);
+    CHECK_THAT(plain.output, Catch::Contains("add --resume to continue it"));
+    CHECK(snapshot(partial) == before);
+    CHECK_FALSE(fs::exists(out));
+
+    const auto resumed = run_command(command(out, "--resume"));
+    INFO(resumed.output);
+    CHECK(resumed.exit_code == 0);
+    CHECK_FALSE(fs::exists(partial));
+  }
+  fs::remove_all(dir);
+}
