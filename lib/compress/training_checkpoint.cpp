@@ -45,31 +45,43 @@ std::optional<double> optional_from(const nlohmann::json& j) {
   return j.is_null() ? std::nullopt : std::optional<double>(j.get<double>());
 }
 
-// Every rank's RNG state (the default CPU generator: dropout), gathered on every rank through a sum of
-// slots, each rank filling its own.
-std::vector<torch::Tensor> gather_rng_states() {
-  torch::Tensor own;
-  {
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    own = generator.get_state();
+// The tensors each rank holds its own of, gathered from every rank (result[rank][i]) through a sum of slots,
+// each rank filling its own: exact for bytes, float32 and integers below 2^53.
+std::vector<std::vector<torch::Tensor>> gather_per_rank(const std::vector<torch::Tensor>& own) {
+  std::vector<torch::Tensor> flat;
+  size_t n = 0;
+  for (const auto& t : own) {
+    flat.push_back(t.detach().cpu().to(torch::kFloat64).contiguous().view({-1}));
+    n += static_cast<size_t>(t.numel());
   }
   const int world = dist::world_size();
-  const auto n = static_cast<size_t>(own.numel());
   std::vector<double> slots(n * static_cast<size_t>(world), 0.0);
-  const uint8_t* bytes = own.data_ptr<uint8_t>();
-  for (size_t i = 0; i < n; ++i) slots[static_cast<size_t>(dist::rank()) * n + i] = bytes[i];
-  slots = dist::all_reduce_sum(std::move(slots));
-  std::vector<torch::Tensor> states;
-  for (int r = 0; r < world; ++r) {
-    auto t = torch::empty({static_cast<int64_t>(n)}, torch::kUInt8);
-    for (size_t i = 0; i < n; ++i) t.data_ptr<uint8_t>()[i] = static_cast<uint8_t>(slots[static_cast<size_t>(r) * n + i]);
-    states.push_back(t);
+  size_t at = static_cast<size_t>(dist::rank()) * n;
+  for (const auto& t : flat) {
+    std::copy(t.data_ptr<double>(), t.data_ptr<double>() + t.numel(), slots.begin() + static_cast<std::ptrdiff_t>(at));
+    at += static_cast<size_t>(t.numel());
   }
-  return states;
+  if (world > 1) slots = dist::all_reduce_sum(std::move(slots));
+  std::vector<std::vector<torch::Tensor>> out(static_cast<size_t>(world));
+  for (int r = 0; r < world; ++r) {
+    size_t from = static_cast<size_t>(r) * n;
+    for (const auto& t : own) {
+      auto values = torch::from_blob(slots.data() + from, {t.numel()}, torch::kFloat64);
+      out[static_cast<size_t>(r)].push_back(values.to(t.scalar_type()).view(t.sizes()).clone());
+      from += static_cast<size_t>(t.numel());
+    }
+  }
+  return out;
+}
+
+torch::Tensor rng_state() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
 }
 
 std::string rng_name(int rank) { return "rng:rank" + std::to_string(rank); }
+std::string buffer_name(int rank, const std::string& name) { return "buffer:rank" + std::to_string(rank) + ":" + name; }
 std::string modifier_prefix(size_t i) { return "modifier" + std::to_string(i) + "/"; }
 
 fs::path latest_folder(const fs::path& dir) {
@@ -98,7 +110,15 @@ nlohmann::json read_latest_checkpoint_state(const fs::path& dir) {
 
 void save_training_checkpoint(const Checkpointing& c, const LoopPosition& at, const TrainResult& so_far,
                               TrainState& state, const std::vector<std::unique_ptr<Modifier>>& modifiers) {
-  const std::vector<torch::Tensor> rng = gather_rng_states();
+  // Each rank's RNG state (dropout) and buffers: BatchNorm's running statistics follow each rank's own slice of
+  // the batches, and count once they are frozen. Rank 0's buffers are in model.safetensors.
+  std::vector<torch::Tensor> rank_own = {rng_state()};
+  std::vector<std::string> buffer_names;
+  for (const auto& b : state.model.named_buffers()) {
+    buffer_names.push_back(b.key());
+    rank_own.push_back(b.value());
+  }
+  const auto per_rank = gather_per_rank(rank_own);
   // Each rank sums its own share of the global losses; the checkpoint holds the whole sum (see load).
   const double loss_sum = dist::all_reduce_sum({at.loss_sum})[0];
   if (dist::rank() != 0) return;
@@ -124,11 +144,14 @@ void save_training_checkpoint(const Checkpointing& c, const LoopPosition& at, co
     for (auto& [key, t] : own) tensors[modifier_prefix(i) + key] = t;
   }
   std::vector<std::pair<std::string, torch::Tensor>> tensor_list(tensors.begin(), tensors.end());
-  for (size_t r = 0; r < rng.size(); ++r) tensor_list.emplace_back(rng_name(static_cast<int>(r)), rng[r]);
+  for (size_t r = 0; r < per_rank.size(); ++r) {
+    tensor_list.emplace_back(rng_name(static_cast<int>(r)), per_rank[r][0]);
+    for (size_t i = 0; r > 0 && i < buffer_names.size(); ++i)
+      tensor_list.emplace_back(buffer_name(static_cast<int>(r), buffer_names[i]), per_rank[r][i + 1]);
+  }
   const nlohmann::json j = {
       {"checkpoint_version", kCheckpointVersion},
       {"identity", c.identity},
-      {"world_size", dist::world_size()},
       {"position",
        {{"epoch", at.epoch}, {"step", at.step}, {"loss_sum", loss_sum}, {"local_sum", at.local_sum},
         {"train_items", at.train_items}, {"train_seconds", at.train_seconds}}},
@@ -179,10 +202,6 @@ std::pair<LoopPosition, TrainResult> load_training_checkpoint(const Checkpointin
     // Every rank must continue from the same checkpoint.
     dist::require_same("the checkpoint to resume from (" + folder.string() + ")",
                        position.epoch * (int64_t{1} << 32) + position.step);
-    const int world = j.at("world_size");
-    if (world != dist::world_size())
-      throw BadInput(where + ": the run was started with " + std::to_string(world) + " rank(s), this one has " +
-                     std::to_string(dist::world_size()) + "; resume with the same --nproc");
     const auto& saved_modifiers = j.at("modifiers");
     if (saved_modifiers.size() != modifiers.size())
       throw BadInput(where + ": holds " + std::to_string(saved_modifiers.size()) + " modifiers, the recipe has " +
@@ -204,6 +223,10 @@ std::pair<LoopPosition, TrainResult> load_training_checkpoint(const Checkpointin
       std::lock_guard<std::mutex> lock(generator.mutex());
       generator.set_state(tensors.at(rng_name(dist::rank())));
     }
+    if (dist::rank() > 0) {
+      torch::NoGradGuard no_grad;
+      for (auto& b : state.model.named_buffers()) b.value().copy_(tensors.at(buffer_name(dist::rank(), b.key())));
+    }
     state.epoch = j.at("state_epoch");
 
     TrainResult result;
@@ -216,6 +239,8 @@ std::pair<LoopPosition, TrainResult> load_training_checkpoint(const Checkpointin
     throw BadInput(where + ": a broken checkpoint: " + e.what());
   } catch (const c10::Error& e) {
     throw BadInput(folder.string() + ": a broken checkpoint: " + e.what_without_backtrace());
+  } catch (const std::out_of_range& e) {  // a tensor or observer the checkpoint should hold is missing
+    throw BadInput(folder.string() + ": a broken checkpoint: " + e.what());
   }
 }
 

@@ -5,9 +5,10 @@
 //   latest                     the name of the newest complete checkpoint, written last (atomically)
 //   epoch-<E>-step-<S>/        one checkpoint, taken before step S of epoch E (both from 0):
 //     state.json               the loop's position and sums, the result so far, each modifier's state, the
-//                              run's identity and world size
+//                              run's identity (the number of ranks included)
 //     model.safetensors        every parameter and buffer (and config.json)
-//     tensors.safetensors      the modifiers' tensors (masks) and every rank's RNG state
+//     tensors.safetensors      the modifiers' tensors (masks), every rank's RNG state, and the other ranks'
+//                              buffers (BatchNorm statistics differ by rank)
 //     optimizer.pt             LibTorch's optimizer archive (momentum, Adam moments, step counts, lr)
 // Every file is flushed before `latest` names its folder, so a kill or a power loss at any moment leaves the
 // previous checkpoint intact; the first one is built in `<dir>.tmp` and renamed to `<dir>` once complete. The data order needs no state: it is a function of (seed, epoch).

@@ -53,6 +53,7 @@ JobResult run_job(const JobOptions& o) {
   const auto env = dist::launch_env_from_environment();
   if (o.nproc > 0 && !env) return {launch_local_ranks(o), {}};
   if (o.nproc > 0) spdlog::warn("--nproc ignored: this process is rank {} of a launched job", env->rank);
+  if (env) dist::follow_launcher();
   catch_interrupts();
   std::optional<dist::Session> session;  // a run inside a sweep point reuses the open one
   if (env && !dist::active()) {

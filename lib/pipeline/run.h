@@ -21,7 +21,7 @@ struct RunOptions {
   bool resume = false;
   // Called when this run's staged folder first holds a checkpoint (a run nested in another's folder: the
   // outer one must then keep its folder too).
-  std::function<void()> on_resumable;
+  std::function<void()> on_resumable = {};
 };
 
 struct RunResult {

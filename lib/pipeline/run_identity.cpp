@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "compress/distributed/process_group.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/sha256.h"
@@ -40,6 +41,7 @@ const char* describe(const std::string& key) {
   if (key == "binary_sha256") return "the compress binary";
   if (key == "data_sha256") return "the data";
   if (key == "teacher_sha256") return "the teacher's weights";
+  if (key == "world_size") return "the number of ranks (--nproc)";
   return "the run";
 }
 
@@ -48,6 +50,7 @@ const char* describe(const std::string& key) {
 nlohmann::json recipe_and_binary_identity(const recipe::Recipe& r) {
   return {{"recipe_sha256", sha256_hex(recipe::resolved_yaml(r))},
           {"binary_sha256", sha256_hex(read_file("/proc/self/exe"))},
+          {"world_size", compress::distributed::world_size()},
           {"sparrow_version", SPARROW_VERSION}};
 }
 

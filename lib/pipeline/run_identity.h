@@ -12,7 +12,8 @@
 
 namespace sparrow::pipeline {
 
-// The recipe (resolved: overrides and seed applied) and the running executable: known before any data is read.
+// The recipe (resolved: overrides and seed applied), the running executable and the number of ranks: known
+// before any data is read.
 nlohmann::json recipe_and_binary_identity(const recipe::Recipe& r);
 
 // Adds the data (every train and test item and label) and the teacher's weights (null when there is none).

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "core/files.h"
 #include "core/sha256.h"
@@ -35,15 +38,39 @@ std::string command(const fs::path& out, const std::string& extra = "") {
   return kCompress + " --threads 1 --quiet --recipe " + kRecipe + " --out " + out.string() + " " + extra;
 }
 
-// Starts compress on one thread in the background; the caller kills or waits for it.
-pid_t start(const fs::path& out) {
+// Starts compress on one thread (per rank) in the background, with `nproc` ranks (0: one process); the
+// caller kills or waits for it.
+pid_t start(const fs::path& out, int nproc = 0) {
+  std::vector<std::string> args = {kCompress, "--threads", "1", "--quiet", "--recipe", kRecipe, "--out", out.string()};
+  if (nproc > 0) args.insert(args.end(), {"--nproc", std::to_string(nproc)});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::execl(kCompress.c_str(), kCompress.c_str(), "--threads", "1", "--quiet", "--recipe", kRecipe.c_str(), "--out",
-            out.c_str(), static_cast<char*>(nullptr));
+    ::execv(kCompress.c_str(), argv.data());
     ::_exit(127);
   }
   return pid;
+}
+
+// The processes whose parent is `parent` (a launcher's ranks).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");  // read_file refuses /proc files, whose size is unknown
+    std::string stat;
+    if (!std::getline(in, stat)) continue;  // it ended meanwhile
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string state;
+    pid_t ppid = 0;
+    fields >> state >> ppid;
+    if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
 }
 
 void kill_now(pid_t pid) {
@@ -166,5 +193,48 @@ TEST_CASE("resume: a changed recipe, a plain rerun, and no unfinished run are re
     CHECK(resumed.exit_code == 0);
     CHECK_FALSE(fs::exists(partial));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("resume: a distributed run whose launcher is killed resumes every rank from one checkpoint, to the same bytes",
+          "[resume][distributed]") {
+  const fs::path dir = scratch_dir("dist");
+  const auto reference = run_command(command(dir / "reference", "--nproc 2"));
+  INFO(reference.output);
+  REQUIRE(reference.exit_code == 0);
+
+  // Killed once the checkpoint in place was taken after BatchNorm's statistics froze (epoch 2.25): from there on
+  // each rank's own statistics shape its gradients, so every rank's must come back.
+  const fs::path out = dir / "killed", latest = dir / "killed.partial" / "resume" / "latest";
+  const pid_t launcher = start(out, 2);
+  REQUIRE(wait_for(launcher, [&] {
+    std::error_code ec;
+    if (!fs::exists(latest, ec)) return false;
+    const std::string name = read_file(latest);
+    return name.rfind("epoch-3-", 0) == 0 || (name.rfind("epoch-2-step-", 0) == 0 && std::stoi(name.substr(13)) >= 8);
+  }));
+  const std::vector<pid_t> ranks = children_of(launcher);
+  CHECK(ranks.size() == 2);
+  kill_now(launcher);
+  // The ranks die with their launcher (otherwise they would train on into the folder being resumed).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (pid_t rank : ranks)
+    while (::kill(rank, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (pid_t rank : ranks) CHECK(::kill(rank, 0) != 0);
+
+  const auto resumed = run_command(command(out, "--nproc 2 --resume"));
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(weights(out) == weights(dir / "reference"));
+
+  // Another world size cannot continue it.
+  const pid_t again = start(dir / "again", 2);
+  REQUIRE(wait_for(again, [&] { return fs::exists(dir / "again.partial" / "resume" / "latest"); }));
+  kill_now(again);
+  const auto one = run_command(command(dir / "again", "--resume"));
+  CHECK(one.exit_code == 2);
+  CHECK_THAT(one.output, Catch::Contains("was started with other inputs: the number of ranks (--nproc) differs"));
+  CHECK_FALSE(fs::exists(dir / "again"));
   fs::remove_all(dir);
 }
