@@ -38,6 +38,7 @@ struct TrainFlags {
   OverrideFlags overrides;
   int nproc = 0;              // > 0: start this many local ranks (compress --nproc N)
   double dist_timeout = 120;  // seconds a collective waits for the slowest rank
+  bool resume = false;        // continue <out>.partial from its last checkpoint
 };
 // Returns 0; GateFailed after writing every output when a gate failed; BadInput, InternalError otherwise.
 int run_train(const TrainFlags& flags, const CommonFlags& common);

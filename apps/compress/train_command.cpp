@@ -7,6 +7,7 @@
 
 #include "apps/compress/command.h"
 #include "core/errors.h"
+#include "core/files.h"
 #include "pipeline/job.h"
 
 namespace sparrow::apps {
@@ -24,6 +25,7 @@ pipeline::JobOptions job_options(const TrainFlags& flags, const CommonFlags& com
   o.nproc = flags.nproc;
   o.dist_timeout = flags.dist_timeout;
   o.verbose = common.verbose;
+  o.resume = flags.resume;
   return o;
 }
 
@@ -49,15 +51,22 @@ Action register_train(CLI::App& app, const CommonFlags& common) {
   app.add_option("--dist-timeout", flags->dist_timeout,
                  "Seconds a rank waits for the others before failing (distributed runs; default 120)")
       ->envname("SPARROW_DIST_TIMEOUT");
+  app.add_flag("--resume", flags->resume,
+               "Continue the unfinished run in <out>.partial from its last checkpoint (same recipe, flags, data and "
+               "binary); see docs/resume.md");
   app.add_option("--model", flags->model_dir,
                  "Start from this model folder (a Hugging Face BERT folder or a Sparrow checkpoint) instead of model.from");
   return [flags, &common] {
     try {
       return run_train(*flags, common);
     } catch (const Interrupted& e) {
-      // The staged folder was removed on the way out; a user who pressed Ctrl-C wants to know what is left.
-      throw Interrupted(e.signal(), fmt::format("{}; nothing was written: {} is as it was", e.what(),
-                                                pipeline::output_folder(job_options(*flags, common)).string()));
+      // A user who pressed Ctrl-C wants to know what is left: nothing, or a checkpoint to continue from.
+      const fs::path out = pipeline::output_folder(job_options(*flags, common));
+      if (StagedDir::resumable(out))
+        throw Interrupted(e.signal(), fmt::format("{}; {} is as it was, and {}.partial keeps the last checkpoint: the "
+                                                  "same command with --resume continues from it",
+                                                  e.what(), out.string(), out.string()));
+      throw Interrupted(e.signal(), fmt::format("{}; nothing was written: {} is as it was", e.what(), out.string()));
     }
   };
 }

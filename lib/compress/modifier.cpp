@@ -49,4 +49,21 @@ void Modifier::finalize(TrainState& state) {
   phase_ = Phase::Finalized;
 }
 
+nlohmann::json Modifier::save_state(std::map<std::string, torch::Tensor>& tensors) const {
+  return {{"tag", tag_}, {"phase", static_cast<int>(phase_)}, {"last_update", last_update_}, {"own", on_save_state(tensors)}};
+}
+
+void Modifier::restore_state(TrainState& state, const nlohmann::json& saved,
+                             const std::map<std::string, torch::Tensor>& tensors) {
+  if (phase_ != Phase::Initialized) throw LifecycleError(tag_ + ": restore_state needs a freshly initialized modifier");
+  if (saved.at("tag").get<std::string>() != tag_)
+    throw LifecycleError(tag_ + ": restore_state given the state of " + saved.at("tag").get<std::string>());
+  const int phase = saved.at("phase").get<int>();
+  if (phase < static_cast<int>(Phase::Created) || phase > static_cast<int>(Phase::Finalized))
+    throw LifecycleError(tag_ + ": restore_state given phase " + std::to_string(phase));
+  phase_ = static_cast<Phase>(phase);
+  last_update_ = saved.at("last_update").get<double>();
+  on_restore_state(state, saved.at("own"), tensors);
+}
+
 }  // namespace sparrow::compress

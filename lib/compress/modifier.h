@@ -4,6 +4,9 @@
 // A modifier is active from start_epoch (inclusive) to end_epoch (exclusive,
 // -1: to the end of training) and updates at start, every update_frequency
 // epochs (-1: only at start and end) and at end.
+#include <nlohmann/json.hpp>
+
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +38,14 @@ class Modifier {
   // Parameters this modifier prunes, with their mask kind (empty: prunes nothing).
   virtual std::vector<std::pair<std::string, std::string>> pruned_parameters() const { return {}; }
 
+  // A resume checkpoint's part for this modifier (compress/training_checkpoint.h): its phase and last update,
+  // and what a subclass keeps (tensors such as masks into `tensors` by name, the rest in the JSON returned).
+  // restore_state() puts an initialized modifier back where save_state() found it.
+  nlohmann::json save_state(std::map<std::string, torch::Tensor>& tensors) const;
+  void restore_state(TrainState& state, const nlohmann::json& saved, const std::map<std::string, torch::Tensor>& tensors);
+  // False for a modifier whose state a checkpoint cannot hold yet (it reshapes the model).
+  virtual bool checkpointable() const { return true; }
+
  protected:
   virtual void on_initialize(TrainState&) {}
   virtual void on_start(TrainState&, double /*epoch*/) {}
@@ -44,6 +55,10 @@ class Modifier {
   // Every event while active (and after the end if keeps_effect_after_end()).
   virtual void on_step(TrainState&, const Event&) {}
   virtual bool keeps_effect_after_end() const { return false; }
+  // A subclass's own state for save_state / restore_state (nothing by default: stateless modifiers).
+  virtual nlohmann::json on_save_state(std::map<std::string, torch::Tensor>& /*tensors*/) const { return nullptr; }
+  virtual void on_restore_state(TrainState&, const nlohmann::json& /*saved*/,
+                                const std::map<std::string, torch::Tensor>& /*tensors*/) {}
 
  private:
   enum class Phase { Created, Initialized, Started, Ended, Finalized };

@@ -17,6 +17,7 @@
 #include "compress/param_selection.h"
 #include "compress/quant/qat_hook.h"
 #include "compress/task_loss.h"
+#include "compress/training_checkpoint.h"
 #include "core/errors.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
@@ -72,7 +73,7 @@ double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, i
 }
 
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
-                  const data::Dataset& test_set, models::Classifier* teacher) {
+                  const data::Dataset& test_set, models::Classifier* teacher, const Checkpointing* checkpointing) {
   if (is_one_shot(recipe)) return run_one_shot(recipe, model, train_set, test_set);
   const recipe::TrainSpec& spec = recipe.train;
   auto optimizer = make_optimizer(spec, model);
@@ -91,6 +92,19 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   if (world > 1) torch::manual_seed(spec.seed + static_cast<uint64_t>(rank));
 
   for (auto& m : modifiers) m->initialize(state);
+  const Checkpointing* checkpoints = checkpointing;
+  for (const auto& m : modifiers)
+    if (checkpoints && !m->checkpointable()) {
+      spdlog::warn("no resume checkpoints: the state of !{} is not checkpointed yet", m->tag());
+      checkpoints = nullptr;
+    }
+  TrainResult result;
+  LoopPosition start;  // where the loop begins: the checkpoint's position when resuming
+  if (checkpoints && checkpoints->resume) std::tie(start, result) = load_training_checkpoint(*checkpoints, state, modifiers);
+  const bool resumed = checkpoints && checkpoints->resume;
+  const auto save_checkpoint = [&](const LoopPosition& at) {
+    if (checkpoints) save_training_checkpoint(*checkpoints, at, result, state, modifiers);
+  };
   // Asked again at every epoch, of started modifiers only: structured pruning
   // may rename parameters before masks are made.
   const auto pruned_now = [&] {
@@ -106,7 +120,6 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   for (const auto& m : modifiers)
     if (!m->pruned_parameters().empty()) pruning_start = std::min(pruning_start, m->start_epoch());
 
-  TrainResult result;
   const bool lm = train_set.task == data::TaskKind::CausalLm;
   // The dense figure: the teacher's, or the model's before pruning starts.
   const auto measure_dense = [&](models::Classifier& m, const char* what) {
@@ -118,26 +131,32 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
       spdlog::info("{} accuracy: {:.4f}", what, *result.dense_accuracy);
     }
   };
-  if (teacher) measure_dense(*teacher, "teacher");
-  else if (pruning_start < 1.0) measure_dense(model, "dense before pruning");
+  // A resumed run has its dense figure from the checkpoint.
+  if (!resumed && teacher) measure_dense(*teacher, "teacher");
+  else if (!resumed && pruning_start < 1.0) measure_dense(model, "dense before pruning");
 
   const auto fire = [&](EventType type) {
     for (auto& m : modifiers) m->on_event(state, Event{type, state.epoch});
   };
 
   const auto full_epochs = static_cast<int64_t>(std::ceil(epochs - 1e-9));
-  double train_seconds = 0;
-  int64_t train_items = 0;
-  for (int64_t epoch = 0; epoch < full_epochs; ++epoch) {
+  double train_seconds = start.train_seconds;
+  int64_t train_items = start.train_items;
+  for (int64_t epoch = start.epoch; epoch < full_epochs; ++epoch) {
+    const bool resumed_epoch = resumed && epoch == start.epoch;
     model.train();
     const auto batches = data::make_batches(data::epoch_order(train_set.size(), spec.seed, epoch), spec.batch_size);
     const double fraction = std::min(1.0, epochs - static_cast<double>(epoch));
     const auto steps = static_cast<int64_t>(std::ceil(fraction * static_cast<double>(batches.size()) - 1e-9));
     Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(full_epochs), steps);
-    double loss_sum = 0;   // of each global batch's mean loss (this rank's share of it)
-    double local_sum = 0;  // of this rank's mean losses, for the progress line
+    double loss_sum = resumed_epoch ? start.loss_sum : 0;    // of each global batch's mean loss (this rank's share of it)
+    double local_sum = resumed_epoch ? start.local_sum : 0;  // of this rank's mean losses, for the progress line
     const auto started = std::chrono::steady_clock::now();
-    for (int64_t step = 0; step < steps; ++step) {
+    const auto position = [&](int64_t next_step) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return LoopPosition{epoch, next_step, loss_sum, local_sum, train_items, train_seconds + seconds};
+    };
+    for (int64_t step = resumed_epoch ? start.step : 0; step < steps; ++step) {
       state.epoch = static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps_per_epoch);
       fire(EventType::BatchStart);
       // This rank's slice of the global batch, and its weight in the batch's mean loss.
@@ -170,11 +189,17 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
             "{}: training diverged: the loss is {} at step {} of epoch {} (lr {:.3g}); try a lower learning rate "
             "(train.lr, or the learning-rate modifiers), a smaller batch, or fewer epochs of warm-up",
             recipe.file.string(), loss, step + 1, epoch + 1, learning_rate(*optimizer)));
-      if (interrupt_signal() != 0) throw_if_interrupted(fmt::format("at step {} of epoch {}", step + 1, epoch + 1));
       loss_sum += loss * share;
       local_sum += loss;
       train_items += global.size(0);
+      if (interrupt_signal() != 0) {
+        // One process keeps the step it finished; ranks cannot all be counted on to have seen the signal.
+        if (world == 1) save_checkpoint(position(step + 1));
+        throw_if_interrupted(fmt::format("at step {} of epoch {}", step + 1, epoch + 1));
+      }
       progress.update(step + 1, fmt::format("loss {:.4f}", local_sum / static_cast<double>(step + 1)));
+      if (checkpoints && checkpoints->save_steps > 0 && (step + 1) % checkpoints->save_steps == 0 && step + 1 < steps)
+        save_checkpoint(position(step + 1));
     }
     train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     progress.finish();
@@ -204,6 +229,7 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
       if (lm) result.dense_perplexity = rec.perplexity;
       else result.dense_accuracy = rec.accuracy;
     }
+    save_checkpoint({epoch + 1, 0, 0, 0, train_items, train_seconds});
   }
   if (train_seconds > 0)
     spdlog::info("training: {} samples in {:.2f} s, {:.0f} samples/s over {} rank(s)", train_items, train_seconds,

@@ -38,12 +38,17 @@ struct TrainResult {
   std::vector<std::string> quantized;
 };
 
+struct Checkpointing;  // compress/training_checkpoint.h
+
 // Fraction of items whose arg-max logit is the label.
 double evaluate_accuracy(models::Classifier& model, const data::Dataset& test, int64_t batch_size);
 
 // Trains for recipe::planned_epochs(); a recipe of 0 epochs runs one-shot (one_shot.h). `teacher` (frozen here) is what
-// !DistillationModifier distills from; null when the recipe has none.
+// !DistillationModifier distills from; null when the recipe has none. `checkpointing` (null: none) says where resume
+// checkpoints go and whether to continue from the latest; a recipe whose modifiers cannot be checkpointed
+// (structured pruning) writes none, and one-shot runs have no loop to checkpoint.
 TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
-                  const data::Dataset& test_set, models::Classifier* teacher = nullptr);
+                  const data::Dataset& test_set, models::Classifier* teacher = nullptr,
+                  const Checkpointing* checkpointing = nullptr);
 
 }  // namespace sparrow::compress

@@ -68,7 +68,8 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
   {
     const Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
     if (out.fd < 0) throw BadInput(path.string() + ": cannot open for writing: " + errno_text(errno));
-    if (!write_all(out.fd, content)) {
+    // Flushed before the rename: otherwise a power loss may leave the new name on an empty file.
+    if (!write_all(out.fd, content) || ::fsync(out.fd) != 0) {
       const int err = errno;
       fs::remove(tmp, ec);
       throw BadInput(write_failure(path, err));
@@ -80,6 +81,13 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
     fs::remove(tmp, ec);
     throw BadInput(path.string() + ": cannot rename the temporary file into place: " + why);
   }
+}
+
+void sync_folder(const fs::path& dir) {
+  const Fd folder{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (folder.fd < 0) throw BadInput(dir.string() + ": cannot open the folder: " + errno_text(errno));
+  // EINVAL: a file system that has nothing to flush for folders.
+  if (::fsync(folder.fd) != 0 && errno != EINVAL) throw BadInput(write_failure(dir, errno));
 }
 
 std::string read_file(const fs::path& path, std::uintmax_t max_bytes) {
@@ -126,7 +134,9 @@ std::string listing(const std::vector<std::string>& names) {
 }
 
 // What `dir` is, for an output of `kind`; throws BadInput (naming `flag`) when Sparrow must not use it.
-FolderState inspect_output_folder(const fs::path& dir, const std::string& kind, const std::string& flag) {
+// `staged`: a run's `.partial` folder, whose marker lists no entries while the run fills it.
+FolderState inspect_output_folder(const fs::path& dir, const std::string& kind, const std::string& flag,
+                                  bool staged = false) {
   std::error_code ec;
   const auto status = fs::symlink_status(dir, ec);
   const std::string where = flag + " " + dir.string();
@@ -150,7 +160,7 @@ FolderState inspect_output_folder(const fs::path& dir, const std::string& kind, 
   if (!marker.is_object() || marker.value("kind", "") != kind)
     throw BadInput(where + ": a folder Sparrow did not write as a " + kind + " output (it holds " + listing(entries) +
                    "); Sparrow never replaces such a folder: choose another " + flag + ", or move it away");
-  if (kind != "run") return FolderState::Ours;
+  if (kind != "run" || staged) return FolderState::Ours;
   std::vector<std::string> foreign;
   const auto ours = marker.value("entries", nlohmann::json::array());
   for (const auto& name : entries)
@@ -161,9 +171,12 @@ FolderState inspect_output_folder(const fs::path& dir, const std::string& kind, 
   return FolderState::Ours;
 }
 
-void write_marker(const fs::path& dir, const std::string& kind, const nlohmann::json& entries) {
+// `resume`: a staged run's checkpoints (StagedDir::keep_for_resume), when it has any.
+void write_marker(const fs::path& dir, const std::string& kind, const nlohmann::json& entries,
+                  const std::vector<std::string>& resume = {}) {
   nlohmann::json marker = {{"kind", kind}, {"written_by", "Sparrow " SPARROW_VERSION}};
   if (!entries.is_null()) marker["entries"] = entries;
+  if (!resume.empty()) marker["resume"] = resume;
   write_file_atomic(dir / kOutputMarker, marker.dump(2) + "\n");
 }
 
@@ -179,6 +192,18 @@ fs::path with_suffix(fs::path p, const char* suffix) {
   return p;
 }
 
+// The checkpoints a staged folder's marker names (keep_for_resume) that it still holds.
+std::vector<std::string> resume_entries(const fs::path& staging) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  if (!fs::is_regular_file(staging / kOutputMarker, ec)) return out;
+  const auto marker = nlohmann::json::parse(read_file(staging / kOutputMarker, 1 << 20), nullptr, false);
+  if (!marker.is_object() || marker.value("kind", "") != "run") return out;
+  for (const auto& e : marker.value("resume", nlohmann::json::array()))
+    if (e.is_string() && fs::exists(staging / e.get<std::string>(), ec)) out.push_back(e.get<std::string>());
+  return out;
+}
+
 }  // namespace
 
 void claim_sweep_folder(const fs::path& dir, const std::string& flag) {
@@ -191,34 +216,60 @@ void claim_sweep_folder(const fs::path& dir, const std::string& flag) {
 
 void mark_run_folder(const fs::path& dir) { write_marker(dir, "run", entries_of(dir)); }
 
-StagedDir::StagedDir(fs::path final_dir, const std::string& flag)
+StagedDir::StagedDir(fs::path final_dir, const std::string& flag, Staging mode)
     : final_(std::move(final_dir)), staging_(with_suffix(final_, ".partial")), flag_(flag) {
   // Checked before any work, so that a run never trains for an hour to find its folder refused.
   inspect_output_folder(final_, "run", flag_);
-  inspect_output_folder(staging_, "run", flag_);
+  const FolderState staged = inspect_output_folder(staging_, "run", flag_, /*staged=*/true);
   inspect_output_folder(with_suffix(final_, ".old"), "run", flag_);
+  if (mode == Staging::Resume) {
+    if (staged == FolderState::Absent)
+      throw BadInput("--resume: " + staging_.string() + " does not exist: there is no unfinished run of " + flag_ + " " +
+                     final_.string() + " to continue; run without --resume to start one");
+    resume_entries_ = resume_entries(staging_);
+    if (resume_entries_.empty())
+      throw BadInput("--resume: " + staging_.string() +
+                     " holds no checkpoint (its run stopped before writing one); run without --resume to start over");
+    return;
+  }
+  if (staged == FolderState::Ours && !resume_entries(staging_).empty())
+    throw BadInput(flag_ + " " + final_.string() + ": " + staging_.string() +
+                   " holds an unfinished run that can continue from its last checkpoint: add --resume to continue it "
+                   "(same recipe, data and binary), or remove " + staging_.string() + " to start over");
   std::error_code ec;
-  fs::remove_all(staging_, ec);  // a killed run's leftover
+  fs::remove_all(staging_, ec);  // a killed run's leftover, with nothing to resume
   fs::create_directories(staging_, ec);
   if (ec) throw BadInput(staging_.string() + ": cannot create output folder: " + ec.message());
   write_marker(staging_, "run", nlohmann::json::array());
 }
 
 StagedDir::~StagedDir() {
-  if (committed_) return;
+  if (committed_ || !resume_entries_.empty()) return;
   std::error_code ec;
   fs::remove_all(staging_, ec);
 }
 
+void StagedDir::keep_for_resume(const std::string& entry) {
+  if (std::find(resume_entries_.begin(), resume_entries_.end(), entry) != resume_entries_.end()) return;
+  resume_entries_.push_back(entry);
+  write_marker(staging_, "run", nlohmann::json::array(), resume_entries_);
+  sync_folder(staging_);
+}
+
+bool StagedDir::resumable(const fs::path& final_dir) {
+  return !resume_entries(with_suffix(final_dir, ".partial")).empty();
+}
+
 void StagedDir::commit() {
-  mark_run_folder(staging_);
   std::error_code ec;
   const fs::path old = with_suffix(final_, ".old");
   // Checked again: the user may have put files there while the run trained.
   const FolderState previous = inspect_output_folder(final_, "run", flag_);
+  if (previous == FolderState::Ours) inspect_output_folder(old, "run", flag_);
+  resume_entries_.clear();
+  mark_run_folder(staging_);  // a marker that names no resume entries any more
   if (previous == FolderState::Empty) fs::remove(final_, ec);
   if (previous == FolderState::Ours) {
-    inspect_output_folder(old, "run", flag_);
     fs::remove_all(old, ec);
     fs::rename(final_, old, ec);
     if (ec) throw BadInput(final_.string() + ": cannot move the previous run aside to " + old.string() + ": " + ec.message());

@@ -97,17 +97,30 @@ void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
 void save_weights_and_config(const std::filesystem::path& dir, Classifier& model,
                              const std::map<std::string, std::string>& metadata) {
   std::filesystem::create_directories(dir);
+  write_file_atomic(dir / "model.safetensors", serialize_tensors(state_of(model), metadata));
+  write_file_atomic(dir / "config.json", model.config().dump(2) + "\n");
+}
+
+std::string serialize_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
   std::vector<torch::Tensor> keep_alive;
   std::vector<SafeTensorView> views;
-  for (auto& [name, tensor] : state_of(model)) {
+  for (const auto& [name, tensor] : tensors) {
     auto t = tensor.detach().cpu().contiguous();
     keep_alive.push_back(t);
     std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
     views.push_back({name, to_safe(t.scalar_type(), name), shape,
                      std::string_view(static_cast<const char*>(t.data_ptr()), t.nbytes())});
   }
-  write_file_atomic(dir / "model.safetensors", serialize_safetensors(views, metadata));
-  write_file_atomic(dir / "config.json", model.config().dump(2) + "\n");
+  return serialize_safetensors(views, metadata);
+}
+
+std::map<std::string, torch::Tensor> read_tensors(const std::filesystem::path& safetensors_file) {
+  const SafetensorsFile file = read_safetensors(safetensors_file);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& v : file.tensors)
+    out[v.name] = torch::from_blob(const_cast<char*>(v.bytes.data()), v.shape, to_torch(v.dtype)).clone();
+  return out;
 }
 
 void load_state(Classifier& model, const std::filesystem::path& safetensors_file) {

@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/classifier.h"
 #include "models/safetensors.h"
@@ -19,6 +21,11 @@ void save_checkpoint(const std::filesystem::path& dir, Classifier& model,
 // The part every checkpoint shares: model.safetensors and config.json.
 void save_weights_and_config(const std::filesystem::path& dir, Classifier& model,
                              const std::map<std::string, std::string>& metadata);
+
+// Named tensors as the bytes of a safetensors file, and a file's tensors back (each its own copy).
+std::string serialize_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata = {});
+std::map<std::string, torch::Tensor> read_tensors(const std::filesystem::path& safetensors_file);
 
 // Rebuilds the model from config.json and loads every tensor; a missing,
 // extra or mis-shaped tensor is BadInput naming it.

@@ -40,7 +40,7 @@ RunResult load_and_run(const JobOptions& o) {
   if (o.recipe_file.empty()) throw BadInput("--recipe is required (e.g. compress --recipe recipes/fashion_cnn90.yaml)");
   recipe::Recipe r = recipe::load_recipe(o.recipe_file, o.overrides);
   if (o.seed >= 0) r.train.seed = static_cast<uint64_t>(o.seed);
-  return run(r, {output_folder(o), o.model_dir, o.threads});
+  return run(r, {output_folder(o), o.model_dir, o.threads, o.resume});
 }
 
 }  // namespace
@@ -53,6 +53,7 @@ JobResult run_job(const JobOptions& o) {
   const auto env = dist::launch_env_from_environment();
   if (o.nproc > 0 && !env) return {launch_local_ranks(o), {}};
   if (o.nproc > 0) spdlog::warn("--nproc ignored: this process is rank {} of a launched job", env->rank);
+  if (env) dist::follow_launcher();
   catch_interrupts();
   std::optional<dist::Session> session;  // a run inside a sweep point reuses the open one
   if (env && !dist::active()) {

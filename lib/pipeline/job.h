@@ -21,6 +21,7 @@ struct JobOptions {
   int nproc = 0;              // > 0: start this many local ranks of this process instead of running
   double dist_timeout = 120;  // seconds a collective waits for the slowest rank
   bool verbose = false;       // ranks other than 0 log more than warnings
+  bool resume = false;        // see RunOptions
 };
 
 // The output folder the options name.

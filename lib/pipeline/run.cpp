@@ -13,6 +13,7 @@
 #include "compress/quant/qat_hook.h"
 #include "compress/report.h"
 #include "compress/trainer.h"
+#include "compress/training_checkpoint.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/interrupt.h"
@@ -24,6 +25,7 @@
 #include "models/model_factory.h"
 #include "models/safetensors.h"
 #include "pipeline/engine_check.h"
+#include "pipeline/run_identity.h"
 #include "pipeline/task_data.h"
 #include "recipe/diagnostics.h"
 #include "recipe/gates.h"
@@ -90,32 +92,61 @@ nlohmann::json export_model_file(const recipe::Recipe& r, const fs::path& stagin
 
 bool is_recipe(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
+// Whether `dir` holds a checkpoint trained from the recipe text of this SHA-256.
+bool trained_from(const fs::path& dir, const std::string& sha) {
+  const fs::path weights = dir / "checkpoint" / "model.safetensors";
+  if (!fs::is_regular_file(weights)) return false;
+  const auto meta = models::read_safetensors(weights).metadata;
+  const auto it = meta.find("recipe_sha256");
+  return it != meta.end() && it->second == sha;
+}
+
 // model.from naming a recipe: that recipe's trained model is the starting point.
 // It is trained into <staging>/teacher unless the previous run left one in
-// <out>/teacher trained from the same recipe text, which is reused.
-fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, const StagedDir& staging, int threads) {
+// <out>/teacher trained from the same recipe text, which is reused. A resumed run
+// (`resume`) reuses the one it trained before it stopped, or resumes its training;
+// one that continues its own checkpoint (`continuing`) must find it unchanged.
+fs::path ensure_teacher(const fs::path& teacher_recipe, const fs::path& out, StagedDir& staging, int threads,
+                        bool resume, bool continuing) {
   const fs::path cached = out / "teacher", target = staging.path() / "teacher";
+  // Every rank reads rank 0's: a resumed distributed run shares its folder (docs/resume.md).
+  const fs::path trained_before = fs::path(out.string() + ".partial") / "teacher";
   const std::string sha = sha256_hex(read_file(teacher_recipe));
-  const fs::path cached_weights = cached / "checkpoint" / "model.safetensors";
-  bool reuse = false;
-  if (fs::is_regular_file(cached_weights)) {
-    const auto meta = models::read_safetensors(cached_weights).metadata;
-    const auto it = meta.find("recipe_sha256");
-    reuse = it != meta.end() && it->second == sha;
-    if (!reuse)
-      spdlog::info("{} was trained from another version of {}; training again", cached.string(), teacher_recipe.string());
-  }
+  // Where the starting model comes from: trained before a resumed run stopped, cached by a previous run, or
+  // trained now.
+  enum Source { Resumed, Cached, Train };
+  const Source source = resume && trained_from(trained_before, sha) ? Resumed
+                        : trained_from(cached, sha)                 ? Cached
+                                                                    : Train;
+  if (continuing && source != Resumed)
+    throw BadInput(fmt::format("--resume: {} was started from the model trained by {}, and {} no longer holds it "
+                               "(the recipe changed, or the folder did); resume with the same recipes, or remove {} "
+                               "to start over. Nothing was changed",
+                               staging.path().string(), teacher_recipe.string(), trained_before.string(),
+                               staging.path().string()));
+  if (source == Train && fs::exists(cached / "checkpoint"))
+    spdlog::info("{} was trained from another version of {}; training again", cached.string(), teacher_recipe.string());
   // Every rank must take the same branch: ranks on other machines need the same cached folder.
-  compress::distributed::require_same("whether " + cached.string() + " holds a reusable starting model", reuse);
-  if (reuse) {
+  compress::distributed::require_same("where the starting model of " + teacher_recipe.string() +
+                                          " comes from (trained now, cached in " + cached.string() +
+                                          ", or trained before a resumed run stopped)",
+                                      source);
+  if (source == Resumed) {
+    spdlog::info("reusing the model trained by {} before the run stopped", teacher_recipe.string());
+    return trained_before / "checkpoint";
+  }
+  fs::remove_all(target);  // a resumed run's, trained from another version of the recipe
+  if (source == Cached) {
     spdlog::info("reusing the model trained by {} from {}", teacher_recipe.string(), cached.string());
     fs::copy(cached, target, fs::copy_options::recursive);
     return target / "checkpoint";
   }
   spdlog::info("training the starting model with {} (cached in {})", teacher_recipe.string(), cached.string());
   // The starting model's gates hold as the run's own: a failed one stops the run.
-  const RunResult teacher = run(recipe::load_recipe(teacher_recipe, {}), {target, {}, threads});
+  RunOptions nested{target, {}, threads, StagedDir::resumable(target), [&staging] { staging.keep_for_resume("teacher.partial"); }};
+  const RunResult teacher = run(recipe::load_recipe(teacher_recipe, {}), nested);
   if (!teacher.gate_failures.empty()) throw GateFailed(teacher.gate_failures);
+  staging.keep_for_resume("teacher");  // trained: a resumed run starts from it
   log_to_file(staging.path() / "log.txt");
   return target / "checkpoint";
 }
@@ -140,8 +171,16 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
     const size_t job = std::hash<std::string>{}(fs::absolute(out).lexically_normal().string());
     return fs::temp_directory_path() / fmt::format("sparrow-{:016x}-rank{}", job, dist::rank());
   };
-  StagedDir staging(dist::rank() == 0 ? out : scratch(), "--out");
-  log_to_file(staging.path() / "log.txt");
+  const bool resume = options.resume;
+  StagedDir staging(dist::rank() == 0 ? out : scratch(), "--out",
+                    resume && dist::rank() == 0 ? Staging::Resume : Staging::Fresh);
+  // Every rank resumes from rank 0's checkpoints (a file system the ranks share: docs/resume.md).
+  const fs::path checkpoints = fs::path(out.string() + ".partial") / "resume";
+  nlohmann::json identity = recipe_and_binary_identity(r);
+  // A resumed run checks what it continues before it changes anything in the folder, the log included.
+  const nlohmann::json saved = resume ? compress::read_latest_checkpoint_state(checkpoints) : nlohmann::json(nullptr);
+  if (!saved.is_null()) check_same_run(saved.at("identity"), identity, staging.path());
+  else log_to_file(staging.path() / "log.txt");
 
   nlohmann::json model_config = r.model.options;
   model_config["name"] = r.model.name;
@@ -156,7 +195,7 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   if (!options.model_dir.empty()) from = options.model_dir;
   if (is_recipe(from)) {
     from_recipe = from;
-    from = ensure_teacher(from, out, staging, options.threads);
+    from = ensure_teacher(from, out, staging, options.threads, resume, !saved.is_null());
   }
 
   torch::manual_seed(r.train.seed);
@@ -179,10 +218,19 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
     teacher = models::clone_model(*model);
   } else if (!r.teacher.checkpoint.empty()) {
     fs::path dir = r.file.parent_path() / r.teacher.checkpoint;
-    if (is_recipe(dir)) dir = fs::equivalent(dir, from_recipe) ? from : ensure_teacher(dir, out, staging, options.threads);
+    if (is_recipe(dir)) dir = fs::equivalent(dir, from_recipe) ? from : ensure_teacher(dir, out, staging, options.threads, resume, !saved.is_null());
     teacher = models::load_checkpoint(dir);
   }
-  const compress::TrainResult result = compress::train(r, *model, train_set, test_set, teacher.get());
+  add_data_and_teacher(identity, train_set, test_set, teacher.get());
+  if (!saved.is_null()) {
+    check_same_run(saved.at("identity"), identity, staging.path());
+    log_to_file(staging.path() / "log.txt");
+  }
+  compress::Checkpointing checkpointing{checkpoints, r.train.save_steps, identity, !saved.is_null(), [&] {
+                                          staging.keep_for_resume(checkpoints.filename().string());
+                                          if (options.on_resumable) options.on_resumable();
+                                        }};
+  const compress::TrainResult result = compress::train(r, *model, train_set, test_set, teacher.get(), &checkpointing);
   throw_if_interrupted("after training, before writing the outputs");
 
   const std::map<std::string, std::string> metadata = {{"recipe_sha256", sha256_hex(r.text)}};
@@ -215,6 +263,8 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
                  result.final_sparsity, out.string());
   close_log_file();
   throw_if_interrupted("before moving the finished outputs into place");
+  // The checkpoints served the unfinished run; the finished one does not carry them.
+  fs::remove_all(checkpoints);
   staging.commit();
   return {report, recipe::gate_failures(gates)};
 }

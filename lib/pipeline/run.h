@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "recipe/recipe.h"
@@ -16,6 +17,11 @@ struct RunOptions {
   std::filesystem::path out;        // the output folder
   std::filesystem::path model_dir;  // start from this model folder instead of the recipe's model.from (empty: model.from)
   int threads = 0;                  // the engine check's threads (<= 0: all cores)
+  // Continue the unfinished `<out>.partial` from its last checkpoint (docs/resume.md) instead of starting anew.
+  bool resume = false;
+  // Called when this run's staged folder first holds a checkpoint (a run nested in another's folder: the
+  // outer one must then keep its folder too).
+  std::function<void()> on_resumable = {};
 };
 
 struct RunResult {
@@ -25,7 +31,8 @@ struct RunResult {
 
 // Runs a loaded recipe (its seed as the caller set it). A failed gate does not throw: the outputs are written
 // and `gate_failures` says why, so that the caller can print the report first. BadInput for a recipe this
-// trainer cannot run or data that does not fit the model; Interrupted when a signal asked to stop.
+// trainer cannot run or data that does not fit the model, or a resume whose recipe, data, binary or teacher
+// differ from the ones that started the run; Interrupted when a signal asked to stop.
 RunResult run(const recipe::Recipe& r, const RunOptions& options);
 
 // The output folder when none is given: out/<recipe file name without extension>.

@@ -145,6 +145,7 @@ std::vector<SweepPoint> run_sweep(const SweepOptions& options) {
       spdlog::info("[{}/{}] {}: running", i + 1, plan.size(), point.name);
       JobOptions point_job = job;
       point_job.out_dir = dir.string();
+      point_job.resume = StagedDir::resumable(dir);  // a point killed after a checkpoint continues from it
       point_job.overrides.sets.insert(point_job.overrides.sets.end(), plan[i].sets.begin(), plan[i].sets.end());
       try {
         give_starting_model(out, dir);

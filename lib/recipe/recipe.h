@@ -54,6 +54,9 @@ struct TrainSpec {
   double weight_decay = 0.0;
   uint64_t seed = 0;
   int64_t eval_batch_size = 512;
+  // A resume checkpoint every this many steps within an epoch, besides the one at each epoch's end (0: none
+  // within epochs); Hugging Face's TrainingArguments.save_steps.
+  int64_t save_steps = 0;
 };
 
 struct ExportSpec {

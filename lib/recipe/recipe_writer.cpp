@@ -224,6 +224,7 @@ std::string resolved_yaml(const Recipe& r) {
   field(out, "momentum", t.momentum);
   field(out, "weight_decay", t.weight_decay);
   field(out, "seed", t.seed);
+  if (t.save_steps > 0) field(out, "save_steps", t.save_steps);
   out << YAML::EndMap;
 
   if (r.export_spec.enabled) {

@@ -154,6 +154,7 @@ void parse_train(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
   positive(f, "lr", t.lr);
   fraction(f, "momentum", t.momentum, 1.0, false);
   fraction(f, "weight_decay", t.weight_decay, 1.0, true);
+  non_negative(f, "save_steps", t.save_steps);
   int64_t seed = 0;
   non_negative(f, "seed", seed);
   t.seed = static_cast<uint64_t>(seed);

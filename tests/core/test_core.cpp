@@ -76,6 +76,43 @@ TEST_CASE("StagedDir appears under its final name only when committed; the previ
   fs::remove_all(root);
 }
 
+TEST_CASE("StagedDir keeps a folder named for resuming, which a fresh run refuses and a resume continues", "[core]") {
+  const fs::path root = fresh_dir("resume");
+  const fs::path out = root / "run", partial = root / "run.partial";
+  CHECK_THROWS_WITH(StagedDir(out, "--out", Staging::Resume),
+                    Catch::Contains("--resume: " + partial.string() + " does not exist"));
+  CHECK_FALSE(fs::exists(partial));
+  {
+    StagedDir staged(out, "--out");
+    staged.keep_for_resume("resume");  // announced before it exists: nothing to resume from yet
+    CHECK_FALSE(StagedDir::resumable(out));
+  }
+  CHECK(fs::exists(partial));  // kept by the failure, yet not resumable: a resume refuses, a fresh run replaces it
+  CHECK_THROWS_WITH(StagedDir(out, "--out", Staging::Resume), Catch::Contains("holds no checkpoint"));
+  {
+    StagedDir staged(out, "--out");
+    staged.keep_for_resume("resume");
+    fs::create_directories(staged.path() / "resume");
+    write_file_atomic(staged.path() / "resume" / "latest", "epoch-1-step-0\n");
+  }
+  CHECK(StagedDir::resumable(out));
+  const std::string marker = read_file(partial / kOutputMarker);
+  CHECK_THROWS_WITH(StagedDir(out, "--out"), Catch::Contains("add --resume to continue it"));
+  CHECK(read_file(partial / "resume" / "latest") == "epoch-1-step-0\n");
+  CHECK(read_file(partial / kOutputMarker) == marker);
+  {
+    StagedDir staged(out, "--out", Staging::Resume);
+    CHECK(read_file(partial / kOutputMarker) == marker);  // a resume writes nothing until its caller does
+    write_file_atomic(staged.path() / "report.json", "{}");
+    fs::remove_all(staged.path() / "resume");  // the caller's part: the finished run carries no checkpoints
+    staged.commit();
+  }
+  CHECK_FALSE(fs::exists(partial));
+  CHECK(read_file(out / "report.json") == "{}");
+  CHECK(read_file(out / kOutputMarker).find("resume") == std::string::npos);
+  fs::remove_all(root);
+}
+
 TEST_CASE("StagedDir refuses, before any work, what Sparrow did not write, and deletes nothing", "[core]") {
   const fs::path root = fresh_dir("staged_refuse");
   const fs::path out = root / "run";

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,12 +19,16 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/interrupt.h"
 
 extern char** environ;
 
 namespace sparrow::compress::distributed {
 
 namespace {
+
+// Set by run_local_ranks for its ranks: the pid they follow (follow_launcher).
+constexpr const char* kLauncherPid = "SPARROW_LAUNCHER_PID";
 
 using namespace std::chrono_literals;
 
@@ -93,8 +98,16 @@ int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono
   vars["MASTER_PORT"] = std::to_string(port);
   vars["WORLD_SIZE"] = std::to_string(nproc);
   vars["SPARROW_DIST_TIMEOUT"] = std::to_string(static_cast<double>(timeout.count()) / 1000.0);
+  vars[kLauncherPid] = std::to_string(::getpid());
   if (!vars.count("SPARROW_THREADS")) vars["SPARROW_THREADS"] = std::to_string(threads_per_rank);
 
+  // A signal to the launcher (Ctrl-C, kill PID, a scheduler's SIGTERM) reaches the ranks once, through it: each
+  // rank has its own process group, since a second signal would stop a rank at once, without its clean-up.
+  catch_interrupts();
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  ::posix_spawnattr_setpgroup(&attr, 0);
   const std::string exe = "/proc/self/exe";
   std::vector<pid_t> pids;
   for (int r = 0; r < nproc; ++r) {
@@ -108,13 +121,15 @@ int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono
     envp.push_back(nullptr);
     argv.push_back(nullptr);
     pid_t pid = 0;
-    if (const int err = ::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), envp.data()); err != 0) {
+    if (const int err = ::posix_spawn(&pid, exe.c_str(), nullptr, &attr, argv.data(), envp.data()); err != 0) {
+      ::posix_spawnattr_destroy(&attr);
       for (pid_t p : pids) ::kill(p, SIGKILL);
       for (pid_t p : pids) ::waitpid(p, nullptr, 0);
       throw InternalError("cannot start rank " + std::to_string(r) + ": " + std::strerror(err));
     }
     pids.push_back(pid);
   }
+  ::posix_spawnattr_destroy(&attr);
   spdlog::info("started {} ranks on 127.0.0.1:{} (collective timeout {:g} s)", nproc, port,
                static_cast<double>(timeout.count()) / 1000.0);
 
@@ -122,7 +137,13 @@ int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono
   // and kills those still running a grace period after the timeout.
   int result = 0, running = nproc;
   auto kill_at = std::chrono::steady_clock::time_point::max();  // set once a rank failed
+  bool forwarded = false;
   while (running > 0) {
+    if (const int sig = interrupt_signal(); sig != 0 && !forwarded) {
+      for (pid_t p : pids)
+        if (p > 0) ::kill(p, sig);
+      forwarded = true;
+    }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
@@ -149,7 +170,16 @@ int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono
     }
     std::this_thread::sleep_for(50ms);
   }
+  throw_if_interrupted("while the ranks trained");
   return result;
+}
+
+void follow_launcher() {
+  const char* launcher = std::getenv(kLauncherPid);
+  if (!launcher) return;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The launcher may have died before prctl: this process then has another parent already.
+  if (std::to_string(::getppid()) != launcher) ::raise(SIGKILL);
 }
 
 uint16_t free_loopback_port() {

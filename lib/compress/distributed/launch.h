@@ -29,10 +29,17 @@ std::optional<LaunchEnv> launch_env_from_environment();
 // waits for them. Each rank gets `threads_per_rank` LibTorch threads unless
 // args or SPARROW_THREADS set them, and `timeout` as SPARROW_DIST_TIMEOUT. If
 // a rank fails, the others get `timeout` plus a grace period to notice and
-// exit before they are killed. Returns the exit
+// exit before they are killed. SIGINT, SIGTERM or SIGHUP to the launcher is
+// passed on to the ranks, and Interrupted is thrown once they have stopped.
+// Returns the exit
 // code of the rank that failed first (0 if all succeeded).
 int run_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                     int threads_per_rank);
+
+// In a rank started by run_local_ranks: dies (SIGKILL) when the launcher does, so that a launcher killed at
+// once (kill -9, the out-of-memory killer) never leaves ranks running on into its output folder. Nothing in
+// other processes.
+void follow_launcher();
 
 // A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice).
 uint16_t free_loopback_port();

@@ -27,6 +27,34 @@ std::vector<std::pair<std::string, std::string>> ConstantPruningModifier::pruned
 
 void ConstantPruningModifier::on_step(TrainState& state, const Event& event) { hold_masks(state, event, masks_); }
 
+nlohmann::json ConstantPruningModifier::on_save_state(std::map<std::string, torch::Tensor>& tensors) const {
+  return save_masks(masks_, tensors);
+}
+
+void ConstantPruningModifier::on_restore_state(TrainState&, const nlohmann::json& saved,
+                                               const std::map<std::string, torch::Tensor>& tensors) {
+  masks_ = restore_masks(saved, tensors);
+}
+
+nlohmann::json save_masks(const std::map<std::string, torch::Tensor>& masks, std::map<std::string, torch::Tensor>& tensors) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& [name, mask] : masks) {
+    names.push_back(name);
+    if (mask.defined()) tensors["mask:" + name] = mask;
+  }
+  return names;
+}
+
+std::map<std::string, torch::Tensor> restore_masks(const nlohmann::json& names, const std::map<std::string, torch::Tensor>& tensors) {
+  std::map<std::string, torch::Tensor> masks;
+  for (const auto& item : names) {
+    const auto name = item.get<std::string>();
+    const auto it = tensors.find("mask:" + name);
+    masks[name] = it == tensors.end() ? torch::Tensor() : it->second;
+  }
+  return masks;
+}
+
 void hold_masks(TrainState& state, const Event& event, const std::map<std::string, torch::Tensor>& masks) {
   torch::NoGradGuard no_grad;
   if (event.type == EventType::OptimizerPreStep) {

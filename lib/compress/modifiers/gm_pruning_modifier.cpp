@@ -57,6 +57,16 @@ void GMPruningModifier::on_update(TrainState& state, double epoch) {
 
 void GMPruningModifier::on_end(TrainState& state, double) { prune_to(state, params_.final_sparsity); }
 
+nlohmann::json GMPruningModifier::on_save_state(std::map<std::string, torch::Tensor>& tensors) const {
+  return {{"masks", save_masks(masks_, tensors)}, {"applied_sparsity", applied_sparsity_}};
+}
+
+void GMPruningModifier::on_restore_state(TrainState&, const nlohmann::json& saved,
+                                         const std::map<std::string, torch::Tensor>& tensors) {
+  masks_ = restore_masks(saved.at("masks"), tensors);
+  applied_sparsity_ = saved.at("applied_sparsity").get<double>();
+}
+
 void GMPruningModifier::on_step(TrainState& state, const Event& event) { hold_masks(state, event, masks_); }
 
 }  // namespace sparrow::compress

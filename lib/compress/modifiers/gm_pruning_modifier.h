@@ -30,6 +30,9 @@ class GMPruningModifier : public Modifier {
   void on_end(TrainState& state, double epoch) override;
   void on_step(TrainState& state, const Event& event) override;
   bool keeps_effect_after_end() const override { return params_.leave_enabled; }
+  nlohmann::json on_save_state(std::map<std::string, torch::Tensor>& tensors) const override;
+  void on_restore_state(TrainState& state, const nlohmann::json& saved,
+                        const std::map<std::string, torch::Tensor>& tensors) override;
 
  private:
   // The selected parameters, each checked against the mask kind (check_mask_fits), with all-ones masks.

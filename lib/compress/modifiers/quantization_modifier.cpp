@@ -71,6 +71,19 @@ void QuantizationModifier::on_start(TrainState& state, double epoch) {
                params_.quantize_attention ? fmt::format(" and {} attention blocks", hook_->attention_blocks().size()) : "");
 }
 
+nlohmann::json QuantizationModifier::on_save_state(std::map<std::string, torch::Tensor>&) const {
+  return {{"layers", layers_}, {"hook", hook_ ? hook_->training_state() : nlohmann::json(nullptr)}};
+}
+
+void QuantizationModifier::on_restore_state(TrainState& state, const nlohmann::json& saved,
+                                            const std::map<std::string, torch::Tensor>&) {
+  layers_ = saved.at("layers").get<std::vector<std::string>>();
+  if (saved.at("hook").is_null()) return;  // not started yet
+  hook_ = std::make_shared<QatHook>(state.model, layers_, attention_blocks(state.model, params_));
+  hook_->restore_training_state(saved.at("hook"));
+  state.model.set_linear_hook(hook_);
+}
+
 void QuantizationModifier::on_step(TrainState&, const Event& event) {
   if (event.type != EventType::BatchStart) return;
   const auto reached = [&](double epoch) { return epoch >= 0 && event.epoch + 1e-9 >= epoch; };

@@ -28,6 +28,9 @@ class QuantizationModifier : public Modifier {
   void on_start(TrainState& state, double epoch) override;
   void on_step(TrainState& state, const Event& event) override;
   bool keeps_effect_after_end() const override { return true; }
+  nlohmann::json on_save_state(std::map<std::string, torch::Tensor>& tensors) const override;
+  void on_restore_state(TrainState& state, const nlohmann::json& saved,
+                        const std::map<std::string, torch::Tensor>& tensors) override;
 
  private:
   recipe::QuantizationParams params_;

@@ -26,6 +26,8 @@ class StructuredPruningModifier : public Modifier {
 
   // Units removed so far, over all groups.
   int64_t removed_units() const { return removed_; }
+  // A checkpoint would have to rebuild the reshaped model: not done yet, so such runs write none.
+  bool checkpointable() const override { return false; }
 
  protected:
   void on_initialize(TrainState& state) override;

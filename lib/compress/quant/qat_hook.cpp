@@ -210,6 +210,41 @@ void QatHook::load_json(const nlohmann::json& j, const std::string& source) {
   }
 }
 
+template <typename Self>
+auto QatHook::observers_by_name(Self& self) {
+  std::map<std::string, decltype(&self.layers_.begin()->second.observer)> out;
+  for (auto& [module, layer] : self.layers_) out[layer.name] = &layer.observer;
+  for (auto& [module, b] : self.attention_)
+    for (const auto& [key, observer] : {std::pair{"/q", &b.q}, std::pair{"/k", &b.k}, std::pair{"/v", &b.v}})
+      out[b.name + key] = observer;
+  return out;
+}
+
+nlohmann::json QatHook::training_state() const {
+  const auto observers = observers_by_name(*this);
+  nlohmann::json j = {{"observers", nlohmann::json::object()}, {"training_order", nlohmann::json::array()},
+                      {"bn_stats_frozen", bn_stats_frozen_}};
+  for (const auto& [name, o] : observers)
+    j["observers"][name] = {{"lo", o->lo()}, {"hi", o->hi()}, {"initialized", o->initialized()}, {"frozen", o->frozen()}};
+  for (const ActivationObserver* o : training_order_)
+    for (const auto& [name, candidate] : observers)
+      if (candidate == o) j["training_order"].push_back(name);
+  return j;
+}
+
+void QatHook::restore_training_state(const nlohmann::json& j) {
+  const auto observers = observers_by_name(*this);
+  for (const auto& [name, saved] : j.at("observers").items()) {
+    ActivationObserver* o = observers.at(name);
+    *o = ActivationObserver();
+    if (saved.at("initialized").get<bool>()) o->set(saved.at("lo").get<float>(), saved.at("hi").get<float>());
+    if (saved.at("frozen").get<bool>()) o->freeze();
+  }
+  training_order_.clear();
+  for (const auto& name : j.at("training_order")) training_order_.push_back(observers.at(name.get<std::string>()));
+  bn_stats_frozen_ = j.at("bn_stats_frozen").get<bool>();
+}
+
 std::vector<std::string> quantizable_layers(models::Classifier& model) {
   std::vector<std::string> names;
   for (const auto& item : model.named_modules("", /*include_self=*/false))

@@ -44,6 +44,10 @@ class QatHook : public models::LinearHook {
   nlohmann::json to_json() const;
   // Sets (and freezes) observers from quantization.json content; BadInput names `source`.
   void load_json(const nlohmann::json& j, const std::string& source);
+  // Everything training changes, exactly (observers as they are, frozen or not, their order, BatchNorm's
+  // freeze), for a resume checkpoint; restore_training_state puts a new hook of the same layers back there.
+  nlohmann::json training_state() const;
+  void restore_training_state(const nlohmann::json& j);
 
  private:
   struct Layer {
@@ -55,6 +59,9 @@ class QatHook : public models::LinearHook {
     ActivationObserver q, k, v;
   };
   Layer* find(const torch::nn::Module& module);
+  // Every observer by a name unique in this hook: a layer's name, or a block's name with "/q", "/k", "/v".
+  template <typename Self>
+  static auto observers_by_name(Self& self);
   // Moves the observer by x's range while training (all ranks alike), or sets it from x when evaluation comes
   // before any training.
   void observe(ActivationObserver& observer, const torch::Tensor& x, bool training);
