@@ -630,7 +630,7 @@ const std::vector<std::string>& sparseml_only_tags() {
       "MFACPruningModifier", "MovementPruningModifier", "OBSPruningModifier", "OutputDistillationModifier",
       "PerLayerDistillationModifier", "PowerpropagationModifier", "SetParamModifier",
       "StructuredPruningModifier", "ThinningModifier", "TopKASTPruningModifier", "TrainableParamsModifier",
-      "SmoothQuantModifier"};
+      "SmoothQuantModifier", "GPTQModifier"};
   return tags;
 }
 
