@@ -64,7 +64,8 @@ void parse_modifier_list(const ParseContext& ctx, const std::string& key, const 
   }
   if (!list.IsSequence()) {
     ctx.diag.error(ctx.source.where(list) + ": '" + key + "' must be a list of modifiers (- !Tag ...) or a mapping of " +
-                   "modifier names to their fields (SparseGPTModifier: {...}), got " + describe_node(list));
+                   "modifier names to their fields (SparseGPTModifier: {...}), got " +
+                   (tagged ? "one " + list.Tag() + " without its '- ' (write '- " + list.Tag() + "')" : describe_node(list)));
     return;
   }
   for (size_t i = 0; i < list.size(); ++i) {
