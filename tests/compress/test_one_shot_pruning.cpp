@@ -167,6 +167,18 @@ TEST_CASE("one-shot: dead inputs are zeroed, a singular Hessian is damped", "[on
   CHECK(std::isfinite(r.weight.abs().sum().item<double>()));
 }
 
+TEST_CASE("one-shot: a Hessian that will not factor raises the damping tenfold until it does", "[one_shot]") {
+  // diag(1, -0.5): mean(diag H) = 0.25, so H + lambda * 0.25 * I is positive definite once lambda > 2, i.e. after
+  // three raises from 0.01 (0.1, 1 fail; 10 works). A real H = 2 X^T X / n only fails by rounding.
+  const auto h = torch::diag(torch::tensor({1.0, -0.5}, torch::kFloat64));
+  SparseGptOptions o;
+  o.sparsity = 0.5;
+  o.block_size = 2;
+  const auto r = compress::sparsegpt_prune(torch::tensor({{1.0f, 2.0f}}), h, o, "l");
+  CHECK(r.dampening_frac == Approx(10.0));
+  CHECK(compress::zero_fraction(r.weight) == 0.5);
+}
+
 TEST_CASE("one-shot: layer blocks group a decoder layer's linears", "[one_shot]") {
   CHECK(compress::layer_block("model.layers.3.self_attn.q_proj") == "model.layers.3");
   CHECK(compress::layer_block("bert.encoder.layer.11.output.dense") == "bert.encoder.layer.11");
