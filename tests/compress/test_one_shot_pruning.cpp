@@ -13,11 +13,13 @@
 #include "compress/one_shot_pruning/sparsegpt.h"
 #include "compress/one_shot_pruning/wanda.h"
 #include "core/files.h"
+#include "models/llama/llama.h"
 #include "models/mlp.h"
 #include "models/model_config.h"
 #include "models/safetensors.h"
 #include "support/run_command.h"
 #include "support/skip.h"
+#include "support/small_models.h"
 
 using namespace sparrow;
 using compress::SparseGptOptions;
@@ -209,6 +211,32 @@ TEST_CASE("one-shot: Hessians follow the layers already pruned (sequential updat
     const auto hidden = torch::relu(x.mm(fc1.t()) + params["fc1.bias"].detach()).to(torch::kFloat64);
     CHECK(torch::allclose(seen["fc2.weight"], hessian_of(hidden), 1e-5, 1e-6));
     CHECK(compress::zero_fraction(params["fc2.weight"]) == 0.5);
+  }
+}
+
+TEST_CASE("one-shot: padding positions give no Hessian rows", "[one_shot]") {
+  // A causal Llama: the tokens before the padding do not see it, so a padded batch must give the Hessians of
+  // the same items run unpadded, one batch each.
+  torch::manual_seed(12);
+  models::llama::LlamaForCausalLM model(testing::small_llama_config(50, 16));
+  const auto ids = torch::randint(0, 50, {2, 8}, torch::kInt64);
+  const auto mask = torch::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, torch::kInt64).view({2, 8});
+  const std::vector<data::Batch> padded{{ids, mask, torch::zeros({2}, torch::kInt64)}};
+  const std::vector<data::Batch> unpadded{{ids.slice(0, 0, 1), torch::ones({1, 8}, torch::kInt64), torch::zeros({1}, torch::kInt64)},
+                                          {ids.slice(0, 1, 2).slice(1, 0, 5), torch::ones({1, 5}, torch::kInt64),
+                                           torch::zeros({1}, torch::kInt64)}};
+  const auto weights = model.prunable_parameters();
+  const auto hessians = [&](const std::vector<data::Batch>& batches) {
+    std::map<std::string, torch::Tensor> out;
+    compress::prune_with_hessians(model, batches, weights, true, "r.yaml:1:1",
+                                  [&](const std::string& name, torch::Tensor&, const torch::Tensor& h) { out[name] = h; });
+    return out;
+  };
+  const auto a = hessians(padded), b = hessians(unpadded);
+  REQUIRE(a.size() == weights.size());
+  for (const auto& name : weights) {
+    INFO(name);
+    CHECK(torch::allclose(a.at(name), b.at(name), 1e-5, 1e-6));
   }
 }
 

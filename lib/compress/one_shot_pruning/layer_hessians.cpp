@@ -27,7 +27,9 @@ class HessianHook : public models::LinearHook {
   torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) override {
     const auto it = layers_.find(&layer);
     if (it != layers_.end() && seen_.insert(&layer).second) {
-      const auto rows = x.detach().reshape({-1, x.size(-1)}).to(torch::kFloat64);
+      auto rows = x.detach().reshape({-1, x.size(-1)}).to(torch::kFloat64);
+      // A token model's [B, T, in] input: padding positions are no input the layer has to reproduce.
+      if (tokens_.defined() && rows.size(0) == tokens_.size(0)) rows = rows.index({tokens_});
       auto& sum = sums_[it->second];
       if (!sum.defined()) sum = torch::zeros({rows.size(1), rows.size(1)}, rows.options());
       sum.addmm_(rows.t(), rows);
@@ -39,7 +41,11 @@ class HessianHook : public models::LinearHook {
   torch::Tensor conv2d(const torch::nn::Conv2dImpl& layer, const torch::Tensor& x) override {
     return const_cast<torch::nn::Conv2dImpl&>(layer).forward(x);  // forward() is not const but changes nothing
   }
-  void start_batch() { seen_.clear(); }
+  // `attention_mask` [B, T] (undefined for images): the positions whose input rows count.
+  void start_batch(const torch::Tensor& attention_mask) {
+    seen_.clear();
+    tokens_ = attention_mask.defined() ? attention_mask.reshape({-1}).to(torch::kBool) : torch::Tensor();
+  }
   // 2 X^T X / n of a layer; undefined when it saw no input.
   torch::Tensor hessian(const std::string& name) const {
     const auto it = sums_.find(name);
@@ -53,6 +59,7 @@ class HessianHook : public models::LinearHook {
  private:
   const std::map<const torch::nn::LinearImpl*, std::string>& layers_;
   std::set<const torch::nn::LinearImpl*> seen_;
+  torch::Tensor tokens_;
   std::map<std::string, torch::Tensor> sums_;
   std::map<std::string, int64_t> counts_;
 };
@@ -154,7 +161,7 @@ void prune_with_hessians(models::Classifier& model, const std::vector<data::Batc
     {
       HookSwap swap(model, hook);
       for (const auto& batch : batches) {
-        hook->start_batch();
+        hook->start_batch(batch.attention_mask);
         run_batch(model, batch);
       }
     }

@@ -1,6 +1,7 @@
 #pragma once
 // The calibration pass of one-shot pruning: each selected linear layer's Hessian H = 2 X^T X / n over the n
-// input rows it sees when calibration batches run through the model (a [B, T, in] input gives B * T rows),
+// input rows it sees when calibration batches run through the model (a [B, T, in] input gives B * T rows, less
+// the padding positions of the batch's attention mask),
 // taken layer block by layer block so that a block sees its inputs through the blocks before it, already
 // pruned (SparseGPT's sequential order).
 //
