@@ -51,17 +51,20 @@ def prune_lowest(scores, count):
     return mask
 
 
-def block_mask(scores, sparsity, mask_kind):
-    """The mask of one column block from its scores [out, width]."""
+def block_mask(scores, sparsity, mask_kind, first, last):
+    """The mask of the column block [first, last) from its scores [out, last - first]. Each row (group of rows)
+    prunes round(sparsity * units up to last) - round(sparsity * units before first) weights or blocks, so
+    that a row prunes round(sparsity * its units) over all the column blocks (round: half to even)."""
     rows, width = scores.shape
     if mask_kind == "unstructured":
-        return prune_lowest(scores, round(sparsity * width))  # half to even, as Sparrow rounds
+        return prune_lowest(scores, round(sparsity * last) - round(sparsity * first))
     br, bc = (int(v) for v in mask_kind.split("x"))
     blocks = (width + bc - 1) // bc
+    count = round(sparsity * ((last + bc - 1) // bc)) - round(sparsity * (first // bc))
     mask = torch.ones_like(scores)
     for r0 in range(0, rows, br):
         sums = torch.stack([scores[r0:r0 + br, b * bc:(b + 1) * bc].sum() for b in range(blocks)]).unsqueeze(0)
-        kept = prune_lowest(sums, round(sparsity * blocks))[0]
+        kept = prune_lowest(sums, count)[0]
         for b in range(blocks):
             mask[r0:r0 + br, b * bc:(b + 1) * bc] = kept[b]
     return mask
@@ -89,7 +92,7 @@ def sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac):
         d = torch.diag(u1)
         m1 = torch.ones_like(w1)
         if not n_of_m:
-            m1 = block_mask(w1 ** 2 / d.unsqueeze(0) ** 2, sparsity, mask_kind)
+            m1 = block_mask(w1 ** 2 / d.unsqueeze(0) ** 2, sparsity, mask_kind, i1, i2)
         for i in range(i2 - i1):
             if n_of_m and i % group_m == 0:
                 stop = min(i + group_m, i2 - i1)

@@ -88,6 +88,19 @@ TEST_CASE("one-shot: N:M and block masks are exact per group and block", "[one_s
     for (int64_t r = 0; r < 16; ++r)
       for (const auto zeros : zeros_per_group(pruned, r, 32)) CHECK(zeros == 24);
   }
+  SECTION("column blocks that do not divide the sparsity: each row still prunes round(s * its units)") {
+    // 100 inputs in column blocks of 32, 32, 32, 4 at 70 %: rounding each block alone would prune 22 + 22 + 22
+    // + 3 = 69 weights (block4: 6 + 6 + 6 + 1 = 19 blocks of 25); a whole row prunes round(70) = 70 weights,
+    // round(17.5) = 18 blocks.
+    const auto x100 = correlated_inputs(512, 100, 13);
+    const auto w100 = torch::randn({8, 100});
+    o.sparsity = 0.7;
+    for (const auto& [kind, zeros] : std::vector<std::pair<std::string, int64_t>>{{"unstructured", 70}, {"block4", 72}}) {
+      o.mask = MaskKind::parse(kind);
+      const auto pruned = compress::sparsegpt_prune(w100, hessian_of(x100), o, "l").weight;
+      for (int64_t r = 0; r < 8; ++r) CHECK((pruned[r] == 0).sum().item<int64_t>() == zeros);
+    }
+  }
   SECTION("block4 and [4,4]: whole blocks, the same count per row (group) and column block") {
     for (const auto* kind : {"block4", "[4,4]"}) {
       o.mask = MaskKind::parse(kind);

@@ -15,26 +15,25 @@ void prune_lowest(const torch::Tensor& units, int64_t prune, torch::Tensor& mask
   mask.scatter_(1, order.slice(1, 0, prune), 0.0);
 }
 
-// Half to even, as Sparrow rounds everywhere (and Python's round()).
-int64_t rounded(double sparsity, int64_t units) { return static_cast<int64_t>(std::nearbyint(sparsity * static_cast<double>(units))); }
-
 }  // namespace
 
-torch::Tensor row_mask(const torch::Tensor& scores, double sparsity, const recipe::MaskKind& kind) {
+int64_t pruned_units(double sparsity, int64_t units) { return static_cast<int64_t>(std::nearbyint(sparsity * static_cast<double>(units))); }
+
+torch::Tensor row_mask(const torch::Tensor& scores, double sparsity, const recipe::MaskKind& kind, int64_t units) {
   TORCH_CHECK(scores.dim() == 2, "row_mask takes a matrix [out, in]");
   const auto s = scores.detach().to(torch::kFloat64);
   const int64_t rows = s.size(0), cols = s.size(1);
   auto mask = torch::ones({rows, cols}, torch::kFloat32);
   switch (kind.type) {
     case recipe::MaskKind::Type::Unstructured: {
-      prune_lowest(s, rounded(sparsity, cols), mask);
+      prune_lowest(s, units >= 0 ? units : pruned_units(sparsity, cols), mask);
       break;
     }
     case recipe::MaskKind::Type::NofM: {
       for (int64_t c = 0; c < cols; c += kind.m) {
         const int64_t width = std::min(kind.m, cols - c);
         // A narrower last group prunes its share of M - N.
-        const int64_t prune = width == kind.m ? kind.m - kind.n : rounded(sparsity, width);
+        const int64_t prune = width == kind.m ? kind.m - kind.n : pruned_units(sparsity, width);
         auto group = mask.slice(1, c, c + width);
         prune_lowest(s.slice(1, c, c + width), prune, group);
       }
@@ -48,7 +47,8 @@ torch::Tensor row_mask(const torch::Tensor& scores, double sparsity, const recip
       for (int64_t r = 0; r < rows; r += kind.rows) {
         const int64_t height = std::min(kind.rows, rows - r);
         auto kept = torch::ones({1, blocks}, torch::kFloat32);
-        prune_lowest(block_scores.slice(0, r, r + height).sum(0, /*keepdim=*/true), rounded(sparsity, blocks), kept);
+        prune_lowest(block_scores.slice(0, r, r + height).sum(0, /*keepdim=*/true), units >= 0 ? units : pruned_units(sparsity, blocks),
+                     kept);
         const auto expanded = kept.repeat_interleave(kind.cols, 1).slice(1, 0, cols);
         mask.slice(0, r, r + height).copy_(expanded.expand({height, cols}));
       }

@@ -15,7 +15,11 @@
 
 namespace sparrow::compress {
 
-// A float mask of `scores`' shape [out, in]: 1 kept, 0 pruned.
-torch::Tensor row_mask(const torch::Tensor& scores, double sparsity, const recipe::MaskKind& kind);
+// A float mask of `scores`' shape [out, in]: 1 kept, 0 pruned. `units` >= 0 overrides how many weights
+// (unstructured) or blocks (a [r, 4] kind) each row or group of rows prunes; N:M ignores it.
+torch::Tensor row_mask(const torch::Tensor& scores, double sparsity, const recipe::MaskKind& kind, int64_t units = -1);
+
+// round(sparsity * units), half to even as Sparrow rounds everywhere (and Python's round()).
+int64_t pruned_units(double sparsity, int64_t units);
 
 }  // namespace sparrow::compress

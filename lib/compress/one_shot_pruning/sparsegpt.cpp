@@ -58,7 +58,13 @@ SparseGptResult sparsegpt_prune(const torch::Tensor& weight, const torch::Tensor
     const auto u1 = u.slice(0, begin, end).slice(1, begin, end);
     const auto d = u1.diagonal();
     auto mask1 = mask.slice(1, begin, end);
-    if (!n_of_m) mask1.copy_(row_mask(w1.square() / d.square(), o.sparsity, o.mask));
+    if (!n_of_m) {
+      // Cumulative rounding: the column blocks up to `end` prune round(s * units up to end) units in all, so a
+      // row ends at exactly the count a whole-row mask prunes, however the blocks round.
+      const int64_t width = o.mask.type == recipe::MaskKind::Type::Block ? o.mask.cols : 1;
+      const int64_t units = pruned_units(o.sparsity, (end + width - 1) / width) - pruned_units(o.sparsity, begin / width);
+      mask1.copy_(row_mask(w1.square() / d.square(), o.sparsity, o.mask, units));
+    }
     for (int64_t i = 0; i < count; ++i) {
       if (n_of_m && i % o.mask.m == 0) {
         const int64_t stop = std::min(i + o.mask.m, count);

@@ -7,8 +7,9 @@
 //   3. U = the upper Cholesky factor of H^-1. When a factorization fails, dampening_frac is raised tenfold and
 //      the step says so in the log (at most 6 times, then InternalError).
 //   4. Columns go in blocks of block_size. Each block's mask comes from the scores w^2 / U_ii^2 (row_mask.h:
-//      per row, or per block of rows, over the block's columns; N:M groups are chosen when their first column
-//      is reached, from the weights updated so far). Column i then sets q = w * mask, e = (w - q) / U_ii and
+//      per row, or per block of rows, over the block's columns, pruning round(s * units up to the block's end)
+//      - round(s * units before it) weights or blocks, so that each row prunes round(s * its units) in all; N:M
+//      groups are chosen when their first column is reached, from the weights updated so far). Column i then sets q = w * mask, e = (w - q) / U_ii and
 //      W[:, j] -= e * U[i, j] for the block's later columns j; the columns after the block get the block's
 //      updates at once, W[:, end:] -= E U[block, end:] (the deferred update).
 #include <torch/torch.h>
