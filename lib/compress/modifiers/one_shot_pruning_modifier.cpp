@@ -46,6 +46,16 @@ void OneShotPruningModifier::on_start(TrainState& state, double) {
     throw BadInput(location_ + ": !" + tag() + " prunes in one shot from calibration data; it runs in a one-shot recipe "
                    "(train.epochs: 0), before any training");
   const auto names = selected(state.model);
+  // The run's calibration batches hold the most items any modifier asks for; this one takes its own first ones.
+  std::vector<data::Batch> calibration;
+  int64_t left = common().num_calibration_samples;
+  for (const auto& b : *state.calibration) {
+    if (left <= 0) break;
+    const int64_t n = std::min(left, b.inputs.size(0));
+    const auto first = [n](const torch::Tensor& t) { return t.defined() ? t.slice(0, 0, n) : t; };
+    calibration.push_back({first(b.inputs), first(b.attention_mask), first(b.labels)});
+    left -= n;
+  }
   const auto* gpt = std::get_if<recipe::SparseGPTParams>(&params_);
   const auto& p = common();
   spdlog::info("{}: pruning {} layers to {:.4f} ({}) on {} calibration items", tag(), names.size(), p.sparsity, p.mask.name(),
@@ -53,7 +63,7 @@ void OneShotPruningModifier::on_start(TrainState& state, double) {
   const auto started = std::chrono::steady_clock::now();
   double error_estimate = 0;
   prune_with_hessians(
-      state.model, *state.calibration, names, gpt ? gpt->sequential_update : false, location_,
+      state.model, calibration, names, gpt ? gpt->sequential_update : false, location_,
       [&](const std::string& name, torch::Tensor& weight, const torch::Tensor& hessian) {
         const auto layer_started = std::chrono::steady_clock::now();
         torch::NoGradGuard no_grad;
