@@ -8,6 +8,7 @@
 #include "compress/modifiers/epoch_range_modifier.h"
 #include "compress/modifiers/gm_pruning_modifier.h"
 #include "compress/modifiers/learning_rate_function_modifier.h"
+#include "compress/modifiers/one_shot_pruning_modifier.h"
 #include "compress/modifiers/quantization_modifier.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
 #include "compress/modifiers/structured_pruning_modifier.h"
@@ -52,6 +53,12 @@ struct Factory {
   }
   std::unique_ptr<Modifier> operator()(const recipe::LayerPruningParams& p) const {
     return std::make_unique<StructuredPruningModifier>(p, spec.location, p.layers);
+  }
+  std::unique_ptr<Modifier> operator()(const recipe::SparseGPTParams& p) const {
+    return std::make_unique<OneShotPruningModifier>(p, spec.location);
+  }
+  std::unique_ptr<Modifier> operator()(const recipe::WandaPruningParams& p) const {
+    return std::make_unique<OneShotPruningModifier>(p, spec.location);
   }
   // Tags the recipe language reads but the trainer cannot run yet.
   template <typename Params>

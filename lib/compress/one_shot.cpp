@@ -7,6 +7,7 @@
 #include "compress/modifier_registry.h"
 #include "compress/param_selection.h"
 #include "compress/quant/qat_hook.h"
+#include "compress/task_loss.h"
 #include "core/errors.h"
 #include "recipe/diagnostics.h"
 
@@ -36,10 +37,17 @@ void calibrate(models::Classifier& model, const QatHook& hook, const data::Datas
                layers.size(), blocks.size(), count, spec.batch_size);
 }
 
+const recipe::OneShotPruningParams* one_shot_pruning(const recipe::ModifierParams& params);
+
+struct OneShotPlan {
+  int64_t calibration_steps = 0;    // quantization: training batches its observers see
+  int64_t calibration_samples = 0;  // one-shot pruning: training items its layers' inputs come from
+};
+
 // What a run without training can act on; every other modifier is refused, naming it.
-int64_t check_one_shot(const recipe::Recipe& r) {
+OneShotPlan check_one_shot(const recipe::Recipe& r, int64_t train_items) {
   std::vector<std::string> errors;
-  int64_t calibration_steps = 0;
+  OneShotPlan plan;
   for (const auto& m : r.modifiers) {
     const recipe::GMPruningParams* gm = std::get_if<recipe::GMPruningParams>(&m.params);
     if (const auto* global = std::get_if<recipe::GlobalMagnitudePruningParams>(&m.params)) gm = global;
@@ -51,13 +59,35 @@ int64_t check_one_shot(const recipe::Recipe& r) {
       if (q->start_epoch != 0) errors.push_back(where + " needs start_epoch: 0");
       if (q->num_calibration_steps <= 0)
         errors.push_back(where + " needs num_calibration_steps > 0: the training batches its activation ranges are calibrated on");
-      calibration_steps = std::max(calibration_steps, q->num_calibration_steps);
+      plan.calibration_steps = std::max(plan.calibration_steps, q->num_calibration_steps);
+    } else if (const auto* p = one_shot_pruning(m.params)) {
+      if (p->num_calibration_samples > train_items)
+        errors.push_back(m.location + ": num_calibration_samples of !" + m.tag + " is " + std::to_string(p->num_calibration_samples) +
+                         " but the training data has " + std::to_string(train_items) + " items; lower it, or raise data.train_limit");
+      plan.calibration_samples = std::max(plan.calibration_samples, p->num_calibration_samples);
     } else {
-      errors.push_back(where + " cannot act: one-shot runs magnitude pruning and quantization modifiers only");
+      errors.push_back(where + " cannot act: one-shot runs magnitude, SparseGPT, Wanda pruning and quantization modifiers only");
     }
   }
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
-  return calibration_steps;
+  return plan;
+}
+
+const recipe::OneShotPruningParams* one_shot_pruning(const recipe::ModifierParams& params) {
+  if (const auto* g = std::get_if<recipe::SparseGPTParams>(&params)) return g;
+  return std::get_if<recipe::WandaPruningParams>(&params);
+}
+
+// Perplexity for a causal LM, accuracy for a classifier, into `accuracy` or `perplexity`.
+void measure(models::Classifier& model, const data::Dataset& test_set, int64_t batch_size, const char* when,
+             double& accuracy, double& perplexity) {
+  if (test_set.task == data::TaskKind::CausalLm) {
+    perplexity = evaluate_causal_lm(model, test_set, batch_size).perplexity();
+    spdlog::info("one-shot: perplexity {} {:.3f}", when, perplexity);
+  } else {
+    accuracy = evaluate_accuracy(model, test_set, batch_size);
+    spdlog::info("one-shot: accuracy {} {:.4f}", when, accuracy);
+  }
 }
 
 }  // namespace
@@ -66,24 +96,34 @@ bool is_one_shot(const recipe::Recipe& recipe) { return recipe::planned_epochs(r
 
 TrainResult run_one_shot(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
                          const data::Dataset& test_set) {
-  const int64_t calibration_steps = check_one_shot(recipe);
+  const OneShotPlan plan = check_one_shot(recipe, train_set.size());
   const recipe::TrainSpec& spec = recipe.train;
   // The modifiers' state holds an optimizer; a one-shot run never steps it.
   torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(spec.lr));
   auto modifiers = make_modifiers(recipe);
   TrainState state{model, optimizer, 1};
+  // One-shot pruning's calibration items: the first of the training data's seeded order (the first epoch's).
+  std::vector<data::Batch> calibration;
+  if (plan.calibration_samples > 0) {
+    auto order = data::epoch_order(train_set.size(), spec.seed, 0);
+    order.resize(static_cast<size_t>(plan.calibration_samples));
+    for (const auto& indices : data::make_batches(order, spec.batch_size)) calibration.push_back(train_set.batch(indices));
+    state.calibration = &calibration;
+  }
   for (auto& m : modifiers) m->initialize(state);
 
   TrainResult result;
-  result.dense_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
-  spdlog::info("one-shot: accuracy before compression {:.4f}", *result.dense_accuracy);
+  double dense_accuracy = 0, dense_perplexity = 0;
+  measure(model, test_set, spec.eval_batch_size, "before compression", dense_accuracy, dense_perplexity);
+  if (test_set.task == data::TaskKind::CausalLm) result.dense_perplexity = dense_perplexity;
+  else result.dense_accuracy = dense_accuracy;
   {
     torch::NoGradGuard no_grad;
     // Epoch 0 starts every modifier: masks at final_sparsity, the quantization hook installed.
     for (auto& m : modifiers) m->on_event(state, Event{EventType::BatchStart, 0.0});
   }
   if (auto* hook = dynamic_cast<QatHook*>(model.linear_hook().get())) {
-    calibrate(model, *hook, train_set, spec, calibration_steps);
+    calibrate(model, *hook, train_set, spec, plan.calibration_steps);
     hook->freeze_observers();
     result.quantized = hook->layers();
   }
@@ -93,8 +133,8 @@ TrainResult run_one_shot(const recipe::Recipe& recipe, models::Classifier& model
     result.pruned.insert(result.pruned.end(), p.begin(), p.end());
   }
   result.final_sparsity = pruned_sparsity(model, result.pruned);
-  result.final_accuracy = evaluate_accuracy(model, test_set, spec.eval_batch_size);
-  spdlog::info("one-shot: accuracy {:.4f} at sparsity {:.4f}", result.final_accuracy, result.final_sparsity);
+  measure(model, test_set, spec.eval_batch_size, "after compression", result.final_accuracy, result.final_perplexity);
+  spdlog::info("one-shot: sparsity {:.4f}", result.final_sparsity);
   return result;
 }
 

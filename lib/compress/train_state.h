@@ -22,6 +22,8 @@ struct TrainState {
   std::vector<torch::Tensor> hidden_states;
   torch::Tensor loss;                  // set after the forward pass; modifiers may replace it
   models::Classifier* teacher = nullptr;  // the frozen distillation teacher, when the recipe has one
+  // One-shot runs: the training batches one-shot pruning takes its layers' inputs from (one_shot.h).
+  const std::vector<data::Batch>* calibration = nullptr;
 };
 
 // The points of a training step at which modifiers run (SparseML's events).

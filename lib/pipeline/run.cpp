@@ -48,9 +48,6 @@ void check_trainable(const recipe::Recipe& r) {
       errors.push_back(m.location + ": init_sparsity __FROM_PARAM__ of !" + m.tag +
                        " is valid but this trainer needs a number so far");
   }
-  if (recipe::is_corpus_dataset(r.data.dataset) && compress::is_one_shot(r))
-    errors.push_back(r.file.string() + ": train.epochs: a causal language model trains for at least part of an epoch "
-                                       "so far; one-shot compression of a Llama is not implemented");
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
 }
 

@@ -157,10 +157,37 @@ struct DistillationParams {
   std::vector<std::string> teacher_layer_names;
 };
 
+// One-shot pruning from calibration data (docs/one_shot.md), with SparseML's / llm-compressor's field names:
+// the selected linear weights are pruned once, at the start, to `sparsity` in `mask` (their mask_structure:
+// "0:0" is unstructured; N:M; Sparrow's block4 and [r, 4]). `targets` selects weights as a GMP modifier's
+// params do (names, re:<regex>, __ALL_PRUNABLE__); `ignore` removes some of them. The calibration items are the
+// first num_calibration_samples of the training data's seeded order (Sparrow's own field; SparseML passes
+// them to oneshot()).
+struct OneShotPruningParams {
+  double sparsity = 0.0;
+  MaskKind mask;
+  std::vector<std::string> targets{"__ALL_PRUNABLE__"};
+  std::vector<std::string> ignore;
+  int64_t num_calibration_samples = 64;
+};
+
+// !WandaPruningModifier: each output row keeps the weights of highest |W_ij| * ||X_j||_2; no update.
+struct WandaPruningParams : OneShotPruningParams {};
+
+// !SparseGPTModifier: masks by w^2 / [H^-1]_ii with the second-order update of the kept weights, column
+// block by column block; `sequential_update`: each block of layers sees inputs from the blocks before it
+// already pruned (false: every Hessian from the dense model, in one calibration pass).
+struct SparseGPTParams : OneShotPruningParams {
+  int64_t block_size = 128;
+  double dampening_frac = 0.01;
+  bool sequential_update = true;
+};
+
 using ModifierParams =
     std::variant<EpochRangeParams, SetLearningRateParams, GMPruningParams, LearningRateFunctionParams,
                  LearningRateParams, SetWeightDecayParams, GlobalMagnitudePruningParams, ConstantPruningParams,
-                 LayerPruningParams, QuantizationParams, DistillationParams, StructuredPruningParams>;
+                 LayerPruningParams, QuantizationParams, DistillationParams, StructuredPruningParams,
+                 WandaPruningParams, SparseGPTParams>;
 
 struct ModifierSpec {
   std::string tag;       // e.g. "GMPruningModifier" (without the '!')

@@ -124,8 +124,9 @@ bool read_params(FieldReader& f, const std::string& key, std::vector<std::string
   return ok;
 }
 
-void parse_mask_type(FieldReader& f, GMPruningParams& p) {
-  const YAML::Node n = f.node("mask_type");
+// A mask kind written as a name ("block4", "2:4", "[4, 4]") or a list [rows, columns] under `key`.
+void read_mask_kind(FieldReader& f, const std::string& key, MaskKind& out) {
+  const YAML::Node n = f.node(key);
   if (!n.IsDefined() || n.IsNull()) return;
   try {
     if (n.IsSequence()) {
@@ -133,21 +134,22 @@ void parse_mask_type(FieldReader& f, GMPruningParams& p) {
       for (const auto& d : n) {
         int64_t v;
         if (!d.IsScalar() || !YAML::convert<int64_t>::decode(d, v) || v <= 0) {
-          f.error("mask_type", "a block mask_type lists two positive integers [rows, columns], got " + describe_node(d));
+          f.error(key, "a block " + key + " lists two positive integers [rows, columns], got " + describe_node(d));
           return;
         }
         dims.push_back(v);
       }
       if (dims.size() != 2) {
-        f.error("mask_type", "a block mask_type is [rows, columns], got " + std::to_string(dims.size()) + " numbers");
+        f.error(key, "a block " + key + " is [rows, columns], got " + std::to_string(dims.size()) + " numbers");
         return;
       }
-      p.mask = MaskKind::block(dims[0], dims[1]);
-    } else if (const auto s = f.string("mask_type")) {
-      p.mask = MaskKind::parse(*s);
+      out = MaskKind::block(dims[0], dims[1]);
+    } else if (const auto s = f.string(key)) {
+      // SparseML's mask_structure writes unstructured as "0:0".
+      out = key == "mask_structure" && *s == "0:0" ? MaskKind{} : MaskKind::parse(*s);
     }
   } catch (const std::invalid_argument& e) {
-    f.error("mask_type", e.what());
+    f.error(key, e.what());
   }
 }
 
@@ -218,7 +220,7 @@ std::vector<SparsityGroup> read_magnitude_pruning(FieldReader& f, GMPruningParam
                                 did_you_mean(*inter, {"linear", "cubic", "inverse_cubic"}));
     }
   }
-  parse_mask_type(f, p);
+  read_mask_kind(f, "mask_type", p.mask);
   if (p.mask.type == MaskKind::Type::NofM) {
     // N:M keeps N of every M weights: it cannot remove more than 1 - N/M.
     const double most = p.mask.max_sparsity();
@@ -544,6 +546,60 @@ void parse_distillation(FieldReader& f, const Emit& emit) {
   emit(p);
 }
 
+// The fields !SparseGPTModifier and !WandaPruningModifier share.
+void read_one_shot_pruning(FieldReader& f, OneShotPruningParams& p) {
+  read_mask_kind(f, "mask_structure", p.mask);
+  const bool n_of_m = p.mask.type == MaskKind::Type::NofM;
+  const double most = p.mask.max_sparsity();
+  // N:M prunes exactly M - N of every M, so its sparsity follows from it.
+  if (n_of_m && !f.has("sparsity")) p.sparsity = most;
+  else if (f.require("sparsity", "the fraction of each selected weight to prune, in [0, 1)") &&
+           read_in_range(f, "sparsity", p.sparsity, 0.0, 1.0, false) && n_of_m &&
+           std::abs(p.sparsity - most) > 1e-9)
+    f.error("sparsity", "a " + p.mask.name() + " mask_structure prunes " + std::to_string(p.mask.m - p.mask.n) +
+                            " of every " + std::to_string(p.mask.m) + " weights, a sparsity of exactly " + num(most) +
+                            "; got " + num(p.sparsity) + ": set sparsity: " + num(most) +
+                            (p.sparsity > most ? ", or use mask_structure \"0:0\" (unstructured) for a higher one"
+                                               : ", or leave sparsity out"));
+  if (f.has("targets")) read_params(f, "targets", p.targets, false);
+  if (f.has("ignore")) read_params(f, "ignore", p.ignore, false);
+  if (const auto v = f.integer("num_calibration_samples")) {
+    if (*v < 1 || *v > kMaxCalibrationSteps)
+      f.error("num_calibration_samples", "num_calibration_samples must be in [1, " + std::to_string(kMaxCalibrationSteps) +
+                                             "] (training items the layers' inputs are taken from); got " + std::to_string(*v));
+    else p.num_calibration_samples = *v;
+  }
+  logging_fields(f);
+}
+
+void parse_wanda(FieldReader& f, const Emit& emit) {
+  WandaPruningParams p;
+  read_one_shot_pruning(f, p);
+  emit(p);
+}
+
+void parse_sparsegpt(FieldReader& f, const Emit& emit) {
+  SparseGPTParams p;
+  read_one_shot_pruning(f, p);
+  if (const auto v = f.integer("block_size")) {
+    // Masks are chosen a column block at a time, so whole groups and blocks must fit in one.
+    const int64_t unit = p.mask.type == MaskKind::Type::NofM ? p.mask.m : p.mask.cols;
+    if (*v < 1 || *v > (int64_t{1} << 20))
+      f.error("block_size", "block_size must be in [1, 1048576] (columns updated together), got " + std::to_string(*v));
+    else if (*v % unit != 0)
+      f.error("block_size", "block_size (" + std::to_string(*v) + ") must be a multiple of " + std::to_string(unit) +
+                                ", the width of a " + p.mask.name() + " unit; e.g. block_size: 128");
+    else p.block_size = *v;
+  }
+  if (const auto v = f.number("dampening_frac")) {
+    if (!(*v > 0 && *v <= 1))
+      f.error("dampening_frac", "dampening_frac must be in (0, 1] (the share of mean(diag H) added to its diagonal), got " + num(*v));
+    else p.dampening_frac = *v;
+  }
+  if (const auto v = f.boolean("sequential_update")) p.sequential_update = *v;
+  emit(p);
+}
+
 const std::map<std::string, Parser>& parsers() {
   static const std::map<std::string, Parser> table = {
       {"EpochRangeModifier", parse_epoch_range},
@@ -561,6 +617,8 @@ const std::map<std::string, Parser>& parsers() {
       {"ChannelPruningModifier", structured_parser(Structure::Channels)},
       {"QuantizationModifier", parse_quantization},
       {"DistillationModifier", parse_distillation},
+      {"SparseGPTModifier", parse_sparsegpt},
+      {"WandaPruningModifier", parse_wanda},
   };
   return table;
 }
@@ -570,9 +628,9 @@ const std::vector<std::string>& sparseml_only_tags() {
   static const std::vector<std::string> tags = {
       "ACDCPruningModifier", "GradualParamModifier", "LayerThinningModifier", "LegacyQuantizationModifier",
       "MFACPruningModifier", "MovementPruningModifier", "OBSPruningModifier", "OutputDistillationModifier",
-      "PerLayerDistillationModifier", "PowerpropagationModifier", "SetParamModifier", "SparseGPTModifier",
+      "PerLayerDistillationModifier", "PowerpropagationModifier", "SetParamModifier",
       "StructuredPruningModifier", "ThinningModifier", "TopKASTPruningModifier", "TrainableParamsModifier",
-      "WandaPruningModifier", "SmoothQuantModifier"};
+      "SmoothQuantModifier", "GPTQModifier"};
   return tags;
 }
 
@@ -590,26 +648,30 @@ std::vector<std::string> modifier_tags() {
   return tags;
 }
 
-void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::string& stage,
-                    std::vector<ModifierSpec>& out) {
-  const std::string tag = node.Tag();
-  const std::string name = tag.size() > 1 && tag[0] == '!' ? tag.substr(1) : "";
+namespace {
+
+// `name`: the tag without its '!' (empty when there is none); `at` locates the modifier.
+void parse_modifier_fields(const ParseContext& ctx, const std::string& name, const YAML::Node& at, const YAML::Node& node,
+                           const std::string& stage, std::vector<ModifierSpec>& out, bool tagged) {
   const auto it = parsers().find(name);
   if (it == parsers().end()) {
     const auto& sparseml = sparseml_only_tags();
-    std::string msg = ctx.source.where(node) + ": ";
+    std::string msg = ctx.source.where(at) + ": ";
+    const std::string sigil = tagged ? "!" : "";
     if (name.empty())
-      msg += "a modifier needs a tag (write e.g. '- !GMPruningModifier')";
+      msg += tagged ? "a modifier needs a tag (write e.g. '- !GMPruningModifier')"
+                    : "a modifier mapping's keys are modifier names (e.g. SparseGPTModifier: {sparsity: 0.5})";
     else if (std::find(sparseml.begin(), sparseml.end(), name) != sparseml.end())
       msg += "!" + name + " is a SparseML modifier that Sparrow does not implement";
     else
-      msg += "unknown modifier tag '!" + name + "'" + did_you_mean(name, modifier_tags(), "!");
+      msg += "unknown modifier " + std::string(tagged ? "tag " : "") + "'" + sigil + name + "'" +
+             did_you_mean(name, modifier_tags(), sigil);
     ctx.diag.error(msg + "; Sparrow reads:" + tag_list());
     return;
   }
   FieldReader fields(ctx, node, "!" + name);
   if (!node.IsMap() && !is_empty_node(node)) return;  // FieldReader reported it
-  const std::string location = ctx.source.where(node);
+  const std::string location = ctx.source.where(at);
   it->second(fields, [&](ModifierParams p) {
     // global_sparsity: true turns a GMPruningModifier into a global one; say so in its tag.
     const bool global = std::holds_alternative<GlobalMagnitudePruningParams>(p);
@@ -618,10 +680,27 @@ void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::
   fields.finish();
 }
 
+}  // namespace
+
+void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::string& stage,
+                    std::vector<ModifierSpec>& out) {
+  const std::string tag = node.Tag();
+  const std::string name = tag.size() > 1 && tag[0] == '!' ? tag.substr(1) : "";
+  parse_modifier_fields(ctx, name, node, node, stage, out, /*tagged=*/true);
+}
+
+void parse_named_modifier(const ParseContext& ctx, const YAML::Node& key, const YAML::Node& node,
+                          const std::string& stage, std::vector<ModifierSpec>& out) {
+  const std::string name = key.IsScalar() ? key.Scalar() : "";
+  parse_modifier_fields(ctx, name, key, node, stage, out, /*tagged=*/false);
+}
+
 const std::vector<std::string>* pruning_params(const ModifierParams& p) {
   if (const auto* gm = std::get_if<GMPruningParams>(&p)) return &gm->params;
   if (const auto* global = std::get_if<GlobalMagnitudePruningParams>(&p)) return &global->params;
   if (const auto* c = std::get_if<ConstantPruningParams>(&p)) return &c->params;
+  if (const auto* w = std::get_if<WandaPruningParams>(&p)) return &w->targets;
+  if (const auto* g = std::get_if<SparseGPTParams>(&p)) return &g->targets;
   return nullptr;
 }
 
@@ -630,6 +709,7 @@ std::pair<double, double> epoch_range(const ModifierParams& params) {
       [](const auto& p) -> std::pair<double, double> {
         using P = std::decay_t<decltype(p)>;
         if constexpr (std::is_same_v<P, SetWeightDecayParams>) return {p.start_epoch, -1.0};
+        else if constexpr (std::is_base_of_v<OneShotPruningParams, P>) return {0.0, 0.0};  // once, before anything
         else return {p.start_epoch, p.end_epoch};
       },
       params);

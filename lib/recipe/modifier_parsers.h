@@ -16,6 +16,10 @@ namespace sparrow::recipe {
 // final_sparsity gives one per sparsity); errors go to ctx.diag.
 void parse_modifier(const ParseContext& ctx, const YAML::Node& node, const std::string& stage,
                     std::vector<ModifierSpec>& out);
+// The same for the mapping form's entry `name: {fields}` (llm-compressor's stages): `key` is the name's node,
+// where the modifier is located.
+void parse_named_modifier(const ParseContext& ctx, const YAML::Node& key, const YAML::Node& node,
+                          const std::string& stage, std::vector<ModifierSpec>& out);
 
 // Every tag Sparrow reads, without the '!'.
 std::vector<std::string> modifier_tags();

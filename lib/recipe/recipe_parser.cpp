@@ -46,15 +46,28 @@ std::string front_matter(const std::string& text, const std::string& file_name) 
   throw BadInput(file_name + ":1:1: the front matter opened by '---' on line 1 is never closed by a '---' line");
 }
 
+// A modifier group: SparseML's list of tagged modifiers (- !Tag {...}), or llm-compressor's mapping of modifier
+// name to fields (Name: {...}). Each modifier's --set path is KEY.INDEX or KEY.NAME, prefixed by its stage.
 void parse_modifier_list(const ParseContext& ctx, const std::string& key, const YAML::Node& list,
                          const std::string& stage, Recipe& r) {
   if (list.IsNull()) return;  // an empty list written as "key:"
-  if (!list.IsSequence()) {
-    ctx.diag.error(ctx.source.where(list) + ": '" + key + "' must be a list of modifiers (- !Tag ...), got " +
-                   describe_node(list));
+  const std::string prefix = (stage.empty() ? "" : stage + ".") + key + ".";
+  const bool tagged = list.Tag().size() > 1 && list.Tag()[0] == '!';  // "key: !Tag {...}": a list item without its '- '
+  if (list.IsMap() && !tagged) {
+    check_duplicate_keys(ctx.source, ctx.diag, list, "'" + key + "'");
+    for (const auto& kv : list) {
+      const size_t before = r.modifiers.size();
+      parse_named_modifier(ctx, kv.first, kv.second, stage, r.modifiers);
+      for (size_t k = before; k < r.modifiers.size(); ++k) r.modifiers[k].path = prefix + kv.first.Scalar();
+    }
     return;
   }
-  const std::string prefix = (stage.empty() ? "" : stage + ".") + key + ".";
+  if (!list.IsSequence()) {
+    ctx.diag.error(ctx.source.where(list) + ": '" + key + "' must be a list of modifiers (- !Tag ...) or a mapping of " +
+                   "modifier names to their fields (SparseGPTModifier: {...}), got " +
+                   (tagged ? "one " + list.Tag() + " without its '- ' (write '- " + list.Tag() + "')" : describe_node(list)));
+    return;
+  }
   for (size_t i = 0; i < list.size(); ++i) {
     const size_t before = r.modifiers.size();
     parse_modifier(ctx, list[i], stage, r.modifiers);

@@ -80,6 +80,22 @@ const char* lr_class_name(LrClass c) {
   return "StepLR";
 }
 
+void mask_kind(YAML::Emitter& out, const char* key, const MaskKind& mask) {
+  out << YAML::Key << key << YAML::Value;
+  if (mask.type == MaskKind::Type::Block && mask.rows != 1)
+    out << YAML::Flow << std::vector<int64_t>{mask.rows, mask.cols};
+  else
+    out << YAML::DoubleQuoted << mask.name();
+}
+
+void one_shot_pruning(YAML::Emitter& out, const OneShotPruningParams& p) {
+  field(out, "sparsity", p.sparsity);
+  mask_kind(out, "mask_structure", p.mask);
+  strings(out, "targets", p.targets);
+  if (!p.ignore.empty()) strings(out, "ignore", p.ignore);
+  field(out, "num_calibration_samples", p.num_calibration_samples);
+}
+
 struct ModifierEmitter {
   YAML::Emitter& out;
   void operator()(const EpochRangeParams& p) const { range(out, p.start_epoch, p.end_epoch); }
@@ -117,11 +133,7 @@ struct ModifierEmitter {
     field(out, "final_sparsity", p.final_sparsity);
     strings(out, "params", p.params);
     field(out, "inter_func", to_string(p.inter_func));
-    out << YAML::Key << "mask_type" << YAML::Value;
-    if (p.mask.type == MaskKind::Type::Block && p.mask.rows != 1)
-      out << YAML::Flow << std::vector<int64_t>{p.mask.rows, p.mask.cols};
-    else
-      out << YAML::DoubleQuoted << p.mask.name();
+    mask_kind(out, "mask_type", p.mask);
     field(out, "leave_enabled", p.leave_enabled);
   }
   void operator()(const GlobalMagnitudePruningParams& p) const { (*this)(static_cast<const GMPruningParams&>(p)); }
@@ -165,6 +177,13 @@ struct ModifierEmitter {
     field(out, "quantize_conv_activations", p.quantize_conv_activations);
     field(out, "activation_bits", p.activation_bits);
     field(out, "weight_bits", p.weight_bits);
+  }
+  void operator()(const WandaPruningParams& p) const { one_shot_pruning(out, p); }
+  void operator()(const SparseGPTParams& p) const {
+    one_shot_pruning(out, p);
+    field(out, "block_size", p.block_size);
+    field(out, "dampening_frac", p.dampening_frac);
+    field(out, "sequential_update", p.sequential_update);
   }
   void operator()(const DistillationParams& p) const {
     range(out, p.start_epoch, p.end_epoch);

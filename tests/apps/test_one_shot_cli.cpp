@@ -100,7 +100,7 @@ TEST_CASE("compress one-shot refuses what it cannot run, naming each modifier", 
                              "  " + f + ":6:5: !QuantizationModifier in a one-shot recipe (train.epochs: 0) needs "
                              "num_calibration_steps > 0: the training batches its activation ranges are calibrated on\n"
                              "  " + f + ":7:5: !SetLearningRateModifier in a one-shot recipe (train.epochs: 0) cannot act: "
-                             "one-shot runs magnitude pruning and quantization modifiers only"));
+                             "one-shot runs magnitude, SparseGPT, Wanda pruning and quantization modifiers only"));
   CHECK(!fs::exists(dir / "out"));
   fs::remove_all(dir);
 }

@@ -259,9 +259,6 @@ TEST_CASE("golden errors: a corpus with a classifier, a Llama with images", "[ca
   CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "llama_images.yaml"), {dir / "out2", {}, 1}),
                     Contains("data.dataset: model llama is a causal language model; it trains on a text corpus (sotu, "
                              "moby_dick, text), not 'fashion_mnist'"));
-  write_file_atomic(dir / "one_shot.yaml", "model: {name: llama}\ndata: {dataset: text, path: " + (dir / "a.txt").string() + "}\ntrain: {epochs: 0}\n");
-  CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "one_shot.yaml"), {dir / "out3", {}, 1}),
-                    Contains("one-shot compression of a Llama is not implemented"));
   CHECK_FALSE(fs::exists(dir / "out1"));
   fs::remove_all(dir);
 }

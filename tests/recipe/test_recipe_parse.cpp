@@ -364,7 +364,8 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
         "r.yaml:6:17: field 'inter_func' must be a string, got an eval(...), which gives a number");
   CHECK(error_of("modifiers:\n  - !ConstantPruningModifier\n    params: [a, eval(2)]\n") ==
         "r.yaml:3:17: field 'params' must list strings, got 'eval(2)'");
-  CHECK(error_of("modifiers: 3\n") == "r.yaml:1:12: 'modifiers' must be a list of modifiers (- !Tag ...), got '3'");
+  CHECK(error_of("modifiers: 3\n") == "r.yaml:1:12: 'modifiers' must be a list of modifiers (- !Tag ...) or a mapping of "
+                                     "modifier names to their fields (SparseGPTModifier: {...}), got '3'");
   CHECK(error_of("trian:\n  epochs: 3\n") ==
         "r.yaml:1:1: unknown section 'trian' (did you mean 'train'?); a recipe has model, data, teacher, train, export, "
         "gates, *_modifiers lists, stages and variables");
