@@ -8,6 +8,7 @@ debian_packages=(
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev catch2 zlib1g-dev
   libbenchmark-dev libsimde-dev python3 dataset-fashion-mnist
   unicode-data  # lib/text/unicode_categories.py reads its UnicodeData.txt
+  libxml2-utils chromium  # report.html's tests: xmllint checks the XML, headless Chromium renders the page
 )
 # Where the npm datasets live; lib/data looks here unless SPARROW_DATA_DIR says otherwise.
 data_dir=/usr/local/share/sparrow

@@ -114,6 +114,7 @@ void write_outputs(const fs::path& out, const std::string& recipe, const std::ve
   write_file_atomic(out / "sweep.json", sweep_json(recipe, points).dump(2) + "\n");
   write_file_atomic(out / "sweep.md", sweep_markdown(recipe, points));
   write_file_atomic(out / "sweep.svg", sweep_svg(points));
+  write_file_atomic(out / "sweep.html", sweep_html(recipe, points));
 }
 
 }  // namespace
