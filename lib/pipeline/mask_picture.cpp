@@ -17,7 +17,7 @@ namespace {
 constexpr int64_t kOverviewCells = 128;             // tiles along the longer side, at most
 constexpr int64_t kDetailRows = 32, kDetailCols = 128;
 constexpr double kOverviewPixels = 512;            // the longer side of the overview on the page
-constexpr double kDetailCell = 5;                  // pixels per weight in the corner
+constexpr double kDetailCell = 4;                  // pixels per weight in the corner: 128 columns in 512 px
 constexpr int kGreys = 10;                         // shades of the overview (kept fraction rounded to tenths)
 
 // The weights of a layer entry whose shape has at least 2 positive integer dimensions; 0 for anything else.
@@ -91,9 +91,10 @@ std::string mask_svg(const LayerMask& mask) {
   const double cell = kOverviewPixels / static_cast<double>(std::max(tiles_x, tiles_y));
   const int64_t detail_rows = std::min(mask.rows, kDetailRows), detail_cols = std::min(mask.cols, kDetailCols);
   const double top = 50, overview_w = cell * tiles_x, overview_h = cell * tiles_y;
-  const double detail_x = 40 + std::max(overview_w, 200.0) + 60;
-  const double width = detail_x + kDetailCell * static_cast<double>(kDetailCols) + 30;
-  const double height = top + std::max(overview_h, kDetailCell * static_cast<double>(detail_rows) + 60) + 60;
+  // The corner below the overview, so that the picture fits a page's width.
+  const double detail_x = 40, detail_top = top + overview_h + 60;
+  const double width = 40 + std::max(overview_w, kDetailCell * static_cast<double>(kDetailCols)) + 40;
+  const double height = detail_top + kDetailCell * static_cast<double>(detail_rows) + 20;
 
   std::ostringstream out;
   out << fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" viewBox=\"0 0 {0:.0f} "
@@ -125,16 +126,16 @@ std::string mask_svg(const LayerMask& mask) {
 
   // The corner at one cell per weight.
   out << "<g class=\"detail\">\n"
-      << fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">rows 0–{}, columns 0–{}, one cell per weight</text>\n", detail_x, top - 8,
+      << fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">rows 0–{}, columns 0–{}, one cell per weight</text>\n", detail_x, detail_top - 8,
                      detail_rows - 1, detail_cols - 1);
   for (int64_t r = 0; r < detail_rows; ++r) {
     std::vector<int> shades(static_cast<size_t>(detail_cols));
     for (int64_t c = 0; c < detail_cols; ++c)
       shades[static_cast<size_t>(c)] = mask.kept[static_cast<size_t>(r * mask.cols + c)] ? kGreys : 0;
-    draw_row(out, shades, detail_x, top + kDetailCell * static_cast<double>(r), kDetailCell, kDetailCell);
+    draw_row(out, shades, detail_x, detail_top + kDetailCell * static_cast<double>(r), kDetailCell, kDetailCell);
   }
   out << fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#888\"/>\n", detail_x,
-                     top, kDetailCell * static_cast<double>(detail_cols), kDetailCell * static_cast<double>(detail_rows))
+                     detail_top, kDetailCell * static_cast<double>(detail_cols), kDetailCell * static_cast<double>(detail_rows))
       << "</g>\n</svg>\n";
   return out.str();
 }

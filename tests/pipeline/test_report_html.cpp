@@ -137,8 +137,9 @@ TEST_CASE("mask picture: the overview shades each tile by the fraction kept, the
   // 16 tiles across 512 px: 32 px each; a row's 4 kept weights are one black rect 128 px wide.
   CHECK(matches(overview, "<rect x=\"40.0\" y=\"([^\"]*)\" width=\"128.0\" height=\"32.0\" fill=\"#000000\"") ==
         std::vector<std::string>{"50.0", "82.0", "114.0", "146.0"});
-  CHECK(matches(detail, "<rect x=\"([^\"]*)\" y=\"[^\"]*\" width=\"20.0\" height=\"5.0\" fill=\"#000000\"") ==
-        std::vector<std::string>{"612.0", "612.0", "612.0", "612.0"});
+  // The corner below the overview (256 px tall, from y = 50) at 4 px per weight: rows 0..3 from y = 366.
+  CHECK(matches(detail, "<rect x=\"40.0\" y=\"([^\"]*)\" width=\"16.0\" height=\"4.0\" fill=\"#000000\"") ==
+        std::vector<std::string>{"366.0", "370.0", "374.0", "378.0"});
 
   // 768 x 3072: tiles of 24 x 24 weights, 32 x 128 of them; every other column kept on the left half.
   LayerMask ffn{"ffn", "unstructured", 768, 3072, std::vector<uint8_t>(768 * 3072, 0)};
