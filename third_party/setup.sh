@@ -9,6 +9,7 @@ debian_packages=(
   libbenchmark-dev libsimde-dev python3 dataset-fashion-mnist
   unicode-data  # lib/text/unicode_categories.py reads its UnicodeData.txt
   python3-torch  # tests/compress/sparsegpt_reference.py: SparseGPT in PyTorch, the one-shot tests' reference
+  libxml2-utils chromium  # report.html's tests: xmllint checks the XML, headless Chromium renders the page
 )
 # Where the npm datasets live; lib/data looks here unless SPARROW_DATA_DIR says otherwise.
 data_dir=/usr/local/share/sparrow

@@ -56,6 +56,12 @@ Action register_check(CLI::App& sub, const CommonFlags& common);
 // `compress export`: a checkpoint folder -> a .sparrow file (export_command.cpp).
 Action register_export(CLI::App& sub, const CommonFlags& common);
 
+// `compress analyze`: per-layer sensitivity and engine time (analyze_command.cpp).
+Action register_analyze(CLI::App& sub, const CommonFlags& common);
+
+// `compress report`: report.html of a run folder written again (report_command.cpp).
+Action register_report(CLI::App& sub, const CommonFlags& common);
+
 // `compress schedule` (`sub` is its subcommand): the per-epoch plan of a recipe.
 Action register_schedule(CLI::App& sub, const CommonFlags& common);
 

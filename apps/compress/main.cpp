@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   CLI::App* schedule = app.add_subcommand("schedule", "Print a recipe's per-epoch plan: lr, target sparsity, QAT, distillation");
   CLI::App* eval = app.add_subcommand("eval", "Evaluate a model folder on a dataset without training");
   CLI::App* export_cmd = app.add_subcommand("export", "Export a checkpoint folder to a .sparrow file for the engine");
+  CLI::App* report = app.add_subcommand("report", "Write a run folder's report.html again from its report.json");
+  CLI::App* analyze = app.add_subcommand("analyze", "Measure each layer's sensitivity to pruning and its engine time per sparsity");
   CLI::App* sweep = app.add_subcommand("sweep", "Run a recipe at several sparsities, masks and INT8 settings; tabulate and plot");
   std::vector<std::pair<CLI::App*, apps::Action>> subcommands = {
       {check, apps::register_check(*check, common)},
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
       {eval, apps::register_eval(*eval, common)},
       {export_cmd, apps::register_export(*export_cmd, common)},
       {sweep, apps::register_sweep(*sweep, common)},
+      {report, apps::register_report(*report, common)},
+      {analyze, apps::register_analyze(*analyze, common)},
   };
 
   // Every subcommand's LibTorch work runs on --threads threads.

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/compress/command.h"
+#include "apps/compress/list_flags.h"
 #include "core/errors.h"
 #include "pipeline/sweep.h"
 #include "recipe/diagnostics.h"
@@ -26,51 +27,6 @@ struct SweepFlags {
   OverrideFlags overrides;
 };
 
-// Comma-separated items; commas inside [...] belong to the item ("[4,4]").
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items(1);
-  int depth = 0;
-  for (const char c : text) {
-    if (c == '[') ++depth;
-    if (c == ']') --depth;
-    if (c == ',' && depth == 0) items.emplace_back();
-    else if (c != ' ') items.back() += c;
-  }
-  return items;
-}
-
-// The parsers below add one message per bad item to `errors`, so that every flag error is reported at once.
-std::vector<double> parse_sparsities(const std::string& text, std::vector<std::string>& errors) {
-  std::vector<double> out;
-  for (const auto& item : split_list(text)) {
-    double v = -1;
-    size_t used = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || item.empty() || !(v > 0 && v < 1))
-      errors.push_back("--sparsity: expected sparsities in (0, 1) separated by commas (e.g. 0.8,0.9), got '" +
-                       recipe::excerpt(item) + "'");
-    else if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
-  }
-  return out;
-}
-
-std::vector<recipe::MaskKind> parse_masks(const std::string& text, std::vector<std::string>& errors) {
-  std::vector<recipe::MaskKind> out;
-  for (const auto& item : split_list(text)) {
-    try {
-      const auto kind = recipe::MaskKind::parse(item);
-      if (std::none_of(out.begin(), out.end(), [&](const auto& k) { return k.name() == kind.name(); })) out.push_back(kind);
-    } catch (const std::invalid_argument& e) {
-      errors.push_back(std::string("--mask: ") + e.what());
-    }
-  }
-  return out;
-}
-
 std::vector<bool> parse_int8(const std::string& text, std::vector<std::string>& errors) {
   std::vector<bool> out;
   for (const auto& item : split_list(text)) {
@@ -86,9 +42,9 @@ pipeline::SweepAxes parse_axes(const SweepFlags& flags) {
   std::vector<std::string> errors, missing;
   pipeline::SweepAxes axes;
   if (flags.masks.empty()) missing.push_back("sweep needs --mask, e.g. --mask block4,[4,4],2:4");
-  else axes.masks = parse_masks(flags.masks, errors);
+  else axes.masks = parse_masks(flags.masks, "--mask", errors);
   if (flags.sparsity.empty()) missing.push_back("sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95");
-  else axes.sparsities = parse_sparsities(flags.sparsity, errors);
+  else axes.sparsities = parse_sparsities(flags.sparsity, "--sparsity", errors);
   axes.int8s = parse_int8(flags.int8, errors);
   if (flags.recipe_file.empty()) missing.push_back("sweep needs --recipe FILE");
   if (flags.out_dir.empty()) missing.push_back("sweep needs --out DIR (each point is written to DIR/<point>/)");

@@ -216,6 +216,14 @@ void claim_sweep_folder(const fs::path& dir, const std::string& flag) {
 
 void mark_run_folder(const fs::path& dir) { write_marker(dir, "run", entries_of(dir)); }
 
+void add_run_entry(const fs::path& dir, const std::string& name, const std::string& flag) {
+  if (inspect_output_folder(dir, "run", flag) != FolderState::Ours)
+    throw BadInput(flag + " " + dir.string() + ": not a run's output folder (it is missing or empty)");
+  auto entries = nlohmann::json::parse(read_file(dir / kOutputMarker, 1 << 20))["entries"];
+  if (std::find(entries.begin(), entries.end(), name) == entries.end()) entries.push_back(name);
+  write_marker(dir, "run", entries);
+}
+
 StagedDir::StagedDir(fs::path final_dir, const std::string& flag, Staging mode)
     : final_(std::move(final_dir)), staging_(with_suffix(final_, ".partial")), flag_(flag) {
   // Checked before any work, so that a run never trains for an hour to find its folder refused.

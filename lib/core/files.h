@@ -40,6 +40,11 @@ void claim_sweep_folder(const fs::path& dir, const std::string& flag);
 // point's cached starting model), as a run holding what it holds now.
 void mark_run_folder(const fs::path& dir);
 
+// Records `name` among the entries Sparrow wrote in the run folder `dir` (one it adds to a finished run, such as
+// a regenerated report.html), so that a later run may replace it. BadInput naming `flag` when `dir` is not a run
+// folder Sparrow wrote, or holds files it did not write.
+void add_run_entry(const fs::path& dir, const std::string& name, const std::string& flag);
+
 // A run's output folder built under a temporary name (`<dir>.partial`) and
 // renamed to its final name by commit(). Destroyed without commit(), it removes
 // itself, unless keep_for_resume() was called. The constructor refuses

@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "core/interrupt.h"
 #include "core/logging.h"
+#include "core/machine.h"
 #include "core/sha256.h"
 #include "data/text/text_dataset.h"
 #include "export/exporter.h"
@@ -25,6 +26,7 @@
 #include "models/model_factory.h"
 #include "models/safetensors.h"
 #include "pipeline/engine_check.h"
+#include "pipeline/report_html.h"
 #include "pipeline/run_identity.h"
 #include "pipeline/task_data.h"
 #include "recipe/diagnostics.h"
@@ -249,7 +251,9 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   if (!lm) add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads);
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
+  report["machine"] = machine_json();
   write_file_atomic(staging.path() / "report.json", report.dump(2) + "\n");
+  write_report_html(staging.path());
   if (lm)
     spdlog::info("dense perplexity {}, compressed perplexity {:.3f} at sparsity {:.4f}; outputs in {}",
                  result.dense_perplexity ? fmt::format("{:.3f}", *result.dense_perplexity) : "n/a", result.final_perplexity,

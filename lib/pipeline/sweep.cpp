@@ -8,19 +8,13 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/logging.h"
+#include "pipeline/mask_slug.h"
 #include "recipe/diagnostics.h"
 #include "recipe/recipe.h"
 
 namespace sparrow::pipeline {
 
 namespace {
-
-// A folder name for a mask: block4, 2x4 ([2,4]), 2of4 (2:4), unstructured.
-std::string mask_slug(const recipe::MaskKind& kind) {
-  if (kind.type == recipe::MaskKind::Type::Block && kind.rows != 1) return fmt::format("{}x{}", kind.rows, kind.cols);
-  if (kind.type == recipe::MaskKind::Type::NofM) return fmt::format("{}of{}", kind.n, kind.m);
-  return kind.name();
-}
 
 // What the sweep changes in the recipe: the --set paths of its magnitude pruning modifiers and of the lists
 // holding its quantization modifiers.
@@ -114,6 +108,7 @@ void write_outputs(const fs::path& out, const std::string& recipe, const std::ve
   write_file_atomic(out / "sweep.json", sweep_json(recipe, points).dump(2) + "\n");
   write_file_atomic(out / "sweep.md", sweep_markdown(recipe, points));
   write_file_atomic(out / "sweep.svg", sweep_svg(points));
+  write_file_atomic(out / "sweep.html", sweep_html(recipe, points));
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // final_sparsity and mask_type by their --set paths, and without INT8 empties the modifier lists that hold
 // the !QuantizationModifier. Resumable: a point whose report.json exists is read, not rerun (a half-written
 // one left nothing but its .partial folder, which the rerun replaces). After each point sweep.json,
-// sweep.md and sweep.svg (sweep_report.h) are rewritten.
+// sweep.md, sweep.svg and sweep.html (sweep_report.h) are rewritten.
 #pragma once
 
 #include <vector>

@@ -1,6 +1,7 @@
 // What `compress sweep` writes from its points: sweep.json (every figure), sweep.md (rows mask x INT8,
-// columns sparsity, accuracy and speed-up in each cell) and sweep.svg (engine accuracy against engine
-// speed-up, one polyline per mask and INT8 setting). Plain text out of plain data, so tests feed fixed points.
+// columns sparsity, accuracy and speed-up in each cell), sweep.svg (engine accuracy against engine
+// speed-up, one polyline per mask and INT8 setting) and sweep.html (the tables and the plot on one
+// self-contained page, html_page.h). Plain text out of plain data, so tests feed fixed points.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -33,5 +34,6 @@ void read_point_report(SweepPoint& point, const nlohmann::json& report);
 nlohmann::json sweep_json(const std::string& recipe, const std::vector<SweepPoint>& points);
 std::string sweep_markdown(const std::string& recipe, const std::vector<SweepPoint>& points);
 std::string sweep_svg(const std::vector<SweepPoint>& points);
+std::string sweep_html(const std::string& recipe, const std::vector<SweepPoint>& points);
 
 }  // namespace sparrow::pipeline

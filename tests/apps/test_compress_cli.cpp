@@ -60,6 +60,9 @@ TEST_CASE("compress subcommands: each --help has its own examples, its flags and
   CHECK_THAT(help("eval"), Catch::Contains("--batch-size INT:POSITIVE=64") && Catch::Contains("\"label\""));
   // sweep checks its required flags itself (to report every error at once), and shows them as required.
   CHECK_THAT(help("sweep"), Catch::Contains("Required (all errors are reported together):\n  --recipe"));
+  CHECK_THAT(help("report"), Catch::Contains("--out TEXT REQUIRED") && Catch::Contains("report.json"));
+  CHECK_THAT(help("analyze"), Catch::Contains("--sparsities TEXT=0.5,0.7,0.8,0.9,0.95") && Catch::Contains("--mask TEXT=block4") &&
+                                  Catch::Contains("--limit INT:POSITIVE=512"));
 }
 
 TEST_CASE("compress on bad input exits 2 naming the file and line, and writes nothing", "[cli]") {
@@ -116,8 +119,17 @@ TEST_CASE("compress trains, prunes to the exact sparsity and writes every output
                              "/tests/data/recipes/tiny_gmp.yaml --out " + out.string() + " --json");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  for (const char* f : {"report.json", "recipe.resolved.yaml", "log.txt", "checkpoint/model.safetensors", "checkpoint/config.json"})
+  for (const char* f : {"report.json", "report.html", "recipe.resolved.yaml", "log.txt", "checkpoint/model.safetensors",
+                        "checkpoint/config.json"})
     CHECK(fs::exists(out / f));
+  // report.html draws the mask of the largest pruned layer (fc1, 64 x 784) from the checkpoint; `compress report`
+  // writes the same page again, and the folder stays one a later run may replace.
+  const std::string page = read_file(out / "report.html");
+  CHECK_THAT(page, Catch::Contains(">Mask of fc1.weight (64 × 784, unstructured)</text>"));
+  fs::remove(out / "report.html");
+  const auto regenerated = run_command(kCompress + " report --out " + out.string());
+  CHECK(regenerated.exit_code == 0);
+  CHECK(read_file(out / "report.html") == page);
 
   const auto report = nlohmann::json::parse(read_file(out / "report.json"));
   CHECK(report["report_version"] == 1);

@@ -98,3 +98,25 @@ TEST_CASE("sweep.json: every point with its figures, null where unmeasured, the 
   CHECK(read.model_bytes == 4096);
   CHECK(read.wall_seconds == 3.5);
 }
+
+TEST_CASE("sweep.html: the grid and points tables and the plot on one page, text escaped", "[sweep]") {
+  auto points = fixed_points();
+  points[3].error = "<boom> & \"more\"";
+  const std::string html = sparrow::pipeline::sweep_html("r<1>.yaml", points);
+  CHECK_THAT(html, Catch::StartsWith("<!DOCTYPE html>\n") && Catch::EndsWith("</html>\n"));
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK_THAT(html, Catch::Contains("<title>compress sweep of r&lt;1&gt;.yaml</title>"));
+  for (const char* id : {"grid", "plot", "points"})
+    CHECK_THAT(html, Catch::Contains(std::string("<section id=\"") + id + "\">"));
+  // The page's plot is sweep.svg itself.
+  CHECK_THAT(html, Catch::Contains(sparrow::pipeline::sweep_svg(points)));
+  // Grid: one row per mask and INT8 setting, a cell per sparsity (50, 90, 95 %), empty where no point ran.
+  CHECK_THAT(html, Catch::Contains("<tr><th>mask</th><th>INT8</th><th>50 %</th><th>90 %</th><th>95 %</th></tr>"));
+  CHECK_THAT(html, Catch::Contains("<tr><th scope=\"row\">block4</th><td>on</td><td></td><td>88.00 / 87.95 · 4.50×</td>"
+                                   "<td>86.00 / 86.10 · 6.25×</td></tr>"));
+  CHECK_THAT(html, Catch::Contains("<tr><th scope=\"row\">[4,4]</th><td>on</td><td></td><td>87.00 / 87.00 · 7.00×</td>"
+                                   "<td>failed</td></tr>"));
+  CHECK_THAT(html, Catch::Contains("<tr><th scope=\"row\">block4_s0.9_int8</th><td>block4</td><td>on</td><td>0.9</td>"
+                                   "<td>0.9000</td><td>88.00</td><td>87.95</td><td>4.50×</td><td>1000</td><td>12</td></tr>"));
+  CHECK_THAT(html, Catch::Contains("<td>failed: &lt;boom&gt; &amp; &quot;more&quot;</td></tr>"));
+}

@@ -1,0 +1,46 @@
+// `compress analyze`: how much each prunable layer of a trained classifier can lose, and what its sparsity buys
+// in the engine on this machine.
+// - Sensitivity: for each layer, mask kind and sparsity, that layer alone is pruned one-shot by magnitude
+//   (compress/masks/magnitude_mask.h) and the model's loss and accuracy measured on a held-out slice (the
+//   data's first `limit` test items), then the layer is restored.
+// - Speed: for each layer shape, mask kind and sparsity, the engine's sparse INT8 kernel over `tokens` tokens
+//   on a mask of that kind (magnitude of random weights) against dense INT8 and dense FP32 (layer_timing.h).
+//   A conv weight [out, in, kh, kw] is timed as the GEMM [out, in·kh·kw] the engine runs per output pixel.
+// Each measurement is kept in a cache file, keyed by what it depends on (the checkpoint's
+// SHA-256, the slice, the layer or shape, mask and sparsity; the tokens, threads and kernels), so a rerun with
+// one more sparsity or mask measures only what is new.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "recipe/mask_kind.h"
+
+namespace sparrow::pipeline {
+
+struct AnalysisOptions {
+  std::filesystem::path model_dir;
+  std::string data;                 // as compress eval's --data
+  std::vector<double> sparsities;   // each in (0, 1), no repeats
+  std::vector<recipe::MaskKind> masks;  // no repeats
+  std::int64_t limit = 512;         // items of the held-out slice
+  std::int64_t batch_size = 64;
+  std::size_t tokens = 128;         // tokens per timed GEMM
+  std::size_t threads = 1;          // the engine's threads while timing
+  // The cache (analysis_cache.json in the output folder): measurements are read from `cache_from` (a previous
+  // analysis's; absent: none) and every one, read or new, is written to `cache_to` (empty: not kept).
+  std::filesystem::path cache_from, cache_to;
+};
+
+// The analysis as JSON (docs/analyze.md): model, data, items, dense {loss, accuracy}, layers [{name, shape}],
+// sensitivity [{layer, mask, sparsity, loss, accuracy}], timing [{n, k, mask, sparsity, sparse_int8_s,
+// dense_int8_s, dense_fp32_s, kernel}], tokens, threads, isa, machine, measured (new measurements), cached.
+// BadInput for a bad model folder, a causal LM, a mask kind that does not fit a layer, or data that does not fit
+// the model, all before the cache is written.
+nlohmann::json analyze(const AnalysisOptions& options);
+
+}  // namespace sparrow::pipeline
