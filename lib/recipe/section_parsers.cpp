@@ -1,5 +1,6 @@
 #include "recipe/section_parsers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -17,7 +18,19 @@ nlohmann::json to_json(const ParseContext& ctx, const YAML::Node& n, const std::
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : n) j[kv.first.Scalar()] = to_json(ctx, kv.second, kv.first.Scalar());
+      for (const auto& kv : n) {
+        // Field names are the model factory's (letters, digits, '_'); anything else could not be written back
+        // as the resolved recipe's plain keys.
+        const std::string& key = kv.first.Scalar();
+        const bool name = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        });
+        if (!name) {
+          ctx.diag.error(ctx.source.where(kv.first) + ": a field name of the model section must be letters, digits and '_'");
+          continue;
+        }
+        j[key] = to_json(ctx, kv.second, key);
+      }
       return j;
     }
     case YAML::NodeType::Sequence: {
