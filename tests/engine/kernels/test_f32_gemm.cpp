@@ -1,6 +1,7 @@
 // FP32 GEMM kernels and their driver, over the format's packed layout, against double-precision dense math.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -67,6 +68,32 @@ TEMPLATE_TEST_CASE("FP32 GEMM kernels match double-precision math", "[kernels][f
 TEMPLATE_TEST_CASE("FP32 GEMV kernels (one row) match double-precision math", "[kernels][f32-gemv]", isa::avx512skx,
                    isa::avx2, isa::scalar) {
   check_against_double_math(TestType::level, sk::f32_gemv_kernels(), 3);
+}
+
+// A row's outputs must not depend on whether it ran alone (decoding, a batch of one) or in a batch: the one-row
+// kernel sums in the order of the GEMM kernel of its ISA, so the bits agree, not just the values.
+TEMPLATE_TEST_CASE("FP32 GEMV kernels give the GEMM kernel's bits for each row", "[kernels][f32-gemv]", isa::avx512skx,
+                   isa::avx2) {
+  const auto gemms = kernels_at(TestType::level, sk::f32_gemm_kernels());
+  for (const auto& gemv : kernels_at(TestType::level, sk::f32_gemv_kernels())) {
+    for (int seed = 0; seed < 20; ++seed) {
+      Rng rng(100 + seed);
+      const std::size_t m = rng.uniform_int(2, 9), n = rng.uniform_int(1, 300), k = rng.uniform_int(1, 700);
+      const auto act = static_cast<sk::Activation>(rng.uniform_int(0, 2));
+      std::vector<float> x(m * k), w(n * k), bias(n), batch(m * n), alone(n);
+      for (auto& v : x) v = rng.uniform(-2.0f, 2.0f);
+      for (auto& v : w) v = rng.uniform(-1.0f, 1.0f);
+      for (auto& v : bias) v = rng.uniform(-1.0f, 1.0f);
+      const sparrow::format::PackedWeights packed = sparrow::format::pack_fp32(w.data(), n, k);
+      sk::f32_gemm(x.data(), m, k, packed.f32.data(), n, k, bias.data(), act, batch.data(), n, nullptr, gemms.front());
+      INFO(gemv.name << " vs " << gemms.front().name << " seed " << seed << " m " << m << " n " << n << " k " << k);
+      for (std::size_t i = 0; i < m; ++i) {
+        sk::f32_gemm(x.data() + i * k, 1, k, packed.f32.data(), n, k, bias.data(), act, alone.data(), n, nullptr, gemv);
+        INFO("row " << i);
+        REQUIRE(std::equal(alone.begin(), alone.end(), batch.begin() + static_cast<std::ptrdiff_t>(i * n)));
+      }
+    }
+  }
 }
 
 TEST_CASE("f32_kernel(m): the one-row kernel at one row, the GEMM kernel otherwise", "[kernels][f32-gemv][dispatch]") {
