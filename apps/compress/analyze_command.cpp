@@ -32,7 +32,7 @@ struct AnalyzeFlags {
   std::string sparsities = "0.5,0.7,0.8,0.9,0.95";
   std::string masks = "block4";
   std::string out_dir;
-  int64_t limit = 512;
+  int64_t limit = 0;  // 0: 512 items, 4096 tokens for a causal LM
   int64_t batch_size = 64;
   int64_t tokens = 128;
   bool json = false;
@@ -158,20 +158,22 @@ int run_analyze(const AnalyzeFlags& flags, const CommonFlags& common) {
 
 Action register_analyze(CLI::App& sub, const CommonFlags& common) {
   auto flags = std::make_shared<AnalyzeFlags>();
-  sub.add_option("--model", flags->model_dir, "A classifier's model folder: a Sparrow checkpoint or a Hugging Face BERT")
+  sub.add_option("--model", flags->model_dir,
+                 "A trained model's folder: a Sparrow checkpoint, a Hugging Face BERT or Llama folder")
       ->required();
   sub.add_option("--data", flags->data,
-                 "The held-out data, as compress eval's --data: a built-in dataset's test split (spam_assassin, "
-                 "fashion_mnist) or a .jsonl/.csv text file")
+                 "The held-out data: for a classifier, as compress eval's --data (spam_assassin, fashion_mnist, or a "
+                 ".jsonl/.csv text file: its test items); for a causal LM, a corpus (sotu, moby_dick: its validation part)")
       ->required();
   sub.add_option("--sparsities", flags->sparsities, "Sparsities each layer is pruned to, comma-separated")
       ->capture_default_str();
   sub.add_option("--mask", flags->masks,
                  "Mask kinds, comma-separated: unstructured, block4, [r,4], N:M (an N:M mask is measured at 1 - N/M only)")
       ->capture_default_str();
-  sub.add_option("--limit", flags->limit, "Items of the held-out slice: the data's first N test items")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  sub.add_option("--limit", flags->limit,
+                 "The held-out slice: a classifier's first N test items (default 512), a causal LM's first N tokens of "
+                 "the corpus's validation part (default 4096)")
+      ->check(CLI::PositiveNumber);
   sub.add_option("--batch-size", flags->batch_size, "Items per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   sub.add_option("--tokens", flags->tokens, "Tokens (rows) per timed GEMM: sequence length x batch for a BERT, the batch for a CNN")
       ->check(CLI::PositiveNumber)
@@ -192,7 +194,8 @@ Action register_analyze(CLI::App& sub, const CommonFlags& common) {
       "Examples:\n"
       "  compress analyze --model out/bert_teacher/checkpoint --data spam_assassin --out analysis/bert_teacher\n"
       "  compress analyze --model out/fashion_cnn90/checkpoint --data fashion_mnist --mask block4,[4,4] --sparsities 0.8,0.9\n"
-      "  compress analyze --model out/bert90/teacher --data spam_assassin --out analysis/bert \\\n"
+      "  compress analyze --model out/llama_sotu/checkpoint --data sotu --mask 'block4' --limit 8192\n"
+      "  compress analyze --model out/bert90/teacher/checkpoint --data spam_assassin --out analysis/bert \\\n"
       "      --write-recipe recipes/bert90_allocated.yaml --recipe recipes/bert90.yaml --target-sparsity 0.9\n"
       "Exit codes: 0 ok, 2 bad input, 3 internal error.");
   return [flags, &common] { return run_analyze(*flags, common); };

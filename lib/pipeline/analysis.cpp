@@ -21,7 +21,11 @@
 #include "models/checkpoint.h"
 #include "models/llama/llama.h"
 #include "pipeline/evaluation.h"
+#include "data/text/corpus_split.h"
+#include "data/text/token_windows.h"
+#include "pipeline/causal_lm_task.h"
 #include "pipeline/layer_timing.h"
+#include "pipeline/perplexity.h"
 #include "pipeline/task_data.h"
 #include "recipe/mask_kind.h"
 
@@ -30,6 +34,10 @@ namespace sparrow::pipeline {
 namespace {
 
 using nlohmann::json;
+
+// The held-out slice when --limit is not given: test items of a classifier, validation tokens of a causal LM.
+constexpr int64_t kDefaultItems = 512;
+constexpr int64_t kDefaultTokens = 4096;
 
 // The cache: {"entries": {key: measurement}}; a file that is not such an object is started over.
 class Cache {
@@ -97,24 +105,46 @@ json analyze(const AnalysisOptions& o) {
   if (!std::filesystem::is_directory(o.model_dir))
     throw BadInput("--model: " + o.model_dir.string() + " is not a model folder");
   const std::shared_ptr<models::Classifier> model = models::load_checkpoint(o.model_dir);
-  if (dynamic_cast<models::llama::LlamaForCausalLM*>(model.get()))
-    throw BadInput("--model: " + o.model_dir.string() +
-                   " is a causal language model; compress analyze measures classifiers (BERT, CNN, MLP)");
   compress::load_quantization(o.model_dir, *model);
-  const data::Dataset set = load_data_for_model(o.data, data::Split::Test, o.limit,
-                                                dynamic_cast<models::bert::BertForSequenceClassification*>(model.get()), "needs");
-  if (set.size() == 0) throw BadInput("--data: " + o.data + " holds no items to measure on");
+  // The held-out slice: a classifier's first test items, or the first tokens of a corpus's validation part for a
+  // causal LM (its test part is left for compress eval), measured by strided perplexity over windows of its
+  // context.
+  auto* const llama = dynamic_cast<models::llama::LlamaForCausalLM*>(model.get());
+  data::Dataset set;
+  std::vector<int64_t> stream;
+  int64_t items = 0;
+  if (llama) {
+    if (!recipe::is_corpus_dataset(o.data) || o.data == "text")
+      throw BadInput("--data: '" + o.data + "'; a causal language model is analysed on a text corpus, sotu or moby_dick");
+    recipe::DataSpec spec;
+    spec.dataset = o.data;
+    const data::text::Corpus corpus =
+        data::text::split_corpus(data::text::load_corpus(spec), data::text::split_fractions(spec)).validation;
+    data::text::require_text(corpus, "--data " + o.data);
+    stream = data::text::token_stream(corpus, folder_tokenizer(*llama, o.model_dir));
+    stream.resize(std::min<size_t>(stream.size(), static_cast<size_t>(o.limit > 0 ? o.limit : kDefaultTokens)));
+    if (stream.size() < 2) throw BadInput("--data: " + o.data + "'s validation part holds fewer than 2 tokens");
+    items = static_cast<int64_t>(stream.size());
+  } else {
+    if (recipe::is_corpus_dataset(o.data))
+      throw BadInput("--data: '" + o.data + "' is a text corpus, which only a causal language model (a Llama) is analysed on");
+    set = load_data_for_model(o.data, data::Split::Test, o.limit > 0 ? o.limit : kDefaultItems,
+                              dynamic_cast<models::bert::BertForSequenceClassification*>(model.get()), "needs");
+    if (set.size() == 0) throw BadInput("--data: " + o.data + " holds no items to measure on");
+    items = set.size();
+  }
 
   // What every sensitivity measurement depends on besides its layer, mask and sparsity.
   const std::string weights_sha = sha256_hex(read_file(o.model_dir / "model.safetensors", std::uintmax_t{1} << 36));
-  const std::string slice = fmt::format("{}|{}|{}", weights_sha, o.data, set.size());
+  const std::string slice = fmt::format("{}|{}|{}", weights_sha, o.data, items);
   const std::string machine_key = fmt::format("{}|{}|{}", o.tokens, o.threads, engine::Engine::isa());
   int64_t measured = 0, cached = 0;
 
   json result = {{"analysis_version", 1},
                  {"model", o.model_dir.string()},
                  {"data", o.data},
-                 {"items", set.size()},
+                 {"items", items},
+                 {"metric", llama ? "perplexity" : "accuracy"},
                  {"masks", mask_names},
                  {"sparsities", o.sparsities},
                  {"tokens", o.tokens},
@@ -138,9 +168,16 @@ json analyze(const AnalysisOptions& o) {
       ++cached;
       return *hit;
     }
-    const Evaluation e = evaluate(*model, set, o.batch_size);
-    const double loss = compress::task_loss(data::TaskKind::Classification, e.logits, set.labels).item<double>();
-    json value = {{"loss", loss}, {"accuracy", e.accuracy}};
+    json value;
+    if (llama) {
+      const int64_t window = llama->llama_config().max_position_embeddings;
+      const StridedPerplexity p = strided_perplexity(*llama, stream, window, std::max<int64_t>(1, window / 2));
+      value = {{"loss", p.loss()}, {"perplexity", p.perplexity()}};
+    } else {
+      const Evaluation e = evaluate(*model, set, o.batch_size);
+      const double loss = compress::task_loss(data::TaskKind::Classification, e.logits, set.labels).item<double>();
+      value = {{"loss", loss}, {"accuracy", e.accuracy}};
+    }
     cache.put(key, value);
     ++measured;
     return value;

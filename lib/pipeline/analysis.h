@@ -1,8 +1,10 @@
-// `compress analyze`: how much each prunable layer of a trained classifier can lose, and what its sparsity buys
-// in the engine on this machine.
+// `compress analyze`: how much each prunable layer of a trained model can lose, and what its sparsity buys in
+// the engine on this machine.
 // - Sensitivity: for each layer, mask kind and sparsity, that layer alone is pruned one-shot by magnitude
-//   (compress/masks/magnitude_mask.h) and the model's loss and accuracy measured on a held-out slice (the
-//   data's first `limit` test items), then the layer is restored.
+//   (compress/masks/magnitude_mask.h) and the model measured on a held-out slice, then the layer is restored:
+//   a classifier's loss and accuracy on the data's first `limit` test items; a causal LM's loss and perplexity
+//   over the first `limit` tokens of a corpus's validation part (pipeline/perplexity.h: windows of its
+//   context, stride half of it).
 // - Speed: for each layer shape, mask kind and sparsity, the engine's sparse INT8 kernel over `tokens` tokens
 //   on a mask of that kind (magnitude of random weights) against dense INT8 and dense FP32 (layer_timing.h).
 //   A conv weight [out, in, kh, kw] is timed as the GEMM [out, in·kh·kw] the engine runs per output pixel.
@@ -27,7 +29,7 @@ struct AnalysisOptions {
   std::string data;                 // as compress eval's --data
   std::vector<double> sparsities;   // each in (0, 1), no repeats
   std::vector<recipe::MaskKind> masks;  // no repeats
-  std::int64_t limit = 512;         // items of the held-out slice
+  std::int64_t limit = 0;           // items of the held-out slice (0: 512), tokens for a causal LM (0: 4096)
   std::int64_t batch_size = 64;
   std::size_t tokens = 128;         // tokens per timed GEMM
   std::size_t threads = 1;          // the engine's threads while timing
@@ -36,10 +38,11 @@ struct AnalysisOptions {
   std::filesystem::path cache_from, cache_to;
 };
 
-// The analysis as JSON (docs/analyze.md): model, data, items, dense {loss, accuracy}, layers [{name, shape}],
-// sensitivity [{layer, mask, sparsity, loss, accuracy}], timing [{n, k, mask, sparsity, sparse_int8_s,
+// The analysis as JSON (docs/analyze.md): model, data, items (tokens for a causal LM), metric ("accuracy" or
+// "perplexity"), dense {loss, accuracy or perplexity}, layers [{name, shape}],
+// sensitivity [{layer, mask, sparsity, loss, accuracy or perplexity}], timing [{n, k, mask, sparsity, sparse_int8_s,
 // dense_int8_s, dense_fp32_s, kernel}], tokens, threads, isa, machine, measured (new measurements), cached.
-// BadInput for a bad model folder, a causal LM, a mask kind that does not fit a layer, or data that does not fit
+// BadInput for a bad model folder, data of the wrong kind for the model (a corpus for a causal LM), a mask kind that does not fit a layer, or data that does not fit
 // the model, all before the cache is written.
 nlohmann::json analyze(const AnalysisOptions& options);
 

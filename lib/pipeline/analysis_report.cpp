@@ -31,22 +31,35 @@ std::string micros(double seconds) { return fmt::format("{:.1f} µs", seconds * 
 // A plot's height that leaves every legend line room.
 double height_for(size_t series) { return std::max(440.0, 60.0 + 20.0 * static_cast<double>(series) + 60.0); }
 
+// A causal LM's analysis measures perplexity (lower is better), a classifier's accuracy.
+bool by_perplexity(const json& a) { return a.value("metric", "accuracy") == "perplexity"; }
+
+// A sensitivity point's change from dense: accuracy points, or perplexity percent.
+double change(const json& a, const json& point) {
+  if (by_perplexity(a)) return (point["perplexity"].get<double>() / a["dense"]["perplexity"].get<double>() - 1) * 100;
+  return (point["accuracy"].get<double>() - a["dense"]["accuracy"].get<double>()) * 100;
+}
+
 }  // namespace
 
 std::string analysis_markdown(const json& a) {
-  const double dense_accuracy = a["dense"]["accuracy"].get<double>();
+  const bool perplexity = by_perplexity(a);
   std::ostringstream out;
   out << "# compress analyze of " << a["model"].get<std::string>() << "\n\n"
-      << fmt::format("Held-out slice: the first {} test items of {}. Dense: accuracy {:.2f} %, loss {:.4f}.\n",
-                     a["items"].get<int64_t>(), a["data"].get<std::string>(), dense_accuracy * 100,
-                     a["dense"]["loss"].get<double>())
+      << (perplexity ? fmt::format("Held-out slice: the first {} tokens of {}'s validation part. Dense: perplexity {:.3f}, "
+                                   "loss {:.4f}.\n",
+                                   a["items"].get<int64_t>(), a["data"].get<std::string>(),
+                                   a["dense"]["perplexity"].get<double>(), a["dense"]["loss"].get<double>())
+                     : fmt::format("Held-out slice: the first {} test items of {}. Dense: accuracy {:.2f} %, loss {:.4f}.\n",
+                                   a["items"].get<int64_t>(), a["data"].get<std::string>(),
+                                   a["dense"]["accuracy"].get<double>() * 100, a["dense"]["loss"].get<double>()))
       << fmt::format("Engine: {} tokens per GEMM, {} threads, {} kernels", a["tokens"].get<int64_t>(),
                      a["threads"].get<int64_t>(), a["isa"].get<std::string>());
   if (a.contains("machine") && a["machine"].is_object() && a["machine"]["cpu"].is_string())
     out << " on " << a["machine"]["cpu"].get<std::string>() << " (family " << a["machine"]["cpu_family"].dump() << ", model "
         << a["machine"]["cpu_model"].dump() << ")";
-  out << ".\n\n## Sensitivity\n\nEach layer pruned alone, one-shot by magnitude. Each cell: accuracy % (change from "
-         "dense in points) · loss.\n\n";
+  out << ".\n\n## Sensitivity\n\nEach layer pruned alone, one-shot by magnitude. Each cell: "
+      << (perplexity ? "perplexity (change from dense in %)" : "accuracy % (change from dense in points)") << " · loss.\n\n";
   for (const auto& mask : a["masks"]) {
     const auto sparsities = sorted_sparsities(a["sensitivity"], mask);
     out << "| layer | mask |";
@@ -64,8 +77,9 @@ std::string analysis_markdown(const json& a) {
           out << " |";
           continue;
         }
-        const double acc = (*it)["accuracy"].get<double>();
-        out << fmt::format(" {:.2f} ({:+.2f}) · {:.4f} |", acc * 100, (acc - dense_accuracy) * 100, (*it)["loss"].get<double>());
+        const double value = perplexity ? (*it)["perplexity"].get<double>() : (*it)["accuracy"].get<double>() * 100;
+        out << fmt::format(perplexity ? " {:.3f} ({:+.2f} %) · {:.4f} |" : " {:.2f} ({:+.2f}) · {:.4f} |", value, change(a, *it),
+                           (*it)["loss"].get<double>());
       }
       out << "\n";
     }
@@ -111,9 +125,9 @@ std::string analysis_markdown(const json& a) {
 }
 
 std::string sensitivity_svg(const json& a, const std::string& mask) {
-  const double dense = a["dense"]["accuracy"].get<double>();
+  const bool perplexity = by_perplexity(a);
   svg::LinePlot plot;
-  plot.title = "Accuracy change with one layer pruned (" + mask + ")";
+  plot.title = (perplexity ? "Perplexity change with one layer pruned (" : "Accuracy change with one layer pruned (") + mask + ")";
   std::vector<double> xs, ys = {0};
   for (const auto& layer : a["layers"]) {
     svg::Series s;
@@ -122,7 +136,7 @@ std::string sensitivity_svg(const json& a, const std::string& mask) {
     for (const auto& p : a["sensitivity"])
       if (p["layer"] == layer["name"] && p["mask"] == mask) {
         s.x.push_back(p["sparsity"].get<double>() * 100);
-        s.y.push_back((p["accuracy"].get<double>() - dense) * 100);
+        s.y.push_back(change(a, p));
       }
     xs.insert(xs.end(), s.x.begin(), s.x.end());
     ys.insert(ys.end(), s.y.begin(), s.y.end());
@@ -131,7 +145,7 @@ std::string sensitivity_svg(const json& a, const std::string& mask) {
   const auto [x_lo, x_hi] = std::minmax_element(xs.begin(), xs.end());
   const auto [y_lo, y_hi] = std::minmax_element(ys.begin(), ys.end());
   plot.x = svg::nice_axis("sparsity of the layer (%)", xs.empty() ? 0 : *x_lo, xs.empty() ? 100 : *x_hi);
-  plot.y = svg::nice_axis("accuracy change (points)", *y_lo, *y_hi);
+  plot.y = svg::nice_axis(perplexity ? "perplexity change (%)" : "accuracy change (points)", *y_lo, *y_hi);
   plot.width = 1000;
   plot.legend_width = 380;
   plot.height = height_for(plot.series.size());

