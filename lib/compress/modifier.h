@@ -43,8 +43,9 @@ class Modifier {
   // restore_state() puts an initialized modifier back where save_state() found it.
   nlohmann::json save_state(std::map<std::string, torch::Tensor>& tensors) const;
   void restore_state(TrainState& state, const nlohmann::json& saved, const std::map<std::string, torch::Tensor>& tensors);
-  // False for a modifier whose state a checkpoint cannot hold yet (it reshapes the model).
-  virtual bool checkpointable() const { return true; }
+  // Before a checkpoint's weights are loaded into a freshly built model: a modifier that reshaped the model
+  // reshapes it again from its saved state (save_state's JSON), so that the saved tensors fit.
+  void restore_structure(TrainState& state, const nlohmann::json& saved) { on_restore_structure(state, saved.at("own")); }
 
  protected:
   virtual void on_initialize(TrainState&) {}
@@ -59,6 +60,7 @@ class Modifier {
   virtual nlohmann::json on_save_state(std::map<std::string, torch::Tensor>& /*tensors*/) const { return nullptr; }
   virtual void on_restore_state(TrainState&, const nlohmann::json& /*saved*/,
                                 const std::map<std::string, torch::Tensor>& /*tensors*/) {}
+  virtual void on_restore_structure(TrainState&, const nlohmann::json& /*saved*/) {}
 
  private:
   enum class Phase { Created, Initialized, Started, Ended, Finalized };

@@ -93,11 +93,6 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
 
   for (auto& m : modifiers) m->initialize(state);
   const Checkpointing* checkpoints = checkpointing;
-  for (const auto& m : modifiers)
-    if (checkpoints && !m->checkpointable()) {
-      spdlog::warn("no resume checkpoints: the state of !{} is not checkpointed yet", m->tag());
-      checkpoints = nullptr;
-    }
   TrainResult result;
   LoopPosition start;  // where the loop begins: the checkpoint's position when resuming
   if (checkpoints && checkpoints->resume) std::tie(start, result) = load_training_checkpoint(*checkpoints, state, modifiers);

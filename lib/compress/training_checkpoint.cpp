@@ -207,6 +207,7 @@ std::pair<LoopPosition, TrainResult> load_training_checkpoint(const Checkpointin
       throw BadInput(where + ": holds " + std::to_string(saved_modifiers.size()) + " modifiers, the recipe has " +
                      std::to_string(modifiers.size()));
 
+    for (size_t i = 0; i < modifiers.size(); ++i) modifiers[i]->restore_structure(state, saved_modifiers[i]);
     models::load_state(state.model, folder / "model.safetensors");
     const auto tensors = models::read_tensors(folder / "tensors.safetensors");
     for (size_t i = 0; i < modifiers.size(); ++i) {

@@ -2,6 +2,7 @@
 // checkpoint is being written, then resumed, end with the same checkpoint bytes as a run never killed; a
 // resume that does not match the run it continues is refused with exit 2 and changes nothing.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -34,14 +36,16 @@ fs::path scratch_dir(const std::string& name) {
   return dir;
 }
 
-std::string command(const fs::path& out, const std::string& extra = "") {
-  return kCompress + " --threads 1 --quiet --recipe " + kRecipe + " --out " + out.string() + " " + extra;
+const std::string kStructuredRecipe = std::string(SPARROW_SOURCE_DIR) + "/tests/data/recipes/tiny_resume_structured.yaml";
+
+std::string command(const fs::path& out, const std::string& extra = "", const std::string& recipe = kRecipe) {
+  return kCompress + " --threads 1 --quiet --recipe " + recipe + " --out " + out.string() + " " + extra;
 }
 
 // Starts compress on one thread (per rank) in the background, with `nproc` ranks (0: one process); the
 // caller kills or waits for it.
-pid_t start(const fs::path& out, int nproc = 0) {
-  std::vector<std::string> args = {kCompress, "--threads", "1", "--quiet", "--recipe", kRecipe, "--out", out.string()};
+pid_t start(const fs::path& out, int nproc = 0, const std::string& recipe = kRecipe) {
+  std::vector<std::string> args = {kCompress, "--threads", "1", "--quiet", "--recipe", recipe, "--out", out.string()};
   if (nproc > 0) args.insert(args.end(), {"--nproc", std::to_string(nproc)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -157,6 +161,39 @@ TEST_CASE("resume: runs killed at random moments end with the bytes of an uninte
     CHECK_FALSE(fs::exists(fs::path(out.string() + ".partial")));
   }
   WARN(mid_write << " of 4 runs were killed with a checkpoint folder half-written");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("resume: a run that removes channels while it trains resumes into the shrunk model, to the same bytes",
+          "[resume]") {
+  const fs::path dir = scratch_dir("structured");
+  const auto reference = run_command(command(dir / "reference", "", kStructuredRecipe));
+  INFO(reference.output);
+  REQUIRE(reference.exit_code == 0);
+  const std::string expected = weights(dir / "reference");
+  // conv2 ended with half of its 8 channels.
+  CHECK(nlohmann::json::parse(read_file(dir / "reference" / "checkpoint" / "config.json"))["conv2_channels"] == 4);
+
+  // Killed once its 7th checkpoint is complete (epoch 1.75 of 3: channels removed at 0.5 to 1.75, more to come,
+  // first-order scores accumulating), then resumed.
+  const fs::path out = dir / "killed";
+  const pid_t pid = start(out, 0, kStructuredRecipe);
+  const fs::path resume = fs::path(out.string() + ".partial") / "resume";
+  const bool running = wait_for(pid, [&] {
+    std::error_code ec;
+    if (!fs::exists(resume / "latest", ec)) return false;
+    std::smatch m;  // "epoch-E-step-S": S steps into epoch E (from 0), 16 steps an epoch
+    const std::string latest = read_file(resume / "latest");
+    return std::regex_search(latest, m, std::regex("epoch-([0-9]+)-step-([0-9]+)")) &&
+           std::stoi(m[1]) * 16 + std::stoi(m[2]) >= 28;
+  });
+  REQUIRE(running);
+  kill_now(pid);
+  const auto resumed = run_command(command(out, "--resume", kStructuredRecipe));
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.output, !Catch::Contains("no resume checkpoints"));
+  CHECK(weights(out) == expected);
   fs::remove_all(dir);
 }
 

@@ -130,10 +130,9 @@ void StructuredPruningModifier::prune_to(TrainState& state, double fraction) {
     const auto order = std::get<1>(unit_scores(state.model, group).sort(/*stable=*/true, 0, false));
     std::vector<int64_t> units(order.data_ptr<int64_t>(), order.data_ptr<int64_t>() + remove);
     std::sort(units.begin(), units.end());
-    state.model.remove_units(kind_, group.name, units);
+    remove_units(state, group.name, units);
     spdlog::info("{}: epoch {:.2f}: removed {} of the {} {} of {} ({} left)", tag(), state.epoch, remove, group.units,
                  models::to_string(kind_), group.name, group.units - remove);
-    removed_ += remove;
     changed = true;
   }
   if (changed) {
@@ -149,10 +148,40 @@ void StructuredPruningModifier::remove_named_layers(TrainState& state) {
     if (std::find(layers_.begin(), layers_.end(), group.name + ".layer." + std::to_string(u)) != layers_.end())
       units.push_back(u);
   if (units.empty()) return;
-  state.model.remove_units(kind_, group.name, units);
+  remove_units(state, group.name, units);
   spdlog::info("{}: epoch {:.2f}: removed {} of the {} layers of {}", tag(), state.epoch, units.size(), group.units, group.name);
-  removed_ += static_cast<int64_t>(units.size());
   rebuild_optimizer(state);
+}
+
+void StructuredPruningModifier::remove_units(TrainState& state, const std::string& group, const std::vector<int64_t>& units) {
+  state.model.remove_units(kind_, group, units);
+  removed_ += static_cast<int64_t>(units.size());
+  removals_.emplace_back(group, units);
+}
+
+nlohmann::json StructuredPruningModifier::on_save_state(std::map<std::string, torch::Tensor>& tensors) const {
+  nlohmann::json removals = nlohmann::json::array();
+  for (const auto& [group, units] : removals_) removals.push_back({{"group", group}, {"units", units}});
+  std::vector<std::string> scored;
+  for (const auto& [name, t] : importance_) {
+    tensors["importance:" + name] = t;
+    scored.push_back(name);
+  }
+  return {{"removals", removals}, {"original_units", original_units_}, {"importance", scored}};
+}
+
+void StructuredPruningModifier::on_restore_structure(TrainState& state, const nlohmann::json& saved) {
+  if (saved.is_null()) return;
+  for (const auto& r : saved.at("removals")) remove_units(state, r.at("group").get<std::string>(), r.at("units").get<std::vector<int64_t>>());
+  if (!removals_.empty()) rebuild_optimizer(state);
+}
+
+void StructuredPruningModifier::on_restore_state(TrainState&, const nlohmann::json& saved,
+                                                 const std::map<std::string, torch::Tensor>& tensors) {
+  if (saved.is_null()) return;
+  original_units_ = saved.at("original_units").get<std::map<std::string, int64_t>>();
+  importance_.clear();
+  for (const auto& name : saved.at("importance")) importance_[name.get<std::string>()] = tensors.at("importance:" + name.get<std::string>());
 }
 
 void StructuredPruningModifier::on_update(TrainState& state, double epoch) {
