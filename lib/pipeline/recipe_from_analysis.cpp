@@ -82,11 +82,12 @@ std::string recipe_from_allocation(const recipe::Recipe& base, std::size_t index
       "# from {}\n"
       "# Base recipe: {} (its pruning modifier at {} replaced by one per chosen sparsity).\n"
       "# Target: {} {:g}, mask {}. Chosen: average sparsity {:.4f} over {} layers; predicted loss {:.4f}\n"
-      "# (dense {:.4f}, each layer's measured change added); predicted speed-up of these layers' GEMMs over\n"
-      "# dense FP32 {:.2f}x (the analysis's kernel timings; attention and the other ops are not in it).\n"
+      "# (dense {:.4f}, each layer's measured change added); predicted speed-up {:.2f}x {}.\n"
       "# layer: sparsity, loss change measured with it alone\n",
       written_from, base.file.string(), original.location, by_sparsity ? "--target-sparsity" : "--target-speedup",
-      a.target.value, a.mask, a.sparsity, a.layers.size(), a.predicted_loss, a.dense_loss, a.predicted_speedup);
+      a.target.value, a.mask, a.sparsity, a.layers.size(), a.predicted_loss, a.dense_loss, a.predicted_speedup,
+      a.whole_model ? "of the whole model over LibTorch FP32\n# (sparrow bench --compare's setting, from the analysis's timings)"
+                    : "of these layers' GEMMs over dense FP32\n# (the analysis's kernel timings; attention and the other ops are not in it)");
   for (const auto& l : a.layers)
     text += fmt::format("#   {}: {}, {:+.4f}\n", l.layer, l.sparsity > 0 ? recipe::format_number(l.sparsity) : "dense",
                         l.loss_change);

@@ -3,8 +3,10 @@
 //
 // The prediction is the sensitivity analysis's usual additive one: the pruned model's loss is the dense loss
 // plus, for each layer, the change measured when that layer alone was pruned to its sparsity. A layer's
-// engine time at a sparsity is its shape's measured sparse INT8 time (dense INT8 when it stays dense), and the
-// speed-up is the analysed layers' dense FP32 time over that total.
+// engine time at a sparsity is its shape's measured sparse INT8 time (dense INT8 when it stays dense). When the
+// analysis timed the whole model (model_timing.h), the predicted speed-up is the whole model's against
+// LibTorch FP32: the engine's time outside its linear ops stays, and its linear time scales with the layers'
+// kernel times; otherwise it is the allocated layers' dense FP32 time over their chosen times.
 //
 // The choice is the one of least predicted loss among all that meet the target: a multiple-choice knapsack,
 // solved exactly by dynamic programming over the layers, with the gain toward the target (parameters removed
@@ -43,7 +45,10 @@ struct Allocation {
   double sparsity = 0.0;                // the chosen average, by parameter count
   double dense_loss = 0.0;
   double predicted_loss = 0.0;
-  double predicted_speedup = 0.0;       // sum of dense FP32 times / sum of chosen times
+  // With the whole model timed (analysis["model_timing"], model_timing.h): sparrow bench --compare's speed-up
+  // over LibTorch FP32; otherwise the allocated layers' dense FP32 time over their chosen times.
+  double predicted_speedup = 0.0;
+  bool whole_model = false;
 };
 
 // Chooses a sparsity for each of `layers` (names from analysis["layers"]; empty: all of them) with the
@@ -54,7 +59,7 @@ Allocation allocate_sparsities(const nlohmann::json& analysis, const std::string
                                const std::vector<std::string>& layers, const AllocationTarget& target);
 
 // The allocation as JSON: mask, target {kind, value}, sparsity, dense_loss, predicted_loss, predicted_speedup,
-// layers [{layer, params, sparsity, loss_change, time_s, dense_fp32_s}].
+// whole_model, layers [{layer, params, sparsity, loss_change, time_s, dense_fp32_s}].
 nlohmann::json allocation_json(const Allocation& allocation);
 
 }  // namespace sparrow::pipeline

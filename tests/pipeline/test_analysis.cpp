@@ -138,6 +138,27 @@ TEST_CASE("analyze: each layer pruned alone matches pruning it by hand; the timi
   CHECK(*find_point(b["sensitivity"], "bert.encoder.layer.0.attention.self.query.weight", 0.9) ==
         *find_point(a["sensitivity"], "bert.encoder.layer.0.attention.self.query.weight", 0.9));
   CHECK(json::parse(read_file(dir / "cache2.json"))["entries"].size() == 1u + 36 + 9);
+
+  // The whole model, for --target-speedup: LibTorch FP32 and the INT8 engine (with INT8 attention) timed once,
+  // the engine's linear share within its time; a rerun reads it from the cache.
+  AnalysisOptions whole = options_for(dir);
+  whole.time_whole_model = true;
+  whole.int8_attention = true;
+  whole.cache_from = dir / "cache1.json";
+  whole.cache_to = dir / "cache3.json";
+  const json c = analyze(whole);
+  CHECK(c["measured"] == 1);
+  REQUIRE(c.contains("model_timing"));
+  const json& mt = c["model_timing"];
+  CHECK(mt["fp32_s"].get<double>() > 0);
+  CHECK(mt["engine_s"].get<double>() > 0);
+  CHECK(mt["engine_linear_s"].get<double>() > 0);
+  CHECK(mt["engine_linear_s"].get<double>() < mt["engine_s"].get<double>());
+  CHECK(mt["int8_attention"] == true);
+  CHECK(mt["seq"] == 16);
+  whole.cache_from = dir / "cache3.json";
+  whole.cache_to = dir / "cache4.json";
+  CHECK(analyze(whole)["measured"] == 0);
   fs::remove_all(dir);
 }
 
@@ -218,6 +239,9 @@ TEST_CASE("analyze a causal LM: perplexity on the corpus's validation tokens, ea
   CHECK(md.find("tokens of sotu's validation part. Dense: perplexity") != std::string::npos);
   CHECK(sensitivity_svg(a, "block4").find("perplexity change (%)") != std::string::npos);
 
+  o.time_whole_model = true;
+  CHECK_THROWS_WITH(analyze(o), Catch::Contains("--target-speedup: a causal LM's speed is its prefill and decode"));
+  o.time_whole_model = false;
   o.data = "spam_assassin";
   CHECK_THROWS_WITH(analyze(o), Catch::Contains("a causal language model is analysed on a text corpus, sotu or moby_dick"));
   fs::remove_all(dir);

@@ -107,6 +107,30 @@ TEST_CASE("write-recipe allocation: the least predicted loss that meets the targ
   CHECK(only_ab.layers[1].layer == "B");
 }
 
+TEST_CASE("write-recipe allocation: a speed-up of the whole model, its other ops' time kept", "[analyze][write-recipe]") {
+  json analysis = hand_analysis();
+  // LibTorch FP32 100 s; the dense INT8 engine 30 s, of which its linear ops 22 s: the layers' dense INT8 kernels
+  // sum to 5 + 12 + 5 = 22 s, so the scale is 1 and 8 s stay whatever is pruned.
+  analysis["model_timing"] = {{"fp32_s", 100.0}, {"engine_s", 30.0}, {"engine_linear_s", 22.0}};
+  // 4x needs 25 s: the layers at 17 s or less. A 0.5 and B 0.5 (4 + 8 + 5 = 17 s, loss +0.03) is the cheapest
+  // way; B 0.9 alone (5 + 3 + 5) costs +0.40, C anything at least +0.30.
+  const auto a = sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::speedup, 4.0});
+  CHECK(a.whole_model);
+  CHECK(chosen(a) == std::vector<double>{0.5, 0.5, 0.0});
+  CHECK(a.predicted_speedup == Approx(4.0));
+  CHECK(a.predicted_loss == Approx(1.03));
+  // Allocating A and B only, C counts at its dense INT8 time: the same choice.
+  const auto ab = sparrow::pipeline::allocate_sparsities(analysis, "block4", {"A", "B"}, {AllocationTarget::Kind::speedup, 4.0});
+  CHECK(chosen(ab) == std::vector<double>{0.5, 0.5});
+  CHECK(ab.predicted_speedup == Approx(4.0));
+  // At best 100 / (8 + 2 + 3 + 2) = 6.67x.
+  CHECK_THROWS_WITH(sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::speedup, 7.0}),
+                    Catch::Contains("reaches 6.667x over LibTorch FP32 for the whole model"));
+  // A sparsity target reports the whole model's speed-up of its choice: A and B at 0.9.
+  const auto by_sparsity = sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::sparsity, 0.7});
+  CHECK(by_sparsity.predicted_speedup == Approx(100.0 / (8 + 2 + 3 + 5)));
+}
+
 TEST_CASE("write-recipe allocation: random analyses, against trying every choice", "[analyze][write-recipe]") {
   const std::vector<double> sparsities = {0.5, 0.7, 0.9, 0.95};
   std::mt19937 rng(7);

@@ -1,0 +1,128 @@
+#include "pipeline/model_timing.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "compress/quant/qat_hook.h"
+#include "core/files.h"
+#include "engine/engine.h"
+#include "engine/model.h"
+#include "export/exporter.h"
+#include "export/lower.h"
+
+namespace sparrow::pipeline {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Median seconds of `run` over at least 5 runs and 0.3 s, after 2 warm-up runs.
+template <class Run>
+double median_seconds(Run run) {
+  for (int i = 0; i < 2; ++i) run();
+  std::vector<double> times;
+  double total = 0;
+  while (times.size() < 5 || total < 0.3) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    total += times.back();
+  }
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+  return times[times.size() / 2];
+}
+
+// The export options of the dense model in INT8: the checkpoint's quantization.json, or ranges observed on
+// `observe` through the trainer's quantization hook (removed again afterwards).
+exporter::ExportOptions int8_options(models::Classifier& model, const fs::path& model_dir,
+                                     const std::vector<data::Batch>& observe, bool int8_attention) {
+  const auto graph = exporter::lower_model(model);
+  exporter::ExportOptions o;
+  o.quantization_source = "quantization.json";
+  if (fs::exists(model_dir / "quantization.json")) {
+    exporter::read_quantization_json(model_dir / "quantization.json", graph, o);
+    return o;
+  }
+  const auto previous = model.linear_hook();
+  auto hook = std::make_shared<compress::QatHook>(model, graph.quantizable,
+                                                  int8_attention ? model.attention_blocks() : std::vector<std::string>{});
+  model.set_linear_hook(hook);
+  model.eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& b : observe) model.forward(b);
+  }
+  hook->freeze_observers();
+  model.set_linear_hook(previous);
+  const fs::path file = fs::temp_directory_path() / ("sparrow_analysis_quantization_" + std::to_string(::getpid()) + ".json");
+  write_file_atomic(file, hook->to_json().dump());
+  exporter::read_quantization_json(file, graph, o);
+  fs::remove(file);
+  return o;
+}
+
+}  // namespace
+
+ModelTimes time_model(models::Classifier& model, const fs::path& model_dir, const std::vector<data::Batch>& observe,
+                      bool int8_attention, std::size_t seq, std::size_t threads) {
+  ModelTimes t;
+  const fs::path file = fs::temp_directory_path() / ("sparrow_analysis_model_" + std::to_string(::getpid()) + ".sparrow");
+  exporter::export_model(model, file, int8_options(model, model_dir, observe, int8_attention));
+  const auto engine_model = engine::Model::load(file);
+  fs::remove(file);  // mapped: the mapping outlives the name
+
+  // sparrow bench's inputs: random token ids past the special tokens with no padding, or normal image values.
+  const bool text = engine_model->is_text();
+  const std::size_t rows = text ? seq : 0;
+  std::mt19937 rng(0);
+  std::vector<std::int64_t> ids, mask;
+  std::vector<float> images;
+  std::vector<const void*> inputs;
+  data::Batch batch;
+  if (text) {
+    std::uniform_int_distribution<std::int64_t> token(5, static_cast<std::int64_t>(engine_model->tokenizer()->size()) - 1);
+    for (std::size_t i = 0; i < seq; ++i) ids.push_back(token(rng));
+    mask.assign(seq, 1);
+    for (const auto& in : engine_model->inputs())
+      inputs.push_back(engine_model->values()[in.value].name == "attention_mask" ? mask.data() : ids.data());
+    batch.inputs = torch::tensor(ids).view({1, static_cast<std::int64_t>(seq)});
+    batch.attention_mask = torch::tensor(mask).view({1, static_cast<std::int64_t>(seq)});
+  } else {
+    std::normal_distribution<float> value;
+    for (std::size_t i = 0; i < engine_model->item_elements(); ++i) images.push_back(value(rng));
+    inputs.push_back(images.data());
+    auto shape = observe.front().inputs.sizes().vec();
+    shape[0] = 1;
+    batch.inputs = torch::tensor(images).view(shape);
+  }
+
+  engine::Engine engine(engine_model, {threads, /*profile=*/true});
+  t.engine_s = median_seconds([&] { engine.run(1, rows, inputs); });
+  double all = 0, linear = 0;
+  for (const auto& op : engine.profile()) {
+    all += op.seconds;
+    if (op.kind == engine::OpKind::linear || op.kind == engine::OpKind::conv2d) linear += op.seconds;
+  }
+  t.engine_linear_s = all > 0 ? t.engine_s * linear / all : 0;
+
+  // LibTorch as the bench's baseline runs it: inference mode, eval, one intra-op thread per engine thread.
+  // A quantization-aware checkpoint's hook (fake quantization) is not part of the FP32 baseline.
+  const auto hook = model.linear_hook();
+  model.set_linear_hook(nullptr);
+  const int previous_threads = at::get_num_threads();
+  at::set_num_threads(static_cast<int>(threads));
+  model.eval();
+  {
+    c10::InferenceMode inference;
+    t.fp32_s = median_seconds([&] { model.forward(batch); });
+  }
+  at::set_num_threads(previous_threads);
+  model.set_linear_hook(hook);
+  return t;
+}
+
+}  // namespace sparrow::pipeline
