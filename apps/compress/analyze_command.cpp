@@ -103,6 +103,9 @@ int run_analyze(const AnalyzeFlags& flags, const CommonFlags& common) {
   const std::optional<RecipeRequest> request = recipe_request(flags, options);
   if (request && request->target.kind == pipeline::AllocationTarget::Kind::speedup) {
     options.time_whole_model = true;
+    // The whole model is timed pruned with the first mask kind: the one the base recipe prunes with.
+    const auto& mask = std::get<recipe::GMPruningParams>(request->base.modifiers[request->modifier].params).mask;
+    std::stable_partition(options.masks.begin(), options.masks.end(), [&](const recipe::MaskKind& k) { return k.name() == mask.name(); });
     for (const auto& m : request->base.modifiers)
       if (const auto* q = std::get_if<recipe::QuantizationParams>(&m.params)) options.int8_attention = options.int8_attention || q->quantize_attention;
   }

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <random>
 #include <set>
@@ -249,20 +250,31 @@ json analyze(const AnalysisOptions& o) {
         progress.update(++done, fmt::format("{} x {} {} {:g}", n, k, kind.name(), s));
       }
   if (o.time_whole_model) {
-    const std::string key = fmt::format("model|{}|{}|{}", weights_sha, machine_key, o.int8_attention);
+    // The pruned point: the first mask kind at the analysed sparsity nearest 90 % (an N:M mask at its own).
+    const recipe::MaskKind& speed_mask = kinds.front();
+    const auto candidates = sparsities_for(speed_mask, o.sparsities);
+    const double speed_sparsity = *std::min_element(candidates.begin(), candidates.end(), [](double x, double y) {
+      return std::fabs(x - 0.9) < std::fabs(y - 0.9);
+    });
+    const std::string key = fmt::format("model|{}|{}|{}|{}|{:.6g}", weights_sha, machine_key, o.int8_attention,
+                                        speed_mask.name(), speed_sparsity);
     json point;
     if (const json* hit = cache.find(key)) {
       point = *hit;
       ++cached;
     } else {
       const ModelTimes t = time_model(*model, o.model_dir, exporter::calibration_batches(set, 4, 32), o.int8_attention,
-                                      o.tokens, o.threads);
-      point = {{"fp32_s", t.fp32_s}, {"engine_s", t.engine_s}, {"engine_linear_s", t.engine_linear_s}};
+                                      speed_mask, speed_sparsity, o.tokens, o.threads);
+      point = {{"fp32_s", t.fp32_s},
+               {"dense", {{"total_s", t.dense.total_s}, {"linear_s", t.dense.linear_s}}},
+               {"pruned", {{"total_s", t.pruned.total_s}, {"linear_s", t.pruned.linear_s}}}};
       cache.put(key, point);
       ++measured;
     }
     point["int8_attention"] = o.int8_attention;
     point["seq"] = o.tokens;
+    point["pruned"]["mask"] = speed_mask.name();
+    point["pruned"]["sparsity"] = speed_sparsity;
     result["model_timing"] = point;
     progress.update(++done, "the whole model");
   }

@@ -33,7 +33,8 @@ struct AnalysisOptions {
   std::int64_t batch_size = 64;
   std::size_t tokens = 128;         // tokens per timed GEMM
   std::size_t threads = 1;          // the engine's threads while timing
-  // The whole model's speed too (model_timing.h; classifiers only), with attention in INT8 when asked.
+  // The whole model's speed too (model_timing.h; classifiers only), with attention in INT8 when asked: dense,
+  // and pruned with the first of `masks` at the analysed sparsity nearest 90 %.
   bool time_whole_model = false;
   bool int8_attention = false;
   // The cache (analysis_cache.json in the output folder): measurements are read from `cache_from` (a previous
@@ -45,7 +46,8 @@ struct AnalysisOptions {
 // "perplexity"), dense {loss, accuracy or perplexity}, layers [{name, shape}],
 // sensitivity [{layer, mask, sparsity, loss, accuracy or perplexity}], timing [{n, k, mask, sparsity, sparse_int8_s,
 // dense_int8_s, dense_fp32_s, kernel}], tokens, threads, isa, machine, measured (new measurements), cached;
-// with time_whole_model, model_timing {fp32_s, engine_s, engine_linear_s, int8_attention, seq}.
+// with time_whole_model, model_timing {fp32_s, dense {total_s, linear_s}, pruned {total_s, linear_s, mask,
+// sparsity}, int8_attention, seq}.
 // BadInput for a bad model folder, data of the wrong kind for the model (a corpus for a causal LM), a mask kind that does not fit a layer, or data that does not fit
 // the model, all before the cache is written.
 nlohmann::json analyze(const AnalysisOptions& options);

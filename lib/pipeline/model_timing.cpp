@@ -7,6 +7,8 @@
 #include <chrono>
 #include <random>
 
+#include "compress/masks/magnitude_mask.h"
+#include "compress/param_selection.h"
 #include "compress/quant/qat_hook.h"
 #include "core/files.h"
 #include "engine/engine.h"
@@ -65,24 +67,19 @@ exporter::ExportOptions int8_options(models::Classifier& model, const fs::path& 
   return o;
 }
 
-}  // namespace
-
-ModelTimes time_model(models::Classifier& model, const fs::path& model_dir, const std::vector<data::Batch>& observe,
-                      bool int8_attention, std::size_t seq, std::size_t threads) {
-  ModelTimes t;
+// The engine's median run of `model` exported with `options`, and its linear and conv ops' share.
+EngineTimes time_engine(models::Classifier& model, const exporter::ExportOptions& options, std::size_t seq,
+                        std::size_t threads, std::vector<float>& images, data::Batch& batch) {
   const fs::path file = fs::temp_directory_path() / ("sparrow_analysis_model_" + std::to_string(::getpid()) + ".sparrow");
-  exporter::export_model(model, file, int8_options(model, model_dir, observe, int8_attention));
+  exporter::export_model(model, file, options);
   const auto engine_model = engine::Model::load(file);
   fs::remove(file);  // mapped: the mapping outlives the name
 
   // sparrow bench's inputs: random token ids past the special tokens with no padding, or normal image values.
   const bool text = engine_model->is_text();
-  const std::size_t rows = text ? seq : 0;
   std::mt19937 rng(0);
   std::vector<std::int64_t> ids, mask;
-  std::vector<float> images;
   std::vector<const void*> inputs;
-  data::Batch batch;
   if (text) {
     std::uniform_int_distribution<std::int64_t> token(5, static_cast<std::int64_t>(engine_model->tokenizer()->size()) - 1);
     for (std::size_t i = 0; i < seq; ++i) ids.push_back(token(rng));
@@ -93,23 +90,52 @@ ModelTimes time_model(models::Classifier& model, const fs::path& model_dir, cons
     batch.attention_mask = torch::tensor(mask).view({1, static_cast<std::int64_t>(seq)});
   } else {
     std::normal_distribution<float> value;
+    images.clear();
     for (std::size_t i = 0; i < engine_model->item_elements(); ++i) images.push_back(value(rng));
     inputs.push_back(images.data());
-    auto shape = observe.front().inputs.sizes().vec();
-    shape[0] = 1;
-    batch.inputs = torch::tensor(images).view(shape);
   }
-
   engine::Engine engine(engine_model, {threads, /*profile=*/true});
-  t.engine_s = median_seconds([&] { engine.run(1, rows, inputs); });
+  EngineTimes t;
+  t.total_s = median_seconds([&] { engine.run(1, text ? seq : 0, inputs); });
   double all = 0, linear = 0;
   for (const auto& op : engine.profile()) {
     all += op.seconds;
     if (op.kind == engine::OpKind::linear || op.kind == engine::OpKind::conv2d) linear += op.seconds;
   }
-  t.engine_linear_s = all > 0 ? t.engine_s * linear / all : 0;
+  t.linear_s = all > 0 ? t.total_s * linear / all : 0;
+  return t;
+}
 
-  // LibTorch as the bench's baseline runs it: inference mode, eval, one intra-op thread per engine thread.
+}  // namespace
+
+ModelTimes time_model(models::Classifier& model, const fs::path& model_dir, const std::vector<data::Batch>& observe,
+                      bool int8_attention, const recipe::MaskKind& mask, double pruned_sparsity, std::size_t seq,
+                      std::size_t threads) {
+  ModelTimes t;
+  const exporter::ExportOptions options = int8_options(model, model_dir, observe, int8_attention);
+  std::vector<float> images;
+  data::Batch batch;
+  t.dense = time_engine(model, options, seq, threads, images, batch);
+  {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto& name : model.prunable_parameters()) {
+        torch::Tensor w = compress::parameter(model, name);
+        saved.emplace_back(w, w.detach().clone());
+        w.mul_(compress::magnitude_mask(w.detach(), pruned_sparsity, mask));
+      }
+    }
+    t.pruned = time_engine(model, options, seq, threads, images, batch);
+    torch::NoGradGuard no_grad;
+    for (auto& [w, copy] : saved) w.copy_(copy);
+  }
+  if (!batch.inputs.defined()) {  // an image model: one item of the held-out data's shape
+    auto shape = observe.front().inputs.sizes().vec();
+    shape[0] = 1;
+    batch.inputs = torch::tensor(images).view(shape);
+  }
+
   // A quantization-aware checkpoint's hook (fake quantization) is not part of the FP32 baseline.
   const auto hook = model.linear_hook();
   model.set_linear_hook(nullptr);

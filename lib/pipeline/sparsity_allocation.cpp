@@ -91,22 +91,39 @@ Allocation allocate_sparsities(const json& analysis, const std::string& mask, co
   std::vector<std::size_t> at(a.layers.size(), 0);  // each layer's chosen level
   double params_total = 0;
   for (const auto& l : a.layers) params_total += static_cast<double>(l.params);
-  // The speed model: the engine takes other + scale * (fixed + the chosen layers' times), against baseline.
-  // With the whole model timed: baseline LibTorch FP32, other the engine's time outside linear ops, scale the
-  // engine's linear time over the analysed layers' dense INT8 kernel times, fixed the analysed layers not
-  // allocated (dense INT8). Otherwise the chosen layers alone against their dense FP32 times.
+  // The speed model: the engine takes other + scale * (fixed + the chosen layers' kernel times), against
+  // baseline. With the whole model timed: baseline is LibTorch FP32; the engine's linear time is read as
+  // C + scale * (the analysed layers' kernel times), C and scale fitted through its two timed points (every
+  // layer dense INT8, every layer at the pruned point's sparsity); other is the engine's time outside linear
+  // ops (the two points' mean) plus C; fixed is the analysed layers not allocated (dense INT8). Otherwise the
+  // chosen layers alone against their dense FP32 times.
   double baseline = 0, other = 0, scale = 1, fixed = 0;
   if (analysis.contains("model_timing")) {
     const json& mt = analysis["model_timing"];
-    double all_int8 = 0;
+    const json &dense = mt.at("dense"), &pruned = mt.at("pruned");
+    const double s_ref = pruned.at("sparsity").get<double>();
+    double k_dense = 0, k_ref = 0;
     for (const auto& name : order) {
-      const double t = times.at(shape_of[name]).dense_int8;
-      all_int8 += t;
-      if (std::none_of(a.layers.begin(), a.layers.end(), [&](const LayerAllocation& l) { return l.layer == name; })) fixed += t;
+      const ShapeTimes& t = times.at(shape_of[name]);
+      k_dense += t.dense_int8;
+      const auto at_ref = t.sparse.find(s_ref);
+      if (at_ref == t.sparse.end())
+        throw BadInput(fmt::format("--write-recipe: the analysis timed the model at {} {:g} but not {}'s kernel there",
+                                   pruned.at("mask").get<std::string>(), s_ref, name));
+      k_ref += at_ref->second;
+      if (std::none_of(a.layers.begin(), a.layers.end(), [&](const LayerAllocation& l) { return l.layer == name; }))
+        fixed += t.dense_int8;
+    }
+    const double e_dense = dense.at("linear_s").get<double>(), e_ref = pruned.at("linear_s").get<double>();
+    scale = k_dense > k_ref ? (e_dense - e_ref) / (k_dense - k_ref) : 0;
+    double c = e_dense - scale * k_dense;
+    // A fit the noise turned upside down: the linear time proportional to the kernels' instead.
+    if (scale <= 0 || c < 0) {
+      scale = k_dense > 0 ? e_dense / k_dense : 1;
+      c = 0;
     }
     baseline = mt.at("fp32_s").get<double>();
-    other = mt.at("engine_s").get<double>() - mt.at("engine_linear_s").get<double>();
-    scale = all_int8 > 0 ? mt.at("engine_linear_s").get<double>() / all_int8 : 1;
+    other = (dense.at("total_s").get<double>() - e_dense + pruned.at("total_s").get<double>() - e_ref) / 2 + c;
     a.whole_model = true;
   } else {
     for (const auto& l : a.layers) baseline += l.dense_fp32_s;

@@ -151,9 +151,13 @@ TEST_CASE("analyze: each layer pruned alone matches pruning it by hand; the timi
   REQUIRE(c.contains("model_timing"));
   const json& mt = c["model_timing"];
   CHECK(mt["fp32_s"].get<double>() > 0);
-  CHECK(mt["engine_s"].get<double>() > 0);
-  CHECK(mt["engine_linear_s"].get<double>() > 0);
-  CHECK(mt["engine_linear_s"].get<double>() < mt["engine_s"].get<double>());
+  for (const char* point : {"dense", "pruned"}) {
+    INFO(point);
+    CHECK(mt[point]["linear_s"].get<double>() > 0);
+    CHECK(mt[point]["linear_s"].get<double>() < mt[point]["total_s"].get<double>());
+  }
+  CHECK(mt["pruned"]["mask"] == "unstructured");
+  CHECK(mt["pruned"]["sparsity"] == 0.9);
   CHECK(mt["int8_attention"] == true);
   CHECK(mt["seq"] == 16);
   whole.cache_from = dir / "cache3.json";

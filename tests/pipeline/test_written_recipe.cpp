@@ -109,26 +109,29 @@ TEST_CASE("write-recipe allocation: the least predicted loss that meets the targ
 
 TEST_CASE("write-recipe allocation: a speed-up of the whole model, its other ops' time kept", "[analyze][write-recipe]") {
   json analysis = hand_analysis();
-  // LibTorch FP32 100 s; the dense INT8 engine 30 s, of which its linear ops 22 s: the layers' dense INT8 kernels
-  // sum to 5 + 12 + 5 = 22 s, so the scale is 1 and 8 s stay whatever is pruned.
-  analysis["model_timing"] = {{"fp32_s", 100.0}, {"engine_s", 30.0}, {"engine_linear_s", 22.0}};
-  // 4x needs 25 s: the layers at 17 s or less. A 0.5 and B 0.5 (4 + 8 + 5 = 17 s, loss +0.03) is the cheapest
-  // way; B 0.9 alone (5 + 3 + 5) costs +0.40, C anything at least +0.30.
+  // LibTorch FP32 100 s. The engine: dense 34 s (linear ops 26 s), every layer at 0.9 19 s (linear 11 s). The
+  // kernels sum to 22 s dense and 7 s at 0.9 (A 2, B 3, C 2), so the linear time is 4 + 1 x the kernels' (26 =
+  // 4 + 22, 11 = 4 + 7), and 8 s are outside the linear ops: the engine takes 12 s + the kernels' sum.
+  analysis["model_timing"] = {{"fp32_s", 100.0},
+                              {"dense", {{"total_s", 34.0}, {"linear_s", 26.0}}},
+                              {"pruned", {{"total_s", 19.0}, {"linear_s", 11.0}, {"mask", "block4"}, {"sparsity", 0.9}}}};
+  // 4x needs 25 s: the kernels at 13 s or less, 9 s below dense. B at 0.9 alone (loss +0.40) is the cheapest:
+  // A 0.9 and B 0.5 save 7 s, adding C costs at least +0.30 more, A 0.5 and B 0.9 +0.41.
   const auto a = sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::speedup, 4.0});
   CHECK(a.whole_model);
-  CHECK(chosen(a) == std::vector<double>{0.5, 0.5, 0.0});
+  CHECK(chosen(a) == std::vector<double>{0.0, 0.9, 0.0});
   CHECK(a.predicted_speedup == Approx(4.0));
-  CHECK(a.predicted_loss == Approx(1.03));
+  CHECK(a.predicted_loss == Approx(1.40));
   // Allocating A and B only, C counts at its dense INT8 time: the same choice.
   const auto ab = sparrow::pipeline::allocate_sparsities(analysis, "block4", {"A", "B"}, {AllocationTarget::Kind::speedup, 4.0});
-  CHECK(chosen(ab) == std::vector<double>{0.5, 0.5});
+  CHECK(chosen(ab) == std::vector<double>{0.0, 0.9});
   CHECK(ab.predicted_speedup == Approx(4.0));
-  // At best 100 / (8 + 2 + 3 + 2) = 6.67x.
-  CHECK_THROWS_WITH(sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::speedup, 7.0}),
-                    Catch::Contains("reaches 6.667x over LibTorch FP32 for the whole model"));
+  // At best 100 / (12 + 2 + 3 + 2) = 5.263x.
+  CHECK_THROWS_WITH(sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::speedup, 6.0}),
+                    Catch::Contains("reaches 5.263x over LibTorch FP32 for the whole model"));
   // A sparsity target reports the whole model's speed-up of its choice: A and B at 0.9.
   const auto by_sparsity = sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::sparsity, 0.7});
-  CHECK(by_sparsity.predicted_speedup == Approx(100.0 / (8 + 2 + 3 + 5)));
+  CHECK(by_sparsity.predicted_speedup == Approx(100.0 / (12 + 2 + 3 + 5)));
 }
 
 TEST_CASE("write-recipe allocation: random analyses, against trying every choice", "[analyze][write-recipe]") {
