@@ -25,6 +25,7 @@
 #include "core/errors.h"
 #include "engine/decoder.h"
 #include "engine/engine.h"
+#include "engine/random_inputs.h"
 #include "pipeline/speed_comparison.h"
 
 namespace sparrow::apps {
@@ -240,23 +241,9 @@ int bench(const BenchFlags& flags) {
     throw BadInput(fmt::format("--seq {} exceeds the model's max_seq_length {}", seq, model->max_seq_length()));
   engine::Engine engine(model, {static_cast<std::size_t>(flags.threads), flags.profile});
 
-  // Random inputs of the shape: token ids past the special tokens with no padding, or normal image values.
-  std::mt19937 rng(0);
-  std::vector<std::int64_t> ids, mask;
-  std::vector<float> images;
-  std::vector<const void*> inputs;
-  if (model->is_text()) {
-    std::uniform_int_distribution<std::int64_t> token(5, model->tokenizer()->size() - 1);
-    for (std::size_t i = 0; i < flags.batch * seq; ++i) ids.push_back(token(rng));
-    mask.assign(flags.batch * seq, 1);
-    for (const auto& in : model->inputs()) inputs.push_back(model->values()[in.value].name == "attention_mask" ? mask.data() : ids.data());
-  } else {
-    std::normal_distribution<float> value;
-    for (std::size_t i = 0; i < flags.batch * model->item_elements(); ++i) images.push_back(value(rng));
-    inputs.push_back(images.data());
-  }
+  const engine::RandomInputs inputs = engine::random_inputs(*model, flags.batch, seq);
   // With --compare, the engine's runs are those of the interleaved comparison (lib/pipeline/speed_comparison.h).
-  const auto run_engine = [&] { engine.run(flags.batch, seq, inputs); };
+  const auto run_engine = [&] { engine.run(flags.batch, seq, inputs.inputs); };
   pipeline::Timings timed;  // the engine's timed runs
   nlohmann::json comparison, load_average;
   const std::size_t baseline_count = flags.fp32_baseline_only ? 1 : kBaselineSides.size();

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 
 #include "compress/masks/magnitude_mask.h"
 #include "compress/param_selection.h"
@@ -13,6 +12,7 @@
 #include "core/files.h"
 #include "engine/engine.h"
 #include "engine/model.h"
+#include "engine/random_inputs.h"
 #include "export/exporter.h"
 #include "export/lower.h"
 
@@ -75,28 +75,17 @@ EngineTimes time_engine(models::Classifier& model, const exporter::ExportOptions
   const auto engine_model = engine::Model::load(file);
   fs::remove(file);  // mapped: the mapping outlives the name
 
-  // sparrow bench's inputs: random token ids past the special tokens with no padding, or normal image values.
   const bool text = engine_model->is_text();
-  std::mt19937 rng(0);
-  std::vector<std::int64_t> ids, mask;
-  std::vector<const void*> inputs;
+  const engine::RandomInputs in = engine::random_inputs(*engine_model, 1, seq);
   if (text) {
-    std::uniform_int_distribution<std::int64_t> token(5, static_cast<std::int64_t>(engine_model->tokenizer()->size()) - 1);
-    for (std::size_t i = 0; i < seq; ++i) ids.push_back(token(rng));
-    mask.assign(seq, 1);
-    for (const auto& in : engine_model->inputs())
-      inputs.push_back(engine_model->values()[in.value].name == "attention_mask" ? mask.data() : ids.data());
-    batch.inputs = torch::tensor(ids).view({1, static_cast<std::int64_t>(seq)});
-    batch.attention_mask = torch::tensor(mask).view({1, static_cast<std::int64_t>(seq)});
+    batch.inputs = torch::tensor(in.ids).view({1, static_cast<std::int64_t>(seq)});
+    batch.attention_mask = torch::tensor(in.mask).view({1, static_cast<std::int64_t>(seq)});
   } else {
-    std::normal_distribution<float> value;
-    images.clear();
-    for (std::size_t i = 0; i < engine_model->item_elements(); ++i) images.push_back(value(rng));
-    inputs.push_back(images.data());
+    images = in.images;
   }
   engine::Engine engine(engine_model, {threads, /*profile=*/true});
   EngineTimes t;
-  t.total_s = median_seconds([&] { engine.run(1, text ? seq : 0, inputs); });
+  t.total_s = median_seconds([&] { engine.run(1, text ? seq : 0, in.inputs); });
   double all = 0, linear = 0;
   for (const auto& op : engine.profile()) {
     all += op.seconds;
