@@ -269,3 +269,25 @@ TEST_CASE("distillation loss is T^2 KL(teacher || student)", "[compress][distill
   CHECK(DistillationModifier::kd_loss(student, teacher, T).item<double>() == Approx(T * T * kl).epsilon(1e-5));
   CHECK(DistillationModifier::kd_loss(teacher, teacher, T).item<double>() == Approx(0.0).margin(1e-7));
 }
+
+TEST_CASE("distillation loss of a causal LM's [B, T, V] logits: the KL over the vocabulary, averaged over positions",
+          "[compress][distill]") {
+  torch::manual_seed(2);
+  const auto student = torch::randn({2, 3, 5}), teacher = torch::randn({2, 3, 5});
+  const double T = 1.5;
+  double sum = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < 3; ++t) {
+      double zs = 0, zt = 0;
+      for (int v = 0; v < 5; ++v) {
+        zs += std::exp(student[b][t][v].item<float>() / T);
+        zt += std::exp(teacher[b][t][v].item<float>() / T);
+      }
+      for (int v = 0; v < 5; ++v) {
+        const double pt = std::exp(teacher[b][t][v].item<float>() / T) / zt;
+        const double ps = std::exp(student[b][t][v].item<float>() / T) / zs;
+        sum += pt * std::log(pt / ps);
+      }
+    }
+  CHECK(DistillationModifier::kd_loss(student, teacher, T).item<double>() == Approx(T * T * sum / 6).epsilon(1e-5));
+}

@@ -16,11 +16,12 @@ DistillationModifier::DistillationModifier(const recipe::DistillationParams& p, 
 torch::Tensor DistillationModifier::kd_loss(const torch::Tensor& student, const torch::Tensor& teacher,
                                             double temperature) {
   namespace F = torch::nn::functional;
-  const auto log_p_student = F::log_softmax(student / temperature, F::LogSoftmaxFuncOptions(1));
-  const auto log_p_teacher = F::log_softmax(teacher / temperature, F::LogSoftmaxFuncOptions(1));
-  // KL(teacher || student), averaged over the batch, scaled by T^2 so its
+  // Over the classes, the last dimension: [B, C] for a classifier, [B, T, V] for a causal LM's next tokens.
+  const auto log_p_student = F::log_softmax(student / temperature, F::LogSoftmaxFuncOptions(-1));
+  const auto log_p_teacher = F::log_softmax(teacher / temperature, F::LogSoftmaxFuncOptions(-1));
+  // KL(teacher || student), averaged over the items (and a causal LM's positions), scaled by T^2 so its
   // gradients keep their size as T changes (Hinton et al.).
-  const auto kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(1).mean();
+  const auto kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1).mean();
   return kl * (temperature * temperature);
 }
 
