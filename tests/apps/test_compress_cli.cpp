@@ -61,8 +61,10 @@ TEST_CASE("compress subcommands: each --help has its own examples, its flags and
   // sweep checks its required flags itself (to report every error at once), and shows them as required.
   CHECK_THAT(help("sweep"), Catch::Contains("Required (all errors are reported together):\n  --recipe"));
   CHECK_THAT(help("report"), Catch::Contains("--out TEXT REQUIRED") && Catch::Contains("report.json"));
+  // --limit's default depends on the model (items or tokens): its help says both.
   CHECK_THAT(help("analyze"), Catch::Contains("--sparsities TEXT=0.5,0.7,0.8,0.9,0.95") && Catch::Contains("--mask TEXT=block4") &&
-                                  Catch::Contains("--limit INT:POSITIVE=512"));
+                                  Catch::Contains("(default 512)") && Catch::Contains("(default 4096)") &&
+                                  Catch::Contains("--write-recipe") && Catch::Contains("--target-speedup"));
 }
 
 TEST_CASE("compress on bad input exits 2 naming the file and line, and writes nothing", "[cli]") {
