@@ -13,6 +13,10 @@ namespace {
 
 std::string epoch_text(double e) { return e < 0 ? "the end" : format_number(e); }
 
+bool one_shot(const ModifierParams& p) {
+  return std::holds_alternative<WandaPruningParams>(p) || std::holds_alternative<SparseGPTParams>(p);
+}
+
 // [start, end) shared by two modifiers, if any; end -1 is open.
 std::optional<std::pair<double, double>> overlap(const ModifierParams& a, const ModifierParams& b) {
   const auto [s1, e1] = epoch_range(a);
@@ -25,9 +29,11 @@ std::optional<std::pair<double, double>> overlap(const ModifierParams& a, const 
 
 std::string overlap_message(const ModifierSpec& a, const ModifierSpec& b, const std::string& what,
                             std::pair<double, double> range) {
-  return b.location + ": !" + b.tag + " and !" + a.tag + " (at " + a.location + ") both prune " + what +
-         " during epochs [" + format_number(range.first) + ", " + epoch_text(range.second) +
-         "); give each parameter to one pruning modifier at a time";
+  const std::string when = one_shot(a.params) && one_shot(b.params)
+                               ? " in one shot, before training"
+                               : " during epochs [" + format_number(range.first) + ", " + epoch_text(range.second) + ")";
+  return b.location + ": !" + b.tag + " and !" + a.tag + " (at " + a.location + ") both prune " + what + when +
+         "; give each parameter to one pruning modifier at a time";
 }
 
 bool names_module(const std::string& module, const ModelParams& model) {
@@ -73,7 +79,7 @@ std::vector<std::string> check_against_model(const Recipe& recipe, const ModelPa
     if (const auto* patterns = pruning_params(m.params)) {
       for (const auto& p : *patterns)
         if (select_params({p}, model).empty())
-          errors.push_back(m.location + ": params pattern '" + excerpt(p) + "' of !" + m.tag +
+          errors.push_back(m.location + ": " + (one_shot(m.params) ? "targets" : "params") + " pattern '" + excerpt(p) + "' of !" + m.tag +
                            " matches no parameter of the model; prunable parameters:" + list(model.prunable));
       selected[i] = select_params(*patterns, model);
     }
@@ -87,7 +93,12 @@ std::vector<std::string> check_against_model(const Recipe& recipe, const ModelPa
   }
   for (size_t j = 0; j < recipe.modifiers.size(); ++j)
     for (size_t i = 0; i < j; ++i) {
-      const auto range = overlap(recipe.modifiers[i].params, recipe.modifiers[j].params);
+      // Two one-shot modifiers (both [0, 0): once, before training) act at the same moment: the second would
+      // prune what the first left. Checked here, on the weights they select, and not on their patterns alone,
+      // since several one-shot modifiers with the default targets in one recipe is how their defaults are read.
+      const bool both_one_shot = one_shot(recipe.modifiers[i].params) && one_shot(recipe.modifiers[j].params);
+      const auto range = both_one_shot ? std::make_optional(std::make_pair(0.0, 0.0))
+                                       : overlap(recipe.modifiers[i].params, recipe.modifiers[j].params);
       if (!range || selected[i].empty() || selected[j].empty()) continue;
       for (const auto& name : selected[j])
         if (std::find(selected[i].begin(), selected[i].end(), name) != selected[i].end()) {

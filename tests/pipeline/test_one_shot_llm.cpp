@@ -93,7 +93,7 @@ TEST_CASE("one-shot pruning: golden errors at run time", "[one_shot][causal_lm][
                         Contains(" items; lower it, or raise data.train_limit"));
   write_file_atomic(dir / "nothing.yaml", head + "obcq_modifiers:\n  SparseGPTModifier: {sparsity: 0.5, targets: [\"re:.*conv.*\"]}\n");
   CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "nothing.yaml"), {dir / "out2", {}, 1}),
-                    Contains("nothing.yaml:6:3: params pattern 're:.*conv.*' of !SparseGPTModifier matches no parameter of the model"));
+                    Contains("nothing.yaml:6:3: targets pattern 're:.*conv.*' of !SparseGPTModifier matches no parameter of the model"));
   CHECK_FALSE(fs::exists(dir / "out1"));
   fs::remove_all(dir);
 }
