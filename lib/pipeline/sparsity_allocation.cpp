@@ -102,6 +102,9 @@ Allocation allocate_sparsities(const json& analysis, const std::string& mask, co
     const json& mt = analysis["model_timing"];
     const json &dense = mt.at("dense"), &pruned = mt.at("pruned");
     const double s_ref = pruned.at("sparsity").get<double>();
+    if (pruned.at("mask").get<std::string>() != mask)
+      throw BadInput("--write-recipe: the analysis timed the whole model pruned with " + pruned.at("mask").get<std::string>() +
+                     ", not " + mask + " (list " + mask + " first in --mask)");
     double k_dense = 0, k_ref = 0;
     for (const auto& name : order) {
       const ShapeTimes& t = times.at(shape_of[name]);

@@ -129,6 +129,11 @@ TEST_CASE("write-recipe allocation: a speed-up of the whole model, its other ops
   // At best 100 / (12 + 2 + 3 + 2) = 5.263x.
   CHECK_THROWS_WITH(sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::speedup, 6.0}),
                     Catch::Contains("reaches 5.263x over LibTorch FP32 for the whole model"));
+  // The whole model was timed pruned with block4: an allocation for another mask cannot use it.
+  json other_mask = analysis;
+  other_mask["model_timing"]["pruned"]["mask"] = "[4,4]";
+  CHECK_THROWS_WITH(sparrow::pipeline::allocate_sparsities(other_mask, "block4", {}, {AllocationTarget::Kind::speedup, 4.0}),
+                    Catch::Contains("timed the whole model pruned with [4,4], not block4"));
   // A sparsity target reports the whole model's speed-up of its choice: A and B at 0.9.
   const auto by_sparsity = sparrow::pipeline::allocate_sparsities(analysis, "block4", {}, {AllocationTarget::Kind::sparsity, 0.7});
   CHECK(by_sparsity.predicted_speedup == Approx(100.0 / (12 + 2 + 3 + 5)));
