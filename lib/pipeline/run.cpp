@@ -248,7 +248,8 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;
-  if (!lm) add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads);
+  if (!lm) add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads,
+                            r.gates.speedup_batch, r.gates.speedup_threads);
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
   report["machine"] = machine_json();

@@ -21,13 +21,13 @@ std::optional<double> figure(const nlohmann::json& report, const char* section, 
 }
 
 GateResult at_least(const char* name, double threshold, std::optional<double> value, const char* missing) {
-  GateResult g{name, threshold, value, value && *value >= threshold, ""};
+  GateResult g{name, threshold, value, value && *value >= threshold, "", ""};
   if (!value) g.note = missing;
   return g;
 }
 
 GateResult at_most(const char* name, double threshold, std::optional<double> value, const char* missing) {
-  GateResult g{name, threshold, value, value && *value <= threshold, ""};
+  GateResult g{name, threshold, value, value && *value <= threshold, "", ""};
   if (!value) g.note = missing;
   return g;
 }
@@ -41,7 +41,7 @@ std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::js
     out.push_back(at_least("min_accuracy", *gates.min_accuracy, compressed, "compressed accuracy not measured"));
   if (gates.max_accuracy_drop) {
     const auto dense = figure(report, "dense", "accuracy");
-    GateResult g{"max_accuracy_drop", *gates.max_accuracy_drop, std::nullopt, false, ""};
+    GateResult g{"max_accuracy_drop", *gates.max_accuracy_drop, std::nullopt, false, "", ""};
     if (dense && compressed) {
       g.value = *dense - *compressed;
       g.passed = *g.value <= *gates.max_accuracy_drop;
@@ -49,6 +49,12 @@ std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::js
       g.note = "dense accuracy not measured (pruning started before the first evaluation)";
     }
     out.push_back(g);
+  }
+  if (gates.min_accuracy_ratio) {
+    const auto dense = figure(report, "dense", "accuracy");
+    out.push_back(at_least("min_accuracy_ratio", *gates.min_accuracy_ratio,
+                           dense && compressed && *dense > 0 ? std::optional<double>(*compressed / *dense) : std::nullopt,
+                           "dense accuracy not measured (no teacher, and pruning started before the first evaluation)"));
   }
   if (gates.min_sparsity)
     out.push_back(at_least("min_sparsity", *gates.min_sparsity, figure(report, "compressed", "sparsity"),
@@ -58,6 +64,9 @@ std::vector<GateResult> evaluate_gates(const GateSpec& gates, const nlohmann::js
                             "speedup not measured: this run did not benchmark the engine");
     // A figure measured on a busy machine can be many times the real one: it never passes a gate.
     const nlohmann::json engine = report.value("engine", nlohmann::json());
+    if (g.value && engine.is_object() && engine.contains("batch") && engine.contains("threads"))
+      g.measured_at = "batch " + engine["batch"].dump() + ", " + engine["threads"].dump() +
+                      (engine["threads"] == 1 ? " thread" : " threads");
     if (g.value && engine.is_object() && engine.value("reliable", true) == false) {
       g.passed = false;
       g.note = "not counted: the machine was too busy to measure the speed-up; " + engine.value("unreliable_reason", std::string("no reason recorded"));
@@ -85,6 +94,7 @@ nlohmann::json gates_json(const std::vector<GateResult>& results) {
                         {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json(nullptr)},
                         {"passed", g.passed}};
     if (!g.note.empty()) j["note"] = g.note;
+    if (!g.measured_at.empty()) j["measured_at"] = g.measured_at;
     out.push_back(j);
   }
   return out;

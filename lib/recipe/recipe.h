@@ -70,12 +70,18 @@ struct GateSpec {
   std::optional<double> min_accuracy;       // compressed.accuracy >= this
   std::optional<double> max_accuracy_drop;  // dense.accuracy - compressed.accuracy <= this
   std::optional<double> min_sparsity;       // compressed.sparsity >= this
+  std::optional<double> min_accuracy_ratio; // compressed.accuracy / dense.accuracy >= this
   std::optional<double> min_speedup;        // engine.speedup >= this
+  // The engine check's configuration that engine.speedup (and so min_speedup) reports: batch 1 or 32, and 1
+  // thread or all of the run's (0). The report has the others too (pipeline/engine_check.h).
+  int speedup_batch = 32;
+  int speedup_threads = 0;
   // Causal LMs, measured by perplexity (lower is better):
   std::optional<double> max_perplexity;        // compressed.perplexity <= this
   std::optional<double> max_perplexity_ratio;  // compressed.perplexity / dense.perplexity <= this
   bool any() const {
-    return min_accuracy || max_accuracy_drop || min_sparsity || min_speedup || max_perplexity || max_perplexity_ratio;
+    return min_accuracy || max_accuracy_drop || min_accuracy_ratio || min_sparsity || min_speedup || max_perplexity || max_perplexity_ratio ||
+           speedup_batch != 32 || speedup_threads != 0;
   }
 };
 

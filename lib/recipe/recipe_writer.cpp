@@ -257,8 +257,11 @@ std::string resolved_yaml(const Recipe& r) {
     out << YAML::Key << "gates" << YAML::Value << YAML::BeginMap;
     if (r.gates.min_accuracy) field(out, "min_accuracy", *r.gates.min_accuracy);
     if (r.gates.max_accuracy_drop) field(out, "max_accuracy_drop", *r.gates.max_accuracy_drop);
+    if (r.gates.min_accuracy_ratio) field(out, "min_accuracy_ratio", *r.gates.min_accuracy_ratio);
     if (r.gates.min_sparsity) field(out, "min_sparsity", *r.gates.min_sparsity);
     if (r.gates.min_speedup) field(out, "min_speedup", *r.gates.min_speedup);
+    if (r.gates.speedup_batch != 32) field(out, "speedup_batch", r.gates.speedup_batch);
+    if (r.gates.speedup_threads != 0) field(out, "speedup_threads", std::string("1"));
     if (r.gates.max_perplexity) field(out, "max_perplexity", *r.gates.max_perplexity);
     if (r.gates.max_perplexity_ratio) field(out, "max_perplexity_ratio", *r.gates.max_perplexity_ratio);
     out << YAML::EndMap;

@@ -193,10 +193,19 @@ void parse_gates(const ParseContext& ctx, const YAML::Node& node, Recipe& r) {
   FieldReader f(ctx, node, "gates");
   fraction(f, "min_accuracy", r.gates.min_accuracy);
   fraction(f, "max_accuracy_drop", r.gates.max_accuracy_drop);
+  fraction(f, "min_accuracy_ratio", r.gates.min_accuracy_ratio);
   fraction(f, "min_sparsity", r.gates.min_sparsity);
   if (const auto v = f.number("min_speedup")) {
     if (*v <= 0) f.error("min_speedup", "min_speedup must be > 0 (times faster than dense), got " + num(*v));
     else r.gates.min_speedup = *v;
+  }
+  if (const auto v = f.integer("speedup_batch")) {
+    if (*v != 1 && *v != 32) f.error("speedup_batch", "speedup_batch must be 1 or 32 (the engine check's batch sizes), got " + std::to_string(*v));
+    else r.gates.speedup_batch = static_cast<int>(*v);
+  }
+  if (const auto v = f.string("speedup_threads")) {
+    if (*v != "1" && *v != "all") f.error("speedup_threads", "speedup_threads must be 1 or all (the engine check's thread counts), got '" + *v + "'");
+    else r.gates.speedup_threads = *v == "1" ? 1 : 0;
   }
   if (const auto v = f.number("max_perplexity")) {
     if (*v < 1) f.error("max_perplexity", "max_perplexity must be >= 1 (a perplexity is never below 1), got " + num(*v));

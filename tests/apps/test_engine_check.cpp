@@ -98,6 +98,30 @@ TEST_CASE("engine check: the report gets the engine's accuracy and its speed aga
   CHECK(m["load_average"].contains("before"));
   CHECK(m["load_average"].contains("after"));
   CHECK(torch::get_num_threads() == 3);  // LibTorch's setting is left as it was
+
+  // Batch 1 and 32, each at 1 thread and at the run's 2; by default the top-level figure is batch 32, 2 threads.
+  REQUIRE(e["configurations"].size() == 4);
+  std::vector<std::pair<int, int>> seen;
+  for (const auto& c : e["configurations"]) {
+    seen.emplace_back(c["batch"].get<int>(), c["threads"].get<int>());
+    CHECK(c["speedup"].get<double>() > 0);
+    CHECK(c["measurement"]["engine"]["threads"] == c["threads"]);
+    // At 1 thread LibTorch runs at 1 thread only; at 2, at 1 and 2.
+    CHECK(c["measurement"]["baseline"].size() == c["threads"].get<std::size_t>());
+    CHECK(c["measurement"]["items_per_repetition"] == (c["batch"] == 1 ? 16 : 40));
+  }
+  CHECK(seen == std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {32, 1}, {32, 2}});
+  CHECK(e["batch"] == 32);
+  CHECK(e["speedup"] == e["configurations"][3]["speedup"]);
+
+  // A recipe's gates may choose batch 1 at 1 thread instead.
+  nlohmann::json single;
+  pipeline::add_engine_check(single, f.file, f.test, *f.cnn, nullptr, 2, 1, 1);
+  CHECK(single["engine"]["batch"] == 1);
+  CHECK(single["engine"]["threads"] == 1);
+  CHECK(single["engine"]["speedup"] == single["engine"]["configurations"][0]["speedup"]);
+  CHECK(single["engine"]["measurement"]["items_per_repetition"] == 16);
+  CHECK(single["engine"]["accuracy"] == e["accuracy"]);
 }
 
 TEST_CASE("engine check: a load average above the CPUs marks the figure unreliable, with what was seen", "[cli][engine]") {

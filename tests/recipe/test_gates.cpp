@@ -80,3 +80,39 @@ TEST_CASE("gates: a speed-up measured on a machine too busy to measure never pas
   r["engine"].erase("reliable");  // reports written before the flag existed
   CHECK(evaluate_gates(g, r)[0].passed);
 }
+
+TEST_CASE("gates: min_accuracy_ratio divides the compressed accuracy by the dense one", "[recipe][gates]") {
+  GateSpec g;
+  g.min_accuracy_ratio = 0.99;
+  // 0.9801 / 0.99 = 0.99 exactly in decimal; 0.97 / 0.99 = 0.9798 fails.
+  auto results = evaluate_gates(g, report(0.99, 0.9801, 0.9));
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].name == "min_accuracy_ratio");
+  CHECK(*results[0].value == Approx(0.99));
+  results = evaluate_gates(g, report(0.99, 0.97, 0.9));
+  CHECK(*results[0].value == Approx(0.97 / 0.99));
+  CHECK_FALSE(results[0].passed);
+  CHECK(gate_failures(results) == "gate min_accuracy_ratio failed: threshold 0.99, measured 0.979798");
+  results = evaluate_gates(g, report(0.9, 0.95, 0.9));  // better than its teacher
+  CHECK(results[0].passed);
+  nlohmann::json r = report(0.9, 0.9, 0.5);
+  r["dense"]["accuracy"] = nullptr;
+  results = evaluate_gates(g, r);
+  CHECK_FALSE(results[0].passed);
+  CHECK_FALSE(results[0].value.has_value());
+}
+
+TEST_CASE("gates: min_speedup says which engine configuration it checked", "[recipe][gates]") {
+  GateSpec g;
+  g.min_speedup = 10;
+  nlohmann::json r = report(0.9, 0.9, 0.9);
+  r["engine"] = {{"speedup", 12.0}, {"batch", 1}, {"threads", 1}};
+  auto results = evaluate_gates(g, r);
+  CHECK(results[0].passed);
+  CHECK(results[0].measured_at == "batch 1, 1 thread");
+  CHECK(gates_json(results)[0]["measured_at"] == "batch 1, 1 thread");
+  r["engine"] = {{"speedup", 8.0}, {"batch", 32}, {"threads", 2}};
+  results = evaluate_gates(g, r);
+  CHECK(results[0].measured_at == "batch 32, 2 threads");
+  CHECK_FALSE(results[0].passed);
+}

@@ -274,7 +274,8 @@ data: {dataset: fashion_mnist, train_limit: 1000}
 teacher: self
 train: {epochs: 2.5, optimizer: adamw, lr: 0.001, seed: 7}
 export: {file: cnn.sparrow}
-gates: {min_accuracy: 0.85, max_accuracy_drop: 0.01, min_sparsity: 0.8, min_speedup: 10}
+gates: {min_accuracy: 0.85, max_accuracy_drop: 0.01, min_accuracy_ratio: 0.99, min_sparsity: 0.8, min_speedup: 10,
+        speedup_batch: 1, speedup_threads: 1}
 )");
   CHECK(r.model.options["hidden"] == 128);
   CHECK(r.data.train_limit == 1000);
@@ -287,6 +288,17 @@ gates: {min_accuracy: 0.85, max_accuracy_drop: 0.01, min_sparsity: 0.8, min_spee
   CHECK(*r.gates.max_accuracy_drop == 0.01);
   CHECK(*r.gates.min_sparsity == 0.8);
   CHECK(*r.gates.min_speedup == 10.0);
+  CHECK(*r.gates.min_accuracy_ratio == 0.99);
+  CHECK(r.gates.speedup_batch == 1);
+  CHECK(r.gates.speedup_threads == 1);
+  // The resolved recipe keeps them; by default the gate reads batch 32 at all threads.
+  const Recipe again = parse(resolved_yaml(r), "resolved.yaml");
+  CHECK(*again.gates.min_accuracy_ratio == 0.99);
+  CHECK(again.gates.speedup_batch == 1);
+  CHECK(again.gates.speedup_threads == 1);
+  const Recipe all = parse("gates: {min_speedup: 10, speedup_threads: all}\n");
+  CHECK(all.gates.speedup_batch == 32);
+  CHECK(all.gates.speedup_threads == 0);
   CHECK(parse("teacher: {checkpoint: runs/dense/checkpoint}\n").teacher.checkpoint == "runs/dense/checkpoint");
 }
 
