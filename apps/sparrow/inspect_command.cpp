@@ -5,6 +5,7 @@
 // reader.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -68,6 +69,20 @@ double weight_sparsity(const format::WeightsView& w) {
   return static_cast<double>(zero) / static_cast<double>(w.n * w.k);
 }
 
+// A sparse_int8 layer's stored tiles per tile row: {min, median, max, mean}. The sparse kernels' time
+// follows the tiles, and threads split a layer by rows, so an uneven mask shows here before it shows as speed.
+nlohmann::json tiles_per_row(const format::WeightsView& w) {
+  const std::size_t rows = format::tile_rows_of(w.n, w.block_rows);
+  std::vector<std::uint32_t> tiles(rows);
+  for (std::size_t r = 0; r < rows; ++r) tiles[r] = w.row_ptr[r + 1] - w.row_ptr[r];
+  std::sort(tiles.begin(), tiles.end());
+  const double median = rows % 2 ? tiles[rows / 2] : 0.5 * (tiles[rows / 2 - 1] + tiles[rows / 2]);
+  return {{"min", tiles.front()},
+          {"median", median},
+          {"max", tiles.back()},
+          {"mean", static_cast<double>(w.block_count) / static_cast<double>(rows)}};
+}
+
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
   int u = 0;
@@ -126,6 +141,7 @@ int run_inspect(const InspectFlags& flags) {
       if (w.format == format::WeightFormat::sparse_int8) {
         row["layer"]["block_k4_dtype"] = format::dtype_name(w.block_k4_dtype);
         row["layer"]["tile"] = std::to_string(w.block_rows) + "x4";  // output rows x inputs sharing one pattern
+        if (w.n > 0) row["layer"]["tiles_per_row"] = tiles_per_row(w);
       }
       by_format[wf].add(stored, bytes.dense_fp32);
       all_layers.add(stored, bytes.dense_fp32);
@@ -174,10 +190,10 @@ int run_inspect(const InspectFlags& flags) {
     std::cout << fmt::format("input  {} {} [{}]\n", in["name"].get<std::string>(), in["dtype"].get<std::string>(),
                              dims_text(in["shape"]));
   for (const auto& out : f.graph()["outputs"]) std::cout << fmt::format("output {}\n", out["name"].get<std::string>());
-  std::cout << fmt::format("\n{:<48} {:<10} {:<15} {:>11} {:>9} {:>9} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
-                           "sparsity", "zero 1x4", "bytes", "dense FP32", "ratio");
+  std::cout << fmt::format("\n{:<48} {:<10} {:<15} {:>11} {:>9} {:>9} {:>15} {:>12} {:>12} {:>8}\n", "op", "kind", "storage", "N x K",
+                           "sparsity", "zero 1x4", "tiles/row", "bytes", "dense FP32", "ratio");
   for (const auto& row : ops) {
-    std::string storage, shape, sparsity, zero_blocks, ratio;
+    std::string storage, shape, sparsity, zero_blocks, tiles, ratio;
     if (row.contains("layer")) {
       const auto& l = row["layer"];
       storage = l["format"];
@@ -186,13 +202,18 @@ int run_inspect(const InspectFlags& flags) {
       sparsity = fmt::format("{:.1f} %", 100.0 * l["weight_sparsity"].get<double>());
       zero_blocks = fmt::format("{:.1f} %", 100.0 * l["block_sparsity"].get<double>());
       ratio = l["ratio_text"];
+      if (l.contains("tiles_per_row")) {
+        const auto& t = l["tiles_per_row"];
+        tiles = fmt::format("{}/{}/{}", t["min"].get<std::uint32_t>(), t["median"].get<double>(), t["max"].get<std::uint32_t>());
+      }
     }
     const auto b = row["bytes"].get<std::uint64_t>();
-    std::cout << fmt::format("{:<48} {:<10} {:<15} {:>11} {:>9} {:>9} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
-                             row["op"].get<std::string>(), storage, shape, sparsity, zero_blocks, b ? human_bytes(static_cast<double>(b)) : "",
+    std::cout << fmt::format("{:<48} {:<10} {:<15} {:>11} {:>9} {:>9} {:>15} {:>12} {:>12} {:>8}\n", row["name"].get<std::string>(),
+                             row["op"].get<std::string>(), storage, shape, sparsity, zero_blocks, tiles, b ? human_bytes(static_cast<double>(b)) : "",
                              b ? human_bytes(static_cast<double>(row["dense_fp32_bytes"].get<std::uint64_t>())) : "", ratio);
   }
-  std::cout << "sparsity: zero weights (report.json's figure); zero 1x4: all-zero blocks of 4 inputs (what the sparse kernels skip)\n";
+  std::cout << "sparsity: zero weights (report.json's figure); zero 1x4: all-zero blocks of 4 inputs (what the sparse kernels skip);\n"
+               "tiles/row: a sparse INT8 layer's stored tiles per tile row, min/median/max (threads split a layer by rows)\n";
   const auto total_line = [](const char* what, const LayerTotals& t) {
     std::cout << fmt::format("  {:<24} {:>3} layers  {:>10} B stored of {:>10} B dense FP32  ({})\n", what, t.layers, t.stored,
                              t.dense, ratio_text(t.stored, t.dense));
@@ -220,7 +241,8 @@ Action register_inspect(CLI::App& sub, const CommonFlags&) {
       "  sparrow inspect out/bert90/model.sparrow\n"
       "  sparrow inspect model.sparrow --json | jq '.ops[] | select(.layer) | {name, s: .layer.weight_sparsity}'\n"
       "Per layer: sparsity is the share of zero weights (as in report.json), zero 1x4 the share of all-zero\n"
-      "1x4 blocks (JSON: weight_sparsity, block_sparsity). A malformed file is exit 2, naming what is wrong.");
+      "1x4 blocks (JSON: weight_sparsity, block_sparsity), tiles/row a sparse INT8 layer's stored tiles per\n"
+      "tile row, min/median/max (JSON: tiles_per_row, with the mean). A malformed file is exit 2, naming what is wrong.");
   return [flags] { return run_inspect(*flags); };
 }
 

@@ -7,7 +7,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <fmt/format.h>
 #include <fstream>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "core/files.h"
@@ -249,6 +252,46 @@ TEST_CASE("sparrow inspect: weight sparsity as report.json gives it, and the 1x4
   CHECK(text.exit_code == 0);
   CHECK_THAT(text.output, Catch::Contains("sparsity  zero 1x4") && Catch::Contains("87.5 %    50.0 %") &&
                               Catch::Contains("sparsity: zero weights (report.json's figure); zero 1x4: all-zero blocks"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sparrow inspect: a sparse INT8 layer's stored tiles per row, min, median, max and mean", "[cli][engine]") {
+  const fs::path dir = scratch("inspect_rows");
+  auto model = small_cnn();
+  std::vector<int> kept(model->named_parameters()["fc1.weight"].size(0));
+  {
+    // Row r of fc1 keeps the first r % 3 + 1 of its 1x4 blocks: 1, 2, 3, 1, 2, 3, ... tiles per row.
+    torch::NoGradGuard g;
+    torch::Tensor w = model->named_parameters()["fc1.weight"];
+    for (std::int64_t r = 0; r < w.size(0); ++r) {
+      kept[static_cast<std::size_t>(r)] = static_cast<int>(r % 3 + 1);
+      w[r].slice(0, 4 * (r % 3 + 1)).zero_();
+      w[r].slice(0, 0, 4 * (r % 3 + 1)).fill_(0.5);
+    }
+  }
+  exporter::ExportOptions options;
+  options.activations["fc1"] = {0.05f, 0, -1.0f, 1.0f};  // an INT8 input: fc1 is stored sparse_int8
+  exporter::export_model(*model, dir / "m.sparrow", options);
+  const auto json = run_command(kSparrow + " inspect --json " + (dir / "m.sparrow").string() + " 2>/dev/null");
+  REQUIRE(json.exit_code == 0);
+  const auto j = nlohmann::json::parse(json.output);
+  std::sort(kept.begin(), kept.end());
+  const std::size_t n = kept.size();
+  const double median = n % 2 ? kept[n / 2] : 0.5 * (kept[n / 2 - 1] + kept[n / 2]);
+  bool found = false;
+  for (const auto& op : j["ops"]) {
+    if (op["name"] != "fc1") continue;
+    found = true;
+    REQUIRE(op["layer"]["format"] == "sparse_int8");
+    const auto& t = op["layer"]["tiles_per_row"];
+    CHECK(t["min"] == 1);
+    CHECK(t["max"] == 3);
+    CHECK(t["median"].get<double>() == median);
+    CHECK(t["mean"].get<double>() == Approx(std::accumulate(kept.begin(), kept.end(), 0.0) / static_cast<double>(n)));
+  }
+  CHECK(found);
+  const auto text = run_command(kSparrow + " inspect " + (dir / "m.sparrow").string());
+  CHECK_THAT(text.output, Catch::Contains("tiles/row") && Catch::Contains(fmt::format("1/{}/3", median)));
   fs::remove_all(dir);
 }
 
