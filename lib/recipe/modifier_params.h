@@ -177,10 +177,13 @@ struct WandaPruningParams : OneShotPruningParams {};
 // !SparseGPTModifier: masks by w^2 / [H^-1]_ii with the second-order update of the kept weights, column
 // block by column block; `sequential_update`: each block of layers sees inputs from the blocks before it
 // already pruned (false: every Hessian from the dense model, in one calibration pass).
+// `quantize` (SparseML's field): the kept weights are also rounded to INT8 with the same compensation (GPTQ), in
+// Sparrow's scheme; the recipe's !QuantizationModifier calibrates the activations.
 struct SparseGPTParams : OneShotPruningParams {
   int64_t block_size = 128;
   double dampening_frac = 0.01;
   bool sequential_update = true;
+  bool quantize = false;
 };
 
 using ModifierParams =

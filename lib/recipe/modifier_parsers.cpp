@@ -597,6 +597,12 @@ void parse_sparsegpt(FieldReader& f, const Emit& emit) {
     else p.dampening_frac = *v;
   }
   if (const auto v = f.boolean("sequential_update")) p.sequential_update = *v;
+  if (f.has("quantize")) {
+    if (!f.node("quantize").IsScalar())
+      f.error("quantize", "quantize must be true or false: Sparrow takes the activations' settings from the recipe's "
+                          "!QuantizationModifier, not from a mapping here");
+    else if (const auto v = f.boolean("quantize")) p.quantize = *v;
+  }
   emit(p);
 }
 

@@ -98,7 +98,8 @@ void parse_stage(const Source& source, Diagnostics& diag, const Scope& global, c
 }
 
 // Checks that need every modifier: shared params at overlapping epochs,
-// modifiers outside the training epochs, distillation without a teacher.
+// modifiers outside the training epochs, distillation without a teacher, SparseGPT's quantize without a
+// !QuantizationModifier.
 // `train_epochs_at`: where train.epochs was written (file:line:column or the --set), empty when it was not.
 void check_modifiers(const Recipe& r, const std::string& train_epochs_at, Diagnostics& diag) {
   const bool train_epochs_set = !train_epochs_at.empty();
@@ -117,11 +118,18 @@ void check_modifiers(const Recipe& r, const std::string& train_epochs_at, Diagno
     return std::holds_alternative<EpochRangeParams>(m.params) && std::get<EpochRangeParams>(m.params).end_epoch > 0;
   });
   const double epochs = planned_epochs(r);
+  const bool quantized = std::any_of(r.modifiers.begin(), r.modifiers.end(), [](const ModifierSpec& m) {
+    return std::holds_alternative<QuantizationParams>(m.params);
+  });
   for (const auto& m : r.modifiers) {
     const auto [start, end] = epoch_range(m.params);
     if ((has_range || train_epochs_set) && std::max(start, end) > epochs + 1e-9)
       diag.warning(m.location + ": !" + m.tag + " reaches epoch " + format_number(std::max(start, end)) +
                    " but training stops at epoch " + format_number(epochs));
+    if (const auto* gpt = std::get_if<SparseGPTParams>(&m.params); gpt && gpt->quantize && !quantized)
+      diag.error(m.location + ": !" + m.tag + " has quantize: true but the recipe has no !QuantizationModifier; add one "
+                 "(with start_epoch: 0 and num_calibration_steps): it calibrates the activations of the INT8 layers whose "
+                 "weights this modifier quantizes");
     if (std::holds_alternative<DistillationParams>(m.params) && !r.teacher.defined())
       diag.warning(m.location + ": !DistillationModifier needs a teacher: section (a checkpoint, or 'self') to train");
   }

@@ -184,6 +184,7 @@ struct ModifierEmitter {
     field(out, "block_size", p.block_size);
     field(out, "dampening_frac", p.dampening_frac);
     field(out, "sequential_update", p.sequential_update);
+    field(out, "quantize", p.quantize);
   }
   void operator()(const DistillationParams& p) const {
     range(out, p.start_epoch, p.end_epoch);

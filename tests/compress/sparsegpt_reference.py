@@ -3,8 +3,11 @@
 tests/compress/test_one_shot_pruning.cpp: reads W [out, in] and X [n, in] from a safetensors file, prunes W as
 docs/one_shot.md states the method, and writes W' beside them.
 
-usage: sparsegpt_reference.py IN.safetensors OUT.safetensors SPARSITY MASK BLOCK_SIZE DAMPENING_FRAC
-MASK: unstructured, N:M (e.g. 2:4) or RxC blocks (1x4, 4x4)."""
+usage: sparsegpt_reference.py IN.safetensors OUT.safetensors SPARSITY MASK BLOCK_SIZE DAMPENING_FRAC [quantize]
+MASK: unstructured, N:M (e.g. 2:4) or RxC blocks (1x4, 4x4). With `quantize`, the kept weights are also rounded
+to INT8 (GPTQ in Sparrow's scheme): the mask is the one a pass without rounding chooses; each row's scale is the
+largest |w| it keeps / 127 (in FP32), that weight is set to +-127 * scale, the others to
+clamp(round(w / scale), -127, 127) * scale."""
 import json
 import struct
 import sys
@@ -70,13 +73,24 @@ def block_mask(scores, sparsity, mask_kind, first, last):
     return mask
 
 
-def sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac):
+def sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac, quantize=False):
     w = w.clone()
     n, cols = x.shape
     h = 2.0 * x.T @ x / n
     dead = torch.diag(h) == 0
     h[dead, dead] = 1.0
     w[:, dead] = 0.0
+    rows = w.shape[0]
+    if quantize:
+        fixed = sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac) != 0
+        kept = w * fixed
+        largest = [max(range(cols), key=lambda j: (abs(kept[r, j].item()), -j)) for r in range(rows)]
+        scale = []
+        for r in range(rows):
+            top = torch.tensor(abs(kept[r, largest[r]].item()), dtype=torch.float32)
+            scale.append(1.0 if top.item() == 0 else (top / torch.tensor(127.0, dtype=torch.float32)).item())
+        pinned_value = [(1.0 if kept[r, largest[r]] > 0 else -1.0 if kept[r, largest[r]] < 0 else 0.0) * 127.0 * scale[r]
+                        for r in range(rows)]
     h += dampening_frac * torch.mean(torch.diag(h)) * torch.eye(cols, dtype=h.dtype)
     hinv = torch.cholesky_inverse(torch.linalg.cholesky(h))
     u = torch.linalg.cholesky(hinv, upper=True)
@@ -91,16 +105,24 @@ def sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac):
         u1 = u[i1:i2, i1:i2]
         d = torch.diag(u1)
         m1 = torch.ones_like(w1)
-        if not n_of_m:
+        if quantize:
+            m1 = fixed[:, i1:i2].to(w1.dtype)
+        elif not n_of_m:
             m1 = block_mask(w1 ** 2 / d.unsqueeze(0) ** 2, sparsity, mask_kind, i1, i2)
         for i in range(i2 - i1):
-            if n_of_m and i % group_m == 0:
+            if n_of_m and not quantize and i % group_m == 0:
                 stop = min(i + group_m, i2 - i1)
                 # A narrower last group prunes its share of M - N.
                 count = group_m - keep_n if stop - i == group_m else round(sparsity * (stop - i))
                 m1[:, i:stop] = prune_lowest(w1[:, i:stop] ** 2 / d[i:stop].unsqueeze(0) ** 2, count)
             col = w1[:, i]
             q = col * m1[:, i]
+            if quantize:
+                for r in range(rows):
+                    if largest[r] == i1 + i:
+                        q[r] = pinned_value[r]
+                    else:
+                        q[r] = min(127.0, max(-127.0, torch.round(q[r] / scale[r]).item())) * scale[r]
             e = (col - q) / d[i]
             w1[:, i:] -= e.unsqueeze(1) @ u1[i, i:].unsqueeze(0)
             w1[:, i] = q
@@ -113,8 +135,10 @@ def sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac):
 
 def main():
     source, target, sparsity, mask_kind, block_size, dampening_frac = sys.argv[1:7]
+    quantize = sys.argv[7:] == ["quantize"]
     t = read_safetensors(source)
-    pruned = sparsegpt(t["weight"], t["inputs"], float(sparsity), mask_kind, int(block_size), float(dampening_frac))
+    pruned = sparsegpt(t["weight"], t["inputs"], float(sparsity), mask_kind, int(block_size), float(dampening_frac),
+                       quantize)
     write_safetensors(target, {"weight": pruned})
 
 

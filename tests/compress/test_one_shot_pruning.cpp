@@ -171,6 +171,45 @@ TEST_CASE("one-shot: SparseGPT's error estimate is the measured output error", "
   }
 }
 
+TEST_CASE("one-shot: GPTQ puts every row on its INT8 grid, the largest weight at 127 steps, and beats rounding", "[one_shot][gptq]") {
+  const auto x = correlated_inputs(1024, 128, 12);
+  const auto h = hessian_of(x);
+  torch::manual_seed(13);
+  const auto w = torch::randn({48, 128});
+  for (const auto* kind : {"unstructured", "2:4", "block4"}) {
+    for (const double sparsity : {0.0, 0.5}) {
+      if (sparsity == 0 && std::string(kind) != "unstructured") continue;
+      SparseGptOptions o;
+      o.mask = MaskKind::parse(kind);
+      o.sparsity = sparsity;
+      o.block_size = 32;
+      o.quantize = true;
+      const auto r = compress::sparsegpt_prune(w, h, o, "l");
+      INFO(kind << " at " << sparsity);
+      // The mask is SparseGPT's without rounding; each row's grid, computed here, its largest kept |w| / 127.
+      o.quantize = false;
+      const auto pruned_only = compress::sparsegpt_prune(w, h, o, "l");
+      CHECK(torch::equal(r.mask, pruned_only.mask));
+      const auto step = std::get<0>((w * r.mask).abs().max(1)) / 127.0f;
+      const auto rounded = [&](const torch::Tensor& v) { return torch::round(v / step.unsqueeze(1)).clamp(-127, 127) * step.unsqueeze(1); };
+      CHECK(torch::allclose(r.scale.to(torch::kFloat32), step));
+      // Integers times the row's step, within [-127, 127], and the row's largest at exactly 127 steps.
+      const auto units = r.weight / step.unsqueeze(1);
+      CHECK((units - units.round()).abs().max().item<double>() < 1e-4);
+      CHECK(units.abs().max().item<double>() <= 127.0001);
+      CHECK(torch::allclose(std::get<0>(units.abs().max(1)), torch::full({48}, 127.0f)));
+      // What the exporter does (a row's scale from its largest weight, then rounding) changes nothing.
+      const auto export_scale = std::get<0>(r.weight.abs().max(1)) / 127.0f;
+      CHECK(torch::allclose(torch::round(r.weight / export_scale.unsqueeze(1)) * export_scale.unsqueeze(1), r.weight, 1e-6, 1e-7));
+      // The compensation beats rounding the same mask's weights (SparseGPT without quantize, then rounded).
+      const double gptq = output_error(w, r.weight, x), rtn = output_error(w, rounded(pruned_only.weight), x);
+      INFO("GPTQ " << gptq << ", SparseGPT then rounding " << rtn);
+      CHECK(gptq < rtn);
+      if (sparsity == 0) CHECK(gptq < 0.5 * rtn);
+    }
+  }
+}
+
 TEST_CASE("one-shot: dead inputs are zeroed, a singular Hessian is damped", "[one_shot]") {
   auto x = correlated_inputs(16, 64, 8);  // fewer rows than inputs: H is singular
   x.select(1, 5).zero_();
@@ -298,6 +337,19 @@ TEST_CASE("one-shot: SparseGPT matches an independent PyTorch implementation to 
     const auto theirs = torch::from_blob(const_cast<char*>(t->bytes.data()), {12, 40}, torch::kFloat64).clone();
     CHECK(torch::equal(ours == 0, theirs == 0));
     CHECK((ours - theirs).abs().max().item<double>() < 1e-5);
+    // GPTQ: the same, rounding to INT8 too.
+    o.quantize = true;
+    const auto ours_int8 = compress::sparsegpt_prune(w, hessian_of(x), o, "l").weight;
+    const auto quantized = testing::run_command(python + " " + script + " " + (dir / "layer.safetensors").string() + " " +
+                                                (dir / "out.safetensors").string() + " 0.5 " + python_kind + " 16 0.01 quantize");
+    INFO(quantized.output);
+    REQUIRE(quantized.exit_code == 0);
+    const auto file_int8 = models::read_safetensors(dir / "out.safetensors");
+    const auto* t8 = file_int8.find("weight");
+    REQUIRE(t8 != nullptr);
+    const auto theirs_int8 = torch::from_blob(const_cast<char*>(t8->bytes.data()), {12, 40}, torch::kFloat64).clone();
+    CHECK(torch::equal(ours_int8 == 0, theirs_int8 == 0));
+    CHECK((ours_int8 - theirs_int8).abs().max().item<double>() < 1e-5);
   }
   fs::remove_all(dir);
 }

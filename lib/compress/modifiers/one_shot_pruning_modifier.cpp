@@ -58,8 +58,8 @@ void OneShotPruningModifier::on_start(TrainState& state, double) {
   }
   const auto* gpt = std::get_if<recipe::SparseGPTParams>(&params_);
   const auto& p = common();
-  spdlog::info("{}: pruning {} layers to {:.4f} ({}) on {} calibration items", tag(), names.size(), p.sparsity, p.mask.name(),
-               p.num_calibration_samples);
+  spdlog::info("{}: pruning {} layers to {:.4f} ({}){} on {} calibration items", tag(), names.size(), p.sparsity, p.mask.name(),
+               gpt && gpt->quantize ? " and rounding their weights to INT8 (GPTQ)" : "", p.num_calibration_samples);
   const auto started = std::chrono::steady_clock::now();
   double error_estimate = 0;
   prune_with_hessians(
@@ -68,7 +68,7 @@ void OneShotPruningModifier::on_start(TrainState& state, double) {
         const auto layer_started = std::chrono::steady_clock::now();
         torch::NoGradGuard no_grad;
         if (gpt) {
-          const auto r = sparsegpt_prune(weight, hessian, {p.sparsity, p.mask, gpt->block_size, gpt->dampening_frac}, name);
+          const auto r = sparsegpt_prune(weight, hessian, {p.sparsity, p.mask, gpt->block_size, gpt->dampening_frac, gpt->quantize}, name);
           weight.copy_(r.weight);
           masks_[name] = r.mask;
           error_estimate += r.error_estimate;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "compress/masks/row_mask.h"
+#include "compress/quant/quant_scheme.h"
 #include "core/errors.h"
 
 namespace sparrow::compress {
@@ -47,6 +48,20 @@ SparseGptResult sparsegpt_prune(const torch::Tensor& weight, const torch::Tensor
 
   SparseGptResult result;
   result.dampening_frac = o.dampening_frac;
+  // quantize (step 5): the mask of a pass without rounding, each row's scale and largest weight from the
+  // weights it keeps.
+  torch::Tensor fixed_mask, pinned, pinned_value;
+  if (o.quantize) {
+    SparseGptOptions prune_only = o;
+    prune_only.quantize = false;
+    const SparseGptResult first = sparsegpt_prune(weight, hessian, prune_only, layer);
+    fixed_mask = first.mask.to(torch::kFloat64);
+    result.dampening_frac = first.dampening_frac;
+    const auto kept = w * fixed_mask;
+    result.scale = weight_scales(kept.to(torch::kFloat32)).to(torch::kFloat64);
+    pinned = kept.abs().argmax(1);
+    pinned_value = kept.gather(1, pinned.unsqueeze(1)).squeeze(1).sign() * quant::kWeightMax * result.scale;
+  }
   const auto u = inverse_cholesky_upper(h, result.dampening_frac, layer);
   auto mask = torch::ones_like(w);
   auto losses = torch::zeros({w.size(0)}, w.options());
@@ -58,7 +73,9 @@ SparseGptResult sparsegpt_prune(const torch::Tensor& weight, const torch::Tensor
     const auto u1 = u.slice(0, begin, end).slice(1, begin, end);
     const auto d = u1.diagonal();
     auto mask1 = mask.slice(1, begin, end);
-    if (!n_of_m) {
+    if (o.quantize) {
+      mask1.copy_(fixed_mask.slice(1, begin, end));
+    } else if (!n_of_m) {
       // Cumulative rounding: the column blocks up to `end` prune round(s * units up to end) units in all, so a
       // row ends at exactly the count a whole-row mask prunes, however the blocks round.
       const int64_t width = o.mask.type == recipe::MaskKind::Type::Block ? o.mask.cols : 1;
@@ -66,12 +83,15 @@ SparseGptResult sparsegpt_prune(const torch::Tensor& weight, const torch::Tensor
       mask1.copy_(row_mask(w1.square() / d.square(), o.sparsity, o.mask, units));
     }
     for (int64_t i = 0; i < count; ++i) {
-      if (n_of_m && i % o.mask.m == 0) {
+      if (n_of_m && !o.quantize && i % o.mask.m == 0) {
         const int64_t stop = std::min(i + o.mask.m, count);
         mask1.slice(1, i, stop).copy_(row_mask(w1.slice(1, i, stop).square() / d.slice(0, i, stop).square(), o.sparsity, o.mask));
       }
       const auto col = w1.select(1, i);
-      const auto q = col * mask1.select(1, i);
+      auto q = col * mask1.select(1, i);
+      if (o.quantize)
+        q = torch::where(pinned == begin + i, pinned_value,
+                         torch::clamp(torch::round(q / result.scale), -quant::kWeightMax, quant::kWeightMax) * result.scale);
       const double di = d[i].item<double>();
       const auto e = (col - q) / di;
       losses += e.square() / 2;

@@ -12,6 +12,12 @@
 //      groups are chosen when their first column is reached, from the weights updated so far). Column i then sets q = w * mask, e = (w - q) / U_ii and
 //      W[:, j] -= e * U[i, j] for the block's later columns j; the columns after the block get the block's
 //      updates at once, W[:, end:] -= E U[block, end:] (the deferred update).
+//   5. With `quantize` (GPTQ, Frantar et al. 2022, in Sparrow's INT8 scheme): a first pass without rounding
+//      chooses the mask. Each row's scale s is then quant::weight_scale of the largest |w| it keeps, and a second
+//      pass with that mask sets q = clamp(r(w * mask / s), -127, 127) * s in each column step, so the
+//      compensation also absorbs the rounding. The scheme sets a row's scale from its largest weight when the
+//      model is exported, so that weight (the row's first largest kept |w|) is set to sign(w) * 127 * s when its
+//      column comes: the exported scale is then the grid the other weights were rounded to.
 #include <torch/torch.h>
 
 #include <string>
@@ -25,11 +31,13 @@ struct SparseGptOptions {
   recipe::MaskKind mask;
   int64_t block_size = 128;
   double dampening_frac = 0.01;
+  bool quantize = false;  // step 5
 };
 
 struct SparseGptResult {
   torch::Tensor weight;         // the pruned and updated weight, the input's dtype and shape
   torch::Tensor mask;           // float, 1 kept, 0 pruned (a dead input's weights are 0 even where kept)
+  torch::Tensor scale;          // quantize: each row's scale s [out] (FP64); undefined otherwise
   // The step's own estimate of the output error it made, 1/2 sum (w - q)^2 / U_ii^2 over every column step;
   // equal to ||(W - W') X^T||^2 / n when the damping is negligible.
   double error_estimate = 0.0;
