@@ -6,7 +6,7 @@ docs/one_shot.md states the method, and writes W' beside them.
 usage: sparsegpt_reference.py IN.safetensors OUT.safetensors SPARSITY MASK BLOCK_SIZE DAMPENING_FRAC [quantize]
 MASK: unstructured, N:M (e.g. 2:4) or RxC blocks (1x4, 4x4). With `quantize`, the kept weights are also rounded
 to INT8 (GPTQ in Sparrow's scheme): the mask is the one a pass without rounding chooses; each row's scale is the
-largest |w| it keeps / 127 (in FP32), that weight is set to +-127 * scale, the others to
+largest |w| that pass ends with / 127 (in FP32), that weight is set to +-127 * scale, the others to
 clamp(round(w / scale), -127, 127) * scale."""
 import json
 import struct
@@ -82,8 +82,8 @@ def sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac, quantize=Fa
     w[:, dead] = 0.0
     rows = w.shape[0]
     if quantize:
-        fixed = sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac) != 0
-        kept = w * fixed
+        kept = sparsegpt(w, x, sparsity, mask_kind, block_size, dampening_frac)
+        fixed = kept != 0
         largest = [max(range(cols), key=lambda j: (abs(kept[r, j].item()), -j)) for r in range(rows)]
         scale = []
         for r in range(rows):

@@ -186,11 +186,12 @@ TEST_CASE("one-shot: GPTQ puts every row on its INT8 grid, the largest weight at
       o.quantize = true;
       const auto r = compress::sparsegpt_prune(w, h, o, "l");
       INFO(kind << " at " << sparsity);
-      // The mask is SparseGPT's without rounding; each row's grid, computed here, its largest kept |w| / 127.
+      // The mask is SparseGPT's without rounding; each row's grid, computed here, the largest |w| that SparseGPT
+      // ends with / 127.
       o.quantize = false;
       const auto pruned_only = compress::sparsegpt_prune(w, h, o, "l");
       CHECK(torch::equal(r.mask, pruned_only.mask));
-      const auto step = std::get<0>((w * r.mask).abs().max(1)) / 127.0f;
+      const auto step = std::get<0>(pruned_only.weight.abs().max(1)) / 127.0f;
       const auto rounded = [&](const torch::Tensor& v) { return torch::round(v / step.unsqueeze(1)).clamp(-127, 127) * step.unsqueeze(1); };
       CHECK(torch::allclose(r.scale.to(torch::kFloat32), step));
       // Integers times the row's step, within [-127, 127], and the row's largest at exactly 127 steps.

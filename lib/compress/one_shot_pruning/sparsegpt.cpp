@@ -49,7 +49,7 @@ SparseGptResult sparsegpt_prune(const torch::Tensor& weight, const torch::Tensor
   SparseGptResult result;
   result.dampening_frac = o.dampening_frac;
   // quantize (step 5): the mask of a pass without rounding, each row's scale and largest weight from the
-  // weights it keeps.
+  // weights that pass ends with (its updates can grow a weight beyond the row's largest before).
   torch::Tensor fixed_mask, pinned, pinned_value;
   if (o.quantize) {
     SparseGptOptions prune_only = o;
@@ -57,7 +57,7 @@ SparseGptResult sparsegpt_prune(const torch::Tensor& weight, const torch::Tensor
     const SparseGptResult first = sparsegpt_prune(weight, hessian, prune_only, layer);
     fixed_mask = first.mask.to(torch::kFloat64);
     result.dampening_frac = first.dampening_frac;
-    const auto kept = w * fixed_mask;
+    const auto kept = first.weight.to(torch::kFloat64);
     result.scale = weight_scales(kept.to(torch::kFloat32)).to(torch::kFloat64);
     pinned = kept.abs().argmax(1);
     pinned_value = kept.gather(1, pinned.unsqueeze(1)).squeeze(1).sign() * quant::kWeightMax * result.scale;

@@ -13,10 +13,12 @@
 //      W[:, j] -= e * U[i, j] for the block's later columns j; the columns after the block get the block's
 //      updates at once, W[:, end:] -= E U[block, end:] (the deferred update).
 //   5. With `quantize` (GPTQ, Frantar et al. 2022, in Sparrow's INT8 scheme): a first pass without rounding
-//      chooses the mask. Each row's scale s is then quant::weight_scale of the largest |w| it keeps, and a second
+//      chooses the mask. Each row's scale s is then quant::weight_scale of the largest |w| that pass ends with
+//      (its updates can grow a weight beyond the row's largest before, which a grid from the weights before
+//      would clip), and a second
 //      pass with that mask sets q = clamp(r(w * mask / s), -127, 127) * s in each column step, so the
 //      compensation also absorbs the rounding. The scheme sets a row's scale from its largest weight when the
-//      model is exported, so that weight (the row's first largest kept |w|) is set to sign(w) * 127 * s when its
+//      model is exported, so that weight (the first largest |w| of the first pass's row) is set to sign(w) * 127 * s when its
 //      column comes: the exported scale is then the grid the other weights were rounded to.
 #include <torch/torch.h>
 
