@@ -323,34 +323,25 @@ TEST_CASE("one-shot: SparseGPT matches an independent PyTorch implementation to 
   const std::string script = std::string(SPARROW_SOURCE_DIR) + "/tests/compress/sparsegpt_reference.py";
   for (const auto& [kind, python_kind] : std::vector<std::pair<std::string, std::string>>{
            {"unstructured", "unstructured"}, {"2:4", "2:4"}, {"block4", "1x4"}, {"[4,4]", "4x4"}}) {
-    SparseGptOptions o;
-    o.mask = MaskKind::parse(kind);
-    o.sparsity = 0.5;
-    o.block_size = 16;  // 40 inputs: two whole column blocks and a narrower one
-    const auto ours = compress::sparsegpt_prune(w, hessian_of(x), o, "l").weight;
-    const auto result = testing::run_command(python + " " + script + " " + (dir / "layer.safetensors").string() + " " +
-                                             (dir / "out.safetensors").string() + " 0.5 " + python_kind + " 16 0.01");
-    INFO(kind << ": " << result.output);
-    REQUIRE(result.exit_code == 0);
-    const auto file = models::read_safetensors(dir / "out.safetensors");
-    const auto* t = file.find("weight");
-    REQUIRE(t != nullptr);
-    const auto theirs = torch::from_blob(const_cast<char*>(t->bytes.data()), {12, 40}, torch::kFloat64).clone();
-    CHECK(torch::equal(ours == 0, theirs == 0));
-    CHECK((ours - theirs).abs().max().item<double>() < 1e-5);
-    // GPTQ: the same, rounding to INT8 too.
-    o.quantize = true;
-    const auto ours_int8 = compress::sparsegpt_prune(w, hessian_of(x), o, "l").weight;
-    const auto quantized = testing::run_command(python + " " + script + " " + (dir / "layer.safetensors").string() + " " +
-                                                (dir / "out.safetensors").string() + " 0.5 " + python_kind + " 16 0.01 quantize");
-    INFO(quantized.output);
-    REQUIRE(quantized.exit_code == 0);
-    const auto file_int8 = models::read_safetensors(dir / "out.safetensors");
-    const auto* t8 = file_int8.find("weight");
-    REQUIRE(t8 != nullptr);
-    const auto theirs_int8 = torch::from_blob(const_cast<char*>(t8->bytes.data()), {12, 40}, torch::kFloat64).clone();
-    CHECK(torch::equal(ours_int8 == 0, theirs_int8 == 0));
-    CHECK((ours_int8 - theirs_int8).abs().max().item<double>() < 1e-5);
+    for (const bool quantize : {false, true}) {  // SparseGPT, then GPTQ (rounding to INT8 too)
+      SparseGptOptions o;
+      o.mask = MaskKind::parse(kind);
+      o.sparsity = 0.5;
+      o.block_size = 16;  // 40 inputs: two whole column blocks and a narrower one
+      o.quantize = quantize;
+      const auto ours = compress::sparsegpt_prune(w, hessian_of(x), o, "l").weight;
+      const auto result = testing::run_command(python + " " + script + " " + (dir / "layer.safetensors").string() + " " +
+                                               (dir / "out.safetensors").string() + " 0.5 " + python_kind + " 16 0.01" +
+                                               (quantize ? " quantize" : ""));
+      INFO(kind << (quantize ? " quantized" : "") << ": " << result.output);
+      REQUIRE(result.exit_code == 0);
+      const auto file = models::read_safetensors(dir / "out.safetensors");
+      const auto* t = file.find("weight");
+      REQUIRE(t != nullptr);
+      const auto theirs = torch::from_blob(const_cast<char*>(t->bytes.data()), {12, 40}, torch::kFloat64).clone();
+      CHECK(torch::equal(ours == 0, theirs == 0));
+      CHECK((ours - theirs).abs().max().item<double>() < 1e-5);
+    }
   }
   fs::remove_all(dir);
 }

@@ -126,8 +126,12 @@ nlohmann::json report_without_run_specifics(const fs::path& file) {
   auto r = nlohmann::json::parse(read_file(file));
   r.erase("wall_seconds");
   r["export"].erase("file");  // each run names its own output folder
-  for (const char* speed : {"items_per_second", "baseline_items_per_second", "speedup", "reliable", "unreliable_reason", "measurement"})
-    r["engine"].erase(speed);
+  const auto erase_speed = [](nlohmann::json& e) {
+    for (const char* speed : {"items_per_second", "baseline_items_per_second", "speedup", "reliable", "unreliable_reason", "measurement"})
+      e.erase(speed);
+  };
+  erase_speed(r["engine"]);
+  for (auto& c : r["engine"]["configurations"]) erase_speed(c);
   return r;
 }
 
