@@ -9,6 +9,7 @@
 #include "compress/modifiers/gm_pruning_modifier.h"
 #include "compress/modifiers/learning_rate_function_modifier.h"
 #include "compress/modifiers/one_shot_pruning_modifier.h"
+#include "compress/modifiers/output_distillation_modifier.h"
 #include "compress/modifiers/quantization_modifier.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
 #include "compress/modifiers/structured_pruning_modifier.h"
@@ -44,6 +45,9 @@ struct Factory {
   }
   std::unique_ptr<Modifier> operator()(const recipe::DistillationParams& p) const {
     return std::make_unique<DistillationModifier>(p, spec.location);
+  }
+  std::unique_ptr<Modifier> operator()(const recipe::OutputDistillationParams& p) const {
+    return std::make_unique<OutputDistillationModifier>(p, spec.location);
   }
   std::unique_ptr<Modifier> operator()(const recipe::QuantizationParams& p) const {
     return std::make_unique<QuantizationModifier>(p, spec.location);

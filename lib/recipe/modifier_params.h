@@ -157,6 +157,26 @@ struct DistillationParams {
   std::vector<std::string> teacher_layer_names;
 };
 
+// !OutputDistillationModifier (llm-compressor's field names): the loss becomes
+//   orig_scale * task loss + distill_scale * sum over targets of comparison(student output, teacher output)
+//   + logits_scale * T^2 * KL(teacher || student at temperature T)
+// The targets are hidden states, by name, re:REGEX over the names, or __ALL__ (every layer's output): a
+// transformer layer's output (model.layers.N, bert.encoder.layer.N) or the embeddings' (model.embed_tokens,
+// bert.embeddings). comparison square_head: sum (t - s)^2 / sum t^2 per target over the batch's tokens (Kurtic et
+// al.'s SquareHead); mse: the mean of (t - s)^2. logits_scale and temperature are Sparrow's fields (0: no logit term).
+enum class OutputComparison { SquareHead, Mse };
+
+struct OutputDistillationParams {
+  double start_epoch = 0.0;
+  double end_epoch = -1.0;
+  std::vector<std::string> targets;
+  OutputComparison comparison = OutputComparison::SquareHead;
+  double orig_scale = 1.0;
+  double distill_scale = 1.0;
+  double logits_scale = 0.0;
+  double temperature = 1.0;
+};
+
 // One-shot pruning from calibration data (docs/one_shot.md), with SparseML's / llm-compressor's field names:
 // the selected linear weights are pruned once, at the start, to `sparsity` in `mask` (their mask_structure:
 // "0:0" is unstructured; N:M; Sparrow's block4 and [r, 4]). `targets` selects weights as a GMP modifier's
@@ -190,7 +210,7 @@ using ModifierParams =
     std::variant<EpochRangeParams, SetLearningRateParams, GMPruningParams, LearningRateFunctionParams,
                  LearningRateParams, SetWeightDecayParams, GlobalMagnitudePruningParams, ConstantPruningParams,
                  LayerPruningParams, QuantizationParams, DistillationParams, StructuredPruningParams,
-                 WandaPruningParams, SparseGPTParams>;
+                 WandaPruningParams, SparseGPTParams, OutputDistillationParams>;
 
 struct ModifierSpec {
   std::string tag;       // e.g. "GMPruningModifier" (without the '!')

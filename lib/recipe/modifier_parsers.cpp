@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "recipe/gmp_schedule.h"
+#include "recipe/hidden_state_names.h"
 #include "recipe/limits.h"
 
 namespace sparrow::recipe {
@@ -494,6 +495,9 @@ void parse_quantization(FieldReader& f, const Emit& emit) {
   emit(p);
 }
 
+const char* const kNotAHiddenState =
+    "is not a hidden state; expected bert.embeddings, bert.encoder.layer.N, model.embed_tokens or model.layers.N";
+
 // student_layer_names / teacher_layer_names: both or neither, equally long,
 // each a hidden state BERT exposes, no student state named twice.
 void read_layer_map(FieldReader& f, DistillationParams& p) {
@@ -509,15 +513,13 @@ void read_layer_map(FieldReader& f, DistillationParams& p) {
     f.error(key, key + " maps hidden states for the hidden-state loss, which is off: set hidden_state_gain > 0");
     return;
   }
-  static const std::regex hidden_state(R"(bert\.embeddings|bert\.encoder\.layer\.(0|[1-9][0-9]*))");
   for (const auto& [k, out] : {std::pair{"student_layer_names", &p.student_layer_names},
                                std::pair{"teacher_layer_names", &p.teacher_layer_names}}) {
     const auto v = f.strings(k);
     if (!v) return;
     if (v->empty()) return f.error(k, std::string(k) + " must name at least one hidden state");
     for (const auto& name : *v)
-      if (!std::regex_match(name, hidden_state))
-        return f.error(k, std::string(k) + ": '" + name + "' is not a hidden state; expected bert.embeddings or bert.encoder.layer.N");
+      if (!hidden_state_index(name)) return f.error(k, std::string(k) + ": '" + excerpt(name) + "' " + kNotAHiddenState);
     *out = *v;
   }
   if (p.student_layer_names.size() != p.teacher_layer_names.size())
@@ -542,6 +544,35 @@ void parse_distillation(FieldReader& f, const Emit& emit) {
     else p.hidden_state_gain = *g;
   }
   read_layer_map(f, p);
+  logging_fields(f);
+  emit(p);
+}
+
+void parse_output_distillation(FieldReader& f, const Emit& emit) {
+  OutputDistillationParams p;
+  read_range(f, p.start_epoch, p.end_epoch, false);
+  if (f.require("targets", "the hidden states to compare: __ALL__ (every layer's output), model.layers.N, re:REGEX or a list") &&
+      read_params(f, "targets", p.targets, true))
+    for (const auto& t : p.targets)
+      if (t != "__ALL__" && t.rfind("re:", 0) != 0 && !hidden_state_index(t)) {
+        f.error("targets", "targets: '" + excerpt(t) + "' " + kNotAHiddenState + " (or __ALL__, re:REGEX)");
+        break;
+      }
+  // llm-compressor's default, kl_divergence over softmaxed layer outputs, is not one Sparrow computes: no default.
+  if (f.require("comparison", "square_head (Kurtic et al.'s normalized error) or mse"))
+    read_choice(f, "comparison", p.comparison, {{"square_head", OutputComparison::SquareHead}, {"mse", OutputComparison::Mse}});
+  for (const auto& [key, out] : {std::pair{"orig_scale", &p.orig_scale}, std::pair{"distill_scale", &p.distill_scale},
+                                 std::pair{"logits_scale", &p.logits_scale}})
+    if (const auto v = f.number(key)) {
+      if (*v < 0 || !std::isfinite(*v)) f.error(key, std::string(key) + " must be a number >= 0, got " + num(*v));
+      else *out = *v;
+    }
+  read_positive(f, "temperature", p.temperature);
+  // llm-compressor's defaults (no projection, the identity transform) are what Sparrow does; nothing else is.
+  if (const auto n = f.node("projection"); n.IsDefined() && !n.IsNull())
+    f.error("projection", "projection is not supported: student and teacher layer outputs are compared as they are (same hidden size)");
+  if (const auto t = f.string("transforms"); t && *t != "identity")
+    f.error("transforms", "transforms must be identity (layer outputs are compared as they are), got '" + excerpt(*t) + "'");
   logging_fields(f);
   emit(p);
 }
@@ -623,6 +654,7 @@ const std::map<std::string, Parser>& parsers() {
       {"ChannelPruningModifier", structured_parser(Structure::Channels)},
       {"QuantizationModifier", parse_quantization},
       {"DistillationModifier", parse_distillation},
+      {"OutputDistillationModifier", parse_output_distillation},
       {"SparseGPTModifier", parse_sparsegpt},
       {"WandaPruningModifier", parse_wanda},
   };
@@ -633,7 +665,7 @@ const std::map<std::string, Parser>& parsers() {
 const std::vector<std::string>& sparseml_only_tags() {
   static const std::vector<std::string> tags = {
       "ACDCPruningModifier", "GradualParamModifier", "LayerThinningModifier", "LegacyQuantizationModifier",
-      "MFACPruningModifier", "MovementPruningModifier", "OBSPruningModifier", "OutputDistillationModifier",
+      "MFACPruningModifier", "MovementPruningModifier", "OBSPruningModifier",
       "PerLayerDistillationModifier", "PowerpropagationModifier", "SetParamModifier",
       "StructuredPruningModifier", "ThinningModifier", "TopKASTPruningModifier", "TrainableParamsModifier",
       "SmoothQuantModifier", "GPTQModifier"};

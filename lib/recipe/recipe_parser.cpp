@@ -130,9 +130,19 @@ void check_modifiers(const Recipe& r, const std::string& train_epochs_at, Diagno
       diag.error(m.location + ": !" + m.tag + " has quantize: true but the recipe has no !QuantizationModifier; add one "
                  "(with start_epoch: 0 and num_calibration_steps): it calibrates the activations of the INT8 layers whose "
                  "weights this modifier quantizes");
-    if (std::holds_alternative<DistillationParams>(m.params) && !r.teacher.defined())
-      diag.warning(m.location + ": !DistillationModifier needs a teacher: section (a checkpoint, or 'self') to train");
+    const bool distills = std::holds_alternative<DistillationParams>(m.params) || std::holds_alternative<OutputDistillationParams>(m.params);
+    if (distills && !r.teacher.defined())
+      diag.warning(m.location + ": !" + m.tag + " needs a teacher: section (a checkpoint, or 'self') to train");
   }
+  // Each rewrites the loss from the task loss; two of them would each discard the other's terms.
+  std::vector<const ModifierSpec*> distillers;
+  for (const auto& m : r.modifiers)
+    if (std::holds_alternative<DistillationParams>(m.params) || std::holds_alternative<OutputDistillationParams>(m.params))
+      distillers.push_back(&m);
+  if (distillers.size() > 1)
+    diag.error(distillers[1]->location + ": a second distillation modifier (!" + distillers[1]->tag + "; the first is at " +
+               distillers[0]->location + "): a recipe distils with one; !OutputDistillationModifier's logits_scale adds the "
+               "logit term to its layer outputs");
 }
 
 }  // namespace

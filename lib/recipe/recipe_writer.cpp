@@ -196,6 +196,15 @@ struct ModifierEmitter {
     if (!p.student_layer_names.empty()) strings(out, "student_layer_names", p.student_layer_names);
     if (!p.teacher_layer_names.empty()) strings(out, "teacher_layer_names", p.teacher_layer_names);
   }
+  void operator()(const OutputDistillationParams& p) const {
+    range(out, p.start_epoch, p.end_epoch);
+    strings(out, "targets", p.targets);
+    field(out, "comparison", std::string(p.comparison == OutputComparison::SquareHead ? "square_head" : "mse"));
+    field(out, "orig_scale", p.orig_scale);
+    field(out, "distill_scale", p.distill_scale);
+    field(out, "logits_scale", p.logits_scale);
+    field(out, "temperature", p.temperature);
+  }
 };
 
 }  // namespace

@@ -175,8 +175,9 @@ QatState quantization_at(const Recipe& recipe, double epoch) {
 
 bool distillation_at(const Recipe& recipe, double epoch) {
   return std::any_of(recipe.modifiers.begin(), recipe.modifiers.end(), [&](const ModifierSpec& m) {
-    const auto* d = std::get_if<DistillationParams>(&m.params);
-    return d && active(d->start_epoch, d->end_epoch, epoch);
+    if (const auto* d = std::get_if<DistillationParams>(&m.params)) return active(d->start_epoch, d->end_epoch, epoch);
+    const auto* o = std::get_if<OutputDistillationParams>(&m.params);
+    return o && active(o->start_epoch, o->end_epoch, epoch);
   });
 }
 

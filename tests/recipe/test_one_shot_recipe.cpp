@@ -1,5 +1,6 @@
-// The one-shot pruning modifiers (!SparseGPTModifier, !WandaPruningModifier) and the second modifier form the
-// LLM tools write: a stage holding a mapping of group name to a mapping of modifier name to fields.
+// The LLM tools' modifiers: one-shot pruning (!SparseGPTModifier, !WandaPruningModifier), SquareHead distillation
+// (!OutputDistillationModifier), and the second modifier form those tools write: a stage holding a mapping of
+// group name to a mapping of modifier name to fields.
 #include <catch2/catch.hpp>
 
 #include "core/errors.h"
@@ -128,4 +129,62 @@ TEST_CASE("one-shot recipe: golden errors", "[recipe][one_shot][errors]") {
   CHECK(error_of("obcq_modifiers: 3\n") ==
         "r.yaml:1:17: 'obcq_modifiers' must be a list of modifiers (- !Tag ...) or a mapping of modifier names to their "
         "fields (SparseGPTModifier: {...}), got '3'");
+}
+
+TEST_CASE("output distillation recipe: llm-compressor's fields, Sparrow's logit term, and the round trip", "[recipe][distill]") {
+  const Recipe r = parse_recipe(R"(teacher: {checkpoint: dense}
+finetuning_stage:
+  distillation_modifiers:
+    OutputDistillationModifier:
+      targets: ["re:model\\.layers\\.\\d+$", model.embed_tokens]
+      comparison: square_head
+      orig_scale: 0.5
+      distill_scale: 2
+      logits_scale: 1
+      temperature: 2
+      transforms: identity
+      projection: null
+      start_epoch: 0.5
+)",
+                                "r.yaml");
+  REQUIRE(r.modifiers.size() == 1);
+  CHECK(r.modifiers[0].tag == "OutputDistillationModifier");
+  const auto& d = std::get<OutputDistillationParams>(r.modifiers[0].params);
+  CHECK(d.targets == std::vector<std::string>{"re:model\\.layers\\.\\d+$", "model.embed_tokens"});
+  CHECK(d.comparison == OutputComparison::SquareHead);
+  CHECK(d.orig_scale == 0.5);
+  CHECK(d.distill_scale == 2.0);
+  CHECK(d.logits_scale == 1.0);
+  CHECK(d.temperature == 2.0);
+  CHECK(d.start_epoch == 0.5);
+  CHECK(d.end_epoch == -1.0);
+  check_round_trip(r);
+  // The defaults: the task loss and the layer term at weight 1, no logit term.
+  const auto& m = std::get<OutputDistillationParams>(
+      parse_recipe("distillation_modifiers:\n  - !OutputDistillationModifier {targets: __ALL__, comparison: mse}\n", "r.yaml")
+          .modifiers.at(0)
+          .params);
+  CHECK(m.comparison == OutputComparison::Mse);
+  CHECK((m.orig_scale == 1.0 && m.distill_scale == 1.0 && m.logits_scale == 0.0 && m.temperature == 1.0));
+}
+
+TEST_CASE("output distillation recipe: errors", "[recipe][distill]") {
+  const auto one = [](const std::string& fields) {
+    return error_of("distillation_modifiers:\n  - !OutputDistillationModifier {" + fields + "}\n");
+  };
+  CHECK_THAT(one("comparison: square_head"), Catch::Contains("!OutputDistillationModifier needs field 'targets'"));
+  CHECK_THAT(one("targets: __ALL__"), Catch::Contains("!OutputDistillationModifier needs field 'comparison' (square_head"));
+  CHECK_THAT(one("targets: __ALL__, comparison: kl_divergence"),
+             Catch::Contains("comparison must be one of square_head, mse; got 'kl_divergence'"));
+  CHECK_THAT(one("targets: model.layers.x, comparison: mse"),
+             Catch::Contains("targets: 'model.layers.x' is not a hidden state; expected bert.embeddings, bert.encoder.layer.N, "
+                             "model.embed_tokens or model.layers.N (or __ALL__, re:REGEX)"));
+  CHECK_THAT(one("targets: \"re:(\", comparison: mse"), Catch::Contains("is not a valid regular expression"));
+  CHECK_THAT(one("targets: __ALL__, comparison: mse, distill_scale: -2"), Catch::Contains("distill_scale must be a number >= 0, got -2"));
+  CHECK_THAT(one("targets: __ALL__, comparison: mse, transforms: softmax"),
+             Catch::Contains("transforms must be identity (layer outputs are compared as they are), got 'softmax'"));
+  CHECK_THAT(one("targets: __ALL__, comparison: mse, projection: linear"), Catch::Contains("projection is not supported"));
+  CHECK_THAT(error_of("distillation_modifiers:\n  - !DistillationModifier {}\n  - !OutputDistillationModifier {targets: __ALL__, "
+                      "comparison: mse}\n"),
+             Catch::Contains("r.yaml:3:5: a second distillation modifier (!OutputDistillationModifier; the first is at r.yaml:2:5)"));
 }

@@ -1,7 +1,5 @@
 #include "compress/modifiers/distillation_hidden_states.h"
 
-#include "core/errors.h"
-
 namespace sparrow::compress {
 
 LayerMap default_layer_map(int64_t student_layers, int64_t teacher_layers) {
@@ -14,26 +12,28 @@ LayerMap default_layer_map(int64_t student_layers, int64_t teacher_layers) {
   return map;
 }
 
-int64_t hidden_state_index(const std::string& name) {
-  static const std::string layer = "bert.encoder.layer.";
-  if (name == "bert.embeddings") return 0;
-  if (name.rfind(layer, 0) == 0) return std::stoll(name.substr(layer.size())) + 1;
-  throw InternalError("distillation: '" + name + "' is not a hidden state (the recipe parser checks the names)");
+torch::Tensor compare_hidden_states(const std::vector<torch::Tensor>& student, const std::vector<torch::Tensor>& teacher,
+                                    const LayerMap& map, const torch::Tensor& attention_mask, HiddenStateComparison comparison) {
+  torch::Tensor total = torch::zeros({}, torch::kFloat32);
+  // [B, L, 1]: a weight per token, or none.
+  const auto keep = attention_mask.defined() ? attention_mask.to(torch::kFloat32).unsqueeze(-1) : torch::Tensor();
+  const auto masked_sum = [&](const torch::Tensor& x) { return keep.defined() ? (x * keep).sum() : x.sum(); };
+  for (const auto& [s, t] : map) {
+    const auto& target = teacher.at(static_cast<size_t>(t));
+    const auto error = masked_sum((student.at(static_cast<size_t>(s)) - target).pow(2));
+    if (comparison == HiddenStateComparison::SquareHead) {
+      total = total + error / masked_sum(target.pow(2));
+    } else {
+      const auto tokens = keep.defined() ? keep.sum() : torch::tensor(static_cast<double>(target.numel() / target.size(-1)));
+      total = total + error / (tokens * static_cast<double>(target.size(-1)));
+    }
+  }
+  return total;
 }
 
 torch::Tensor hidden_state_loss(const std::vector<torch::Tensor>& student, const std::vector<torch::Tensor>& teacher,
                                 const LayerMap& map, const torch::Tensor& attention_mask) {
-  torch::Tensor total = torch::zeros({}, torch::kFloat32);
-  for (const auto& [s, t] : map) {
-    const auto diff2 = (student.at(static_cast<size_t>(s)) - teacher.at(static_cast<size_t>(t))).pow(2);
-    if (!attention_mask.defined()) {
-      total = total + diff2.mean();
-    } else {
-      const auto keep = attention_mask.to(torch::kFloat32).unsqueeze(-1);  // [B, L, 1]
-      total = total + (diff2 * keep).sum() / (keep.sum() * static_cast<double>(diff2.size(-1)));
-    }
-  }
-  return total / static_cast<double>(map.size());
+  return compare_hidden_states(student, teacher, map, attention_mask, HiddenStateComparison::Mse) / static_cast<double>(map.size());
 }
 
 }  // namespace sparrow::compress

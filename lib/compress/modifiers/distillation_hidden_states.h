@@ -19,12 +19,17 @@ using LayerMap = std::vector<std::pair<int64_t, int64_t>>;
 // last layers always paired.
 LayerMap default_layer_map(int64_t student_layers, int64_t teacher_layers);
 
-// The hidden-state index a name denotes: "bert.embeddings" 0, "bert.encoder.layer.N" N + 1.
-int64_t hidden_state_index(const std::string& name);
+// How a student's hidden state is compared with the teacher's, over the hidden units of the tokens an
+// attention mask keeps: the mean squared error, or SquareHead's sum (t - s)^2 / sum t^2 (Kurtic et al.), an
+// error relative to the teacher's own size, so that every layer weighs alike whatever its scale.
+enum class HiddenStateComparison { Mse, SquareHead };
 
-// Mean over the map's pairs of MSE(student state, teacher state), the error
-// averaged over the hidden units of the tokens `attention_mask` keeps ([B, L],
-// 1 = token; undefined: every position).
+// The sum over the map's pairs of the comparison of student state s with teacher state t; `attention_mask`
+// [B, L] (1 = token) selects the tokens, undefined: every position.
+torch::Tensor compare_hidden_states(const std::vector<torch::Tensor>& student, const std::vector<torch::Tensor>& teacher,
+                                    const LayerMap& map, const torch::Tensor& attention_mask, HiddenStateComparison comparison);
+
+// !DistillationModifier's hidden-state loss: the mean over the map's pairs of their MSE.
 torch::Tensor hidden_state_loss(const std::vector<torch::Tensor>& student, const std::vector<torch::Tensor>& teacher,
                                 const LayerMap& map, const torch::Tensor& attention_mask);
 

@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "core/errors.h"
+#include "recipe/hidden_state_names.h"
 
 namespace sparrow::compress {
 
@@ -32,7 +33,7 @@ void DistillationModifier::on_initialize(TrainState& state) {
   for (const auto& [who, model] : {std::pair<const char*, models::Classifier*>{"student", &state.model}, {"teacher", state.teacher}})
     if (!model->has_hidden_states())
       throw BadInput(location_ + ": hidden_state_gain: the " + who + " (" + model->config().value("name", std::string("?")) +
-                     ") has no hidden states to distil; only BERT has");
+                     ") has no hidden states to distil; BERT and Llama have");
   state.wants_hidden_states = true;
 }
 
@@ -42,8 +43,9 @@ LayerMap DistillationModifier::layer_map(const std::vector<torch::Tensor>& stude
   if (params_.student_layer_names.empty()) return default_layer_map(count - 1, teacher_count - 1);
   LayerMap map;
   for (size_t i = 0; i < params_.student_layer_names.size(); ++i) {
-    const auto s = hidden_state_index(params_.student_layer_names[i]);
-    const auto t = hidden_state_index(params_.teacher_layer_names[i]);
+    // The recipe parser accepted only names with an index.
+    const auto s = *recipe::hidden_state_index(params_.student_layer_names[i]);
+    const auto t = *recipe::hidden_state_index(params_.teacher_layer_names[i]);
     for (const auto& [name, index, available, who] :
          {std::tuple{params_.student_layer_names[i], s, count, "student"}, std::tuple{params_.teacher_layer_names[i], t, teacher_count, "teacher"}})
       if (index >= available)
