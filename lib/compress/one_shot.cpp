@@ -39,15 +39,11 @@ void calibrate(models::Classifier& model, const QatHook& hook, const data::Datas
 
 const recipe::OneShotPruningParams* one_shot_pruning(const recipe::ModifierParams& params);
 
-struct OneShotPlan {
-  int64_t calibration_steps = 0;    // quantization: training batches its observers see
-  int64_t calibration_samples = 0;  // one-shot pruning: training items its layers' inputs come from
-};
-
-// What a run without training can act on; every other modifier is refused, naming it.
-OneShotPlan check_one_shot(const recipe::Recipe& r, int64_t train_items) {
+// What a run without training can act on; every other modifier is refused, naming it. Returns the training
+// batches the quantization observers see.
+int64_t check_one_shot(const recipe::Recipe& r) {
   std::vector<std::string> errors;
-  OneShotPlan plan;
+  int64_t calibration_steps = 0;
   for (const auto& m : r.modifiers) {
     const recipe::GMPruningParams* gm = std::get_if<recipe::GMPruningParams>(&m.params);
     if (const auto* global = std::get_if<recipe::GlobalMagnitudePruningParams>(&m.params)) gm = global;
@@ -59,18 +55,15 @@ OneShotPlan check_one_shot(const recipe::Recipe& r, int64_t train_items) {
       if (q->start_epoch != 0) errors.push_back(where + " needs start_epoch: 0");
       if (q->num_calibration_steps <= 0)
         errors.push_back(where + " needs num_calibration_steps > 0: the training batches its activation ranges are calibrated on");
-      plan.calibration_steps = std::max(plan.calibration_steps, q->num_calibration_steps);
-    } else if (const auto* p = one_shot_pruning(m.params)) {
-      if (p->num_calibration_samples > train_items)
-        errors.push_back(m.location + ": num_calibration_samples of !" + m.tag + " is " + std::to_string(p->num_calibration_samples) +
-                         " but the training data has " + std::to_string(train_items) + " items; lower it, or raise data.train_limit");
-      plan.calibration_samples = std::max(plan.calibration_samples, p->num_calibration_samples);
+      calibration_steps = std::max(calibration_steps, q->num_calibration_steps);
+    } else if (one_shot_pruning(m.params)) {
+      // one_shot_calibration() checks its calibration items.
     } else {
       errors.push_back(where + " cannot act: one-shot runs magnitude, SparseGPT, Wanda pruning and quantization modifiers only");
     }
   }
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
-  return plan;
+  return calibration_steps;
 }
 
 const recipe::OneShotPruningParams* one_shot_pruning(const recipe::ModifierParams& params) {
@@ -94,22 +87,35 @@ void measure(models::Classifier& model, const data::Dataset& test_set, int64_t b
 
 bool is_one_shot(const recipe::Recipe& recipe) { return recipe::planned_epochs(recipe) <= 0; }
 
+std::vector<data::Batch> one_shot_calibration(const recipe::Recipe& recipe, const data::Dataset& train_set) {
+  std::vector<std::string> errors;
+  int64_t samples = 0;
+  for (const auto& m : recipe.modifiers)
+    if (const auto* p = one_shot_pruning(m.params)) {
+      if (p->num_calibration_samples > train_set.size())
+        errors.push_back(m.location + ": num_calibration_samples of !" + m.tag + " is " + std::to_string(p->num_calibration_samples) +
+                         " but the training data has " + std::to_string(train_set.size()) + " items; lower it, or raise data.train_limit");
+      samples = std::max(samples, p->num_calibration_samples);
+    }
+  if (!errors.empty()) throw BadInput(recipe::join_errors(recipe.file.string(), errors));
+  std::vector<data::Batch> batches;
+  if (samples == 0) return batches;
+  auto order = data::epoch_order(train_set.size(), recipe.train.seed, 0);
+  order.resize(static_cast<size_t>(samples));
+  for (const auto& indices : data::make_batches(order, recipe.train.batch_size)) batches.push_back(train_set.batch(indices));
+  return batches;
+}
+
 TrainResult run_one_shot(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
                          const data::Dataset& test_set) {
-  const OneShotPlan plan = check_one_shot(recipe, train_set.size());
+  const int64_t calibration_steps = check_one_shot(recipe);
   const recipe::TrainSpec& spec = recipe.train;
   // The modifiers' state holds an optimizer; a one-shot run never steps it.
   torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(spec.lr));
   auto modifiers = make_modifiers(recipe);
   TrainState state{model, optimizer, 1};
-  // One-shot pruning's calibration items: the first of the training data's seeded order (the first epoch's).
-  std::vector<data::Batch> calibration;
-  if (plan.calibration_samples > 0) {
-    auto order = data::epoch_order(train_set.size(), spec.seed, 0);
-    order.resize(static_cast<size_t>(plan.calibration_samples));
-    for (const auto& indices : data::make_batches(order, spec.batch_size)) calibration.push_back(train_set.batch(indices));
-    state.calibration = &calibration;
-  }
+  const auto calibration = one_shot_calibration(recipe, train_set);
+  if (!calibration.empty()) state.calibration = &calibration;
   for (auto& m : modifiers) m->initialize(state);
 
   TrainResult result;
@@ -123,7 +129,7 @@ TrainResult run_one_shot(const recipe::Recipe& recipe, models::Classifier& model
     for (auto& m : modifiers) m->on_event(state, Event{EventType::BatchStart, 0.0});
   }
   if (auto* hook = dynamic_cast<QatHook*>(model.linear_hook().get())) {
-    calibrate(model, *hook, train_set, spec, plan.calibration_steps);
+    calibrate(model, *hook, train_set, spec, calibration_steps);
     hook->freeze_observers();
     result.quantized = hook->layers();
   }

@@ -18,4 +18,10 @@ bool is_one_shot(const recipe::Recipe& recipe);
 TrainResult run_one_shot(const recipe::Recipe& recipe, models::Classifier& model, const data::Dataset& train_set,
                          const data::Dataset& test_set);
 
+// The calibration items of the recipe's !SparseGPTModifier / !WandaPruningModifier: the first (most
+// num_calibration_samples any of them asks for) items of the first epoch's seeded order, in batches of
+// train.batch_size; empty when the recipe has neither. BadInput when the training data has fewer items. A
+// training recipe prunes with them at epoch 0, before its first step, and then fine-tunes.
+std::vector<data::Batch> one_shot_calibration(const recipe::Recipe& recipe, const data::Dataset& train_set);
+
 }  // namespace sparrow::compress

@@ -12,6 +12,7 @@
 #include "compress/masks/magnitude_mask.h"
 #include "compress/modifier_registry.h"
 #include "compress/modifiers/gm_pruning_modifier.h"
+#include "compress/modifiers/one_shot_pruning_modifier.h"
 #include "compress/modifiers/set_learning_rate_modifier.h"
 #include "compress/one_shot.h"
 #include "compress/param_selection.h"
@@ -91,6 +92,9 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   // Dropout must not draw the same masks on every rank's different items.
   if (world > 1) torch::manual_seed(spec.seed + static_cast<uint64_t>(rank));
 
+  // SparseGPT / Wanda prune at epoch 0, before the first step, from these; then training fine-tunes the rest.
+  const auto calibration = one_shot_calibration(recipe, train_set);
+  if (!calibration.empty()) state.calibration = &calibration;
   for (auto& m : modifiers) m->initialize(state);
   const Checkpointing* checkpoints = checkpointing;
   TrainResult result;
@@ -113,7 +117,8 @@ TrainResult train(const recipe::Recipe& recipe, models::Classifier& model, const
   };
   double pruning_start = std::numeric_limits<double>::infinity();
   for (const auto& m : modifiers)
-    if (!m->pruned_parameters().empty()) pruning_start = std::min(pruning_start, m->start_epoch());
+    if (!m->pruned_parameters().empty() || dynamic_cast<const OneShotPruningModifier*>(m.get()))
+      pruning_start = std::min(pruning_start, m->start_epoch());
 
   const bool lm = train_set.task == data::TaskKind::CausalLm;
   // The dense figure: the teacher's, or the model's before pruning starts.

@@ -1,9 +1,11 @@
 // One-shot pruning of a causal LM through the whole pipeline (docs/one_shot.md): a tiny Llama, pruned by the
-// mapping form of a SparseGPT recipe and by a tagged Wanda one, measured by perplexity before and after.
+// mapping form of a SparseGPT recipe and by a tagged Wanda one, measured by perplexity before and after; then
+// one shot followed by SquareHead fine-tuning in one recipe.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "core/errors.h"
 #include "core/files.h"
@@ -37,6 +39,23 @@ fs::path write_texts(const fs::path& dir) {
 const char* const kModel = R"(model: {name: llama, vocab_size: 300, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
         num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 32}
 )";
+
+// Per output row of a [rows, cols] weight in a checkpoint, how many of its 1x4 blocks are all zero.
+std::vector<int64_t> zero_blocks_per_row(const fs::path& checkpoint, const std::string& name, int64_t cols) {
+  const auto saved = models::read_safetensors(checkpoint / "model.safetensors");
+  const auto* w = saved.find(name);
+  REQUIRE(w != nullptr);
+  const auto* values = reinterpret_cast<const float*>(w->bytes.data());
+  const auto rows = static_cast<int64_t>(w->bytes.size() / 4) / cols;
+  std::vector<int64_t> out(static_cast<size_t>(rows), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < cols / 4; ++b) {
+      bool zero = true;
+      for (int64_t k = 0; k < 4; ++k) zero = zero && values[r * cols + b * 4 + k] == 0.0f;
+      out[static_cast<size_t>(r)] += zero;
+    }
+  return out;
+}
 
 }  // namespace
 
@@ -95,5 +114,44 @@ TEST_CASE("one-shot pruning: golden errors at run time", "[one_shot][causal_lm][
   CHECK_THROWS_WITH(pipeline::run(recipe::load_recipe(dir / "nothing.yaml"), {dir / "out2", {}, 1}),
                     Contains("nothing.yaml:6:3: targets pattern 're:.*conv.*' of !SparseGPTModifier matches no parameter of the model"));
   CHECK_FALSE(fs::exists(dir / "out1"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("one shot, then SquareHead fine-tuning with the masks held, in one recipe", "[one_shot][causal_lm][distill]") {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_one_shot_finetune_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const fs::path texts = write_texts(dir);
+  const std::string head = std::string(kModel) + "data: {dataset: text, path: " + texts.string() +
+                           ", validation_fraction: 0.25, test_fraction: 0.125}\n";
+  const std::string one_shot = R"(oneshot_stage:
+  obcq_modifiers:
+    SparseGPTModifier: {sparsity: 0.7, mask_structure: block4, num_calibration_samples: 8, block_size: 16}
+)";
+  write_file_atomic(dir / "shot.yaml", head + "train: {epochs: 0, batch_size: 4, eval_batch_size: 16, seed: 0}\n" + one_shot);
+  write_file_atomic(dir / "tune.yaml", head + "train: {epochs: 1, batch_size: 4, eval_batch_size: 16, lr: 0.001, seed: 0}\nteacher: self\n" +
+                                           one_shot + R"(finetuning_stage:
+  distillation_modifiers:
+    OutputDistillationModifier: {targets: __ALL__, comparison: square_head, logits_scale: 1.0}
+)");
+  const auto shot = pipeline::run(recipe::load_recipe(dir / "shot.yaml"), {dir / "out_shot", {}, 1}).report;
+  const auto tune = pipeline::run(recipe::load_recipe(dir / "tune.yaml"), {dir / "out_tune", {}, 1}).report;
+  // The dense figure is the teacher's (the model before the one shot), the same as the one-shot run's.
+  CHECK(tune["dense"]["perplexity"].get<double>() == Approx(shot["dense"]["perplexity"].get<double>()).epsilon(1e-6));
+  CHECK(tune["epochs"].size() == 1);
+  CHECK(tune["compressed"]["sparsity"].get<double>() == Approx(shot["compressed"]["sparsity"].get<double>()).epsilon(1e-9));
+  // Per row, round(0.7 x blocks) blocks are zero after the one shot, and the same count after training: the
+  // masks were held, while the kept weights moved.
+  for (const auto& [name, cols, zero] : {std::tuple{"model.layers.0.self_attn.q_proj.weight", int64_t{32}, int64_t{6}},
+                                         std::tuple{"model.layers.1.mlp.down_proj.weight", int64_t{64}, int64_t{11}}}) {
+    const auto before = zero_blocks_per_row(dir / "out_shot" / "checkpoint", name, cols);
+    const auto after = zero_blocks_per_row(dir / "out_tune" / "checkpoint", name, cols);
+    CHECK(before == std::vector<int64_t>(before.size(), zero));
+    CHECK(after == before);
+  }
+  const auto weight = [&](const char* out) {
+    const auto saved = models::read_safetensors(dir / out / "checkpoint" / "model.safetensors");
+    return std::string(saved.find("model.layers.1.mlp.down_proj.weight")->bytes);  // a copy: the view dies with `saved`
+  };
+  CHECK(weight("out_shot") != weight("out_tune"));
   fs::remove_all(dir);
 }

@@ -43,8 +43,7 @@ void OneShotPruningModifier::on_initialize(TrainState& state) {
 
 void OneShotPruningModifier::on_start(TrainState& state, double) {
   if (!state.calibration)
-    throw BadInput(location_ + ": !" + tag() + " prunes in one shot from calibration data; it runs in a one-shot recipe "
-                   "(train.epochs: 0), before any training");
+    throw InternalError(location_ + ": !" + tag() + " started without calibration batches (one_shot_calibration)");
   const auto names = selected(state.model);
   // The run's calibration batches hold the most items any modifier asks for; this one takes its own first ones.
   std::vector<data::Batch> calibration;
@@ -93,5 +92,14 @@ std::vector<std::pair<std::string, std::string>> OneShotPruningModifier::pruned_
 }
 
 void OneShotPruningModifier::on_step(TrainState& state, const Event& event) { hold_masks(state, event, masks_); }
+
+nlohmann::json OneShotPruningModifier::on_save_state(std::map<std::string, torch::Tensor>& tensors) const {
+  return save_masks(masks_, tensors);
+}
+
+void OneShotPruningModifier::on_restore_state(TrainState&, const nlohmann::json& saved,
+                                              const std::map<std::string, torch::Tensor>& tensors) {
+  masks_ = restore_masks(saved, tensors);
+}
 
 }  // namespace sparrow::compress

@@ -1,9 +1,9 @@
 #pragma once
 // !SparseGPTModifier and !WandaPruningModifier: one-shot pruning from calibration data (docs/one_shot.md). At
-// its start (epoch 0 of a one-shot recipe) the selected linear layers are pruned once, block of layers by
+// its start (epoch 0 of a one-shot recipe, or before the first step of a training recipe) the selected linear layers are pruned once, block of layers by
 // block (layer_hessians.h), each from its Hessian over the calibration batches: SparseGPT with the
 // second-order update of the weights it keeps (sparsegpt.h), Wanda by |W| * ||X|| with no update (wanda.h).
-// Afterwards the masks are held like a pruning modifier's.
+// Afterwards the masks are held like a pruning modifier's, through any training, and kept in resume checkpoints.
 #include <map>
 #include <string>
 #include <variant>
@@ -26,6 +26,8 @@ class OneShotPruningModifier : public Modifier {
   void on_start(TrainState& state, double epoch) override;
   void on_step(TrainState& state, const Event& event) override;
   bool keeps_effect_after_end() const override { return true; }
+  nlohmann::json on_save_state(std::map<std::string, torch::Tensor>& tensors) const override;
+  void on_restore_state(TrainState& state, const nlohmann::json& saved, const std::map<std::string, torch::Tensor>& tensors) override;
 
  private:
   const recipe::OneShotPruningParams& common() const;
