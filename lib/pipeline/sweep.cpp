@@ -16,10 +16,11 @@ namespace sparrow::pipeline {
 
 namespace {
 
-// What the sweep changes in the recipe: the --set paths of its magnitude pruning modifiers and of the lists
-// holding its quantization modifiers.
+// What the sweep changes in the recipe: the --set paths of its magnitude pruning modifiers, of its one-shot
+// pruning modifiers (SparseGPT, Wanda) and of the lists holding its quantization modifiers.
 struct SweepTargets {
   std::vector<std::string> pruning;
+  std::vector<std::string> one_shot;
   std::vector<std::string> quantization_lists;
 };
 
@@ -33,6 +34,9 @@ SweepTargets find_targets(const recipe::Recipe& r, bool needs_quantization) {
       if (std::find(t.pruning.begin(), t.pruning.end(), m.path) != t.pruning.end())
         errors.push_back(m.location + ": !" + m.tag + " maps sparsities to params; the sweep sets one final_sparsity per modifier");
       else t.pruning.push_back(m.path);
+    } else if (std::holds_alternative<recipe::SparseGPTParams>(m.params) ||
+               std::holds_alternative<recipe::WandaPruningParams>(m.params)) {
+      t.one_shot.push_back(m.path);
     } else if (std::holds_alternative<recipe::QuantizationParams>(m.params)) {
       const std::string list = list_of(m.path);
       if (std::find(t.quantization_lists.begin(), t.quantization_lists.end(), list) == t.quantization_lists.end())
@@ -44,9 +48,10 @@ SweepTargets find_targets(const recipe::Recipe& r, bool needs_quantization) {
         std::find(t.quantization_lists.begin(), t.quantization_lists.end(), list_of(m.path)) != t.quantization_lists.end())
       errors.push_back(m.location + ": !" + m.tag + " shares the list '" + list_of(m.path) +
                        "' with !QuantizationModifier; --int8 off drops that list, so give quantization a list of its own");
-  if (t.pruning.empty())
+  if (t.pruning.empty() && t.one_shot.empty())
     errors.push_back("the sweep needs a !GMPruningModifier, !MagnitudePruningModifier or !GlobalMagnitudePruningModifier "
-                     "whose final_sparsity and mask_type it sets");
+                     "whose final_sparsity and mask_type it sets, or a !SparseGPTModifier or !WandaPruningModifier whose "
+                     "sparsity and mask_structure it sets");
   if (needs_quantization && t.quantization_lists.empty())
     errors.push_back("--int8 on needs a !QuantizationModifier in the recipe");
   if (!errors.empty()) throw BadInput(recipe::join_errors(r.file.string(), errors));
@@ -75,6 +80,10 @@ std::vector<PlannedPoint> plan_points(const SweepAxes& axes, const SweepTargets&
         for (const auto& path : targets.pruning) {
           p.sets.push_back(fmt::format("{}.final_sparsity={}", path, s));
           p.sets.push_back(path + ".mask_type=" + yaml_mask);
+        }
+        for (const auto& path : targets.one_shot) {
+          p.sets.push_back(fmt::format("{}.sparsity={}", path, s));
+          p.sets.push_back(path + ".mask_structure=" + yaml_mask);
         }
         if (!int8)
           for (const auto& list : targets.quantization_lists) p.sets.push_back(list + "=[]");

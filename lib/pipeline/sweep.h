@@ -1,6 +1,7 @@
 // `compress sweep` as a library: a recipe once per point (mask x INT8 x sparsity), in sequence, each point
 // a normal `compress --recipe` run in DIR/<point>/. The sweep sets every magnitude pruning modifier's
-// final_sparsity and mask_type by their --set paths, and without INT8 empties the modifier lists that hold
+// final_sparsity and mask_type, and every one-shot pruning modifier's (SparseGPT, Wanda) sparsity and
+// mask_structure, by their --set paths, and without INT8 empties the modifier lists that hold
 // the !QuantizationModifier. Resumable: a point whose report.json exists is read, not rerun (a half-written
 // one left nothing but its .partial folder, which the rerun replaces). After each point sweep.json,
 // sweep.md, sweep.svg and sweep.html (sweep_report.h) are rewritten.

@@ -39,7 +39,7 @@ std::vector<std::pair<std::string, bool>> series(const std::vector<SweepPoint>& 
 
 constexpr const char* kGridCaption =
     "Each cell: trainer accuracy / engine accuracy (%) · engine speed-up against dense FP32 LibTorch, measured in the "
-    "point's run. INT8 on: trained with quantization (QAT); off: trained without it (the exported file is still INT8, "
+    "point's run (a causal LM: the trainer's validation perplexity, ppl). INT8 on: trained with quantization (QAT); off: trained without it (the exported file is still INT8, "
     "its activation ranges calibrated).";
 
 // A table of text cells, for sweep.md and sweep.html alike. A row shorter than the header leaves its last cells out.
@@ -80,8 +80,9 @@ Table grid_table(const std::vector<SweepPoint>& points) {
       if (it == points.end()) row.emplace_back();
       else if (!it->done) row.emplace_back("failed");
       else
-        row.push_back(percent(it->trainer_accuracy) + " / " + percent(it->engine_accuracy) + " · " +
-                      (it->speedup ? fmt::format("{:.2f}×", *it->speedup) : "–"));
+        row.push_back((it->trainer_perplexity ? fmt::format("ppl {:.2f}", *it->trainer_perplexity)
+                                              : percent(it->trainer_accuracy) + " / " + percent(it->engine_accuracy)) +
+                      " · " + (it->speedup ? fmt::format("{:.2f}×", *it->speedup) : "–"));
     }
     t.rows.push_back(std::move(row));
   }
@@ -90,7 +91,7 @@ Table grid_table(const std::vector<SweepPoint>& points) {
 
 // One row per point with its figures; a failed point's row ends with its error.
 Table points_table(const std::vector<SweepPoint>& points) {
-  Table t{{"point", "mask", "INT8", "sparsity", "measured", "trainer acc. %", "engine acc. %", "speed-up", "file bytes", "wall s"},
+  Table t{{"point", "mask", "INT8", "sparsity", "measured", "trainer acc. %", "perplexity", "engine acc. %", "speed-up", "file bytes", "wall s"},
           {},
           3};
   for (const auto& p : points) {
@@ -100,6 +101,7 @@ Table points_table(const std::vector<SweepPoint>& points) {
     } else {
       row.push_back(p.measured_sparsity ? fmt::format("{:.4f}", *p.measured_sparsity) : "–");
       row.push_back(percent(p.trainer_accuracy));
+      row.push_back(p.trainer_perplexity ? fmt::format("{:.2f}", *p.trainer_perplexity) : "–");
       row.push_back(percent(p.engine_accuracy));
       row.push_back(p.speedup ? fmt::format("{:.2f}×", *p.speedup) : "–");
       row.push_back(p.model_bytes ? fmt::format("{:.0f}", *p.model_bytes) : "–");
@@ -114,6 +116,7 @@ Table points_table(const std::vector<SweepPoint>& points) {
 
 void read_point_report(SweepPoint& point, const nlohmann::json& report) {
   point.trainer_accuracy = number_at(report, "compressed", "accuracy");
+  point.trainer_perplexity = number_at(report, "compressed", "perplexity");
   point.measured_sparsity = number_at(report, "compressed", "sparsity");
   point.engine_accuracy = number_at(report, "engine", "accuracy");
   point.speedup = number_at(report, "engine", "speedup");
@@ -130,6 +133,7 @@ nlohmann::json sweep_json(const std::string& recipe, const std::vector<SweepPoin
               {"int8", p.int8},
               {"status", p.done ? "done" : "failed"},
               {"trainer_accuracy", optional_json(p.trainer_accuracy)},
+              {"trainer_perplexity", optional_json(p.trainer_perplexity)},
               {"engine_accuracy", optional_json(p.engine_accuracy)},
               {"speedup", optional_json(p.speedup)},
               {"model_bytes", optional_json(p.model_bytes)},

@@ -21,6 +21,7 @@ struct SweepPoint {
   std::string error;     // why the point failed (not done)
   // From the point's report.json; unset when the run did not measure it.
   std::optional<double> trainer_accuracy;  // compressed.accuracy: quantized when int8
+  std::optional<double> trainer_perplexity;  // compressed.perplexity, a causal LM's (validation windows)
   std::optional<double> engine_accuracy;
   std::optional<double> speedup;           // engine vs dense FP32 LibTorch, same run
   std::optional<double> model_bytes;       // the exported .sparrow file

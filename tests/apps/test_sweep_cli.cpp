@@ -50,6 +50,7 @@ TEST_CASE("compress sweep: bad flags and recipes exit 2 with their message, writ
         "  " + shared.string() + ":4:5: !SetLearningRateModifier shares the list 'modifiers' with !QuantizationModifier; "
         "--int8 off drops that list, so give quantization a list of its own\n"
         "  the sweep needs a !GMPruningModifier, !MagnitudePruningModifier or !GlobalMagnitudePruningModifier whose "
-        "final_sparsity and mask_type it sets\n");
+        "final_sparsity and mask_type it sets, or a !SparseGPTModifier or !WandaPruningModifier whose sparsity and "
+        "mask_structure it sets\n");
   fs::remove_all(dir);
 }

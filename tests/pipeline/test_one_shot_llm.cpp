@@ -1,6 +1,6 @@
 // One-shot pruning of a causal LM through the whole pipeline (docs/one_shot.md): a tiny Llama, pruned by the
 // mapping form of a SparseGPT recipe and by a tagged Wanda one, measured by perplexity before and after; then
-// one shot followed by SquareHead fine-tuning in one recipe.
+// one shot followed by SquareHead fine-tuning in one recipe; a sweep of a one-shot recipe.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include "models/checkpoint.h"
 #include "models/safetensors.h"
 #include "pipeline/run.h"
+#include "pipeline/sweep.h"
 #include "recipe/recipe.h"
 
 using namespace sparrow;
@@ -153,5 +154,37 @@ TEST_CASE("one shot, then SquareHead fine-tuning with the masks held, in one rec
     return std::string(saved.find("model.layers.1.mlp.down_proj.weight")->bytes);  // a copy: the view dies with `saved`
   };
   CHECK(weight("out_shot") != weight("out_tune"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("compress sweep sets a one-shot modifier's sparsity and mask_structure and reports perplexity", "[one_shot][causal_lm][sweep]") {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_one_shot_sweep_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const fs::path texts = write_texts(dir);
+  write_file_atomic(dir / "gpt.yaml", std::string(kModel) + "data: {dataset: text, path: " + texts.string() +
+                                          ", validation_fraction: 0.25, test_fraction: 0.125}\n" + R"(train: {epochs: 0, batch_size: 4, seed: 0}
+oneshot_stage:
+  obcq_modifiers:
+    SparseGPTModifier: {sparsity: 0.1, mask_structure: "0:0", num_calibration_samples: 8, block_size: 16}
+)");
+  pipeline::SweepOptions options;
+  options.job.recipe_file = (dir / "gpt.yaml").string();
+  options.job.out_dir = (dir / "sweep").string();
+  options.axes.masks = {recipe::MaskKind::parse("block4"), recipe::MaskKind::parse("2:4")};
+  options.axes.sparsities = {0.75};
+  options.axes.int8s = {false};
+  const auto points = pipeline::run_sweep(options);
+  REQUIRE(points.size() == 2);
+  for (const auto& [point, mask, sparsity] : {std::tuple{points[0], "block4", 0.75}, std::tuple{points[1], "2:4", 0.5}}) {
+    INFO(point.name << ": " << point.error);
+    REQUIRE(point.done);
+    CHECK(point.trainer_perplexity.value() > 1.0);
+    CHECK_FALSE(point.trainer_accuracy);
+    const auto report = nlohmann::json::parse(read_file(dir / "sweep" / point.name / "report.json"));
+    for (const auto& layer : report["layers"]) CHECK(layer["mask"] == mask);
+    // 32- and 64-input rows: round(0.75 x 8) = 6 of 8 and 12 of 16 blocks, exactly 0.75; 2:4 exactly 0.5.
+    CHECK(point.measured_sparsity.value() == Approx(sparsity));
+  }
+  CHECK_THAT(read_file(dir / "sweep" / "sweep.md"), Catch::Contains("ppl "));
   fs::remove_all(dir);
 }
