@@ -85,13 +85,14 @@ std::string outcome(const json& r) {
   std::string body;
   std::vector<std::vector<std::string>> rows;
   if (lm) {
-    rows.push_back({"perplexity", fixed(dense, 3), fixed(compressed, 3), "–"});
+    const bool measured = r.contains("engine") && r["engine"].is_object() && r["engine"].contains("perplexity");
+    rows.push_back({"perplexity", fixed(dense, 3), fixed(compressed, 3), measured ? fixed(number(r, {"engine", "perplexity"}), 3) : "–"});
   } else {
     rows.push_back({"accuracy", percent(dense), percent(compressed), percent(engine)});
   }
   rows.push_back({"sparsity", "0", fixed(number(r, {"compressed", "sparsity"})), "–"});
   const double engine_ips = number(r, {"engine", "items_per_second"}), base_ips = number(r, {"engine", "baseline_items_per_second"});
-  rows.push_back({"items per second", fixed(base_ips, 1), "–", fixed(engine_ips, 1)});
+  rows.push_back({lm ? "tokens per second decoded" : "items per second", fixed(base_ips, 1), "–", fixed(engine_ips, 1)});
   body += html::table({"", "dense (FP32, LibTorch)", "compressed (trainer)", "engine (Sparrow)"}, rows);
   if (r.contains("engine") && r["engine"].is_object()) {
     const json& e = r["engine"];

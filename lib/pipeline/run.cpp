@@ -25,6 +25,7 @@
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
 #include "models/safetensors.h"
+#include "pipeline/causal_lm_engine_check.h"
 #include "pipeline/engine_check.h"
 #include "pipeline/report_html.h"
 #include "pipeline/run_identity.h"
@@ -243,13 +244,14 @@ RunResult run(const recipe::Recipe& r, const RunOptions& options) {
   const bool untrained = compress::is_one_shot(r) && from.empty();
   const bool lm = train_set.task == data::TaskKind::CausalLm;
   const nlohmann::json exported = export_model_file(r, staging.path(), out, train_set, result, untrained);
-  if (lm) spdlog::info("causal LM: the engine check (accuracy, speed) is for classifiers; measure {} with sparrow bench",
-                       r.export_spec.file);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json report = compress::make_report({r, train_set, test_set, *model, result, wall});
   report["export"] = exported;
-  if (!lm) add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads,
-                            r.gates.speedup_batch, r.gates.speedup_threads);
+  if (lm)
+    add_causal_lm_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get());
+  else
+    add_engine_check(report, staging.path() / r.export_spec.file, test_set, *model, teacher.get(), options.threads,
+                     r.gates.speedup_batch, r.gates.speedup_threads);
   const auto gates = recipe::evaluate_gates(r.gates, report);
   report["gates"] = recipe::gates_json(gates);
   report["machine"] = machine_json();

@@ -26,6 +26,7 @@ std::optional<double> number_at(const json& j, const char* section, const char* 
 json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
 std::string percent(const std::optional<double>& v) { return v ? fmt::format("{:.2f}", *v * 100) : "–"; }
+std::string number(const std::optional<double>& v) { return v ? fmt::format("{:.2f}", *v) : "–"; }
 
 std::string int8_label(bool int8) { return int8 ? "on" : "off"; }
 
@@ -39,7 +40,7 @@ std::vector<std::pair<std::string, bool>> series(const std::vector<SweepPoint>& 
 
 constexpr const char* kGridCaption =
     "Each cell: trainer accuracy / engine accuracy (%) · engine speed-up against dense FP32 LibTorch, measured in the "
-    "point's run (a causal LM: the trainer's validation perplexity, ppl). INT8 on: trained with quantization (QAT); off: trained without it (the exported file is still INT8, "
+    "point's run (a causal LM: ppl, the trainer's / the engine's validation perplexity, and decoding's speed-up). INT8 on: trained with quantization (QAT); off: trained without it (the exported file is still INT8, "
     "its activation ranges calibrated).";
 
 // A table of text cells, for sweep.md and sweep.html alike. A row shorter than the header leaves its last cells out.
@@ -80,7 +81,7 @@ Table grid_table(const std::vector<SweepPoint>& points) {
       if (it == points.end()) row.emplace_back();
       else if (!it->done) row.emplace_back("failed");
       else
-        row.push_back((it->trainer_perplexity ? fmt::format("ppl {:.2f}", *it->trainer_perplexity)
+        row.push_back((it->trainer_perplexity ? fmt::format("ppl {:.2f} / {}", *it->trainer_perplexity, number(it->engine_perplexity))
                                               : percent(it->trainer_accuracy) + " / " + percent(it->engine_accuracy)) +
                       " · " + (it->speedup ? fmt::format("{:.2f}×", *it->speedup) : "–"));
     }
@@ -91,7 +92,7 @@ Table grid_table(const std::vector<SweepPoint>& points) {
 
 // One row per point with its figures; a failed point's row ends with its error.
 Table points_table(const std::vector<SweepPoint>& points) {
-  Table t{{"point", "mask", "INT8", "sparsity", "measured", "trainer acc. %", "perplexity", "engine acc. %", "speed-up", "file bytes", "wall s"},
+  Table t{{"point", "mask", "INT8", "sparsity", "measured", "trainer acc. %", "perplexity", "engine acc. %", "engine ppl", "speed-up", "file bytes", "wall s"},
           {},
           3};
   for (const auto& p : points) {
@@ -101,8 +102,9 @@ Table points_table(const std::vector<SweepPoint>& points) {
     } else {
       row.push_back(p.measured_sparsity ? fmt::format("{:.4f}", *p.measured_sparsity) : "–");
       row.push_back(percent(p.trainer_accuracy));
-      row.push_back(p.trainer_perplexity ? fmt::format("{:.2f}", *p.trainer_perplexity) : "–");
+      row.push_back(number(p.trainer_perplexity));
       row.push_back(percent(p.engine_accuracy));
+      row.push_back(number(p.engine_perplexity));
       row.push_back(p.speedup ? fmt::format("{:.2f}×", *p.speedup) : "–");
       row.push_back(p.model_bytes ? fmt::format("{:.0f}", *p.model_bytes) : "–");
       row.push_back(p.wall_seconds ? fmt::format("{:.0f}", *p.wall_seconds) : "–");
@@ -119,6 +121,7 @@ void read_point_report(SweepPoint& point, const nlohmann::json& report) {
   point.trainer_perplexity = number_at(report, "compressed", "perplexity");
   point.measured_sparsity = number_at(report, "compressed", "sparsity");
   point.engine_accuracy = number_at(report, "engine", "accuracy");
+  point.engine_perplexity = number_at(report, "engine", "perplexity");
   point.speedup = number_at(report, "engine", "speedup");
   point.model_bytes = number_at(report, "export", "bytes");
   if (report.contains("wall_seconds") && report["wall_seconds"].is_number()) point.wall_seconds = report["wall_seconds"].get<double>();
@@ -135,6 +138,7 @@ nlohmann::json sweep_json(const std::string& recipe, const std::vector<SweepPoin
               {"trainer_accuracy", optional_json(p.trainer_accuracy)},
               {"trainer_perplexity", optional_json(p.trainer_perplexity)},
               {"engine_accuracy", optional_json(p.engine_accuracy)},
+              {"engine_perplexity", optional_json(p.engine_perplexity)},
               {"speedup", optional_json(p.speedup)},
               {"model_bytes", optional_json(p.model_bytes)},
               {"measured_sparsity", optional_json(p.measured_sparsity)},
@@ -162,26 +166,38 @@ std::string sweep_html(const std::string& recipe, const std::vector<SweepPoint>&
 }
 
 std::string sweep_svg(const std::vector<SweepPoint>& points) {
-  // Plotted: finished points with both an engine accuracy and a speed-up.
+  // Plotted: finished points with a speed-up and the engine's figure: accuracy, or a causal LM's perplexity
+  // when any point has one.
+  const bool lm = std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.engine_perplexity.has_value(); });
+  const auto figure = [lm](const SweepPoint& p) -> std::optional<double> {
+    if (lm) return p.engine_perplexity;
+    if (p.engine_accuracy) return *p.engine_accuracy * 100;
+    return std::nullopt;
+  };
   std::map<std::pair<std::string, bool>, std::vector<const SweepPoint*>> plotted;
   double x_max = 1, y_min = std::numeric_limits<double>::infinity(), y_max = -y_min;
   for (const auto& p : points) {
-    if (!p.done || !p.engine_accuracy || !p.speedup) continue;
+    if (!p.done || !figure(p) || !p.speedup) continue;
     plotted[{p.mask, p.int8}].push_back(&p);
     x_max = std::max(x_max, *p.speedup);
-    y_min = std::min(y_min, *p.engine_accuracy * 100);
-    y_max = std::max(y_max, *p.engine_accuracy * 100);
+    y_min = std::min(y_min, *figure(p));
+    y_max = std::max(y_max, *figure(p));
   }
   if (y_min > y_max) {  // nothing to plot: an empty frame
     y_min = 0;
     y_max = 100;
   }
-  // Axes from 0 to a whole speed-up, and accuracy over whole multiples of 5 points around the data.
   svg::LinePlot plot;
-  plot.title = "Engine accuracy against speed-up over dense FP32";
+  plot.title = lm ? "Engine perplexity against speed-up over dense FP32" : "Engine accuracy against speed-up over dense FP32";
   plot.x = {"engine speed-up vs dense FP32 LibTorch (×)", 0, std::ceil(x_max), 5, "×"};
-  y_min = std::floor(y_min / 5) * 5;
-  plot.y = {"engine accuracy (%)", y_min, std::max(y_min + 5, std::ceil(y_max / 5) * 5), 5, ""};
+  if (lm) {
+    plot.x.label = "engine decoding speed-up vs dense FP32 LibTorch (×)";
+    plot.y = svg::nice_axis("engine perplexity (validation)", y_min, y_max);
+  } else {
+    // Axes from 0 to a whole speed-up, and accuracy over whole multiples of 5 points around the data.
+    y_min = std::floor(y_min / 5) * 5;
+    plot.y = {"engine accuracy (%)", y_min, std::max(y_min + 5, std::ceil(y_max / 5) * 5), 5, ""};
+  }
   for (const auto& key : series(points)) {
     const auto it = plotted.find(key);
     if (it == plotted.end()) continue;
@@ -191,7 +207,7 @@ std::string sweep_svg(const std::vector<SweepPoint>& points) {
     s.name = key.first + (key.second ? ", INT8 (QAT)" : ", no QAT");
     for (const auto* p : line) {
       s.x.push_back(*p->speedup);
-      s.y.push_back(*p->engine_accuracy * 100);
+      s.y.push_back(*figure(*p));
       s.titles.push_back(fmt::format("{} ({:g} %)", p->name, p->sparsity * 100));
     }
     plot.series.push_back(std::move(s));

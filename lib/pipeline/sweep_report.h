@@ -1,6 +1,6 @@
 // What `compress sweep` writes from its points: sweep.json (every figure), sweep.md (rows mask x INT8,
-// columns sparsity, accuracy and speed-up in each cell), sweep.svg (engine accuracy against engine
-// speed-up, one polyline per mask and INT8 setting) and sweep.html (the tables and the plot on one
+// columns sparsity, accuracy and speed-up in each cell), sweep.svg (engine accuracy, or a causal LM's engine
+// perplexity, against engine speed-up, one polyline per mask and INT8 setting) and sweep.html (the tables and the plot on one
 // self-contained page, html_page.h). Plain text out of plain data, so tests feed fixed points.
 #pragma once
 
@@ -23,7 +23,8 @@ struct SweepPoint {
   std::optional<double> trainer_accuracy;  // compressed.accuracy: quantized when int8
   std::optional<double> trainer_perplexity;  // compressed.perplexity, a causal LM's (validation windows)
   std::optional<double> engine_accuracy;
-  std::optional<double> speedup;           // engine vs dense FP32 LibTorch, same run
+  std::optional<double> engine_perplexity;  // engine.perplexity, a causal LM's
+  std::optional<double> speedup;           // engine vs dense FP32 LibTorch, same run (a causal LM: decoding's)
   std::optional<double> model_bytes;       // the exported .sparrow file
   std::optional<double> measured_sparsity; // compressed.sparsity
   std::optional<double> wall_seconds;

@@ -49,16 +49,21 @@ TEST_CASE("sweep.md: rows mask x INT8, columns sparsity, accuracies and speed-up
                                  "| block4 | on | | 88.00 / 87.95 · 4.50× | 86.00 / 86.10 · 6.25× |\n"
                                  "| [4,4] | on | | 87.00 / 87.00 · 7.00× | failed |\n"
                                  "| 2:4 | off | 90.00 / 86.00 · 2.00× | | |\n"));
-  CHECK_THAT(md, Catch::Contains("| block4_s0.9_int8 | block4 | on | 0.9 | 0.9000 | 88.00 | – | 87.95 | 4.50× | 1000 | 12 |\n"));
-  CHECK_THAT(md, Catch::Contains("| 4x4_s0.95_int8 | [4,4] | on | 0.95 | failed: boom |||||||\n"));
+  CHECK_THAT(md, Catch::Contains("| block4_s0.9_int8 | block4 | on | 0.9 | 0.9000 | 88.00 | – | 87.95 | – | 4.50× | 1000 | 12 |\n"));
+  CHECK_THAT(md, Catch::Contains("| 4x4_s0.95_int8 | [4,4] | on | 0.95 | failed: boom ||||||||\n"));
   // A causal LM's point: its validation perplexity where a classifier's accuracies go.
   auto lm = point("2of4_s0.5_int8", "2:4", 0.5, true, 0, 0, 1.5);
   lm.trainer_accuracy.reset();
   lm.engine_accuracy.reset();
   lm.trainer_perplexity = 203.4931;
+  lm.engine_perplexity = 203.61;
   const std::string lm_md = sparrow::pipeline::sweep_markdown("r.yaml", {lm});
-  CHECK_THAT(lm_md, Catch::Contains("| 2:4 | on | ppl 203.49 · 1.50× |\n"));
-  CHECK_THAT(lm_md, Catch::Contains("| 2of4_s0.5_int8 | 2:4 | on | 0.5 | 0.5000 | – | 203.49 | – | 1.50× | 1000 | 12 |\n"));
+  CHECK_THAT(lm_md, Catch::Contains("| 2:4 | on | ppl 203.49 / 203.61 · 1.50× |\n"));
+  CHECK_THAT(lm_md, Catch::Contains("| 2of4_s0.5_int8 | 2:4 | on | 0.5 | 0.5000 | – | 203.49 | – | 203.61 | 1.50× | 1000 | 12 |\n"));
+  // Its plot is perplexity against decoding's speed-up.
+  const std::string lm_svg = sparrow::pipeline::sweep_svg({lm});
+  CHECK_THAT(lm_svg, Catch::Contains("Engine perplexity against speed-up") && Catch::Contains("engine perplexity (validation)"));
+  CHECK_THAT(lm_svg, Catch::Contains("2:4, INT8 (QAT)"));
 }
 
 TEST_CASE("sweep.svg: one polyline per mask and INT8 setting, points by sparsity, axes and legend", "[sweep]") {
@@ -125,6 +130,6 @@ TEST_CASE("sweep.html: the grid and points tables and the plot on one page, text
   CHECK_THAT(html, Catch::Contains("<tr><th scope=\"row\">[4,4]</th><td>on</td><td></td><td>87.00 / 87.00 · 7.00×</td>"
                                    "<td>failed</td></tr>"));
   CHECK_THAT(html, Catch::Contains("<tr><th scope=\"row\">block4_s0.9_int8</th><td>block4</td><td>on</td><td>0.9</td>"
-                                   "<td>0.9000</td><td>88.00</td><td>–</td><td>87.95</td><td>4.50×</td><td>1000</td><td>12</td></tr>"));
+                                   "<td>0.9000</td><td>88.00</td><td>–</td><td>87.95</td><td>–</td><td>4.50×</td><td>1000</td><td>12</td></tr>"));
   CHECK_THAT(html, Catch::Contains("<td>failed: &lt;boom&gt; &amp; &quot;more&quot;</td></tr>"));
 }

@@ -86,6 +86,18 @@ oneshot_stage:
   for (size_t i = 0; i < down->bytes.size() / 4; ++i) zeros += values[i] == 0.0f;
   CHECK(zeros * 2 == static_cast<int64_t>(down->bytes.size() / 4));
   CHECK(read_file(dir / "out_gpt" / "recipe.resolved.yaml").find("!SparseGPTModifier") != std::string::npos);
+  // The engine check of a causal LM: the exported INT8 file's perplexity on the same windows (the trainer's
+  // figure is FP32, so close, not equal), and prefill and decode timed against LibTorch.
+  const auto& engine = gpt["engine"];
+  CHECK(engine["perplexity"].get<double>() == Approx(gpt["compressed"]["perplexity"].get<double>()).epsilon(0.05));
+  CHECK(engine["scored_tokens"].get<int64_t>() > 0);
+  for (const char* part : {"prefill", "decode"}) {
+    INFO(part);
+    CHECK(engine[part]["tokens"].get<int64_t>() == 16);  // half of the 32-token context each
+    CHECK(engine[part]["speedup"].get<double>() > 0);
+    CHECK(engine[part]["baseline_items_per_second"].get<double>() > 0);
+  }
+  CHECK(engine["speedup"] == engine["decode"]["speedup"]);
 
   write_file_atomic(dir / "wanda.yaml", std::string(kModel) + data + R"(train: {epochs: 0, batch_size: 4, seed: 0}
 pruning_modifiers:
@@ -179,6 +191,8 @@ oneshot_stage:
     INFO(point.name << ": " << point.error);
     REQUIRE(point.done);
     CHECK(point.trainer_perplexity.value() > 1.0);
+    CHECK(point.engine_perplexity.value() > 1.0);
+    CHECK(point.speedup.value() > 0);
     CHECK_FALSE(point.trainer_accuracy);
     const auto report = nlohmann::json::parse(read_file(dir / "sweep" / point.name / "report.json"));
     for (const auto& layer : report["layers"]) CHECK(layer["mask"] == mask);
