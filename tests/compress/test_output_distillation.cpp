@@ -124,12 +124,17 @@ TEST_CASE("output distillation: a Llama's loss is orig_scale * task + distill_sc
   CHECK(grad("model.layers.0.self_attn.q_proj.weight") > 1e-6);
   CHECK(grad("model.layers.1.mlp.down_proj.weight") > 1e-6);
 
-  // The logit term at T = 2: T² · mean over positions of KL(teacher || student), computed apart.
+  // The logit term at T = 2: T² · mean over the 13 real positions (padding left out) of KL(teacher || student),
+  // computed apart.
   p.logits_scale = 0.25;
   p.temperature = 2.0;
   const auto lt = torch::log_softmax(teacher_logits.to(torch::kFloat64) / 2.0, -1);
   const auto ls = torch::log_softmax(student_logits.to(torch::kFloat64) / 2.0, -1);
-  const double kl = (lt.exp() * (lt - ls)).sum(-1).mean().item<double>() * 4.0;
+  const auto per_position = (lt.exp() * (lt - ls)).sum(-1);
+  double kl_sum = 0;
+  for (int64_t t = 0; t < 8; ++t) kl_sum += per_position[0][t].item<double>();
+  for (int64_t t = 0; t < 5; ++t) kl_sum += per_position[1][t].item<double>();
+  const double kl = kl_sum / 13 * 4.0;
   CHECK(run(p, 2.0) == Approx(0.5 * 2.0 + 3.0 * expected_terms + 0.25 * kl).epsilon(1e-4));
 
   // The student against itself: nothing to learn from the layer outputs.

@@ -15,15 +15,20 @@ DistillationModifier::DistillationModifier(const recipe::DistillationParams& p, 
 }
 
 torch::Tensor DistillationModifier::kd_loss(const torch::Tensor& student, const torch::Tensor& teacher,
-                                            double temperature) {
+                                            double temperature, const torch::Tensor& attention_mask) {
   namespace F = torch::nn::functional;
   // Over the classes, the last dimension: [B, C] for a classifier, [B, T, V] for a causal LM's next tokens.
   const auto log_p_student = F::log_softmax(student / temperature, F::LogSoftmaxFuncOptions(-1));
   const auto log_p_teacher = F::log_softmax(teacher / temperature, F::LogSoftmaxFuncOptions(-1));
   // KL(teacher || student), averaged over the items (and a causal LM's positions), scaled by T^2 so its
   // gradients keep their size as T changes (Hinton et al.).
-  const auto kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1).mean();
-  return kl * (temperature * temperature);
+  const auto per_item = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1);
+  // A causal LM's padding positions predict nothing: they are left out of the mean.
+  if (attention_mask.defined() && per_item.dim() == 2 && attention_mask.sizes() == per_item.sizes()) {
+    const auto keep = attention_mask.to(per_item.scalar_type());
+    return (per_item * keep).sum() / keep.sum().clamp_min(1.0) * (temperature * temperature);
+  }
+  return per_item.mean() * (temperature * temperature);
 }
 
 void DistillationModifier::on_initialize(TrainState& state) {
@@ -66,7 +71,7 @@ void DistillationModifier::on_step(TrainState& state, const Event& event) {
     teacher_logits = hidden ? state.teacher->logits(*state.batch, teacher_hidden) : state.teacher->logits(*state.batch);
   }
   const double h = params_.hardness;
-  state.loss = h * kd_loss(state.logits, teacher_logits, params_.temperature) + (1.0 - h) * state.loss;
+  state.loss = h * kd_loss(state.logits, teacher_logits, params_.temperature, state.batch->attention_mask) + (1.0 - h) * state.loss;
   if (!hidden) return;
   if (state.hidden_states.front().sizes() != teacher_hidden.front().sizes())
     throw BadInput(location_ + ": hidden_state_gain: the student's hidden states " + c10::str(state.hidden_states.front().sizes()) +

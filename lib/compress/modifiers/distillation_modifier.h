@@ -13,8 +13,10 @@ class DistillationModifier : public Modifier {
  public:
   DistillationModifier(const recipe::DistillationParams& p, std::string location);
 
-  // The distillation loss alone, for tests: student and teacher logits [B, C].
-  static torch::Tensor kd_loss(const torch::Tensor& student, const torch::Tensor& teacher, double temperature);
+  // The distillation loss alone: student and teacher logits [B, C], or a causal LM's [B, T, vocab], whose
+  // positions `attention_mask` [B, T] (1 = token; undefined: all) selects for the mean.
+  static torch::Tensor kd_loss(const torch::Tensor& student, const torch::Tensor& teacher, double temperature,
+                               const torch::Tensor& attention_mask = {});
 
  protected:
   void on_initialize(TrainState& state) override;

@@ -77,7 +77,8 @@ void OutputDistillationModifier::on_step(TrainState& state, const Event& event) 
               params_.distill_scale * compare_hidden_states(state.hidden_states, teacher_hidden, pairs,
                                                             state.batch->attention_mask, comparison);
   if (params_.logits_scale > 0)
-    loss = loss + params_.logits_scale * DistillationModifier::kd_loss(state.logits, teacher_logits, params_.temperature);
+    loss = loss + params_.logits_scale * DistillationModifier::kd_loss(state.logits, teacher_logits, params_.temperature,
+                                                                                state.batch->attention_mask);
   state.loss = loss;
 }
 
