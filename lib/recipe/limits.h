@@ -18,6 +18,7 @@ constexpr int64_t kMaxCalibrationSteps = 1000000;  // num_calibration_steps
 constexpr int64_t kMaxBlockRows = 256;         // a block mask_type [r, 4]
 constexpr int64_t kMaxGroupSize = 64;          // M of an N:M mask_type
 constexpr size_t kMaxPatternLength = 1000;     // a params "re:<regex>" (std::regex recurses per character)
+constexpr size_t kMaxPatternDigits = 9;        // a number in one (std::regex reads {n,m} into an int unchecked)
 constexpr int kMaxNesting = 100;               // lists and mappings inside each other, in the file or a flag
 constexpr int64_t kMaxValues = 100000;         // values of a recipe or a flag once its aliases are expanded
 constexpr int64_t kMaxScheduleRows = 100001;   // rows `compress schedule` prints (100 000 epochs, step 1)

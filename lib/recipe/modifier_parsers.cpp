@@ -1,6 +1,7 @@
 #include "recipe/modifier_parsers.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -114,8 +115,22 @@ bool read_params(FieldReader& f, const std::string& key, std::vector<std::string
       ok = false;
       continue;
     }
+    // libstdc++ reads a quantifier's or back-reference's digits into an int without checking for overflow
+    // (undefined behaviour, found by fuzzing); no real pattern needs a number that long.
+    const std::string regex = p.substr(3);
+    size_t run = 0, longest = 0;
+    for (const char c : regex) {
+      run = std::isdigit(static_cast<unsigned char>(c)) ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    if (longest > kMaxPatternDigits) {
+      f.error(key, "params pattern '" + excerpt(p) + "' has a number of " + std::to_string(longest) + " digits; a regular "
+                   "expression's numbers may have at most " + std::to_string(kMaxPatternDigits));
+      ok = false;
+      continue;
+    }
     try {
-      std::regex(p.substr(3));
+      std::regex{regex};
     } catch (const std::regex_error& e) {
       f.error(key, "params pattern '" + excerpt(p) + "' is not a valid regular expression: " + e.what());
       ok = false;

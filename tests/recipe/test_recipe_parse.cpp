@@ -360,6 +360,11 @@ TEST_CASE("parse: error kinds, each with file:line:column", "[recipe][parse][err
         "r.yaml:6:23: update_frequency must be > 0 (epochs between updates) or -1, got 0");
   CHECK(error_of("modifiers:\n  - !GMPruningModifier\n    params: [\"re:fc[\"]\n    end_epoch: 2\n    final_sparsity: 0.5\n")
             .find("r.yaml:3:13: params pattern 're:fc[' is not a valid regular expression") == 0);
+  // A quantifier's number past an int is undefined behaviour inside std::regex (found by the recipe fuzzer);
+  // nine digits are allowed, ten are not.
+  CHECK(error_of("modifiers:\n  - !GMPruningModifier\n    params: [\"re:fc{1,0000000001}\"]\n    end_epoch: 2\n    final_sparsity: 0.5\n") ==
+        "r.yaml:3:13: params pattern 're:fc{1,0000000001}' has a number of 10 digits; a regular expression's numbers may have at most 9");
+  CHECK_NOTHROW(parse_recipe("modifiers:\n  - !GMPruningModifier\n    params: [\"re:fc123456789\"]\n    end_epoch: 2\n    final_sparsity: 0.5\n", "r.yaml"));
   CHECK(error_of(gmp + "    final_sparsity: 0.5\n    final_sparsity: 0.6\n") ==
         "r.yaml:6:5: 'final_sparsity' appears twice in !GMPruningModifier (first at line 5)");
   CHECK(error_of("modifiers: []\nnum_epochs: 3\nmodifiers: []\n") ==
