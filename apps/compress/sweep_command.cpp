@@ -23,6 +23,7 @@ struct SweepFlags {
   std::string sparsity;
   std::string masks;
   std::string int8 = "on";
+  std::string methods;
   int64_t seed = -1;
   OverrideFlags overrides;
 };
@@ -32,6 +33,18 @@ std::vector<bool> parse_int8(const std::string& text, std::vector<std::string>& 
   for (const auto& item : split_list(text)) {
     if (item != "on" && item != "off") errors.push_back("--int8: expected on, off or on,off; got '" + recipe::excerpt(item) + "'");
     else if (std::find(out.begin(), out.end(), item == "on") == out.end()) out.push_back(item == "on");
+  }
+  return out;
+}
+
+std::vector<std::string> parse_methods(const std::string& text, std::vector<std::string>& errors) {
+  static const std::vector<std::string> known = {"magnitude", "wanda", "sparsegpt"};
+  std::vector<std::string> out;
+  for (const auto& item : split_list(text)) {
+    if (std::find(known.begin(), known.end(), item) == known.end())
+      errors.push_back("--method: expected magnitude, wanda or sparsegpt; got '" + recipe::excerpt(item) + "'" +
+                       recipe::did_you_mean(item, known));
+    else if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
   }
   return out;
 }
@@ -46,6 +59,7 @@ pipeline::SweepAxes parse_axes(const SweepFlags& flags) {
   if (flags.sparsity.empty()) missing.push_back("sweep needs --sparsity, e.g. --sparsity 0.8,0.9,0.95");
   else axes.sparsities = parse_sparsities(flags.sparsity, "--sparsity", errors);
   axes.int8s = parse_int8(flags.int8, errors);
+  if (!flags.methods.empty()) axes.methods = parse_methods(flags.methods, errors);
   if (flags.recipe_file.empty()) missing.push_back("sweep needs --recipe FILE");
   if (flags.out_dir.empty()) missing.push_back("sweep needs --out DIR (each point is written to DIR/<point>/)");
   errors.insert(errors.end(), missing.begin(), missing.end());
@@ -84,12 +98,17 @@ Action register_sweep(CLI::App& sub, const CommonFlags& common) {
                      ") (e.g. block4,[4,4],2:4); N:M runs once at sparsity 1 - N/M")
       ->group(required);
   sub.add_option("--int8", flags->int8, "Train with quantization: on, off or on,off (default on)");
+  sub.add_option("--method", flags->methods,
+                 "One-shot methods, comma-separated: magnitude, wanda, sparsegpt, each put in the place of the recipe's one "
+                 "!SparseGPTModifier or !WandaPruningModifier (recipes written to DIR/recipes/)");
   sub.add_option("--seed", flags->seed, "Seed overriding train.seed at every point");
   add_override_flags(sub, flags->overrides);
   sub.footer(
       "Examples:\n"
       "  compress sweep --recipe recipes/fashion_cnn90_int8.yaml --sparsity 0.9,0.95 --mask block4,[4,4] --out sweeps/cnn\n"
       "  compress sweep --recipe recipes/bert90.yaml --sparsity 0.8,0.9 --mask block4,2:4 --int8 on,off --out sweeps/bert\n"
+      "  compress sweep --recipe recipes/llama_sparsegpt50.yaml --method magnitude,wanda,sparsegpt --sparsity 0.5,0.7 \\\n"
+      "      --mask unstructured,block4,2:4 --int8 off --out sweeps/llama\n"
       "Exit codes: 0 every point finished (a failed gate is in its report), 2 bad input, 3 a point failed.");
   return [flags, &common] { return run_sweep(*flags, common); };
 }

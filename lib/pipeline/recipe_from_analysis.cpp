@@ -7,23 +7,13 @@
 #include <variant>
 
 #include "core/errors.h"
+#include "pipeline/recipe_copy.h"
 #include "recipe/expression.h"
 #include "recipe/param_patterns.h"
 
 namespace sparrow::pipeline {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// A path the base recipe gives relative to its own folder, made relative to `out_dir`.
-std::string rebased(const std::string& path, const fs::path& base_dir, const fs::path& out_dir) {
-  if (fs::path(path).is_absolute()) return path;
-  const fs::path target = fs::absolute(base_dir / path).lexically_normal();
-  return target.lexically_relative(fs::absolute(out_dir).lexically_normal()).generic_string();
-}
-
-}  // namespace
 
 std::size_t rewritable_pruning_modifier(const recipe::Recipe& base, const std::string& flag,
                                         const std::vector<std::string>& analysed_masks) {
@@ -51,10 +41,7 @@ std::vector<std::string> selected_layers(const recipe::Recipe& base, std::size_t
 std::string recipe_from_allocation(const recipe::Recipe& base, std::size_t index, const Allocation& a,
                                    const fs::path& out_file, const std::string& written_from) {
   recipe::Recipe r = base;
-  const fs::path base_dir = base.file.parent_path(), out_dir = out_file.parent_path();
-  if (r.model.options.contains("from") && r.model.options["from"].is_string())
-    r.model.options["from"] = rebased(r.model.options["from"].get<std::string>(), base_dir, out_dir);
-  if (!r.teacher.checkpoint.empty()) r.teacher.checkpoint = rebased(r.teacher.checkpoint, base_dir, out_dir);
+  rebase_recipe_paths(r, out_file.parent_path());
 
   // One modifier per chosen sparsity, sparsest first, each with the original's schedule and mask.
   std::map<double, std::vector<std::string>, std::greater<>> groups;

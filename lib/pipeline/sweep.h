@@ -1,4 +1,4 @@
-// `compress sweep` as a library: a recipe once per point (mask x INT8 x sparsity), in sequence, each point
+// `compress sweep` as a library: a recipe once per point ([one-shot method x] mask x INT8 x sparsity), in sequence, each point
 // a normal `compress --recipe` run in DIR/<point>/. The sweep sets every magnitude pruning modifier's
 // final_sparsity and mask_type, and every one-shot pruning modifier's (SparseGPT, Wanda) sparsity and
 // mask_structure, by their --set paths, and without INT8 empties the modifier lists that hold
@@ -17,6 +17,10 @@ namespace sparrow::pipeline {
 
 // What the sweep varies, each list without repeats.
 struct SweepAxes {
+  // One-shot methods (magnitude, wanda, sparsegpt) put in the place of the recipe's one !SparseGPTModifier or
+  // !WandaPruningModifier, each (with each INT8 setting) as a recipe written to DIR/recipes/; empty: the recipe
+  // as it is.
+  std::vector<std::string> methods;
   std::vector<recipe::MaskKind> masks;
   std::vector<double> sparsities;  // in (0, 1); an N:M mask runs once, at 1 - N/M
   std::vector<bool> int8s;         // trained with quantization (QAT) or not
@@ -29,7 +33,7 @@ struct SweepOptions {
   SweepAxes axes;
 };
 
-// Runs every point not finished before and returns them all in plan order (mask x INT8 x sparsity), each
+// Runs every point not finished before and returns them all in plan order ([method x] mask x INT8 x sparsity), each
 // failed point with its error. BadInput before the first point runs when the recipe has nothing to sweep,
 // or refuses one of the points' settings; Interrupted stops the sweep (finished points stay, and a rerun
 // resumes). A point whose gate failed is finished: its report says so.

@@ -30,11 +30,14 @@ std::string number(const std::optional<double>& v) { return v ? fmt::format("{:.
 
 std::string int8_label(bool int8) { return int8 ? "on" : "off"; }
 
-// Rows (mask, int8) in the order the points first name them.
+// A row's name: the mask, after the method when the sweep put one in ("sparsegpt block4").
+std::string row_label(const SweepPoint& p) { return p.method.empty() ? p.mask : p.method + " " + p.mask; }
+
+// Rows (method and mask, int8) in the order the points first name them.
 std::vector<std::pair<std::string, bool>> series(const std::vector<SweepPoint>& points) {
   std::vector<std::pair<std::string, bool>> keys;
   for (const auto& p : points)
-    if (std::find(keys.begin(), keys.end(), std::make_pair(p.mask, p.int8)) == keys.end()) keys.emplace_back(p.mask, p.int8);
+    if (std::find(keys.begin(), keys.end(), std::make_pair(row_label(p), p.int8)) == keys.end()) keys.emplace_back(row_label(p), p.int8);
   return keys;
 }
 
@@ -76,7 +79,7 @@ Table grid_table(const std::vector<SweepPoint>& points) {
     std::vector<std::string> row = {key.first, int8_label(key.second)};
     for (const double s : sparsities) {
       const auto it = std::find_if(points.begin(), points.end(), [&](const SweepPoint& p) {
-        return p.mask == key.first && p.int8 == key.second && p.sparsity == s;
+        return row_label(p) == key.first && p.int8 == key.second && p.sparsity == s;
       });
       if (it == points.end()) row.emplace_back();
       else if (!it->done) row.emplace_back("failed");
@@ -143,6 +146,7 @@ nlohmann::json sweep_json(const std::string& recipe, const std::vector<SweepPoin
               {"model_bytes", optional_json(p.model_bytes)},
               {"measured_sparsity", optional_json(p.measured_sparsity)},
               {"wall_seconds", optional_json(p.wall_seconds)}};
+    if (!p.method.empty()) j["method"] = p.method;
     if (!p.done) j["error"] = p.error;
     list.push_back(j);
   }
@@ -178,7 +182,7 @@ std::string sweep_svg(const std::vector<SweepPoint>& points) {
   double x_max = 1, y_min = std::numeric_limits<double>::infinity(), y_max = -y_min;
   for (const auto& p : points) {
     if (!p.done || !figure(p) || !p.speedup) continue;
-    plotted[{p.mask, p.int8}].push_back(&p);
+    plotted[{row_label(p), p.int8}].push_back(&p);
     x_max = std::max(x_max, *p.speedup);
     y_min = std::min(y_min, *figure(p));
     y_max = std::max(y_max, *figure(p));

@@ -14,6 +14,7 @@ namespace sparrow::pipeline {
 
 struct SweepPoint {
   std::string name;      // its folder inside the sweep's output folder
+  std::string method;    // the one-shot method put in the recipe (--method); empty: the recipe's own
   std::string mask;      // canonical mask name: unstructured, block4, [2,4], 2:4
   double sparsity = 0;   // the target (final_sparsity)
   bool int8 = true;      // trained with quantization (QAT) or not

@@ -39,6 +39,11 @@ TEST_CASE("compress sweep: bad flags and recipes exit 2 with their message, writ
         "(e.g. \"2:4\")\n");
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --int8 yes" + out) ==
         "error: --int8: expected on, off or on,off; got 'yes'\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --method wanda,magnitud" + out) ==
+        "error: --method: expected magnitude, wanda or sparsegpt; got 'magnitud' (did you mean 'magnitude'?)\n");
+  CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --method wanda" + out) ==
+        "error: --method: " + kRecipe + " has 0 !SparseGPTModifier or !WandaPruningModifier; the sweep puts each method "
+        "in the place of exactly one\n");
   CHECK(error_of("--recipe " + kRecipe + " --sparsity 0.9 --mask block4 --set train.epoch=3" + out) ==
         "error: --set train.epoch=3: unknown field 'epoch' in train (did you mean 'epochs'?)\n");
 

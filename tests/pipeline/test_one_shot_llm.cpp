@@ -202,3 +202,55 @@ oneshot_stage:
   CHECK_THAT(read_file(dir / "sweep" / "sweep.md"), Catch::Contains("ppl "));
   fs::remove_all(dir);
 }
+
+TEST_CASE("compress sweep --method puts each one-shot method in the recipe's place, with and without INT8",
+          "[one_shot][causal_lm][sweep]") {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_one_shot_methods_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const fs::path texts = write_texts(dir);
+  write_file_atomic(dir / "gpt.yaml", std::string(kModel) + "data: {dataset: text, path: " + texts.string() +
+                                          ", validation_fraction: 0.25, test_fraction: 0.125}\n" + R"(train: {epochs: 0, batch_size: 4, seed: 0}
+oneshot_stage:
+  obcq_modifiers:
+    SparseGPTModifier: {sparsity: 0.1, num_calibration_samples: 8, block_size: 16, quantize: true}
+    QuantizationModifier: {num_calibration_steps: 2}
+)");
+  pipeline::SweepOptions options;
+  options.job.recipe_file = (dir / "gpt.yaml").string();
+  options.job.out_dir = (dir / "sweep").string();
+  options.axes.methods = {"magnitude", "sparsegpt"};
+  options.axes.masks = {recipe::MaskKind::parse("block4")};
+  options.axes.sparsities = {0.5};
+  options.axes.int8s = {true, false};
+  const auto points = pipeline::run_sweep(options);
+  const std::vector<std::string> names = {"magnitude_block4_s0.5_int8", "magnitude_block4_s0.5_noqat",
+                                          "sparsegpt_block4_s0.5_int8", "sparsegpt_block4_s0.5_noqat"};
+  REQUIRE(points.size() == names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& p = points[i];
+    INFO(p.name << ": " << p.error);
+    CHECK(p.name == names[i]);
+    REQUIRE(p.done);
+    CHECK(p.method == (i < 2 ? "magnitude" : "sparsegpt"));
+    const std::string resolved = read_file(dir / "sweep" / p.name / "recipe.resolved.yaml");
+    CHECK(resolved.find(i < 2 ? "!MagnitudePruningModifier" : "!SparseGPTModifier") != std::string::npos);
+    CHECK((resolved.find("!QuantizationModifier") != std::string::npos) == p.int8);
+    if (i >= 2) CHECK(resolved.find(p.int8 ? "quantize: true" : "quantize: false") != std::string::npos);
+    const auto report = nlohmann::json::parse(read_file(dir / "sweep" / p.name / "report.json"));
+    CHECK(report["compressed"]["quantized"].get<bool>() == p.int8);
+    for (const auto& layer : report["layers"]) CHECK(layer["mask"] == "block4");
+    CHECK(p.measured_sparsity.value() == Approx(0.5).margin(0.02));
+  }
+  // The method recipes the points ran, written once.
+  for (const char* file : {"magnitude_int8.yaml", "magnitude_noqat.yaml", "sparsegpt_int8.yaml", "sparsegpt_noqat.yaml"})
+    CHECK(fs::is_regular_file(dir / "sweep" / "recipes" / file));
+  CHECK_THAT(read_file(dir / "sweep" / "sweep.md"), Catch::Contains("| sparsegpt block4 | on | ppl "));
+  // A recipe with no one-shot modifier to replace is refused before anything is written.
+  write_file_atomic(dir / "none.yaml", std::string(kModel) + "train: {epochs: 0}\n");
+  options.job.recipe_file = (dir / "none.yaml").string();
+  options.job.out_dir = (dir / "sweep2").string();
+  options.axes.int8s = {false};
+  CHECK_THROWS_WITH(pipeline::run_sweep(options), Contains("--method: ") && Contains("has 0 !SparseGPTModifier or !WandaPruningModifier"));
+  CHECK_FALSE(fs::exists(dir / "sweep2"));
+  fs::remove_all(dir);
+}
