@@ -58,6 +58,19 @@ std::vector<int64_t> zero_blocks_per_row(const fs::path& checkpoint, const std::
   return out;
 }
 
+// A one-shot recipe over write_texts(dir) whose oneshot_stage holds `modifiers` (mapping form, indented), and
+// sweep options that run it into dir/sweep.
+pipeline::SweepOptions one_shot_sweep(const fs::path& dir, const std::string& modifiers) {
+  const fs::path texts = write_texts(dir);
+  write_file_atomic(dir / "gpt.yaml", std::string(kModel) + "data: {dataset: text, path: " + texts.string() +
+                                          ", validation_fraction: 0.25, test_fraction: 0.125}\n"
+                                          "train: {epochs: 0, batch_size: 4, seed: 0}\noneshot_stage:\n  obcq_modifiers:\n" + modifiers);
+  pipeline::SweepOptions options;
+  options.job.recipe_file = (dir / "gpt.yaml").string();
+  options.job.out_dir = (dir / "sweep").string();
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("one-shot SparseGPT and Wanda prune a tiny Llama through the pipeline", "[one_shot][causal_lm]") {
@@ -172,16 +185,7 @@ TEST_CASE("one shot, then SquareHead fine-tuning with the masks held, in one rec
 TEST_CASE("compress sweep sets a one-shot modifier's sparsity and mask_structure and reports perplexity", "[one_shot][causal_lm][sweep]") {
   const fs::path dir = fs::temp_directory_path() / ("sparrow_one_shot_sweep_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  const fs::path texts = write_texts(dir);
-  write_file_atomic(dir / "gpt.yaml", std::string(kModel) + "data: {dataset: text, path: " + texts.string() +
-                                          ", validation_fraction: 0.25, test_fraction: 0.125}\n" + R"(train: {epochs: 0, batch_size: 4, seed: 0}
-oneshot_stage:
-  obcq_modifiers:
-    SparseGPTModifier: {sparsity: 0.1, mask_structure: "0:0", num_calibration_samples: 8, block_size: 16}
-)");
-  pipeline::SweepOptions options;
-  options.job.recipe_file = (dir / "gpt.yaml").string();
-  options.job.out_dir = (dir / "sweep").string();
+  auto options = one_shot_sweep(dir, "    SparseGPTModifier: {sparsity: 0.1, mask_structure: \"0:0\", num_calibration_samples: 8, block_size: 16}\n");
   options.axes.masks = {recipe::MaskKind::parse("block4"), recipe::MaskKind::parse("2:4")};
   options.axes.sparsities = {0.75};
   options.axes.int8s = {false};
@@ -207,17 +211,8 @@ TEST_CASE("compress sweep --method puts each one-shot method in the recipe's pla
           "[one_shot][causal_lm][sweep]") {
   const fs::path dir = fs::temp_directory_path() / ("sparrow_one_shot_methods_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  const fs::path texts = write_texts(dir);
-  write_file_atomic(dir / "gpt.yaml", std::string(kModel) + "data: {dataset: text, path: " + texts.string() +
-                                          ", validation_fraction: 0.25, test_fraction: 0.125}\n" + R"(train: {epochs: 0, batch_size: 4, seed: 0}
-oneshot_stage:
-  obcq_modifiers:
-    SparseGPTModifier: {sparsity: 0.1, num_calibration_samples: 8, block_size: 16, quantize: true}
-    QuantizationModifier: {num_calibration_steps: 2}
-)");
-  pipeline::SweepOptions options;
-  options.job.recipe_file = (dir / "gpt.yaml").string();
-  options.job.out_dir = (dir / "sweep").string();
+  auto options = one_shot_sweep(dir, "    SparseGPTModifier: {sparsity: 0.1, num_calibration_samples: 8, block_size: 16, quantize: true}\n"
+                                     "    QuantizationModifier: {num_calibration_steps: 2}\n");
   options.axes.methods = {"magnitude", "sparsegpt"};
   options.axes.masks = {recipe::MaskKind::parse("block4")};
   options.axes.sparsities = {0.5};
