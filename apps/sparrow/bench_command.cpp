@@ -116,12 +116,6 @@ void print_profile(const nlohmann::json& profile, const std::string& title = "ti
                              100 * row["fraction"].get<double>());
 }
 
-// The greedy next token after a decoder's logits [1, T, vocab].
-std::int64_t greedy_token(const engine::OutputView& logits) {
-  const float* last = logits.data + (logits.shape[1] - 1) * logits.shape[2];
-  return std::max_element(last, last + logits.shape[2]) - last;
-}
-
 // A causal LM, timed in two parts: the prefill of --prompt-tokens random ids, and --gen-tokens decoding steps
 // after it (each feeding back the greedy token; every repetition rewinds the cache to the prompt, so all of them
 // do the same work). Tokens per second are from the medians. With --compare, each part is an interleaved
@@ -137,11 +131,11 @@ int bench_decoder(const BenchFlags& flags, const std::shared_ptr<const engine::M
   std::vector<std::int64_t> prompt(flags.prompt_tokens);
   for (auto& id : prompt) id = token(rng);
   std::int64_t first = 0;  // the prompt's greedy next token
-  const auto run_prefill = [&] { first = greedy_token(decoder.prefill(prompt)); };
+  const auto run_prefill = [&] { first = engine::greedy_token(decoder.prefill(prompt)); };
   const auto run_decode = [&] {
     decoder.rewind(flags.prompt_tokens);
     std::int64_t next = first;
-    for (std::size_t t = 0; t < flags.gen_tokens; ++t) next = greedy_token(decoder.decode(next));
+    for (std::size_t t = 0; t < flags.gen_tokens; ++t) next = engine::greedy_token(decoder.decode(next));
   };
   const std::size_t threads = decoder.engine().threads();
   const std::size_t baseline_count = flags.fp32_baseline_only ? 1 : kBaselineSides.size();

@@ -1,5 +1,6 @@
 #include "engine/decoder.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/errors.h"
@@ -54,6 +55,11 @@ OutputView Decoder::run(const std::vector<std::int64_t>& tokens) {
   auto out = engine_.run(1, tokens.size(), {tokens.data()}, &cache_);
   cache_.length += tokens.size();
   return out.front();
+}
+
+std::int64_t greedy_token(const OutputView& logits) {
+  const float* last = logits.data + (logits.shape[1] - 1) * logits.shape[2];
+  return std::max_element(last, last + logits.shape[2]) - last;
 }
 
 }  // namespace sparrow::engine

@@ -48,4 +48,7 @@ class Decoder {
   std::size_t vocab_size_ = 0;
 };
 
+// The greedy next token after a decoder's logits [1, T, vocab]: the first largest logit of the last position.
+std::int64_t greedy_token(const OutputView& logits);
+
 }  // namespace sparrow::engine

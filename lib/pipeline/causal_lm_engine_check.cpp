@@ -18,12 +18,6 @@ namespace {
 
 constexpr std::size_t kRounds = 5;
 
-// The greedy next token after the engine's logits [1, T, vocab].
-std::int64_t greedy_token(const engine::OutputView& logits) {
-  const float* last = logits.data + (logits.shape[1] - 1) * logits.shape[2];
-  return std::max_element(last, last + logits.shape[2]) - last;
-}
-
 // -log p(next | position t) from logits row t, in double.
 double nll(const float* row, std::size_t vocab, std::int64_t next) {
   const float top = *std::max_element(row, row + vocab);
@@ -69,11 +63,11 @@ void add_causal_lm_engine_check(nlohmann::json& report, const std::filesystem::p
   const std::size_t gen_tokens = context - prompt_tokens >= context / 2 ? context / 2 : context - prompt_tokens;
   const std::vector<std::int64_t> prompt(first.data_ptr<std::int64_t>(), first.data_ptr<std::int64_t>() + prompt_tokens);
   std::int64_t first_token = 0;
-  const auto engine_prefill = [&] { first_token = greedy_token(decoder.prefill(prompt)); };
+  const auto engine_prefill = [&] { first_token = engine::greedy_token(decoder.prefill(prompt)); };
   const auto engine_decode = [&] {
     decoder.rewind(prompt_tokens);
     std::int64_t next = first_token;
-    for (std::size_t t = 0; t < gen_tokens; ++t) next = greedy_token(decoder.decode(next));
+    for (std::size_t t = 0; t < gen_tokens; ++t) next = engine::greedy_token(decoder.decode(next));
   };
 
   std::shared_ptr<models::Classifier> fresh;
