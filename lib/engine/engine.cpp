@@ -135,6 +135,8 @@ std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const st
                      p.elements(op.output) * type_size(values[op.output].type),
                      p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_};
     args.cache = cache;
+    args.in_channels_last = p.channels_last[op.inputs[0]];
+    args.out_channels_last = p.channels_last[op.output];
     if (p.input_panels[i]) args.input_panels = base + p.offsets[op.inputs[0]];
     if (p.panels_from[i] != i) args.input_panels = base + p.scratch[p.panels_from[i]];
     if (p.output_panels[i]) args.output_panels = &*p.output_panels[i];

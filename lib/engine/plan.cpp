@@ -1,6 +1,7 @@
 #include "engine/plan.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -12,8 +13,7 @@ namespace sparrow::engine {
 
 namespace {
 
-constexpr std::size_t kAlign = 64;
-std::size_t aligned(std::size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+std::size_t aligned(std::size_t bytes) { return arena_aligned(bytes); }
 
 std::size_t product(const std::vector<std::size_t>& s, std::size_t from = 0) {
   std::size_t p = 1;
@@ -51,6 +51,32 @@ class Arena {
   std::size_t peak_ = 0;
 };
 
+// The values a conv2d writes channels-last, the layout its GEMM produces: then no transpose follows it, and the
+// ops reading it gather channels-contiguous pixels. A conv2d output qualifies when every op reading it, and,
+// through relu and max pooling, every op reading theirs, is a conv2d, relu, max pooling or flatten from dim 1,
+// and none is a graph output. Every other value keeps the graph's layout.
+std::vector<bool> channels_last_values(const Model& model) {
+  const auto& ops = model.ops();
+  const auto& outputs = model.outputs();
+  const std::function<bool(std::size_t)> readers_take_it = [&](std::size_t v) {
+    if (std::find(outputs.begin(), outputs.end(), v) != outputs.end()) return false;
+    for (const Op& r : ops) {
+      if (r.folded || std::find(r.inputs.begin(), r.inputs.end(), v) == r.inputs.end()) continue;
+      const bool ok = r.kind == OpKind::conv2d || (r.kind == OpKind::flatten && r.start_dim == 1) ||
+                      ((r.kind == OpKind::relu || r.kind == OpKind::max_pool) && readers_take_it(r.output));
+      if (!ok) return false;
+    }
+    return true;
+  };
+  std::vector<bool> last(model.values().size(), false);
+  for (const Op& op : ops) {
+    if (op.folded) continue;
+    if (op.kind == OpKind::conv2d) last[op.output] = readers_take_it(op.output);
+    if (op.kind == OpKind::relu || op.kind == OpKind::max_pool) last[op.output] = last[op.inputs[0]];
+  }
+  return last;
+}
+
 }  // namespace
 
 std::size_t Plan::elements(std::size_t value) const { return product(shapes[value]); }
@@ -68,6 +94,8 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   plan.panels_from.resize(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) plan.panels_from[i] = i;
   const std::string src = model.file().source();
+  // Values kept for reading after a run (keep_values) stay in the graph's layout.
+  plan.channels_last = keep_values ? std::vector<bool>(values.size(), false) : channels_last_values(model);
 
   for (const auto& in : model.inputs()) {
     std::vector<std::size_t> shape;
@@ -108,8 +136,12 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         if (x[2] + 2 * op.pad < op.kernel || x[3] + 2 * op.pad < op.kernel) fail("input " + shape_text(x) + " is smaller than the kernel");
         const std::size_t oh = (x[2] + 2 * op.pad - op.kernel) / op.stride + 1, ow = (x[3] + 2 * op.pad - op.kernel) / op.stride + 1;
         y = {x[0], w.n, oh, ow};
+        // op_linear.cpp's conv2d: the GEMM's output when it is transposed to NCHW, then the FP32 columns or the
+        // quantized padded images and the activation panels.
         const std::size_t pixels = x[0] * oh * ow;
-        scratch = aligned(pixels * w.k * 4) + aligned(pixels * w.n * 4);
+        if (!plan.channels_last[op.output]) scratch += aligned(pixels * w.n * 4);
+        if (w.format == format::WeightFormat::fp32) scratch += aligned(pixels * w.k * 4);
+        else scratch += aligned(x[0] * x[1] * (x[2] + 2 * op.pad) * (x[3] + 2 * op.pad));
         if (w.format == format::WeightFormat::sparse_int8) scratch += kernels::panels_bytes(pixels, w.k, mr.sparse);
         if (w.format == format::WeightFormat::dense_int8) scratch += kernels::panels_bytes(pixels, w.k, mr.dense);
         break;

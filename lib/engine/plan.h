@@ -13,12 +13,16 @@
 namespace sparrow::engine {
 
 inline constexpr std::size_t kNoBuffer = static_cast<std::size_t>(-1);
+// Every buffer in the arena, and every area an op carves out of its scratch, starts 64-byte aligned.
+inline std::size_t arena_aligned(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 struct Plan {
   std::size_t batch = 0;
   std::size_t seq = 0;
   std::vector<std::vector<std::size_t>> shapes;  // per value
   std::vector<std::size_t> offsets;              // per value: byte offset in the arena, or kNoBuffer
+  // Per value: stored [B][H][W][C] instead of the graph's [B][C][H][W] (channels_last_values in plan.cpp).
+  std::vector<bool> channels_last;
   std::vector<std::size_t> scratch;              // per op: byte offset of its scratch space, or kNoBuffer
   std::vector<std::size_t> scratch_bytes;        // per op
   // Per op: the op whose scratch already holds this INT8 linear's input panels (the same input value quantized

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
+
+#include "engine/kernels/thread_pool.h"
 
 namespace sparrow::kernels {
 
@@ -71,21 +74,65 @@ void add_f32(const float* a, const float* b, std::size_t count, float* y) {
 }
 
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
-  const std::size_t oh = s.out_h(), ow = s.out_w(), patch = s.patch();
+  const std::size_t oh = s.out_h(), ow = s.out_w(), cs = s.channel_step(), rs = s.row_step(), xs = s.column_step();
   for (std::size_t oy = 0; oy < oh; ++oy) {
     for (std::size_t ox = 0; ox < ow; ++ox) {
-      float* col = cols + (oy * ow + ox) * patch;
+      float* col = cols + (oy * ow + ox) * s.patch();
       for (std::size_t c = 0; c < s.channels; ++c) {
         for (std::size_t ky = 0; ky < s.kernel_h; ++ky) {
           for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
             // Unsigned wrap-around turns a negative coordinate into a huge one: one bounds check each.
             const std::size_t iy = oy * s.stride + ky - s.pad, ix = ox * s.stride + kx - s.pad;
-            *col++ = iy < s.height && ix < s.width ? x[(c * s.height + iy) * s.width + ix] : 0.0f;
+            *col++ = iy < s.height && ix < s.width ? x[c * cs + iy * rs + ix * xs] : 0.0f;
           }
         }
       }
     }
   }
+}
+
+void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
+                         std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
+  const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad, image = s.channels * s.height * s.width;
+  const std::size_t padded_image = s.padded_image_bytes();
+  parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t b = begin; b < end; ++b) {
+      std::uint8_t* dst = padded + b * padded_image;
+      std::memset(dst, q.zero_point, padded_image);
+      const float* src = x + b * image;
+      for (std::size_t c = 0; c < s.channels; ++c) {
+        for (std::size_t iy = 0; iy < s.height; ++iy) {
+          std::uint8_t* row = dst + (c * ph + iy + s.pad) * pw + s.pad;
+          if (!s.channels_last) {
+            qu8_quantize_f32(src + (c * s.height + iy) * s.width, s.width, q, row);
+            continue;
+          }
+          const float* in = src + iy * s.row_step() + c;
+          for (std::size_t ix = 0; ix < s.width; ++ix) row[ix] = quant::quantize_activation(in[ix * s.channels], q);
+        }
+      }
+    }
+  });
+  const std::size_t ow = s.out_w(), pixels = s.out_h() * ow, m = batch * pixels, k = s.patch();
+  const std::size_t groups = round_up_4(k) / 4, stride = panel_stride(k, mr);
+  parallel_for(pool, panel_count(m, mr), [&](std::size_t begin, std::size_t end) {
+    // One patch in im2col's order; its tail past k stays zero, as the panels' input padding must be.
+    std::vector<std::uint8_t> patch(groups * 4, 0);
+    for (std::size_t panel = begin; panel < end; ++panel) {
+      std::uint8_t* dst = out + panel * stride;
+      const std::size_t t0 = panel * mr, rows = std::min(mr, m - t0);
+      if (rows < mr) std::memset(dst, 0, stride);  // tokens past m, as qu8_pack_panels_f32 leaves them
+      for (std::size_t t = 0; t < rows; ++t) {
+        const std::size_t b = (t0 + t) / pixels, pixel = (t0 + t) % pixels, oy = pixel / ow, ox = pixel % ow;
+        const std::uint8_t* corner = padded + b * padded_image + oy * s.stride * pw + ox * s.stride;
+        std::uint8_t* p = patch.data();
+        for (std::size_t c = 0; c < s.channels; ++c)
+          for (std::size_t ky = 0; ky < s.kernel_h; ++ky, p += s.kernel_w)
+            std::copy_n(corner + (c * ph + ky) * pw, s.kernel_w, p);
+        for (std::size_t g = 0; g < groups; ++g) std::memcpy(dst + g * mr * 4 + t * 4, patch.data() + g * 4, 4);
+      }
+    }
+  });
 }
 
 // Padding positions are skipped, never taken as zeros.
@@ -102,6 +149,24 @@ void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
           }
         }
         y[(c * oh + oy) * ow + ox] = acc;
+      }
+    }
+  }
+}
+
+void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), channels = s.channels;
+  for (std::size_t oy = 0; oy < oh; ++oy) {
+    for (std::size_t ox = 0; ox < ow; ++ox) {
+      float* acc = y + (oy * ow + ox) * channels;
+      std::fill_n(acc, channels, -std::numeric_limits<float>::infinity());
+      for (std::size_t ky = 0; ky < s.kernel; ++ky) {
+        for (std::size_t kx = 0; kx < s.kernel; ++kx) {
+          const std::size_t iy = oy * s.stride + ky - s.pad, ix = ox * s.stride + kx - s.pad;
+          if (iy >= s.height || ix >= s.width) continue;
+          const float* in = x + (iy * s.width + ix) * channels;
+          for (std::size_t c = 0; c < channels; ++c) acc[c] = acc[c] < in[c] ? in[c] : acc[c];
+        }
       }
     }
   }

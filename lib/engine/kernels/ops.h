@@ -84,14 +84,29 @@ void causal_attention_f32(const float* q, std::size_t ldq, std::size_t rows, std
                           std::size_t ldo, const ExpMinusMaxSumKernel& softmax = exp_minus_max_sum_kernel());
 
 struct Conv2dShape {
-  std::size_t channels = 0, height = 0, width = 0;  // input, NCHW, one image
+  std::size_t channels = 0, height = 0, width = 0;  // input, one image
   std::size_t kernel_h = 1, kernel_w = 1, stride = 1, pad = 0;
+  // The input is stored [H][W][C] (how the engine keeps the activations between convolutions), else [C][H][W].
+  bool channels_last = false;
   std::size_t out_h() const { return (height + 2 * pad - kernel_h) / stride + 1; }
   std::size_t out_w() const { return (width + 2 * pad - kernel_w) / stride + 1; }
   std::size_t patch() const { return channels * kernel_h * kernel_w; }
+  // Element strides of the input: from one channel, row and column to the next.
+  std::size_t channel_step() const { return channels_last ? 1 : height * width; }
+  std::size_t row_step() const { return channels_last ? width * channels : width; }
+  std::size_t column_step() const { return channels_last ? channels : 1; }
+  // Bytes of one image quantized with its zero-point border, [C][H + 2 pad][W + 2 pad].
+  std::size_t padded_image_bytes() const { return channels * (height + 2 * pad) * (width + 2 * pad); }
 };
 // cols[(oy*out_w + ox)][c*kh*kw + ky*kw + kx] = x[c][oy*stride + ky - pad][ox*stride + kx - pad] (0 outside).
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols);
+// The INT8 convolution's input, what im2col then qu8_pack_panels_f32 would give, without the FP32 columns:
+// the `batch` images of x (consecutive, in s's layout) are each quantized once into `padded`
+// (batch * s.padded_image_bytes() bytes), whose border holds the zero point (what a zero input quantizes to),
+// and every output pixel's patch is gathered from there, byte by byte in im2col's order, into the GEMM's
+// activation panels (out: panels_bytes(batch * out_h * out_w, s.patch(), mr) bytes).
+void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
+                         std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool = nullptr);
 
 struct Pool2dShape {
   std::size_t channels = 0, height = 0, width = 0;
@@ -99,7 +114,9 @@ struct Pool2dShape {
   std::size_t out_h() const { return (height + 2 * pad - kernel) / stride + 1; }
   std::size_t out_w() const { return (width + 2 * pad - kernel) / stride + 1; }
 };
-// Max pooling of one NCHW image; padding never wins.
+// Max pooling of one image, [C][H][W] or [H][W][C] (channels innermost: each window position is one
+// contiguous run the compiler vectorizes); padding never wins.
 void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
+void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y);
 
 }  // namespace sparrow::kernels

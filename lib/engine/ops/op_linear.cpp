@@ -1,15 +1,23 @@
 // Linear and conv2d. INT8 layers quantize their FP32 input straight into the micro-kernel's activation
 // panels, run the sparse or dense INT8 GEMM and the fused FP32 epilogue; FP32 layers run the FP32 GEMM.
-// Conv2d is im2col of the whole batch, one GEMM, then a transpose to NCHW.
+// Conv2d is one GEMM over the whole batch's patches: an INT8 layer gathers them as UINT8 straight into its
+// activation panels, an FP32 one through im2col. The GEMM's output is [B][H][W][C]: the op's own output when the
+// plan keeps it channels-last (Plan::channels_last), else transposed to NCHW.
 #include "engine/kernels/linear.h"
 #include "engine/kernels/ops.h"
 #include "engine/ops/ops.h"
+#include "engine/plan.h"
 
 namespace sparrow::engine::ops {
 
 namespace {
 
 using format::WeightFormat;
+
+// The panel height an INT8 layer's GEMM over m tokens reads its input panels with (the kernel gemm picks).
+std::size_t panel_height(const LinearWeights& w, std::size_t m) {
+  return w.format == WeightFormat::sparse_int8 ? kernels::sparse_kernel(w.sparse.rows, m).mr : kernels::dense_kernel(m).mr;
+}
 
 // y[m][n] = x[m][k] . W^T + b (then the activation folded in, if any), any weight format. INT8 layers read their
 // input panels from `packed` when set, else quantize-and-pack x into `scratch`; with `y_panels` set they write
@@ -41,7 +49,7 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
     // The layer's tile height and the token count pick the kernel (kernels::sparse_kernel): every panel kernel
     // of an ISA has spmm-b4's MR, the panel height the plan sized the scratch for; one token of a 1x4-block
     // layer (decoding) may run the one-token kernel on a one-row panel, as the plan's panel heights say too.
-    const kernels::SpmmB4Kernel& kernel = kernels::sparse_kernel(w.sparse.rows, m);
+    const kernels::SpmmB4Kernel& kernel = kernels::sparse_kernel(w.sparse.rows, m);  // panel_height's choice
     if (y_panels != nullptr) {
       kernels::qu8_qu8_qc8w_spmm_b4_panels(panels(kernel.mr), m, w.sparse, p, static_cast<std::uint8_t*>(y), pool, kernel);
     } else if (op.requantize) {
@@ -70,6 +78,7 @@ void linear(const OpArgs& a) {
 
 void conv2d(const OpArgs& a) {
   const Op& op = a.op;
+  const LinearWeights& w = *op.weights;
   const auto& x = *a.in_shape[0];
   const auto& y = *a.out_shape;
   kernels::Conv2dShape s;
@@ -79,15 +88,30 @@ void conv2d(const OpArgs& a) {
   s.kernel_h = s.kernel_w = op.kernel;
   s.stride = op.stride;
   s.pad = op.pad;
-  const std::size_t batch = x[0], pixels = y[2] * y[3], n = op.weights->n, patch = s.patch();
-  const std::size_t image = s.channels * s.height * s.width;
-  float* cols = reinterpret_cast<float*>(a.scratch);
-  float* out = cols + (pixels * batch * patch + 15) / 16 * 16;
-  std::uint8_t* panels = reinterpret_cast<std::uint8_t*>(out + (pixels * batch * n + 15) / 16 * 16);
-  kernels::parallel_for(a.pool, batch, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t b = begin; b < end; ++b) kernels::im2col_f32(a.in_f32(0) + b * image, s, cols + b * pixels * patch);
-  });
-  gemm(op, cols, batch * pixels, out, panels, nullptr, nullptr, a.pool);
+  s.channels_last = a.in_channels_last;
+  const std::size_t batch = x[0], pixels = y[2] * y[3], m = batch * pixels, n = w.n;
+  // The scratch areas, in the order and sizes plan.cpp gives them.
+  std::uint8_t* next = a.scratch;
+  const auto take = [&](std::size_t bytes) {
+    std::uint8_t* area = next;
+    next += arena_aligned(bytes);
+    return area;
+  };
+  float* out = a.out_channels_last ? a.out_f32() : reinterpret_cast<float*>(take(m * n * sizeof(float)));
+  if (w.format == WeightFormat::fp32) {
+    float* cols = reinterpret_cast<float*>(take(m * s.patch() * sizeof(float)));
+    const std::size_t image = s.channels * s.height * s.width;
+    kernels::parallel_for(a.pool, batch, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t b = begin; b < end; ++b) kernels::im2col_f32(a.in_f32(0) + b * image, s, cols + b * pixels * s.patch());
+    });
+    gemm(op, cols, m, out, nullptr, nullptr, nullptr, a.pool);
+  } else {
+    std::uint8_t* padded = take(batch * s.padded_image_bytes());
+    std::uint8_t* panels = next;
+    kernels::qu8_conv_panels_f32(a.in_f32(0), batch, s, {op.scale, op.zero_point}, panel_height(w, m), padded, panels, a.pool);
+    gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool);
+  }
+  if (a.out_channels_last) return;
   float* dst = a.out_f32();
   kernels::parallel_for(a.pool, batch * n, [&](std::size_t begin, std::size_t end) {
     for (std::size_t bc = begin; bc < end; ++bc) {

@@ -1,5 +1,5 @@
-// Max pooling (NCHW), first-token pooling ([B, L, H] -> [B, H]) and flatten (a copy: buffers are planned
-// per value).
+// Max pooling (NCHW or channels-last), first-token pooling ([B, L, H] -> [B, H]) and flatten (a copy, as
+// buffers are planned per value; from channels-last, a transpose into the graph's NCHW order).
 #include <cstring>
 
 #include "engine/kernels/ops.h"
@@ -17,7 +17,12 @@ void max_pool(const OpArgs& a) {
   s.stride = a.op.stride;
   const std::size_t in_image = x[1] * x[2] * x[3], out_image = a.out_elements() / x[0];
   kernels::parallel_for(a.pool, x[0], [&](std::size_t begin, std::size_t end) {
-    for (std::size_t b = begin; b < end; ++b) kernels::max_pool2d_f32(a.in_f32(0) + b * in_image, s, a.out_f32() + b * out_image);
+    for (std::size_t b = begin; b < end; ++b) {
+      const float* in = a.in_f32(0) + b * in_image;
+      float* out = a.out_f32() + b * out_image;
+      if (a.in_channels_last) kernels::max_pool2d_nhwc_f32(in, s, out);
+      else kernels::max_pool2d_f32(in, s, out);
+    }
   });
 }
 
@@ -27,7 +32,19 @@ void first_token(const OpArgs& a) {
 }
 
 void flatten(const OpArgs& a) {
-  std::memcpy(a.out, a.in[0], a.out_bytes);
+  if (!a.in_channels_last) {
+    std::memcpy(a.out, a.in[0], a.out_bytes);
+    return;
+  }
+  // The layer after it was trained on PyTorch's flatten of [C][H][W].
+  const auto& x = *a.in_shape[0];
+  const std::size_t channels = x[1], pixels = x[2] * x[3];
+  for (std::size_t b = 0; b < x[0]; ++b) {
+    const float* in = a.in_f32(0) + b * pixels * channels;
+    float* out = a.out_f32() + b * pixels * channels;
+    for (std::size_t p = 0; p < pixels; ++p)
+      for (std::size_t c = 0; c < channels; ++c) out[c * pixels + p] = in[p * channels + c];
+  }
 }
 
 }  // namespace sparrow::engine::ops

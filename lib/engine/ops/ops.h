@@ -29,6 +29,9 @@ struct OpArgs {
   // A causal LM's KV cache (null when the graph runs without one): rotary and causal_attention take the
   // positions after its `length` tokens, and causal_attention writes its keys and values there.
   KvCache* cache = nullptr;
+  // Input 0 and the output are stored [B][H][W][C], not as their [B][C][H][W] shapes say (Plan::channels_last).
+  bool in_channels_last = false;
+  bool out_channels_last = false;
 
   const float* in_f32(std::size_t i) const { return static_cast<const float*>(in[i]); }
   float* out_f32() const { return static_cast<float*>(out); }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -107,6 +108,97 @@ TEST_CASE("im2col then a plain matrix product is the direct convolution", "[kern
         INFO("o " << o << " oy " << oy << " ox " << ox);
         REQUIRE(close(via_cols, direct, 1e-12, 1e-12));
       }
+}
+
+// [C][H][W] -> [H][W][C], one image.
+std::vector<float> to_channels_last(const std::vector<float>& x, std::size_t c, std::size_t h, std::size_t w) {
+  std::vector<float> y(x.size());
+  for (std::size_t ci = 0; ci < c; ++ci)
+    for (std::size_t i = 0; i < h * w; ++i) y[i * c + ci] = x[ci * h * w + i];
+  return y;
+}
+
+TEST_CASE("im2col reads a channels-last image as it reads the same image in NCHW", "[kernels][ops]") {
+  Rng rng(11);
+  sk::Conv2dShape s;
+  s.channels = 5;
+  s.height = 7;
+  s.width = 6;
+  s.kernel_h = s.kernel_w = 3;
+  s.stride = 2;
+  s.pad = 1;
+  const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
+  std::vector<float> nchw(s.out_h() * s.out_w() * s.patch(), -99.0f), nhwc(nchw.size(), -98.0f);
+  sk::im2col_f32(x.data(), s, nchw.data());
+  s.channels_last = true;
+  sk::im2col_f32(to_channels_last(x, s.channels, s.height, s.width).data(), s, nhwc.data());
+  REQUIRE(nhwc == nchw);
+}
+
+// The INT8 convolution's panels against their definition, written out here: token t = (image, oy, ox) holds
+// input i = (c, ky, kx) of its patch, quantized, the zero point where the patch leaves the image, at byte
+// (t / mr) * panel + (i / 4) * mr * 4 + (t % mr) * 4 + i % 4; zeros past the patch and past the last token.
+TEST_CASE("INT8 convolution panels hold each quantized patch where the GEMM reads it", "[kernels][ops]") {
+  Rng rng(12);
+  struct Case {
+    std::size_t channels, height, width, kernel, stride, pad, batch, mr;
+  };
+  for (const Case c : {Case{1, 28, 28, 3, 1, 1, 2, 16}, Case{3, 9, 7, 3, 2, 1, 3, 8}, Case{5, 6, 5, 2, 1, 0, 2, 16},
+                       Case{16, 5, 5, 1, 1, 0, 1, 4}, Case{7, 4, 6, 3, 3, 2, 2, 16}}) {
+    for (const bool channels_last : {false, true}) {
+      sk::Conv2dShape s;
+      s.channels = c.channels;
+      s.height = c.height;
+      s.width = c.width;
+      s.kernel_h = s.kernel_w = c.kernel;
+      s.stride = c.stride;
+      s.pad = c.pad;
+      s.channels_last = channels_last;
+      INFO("channels " << c.channels << " image " << c.height << "x" << c.width << " kernel " << c.kernel << " stride "
+                       << c.stride << " pad " << c.pad << " mr " << c.mr << " channels_last " << channels_last);
+      const std::size_t image = c.channels * c.height * c.width, pixels = s.out_h() * s.out_w(), m = c.batch * pixels;
+      const std::size_t k = s.patch(), k4 = (k + 3) / 4 * 4, panel = k4 * c.mr, panels = (m + c.mr - 1) / c.mr;
+      const sparrow::quant::ActivationParams q{0.02f, 100};
+      const auto x = random_vector(rng, c.batch * image, -2.5f, 3.0f);  // some values clamp at 0 and 255
+      std::vector<float> stored(x.size());
+      for (std::size_t b = 0; b < c.batch; ++b) {
+        const std::vector<float> one(x.begin() + long(b * image), x.begin() + long((b + 1) * image));
+        const auto laid = channels_last ? to_channels_last(one, c.channels, c.height, c.width) : one;
+        std::copy(laid.begin(), laid.end(), stored.begin() + long(b * image));
+      }
+      std::vector<std::uint8_t> padded(c.batch * s.padded_image_bytes(), 0xAB), out(panels * panel, 0xAB);
+      sk::qu8_conv_panels_f32(stored.data(), c.batch, s, q, c.mr, padded.data(), out.data());
+      std::vector<std::uint8_t> want(out.size(), 0);
+      for (std::size_t t = 0; t < m; ++t) {
+        const std::size_t b = t / pixels, oy = t % pixels / s.out_w(), ox = t % pixels % s.out_w();
+        for (std::size_t i = 0; i < k; ++i) {
+          const std::size_t ci = i / (c.kernel * c.kernel), ky = i / c.kernel % c.kernel, kx = i % c.kernel;
+          const long iy = long(oy * c.stride + ky) - long(c.pad), ix = long(ox * c.stride + kx) - long(c.pad);
+          const bool inside = iy >= 0 && ix >= 0 && iy < long(c.height) && ix < long(c.width);
+          const float v = inside ? x[b * image + (ci * c.height + std::size_t(iy)) * c.width + std::size_t(ix)] : 0.0f;
+          const float r = std::nearbyint(v / q.scale) + static_cast<float>(q.zero_point);  // docs/format.md, "Arithmetic"
+          want[t / c.mr * panel + i / 4 * c.mr * 4 + t % c.mr * 4 + i % 4] = static_cast<std::uint8_t>(std::clamp(r, 0.0f, 255.0f));
+        }
+      }
+      REQUIRE(out == want);
+    }
+  }
+}
+
+TEST_CASE("max pooling of a channels-last image is NCHW max pooling, transposed", "[kernels][ops]") {
+  Rng rng(13);
+  sk::Pool2dShape s;
+  s.channels = 19;
+  s.height = 9;
+  s.width = 8;
+  s.kernel = 3;
+  s.stride = 2;
+  s.pad = 1;
+  const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
+  std::vector<float> nchw(s.channels * s.out_h() * s.out_w()), nhwc(nchw.size());
+  sk::max_pool2d_f32(x.data(), s, nchw.data());
+  sk::max_pool2d_nhwc_f32(to_channels_last(x, s.channels, s.height, s.width).data(), s, nhwc.data());
+  REQUIRE(nhwc == to_channels_last(nchw, s.channels, s.out_h(), s.out_w()));
 }
 
 TEST_CASE("max pooling skips padding", "[kernels][ops]") {
