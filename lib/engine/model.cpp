@@ -360,6 +360,31 @@ void Model::build() {
     producer->output = q.output;
     q.folded = true;
   }
+  // A CNN's INT8 conv2d -> (relu) -> max pooling -> INT8 conv2d: the first conv's epilogue requantizes with
+  // the second's input parameters and the pooling takes maxima of the bytes. Quantization is monotonic, so the
+  // maximum of quantized values is the quantized maximum: the result is the FP32 path's, bit for bit, and the
+  // feature map goes through the arena as a quarter of the bytes, quantized once.
+  const auto int8_conv = [](const Op& op) {
+    return op.kind == OpKind::conv2d && op.weights->format != format::WeightFormat::fp32;
+  };
+  for (auto& pool : ops_) {
+    if (pool.kind != OpKind::max_pool || pool.folded) continue;
+    Op* conv = sole_producer(pool.inputs[0], pool);
+    if (conv == nullptr || !int8_conv(*conv) || conv->requantize) continue;
+    std::vector<Op*> readers;
+    bool alike = std::find(outputs_.begin(), outputs_.end(), pool.output) == outputs_.end();
+    for (auto& r : ops_) {
+      if (r.folded || std::find(r.inputs.begin(), r.inputs.end(), pool.output) == r.inputs.end()) continue;
+      alike = alike && int8_conv(r) && (readers.empty() || (r.scale == readers[0]->scale && r.zero_point == readers[0]->zero_point));
+      readers.push_back(&r);
+    }
+    if (!alike || readers.empty()) continue;
+    conv->requantize = quant::ActivationParams{readers[0]->scale, readers[0]->zero_point};
+    values_[conv->output].type = ValueType::u8;
+    values_[pool.output].type = ValueType::u8;
+    pool.reads_u8 = true;
+    for (Op* r : readers) r->reads_u8 = true;
+  }
   // Fold each add into the layer norm reading it alone (BERT's residual connections): the norm forms the sum
   // row by row in its output and normalizes it there, so the sum never goes through the arena.
   for (auto& norm : ops_) {

@@ -94,8 +94,11 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   plan.panels_from.resize(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) plan.panels_from[i] = i;
   const std::string src = model.file().source();
-  // Values kept for reading after a run (keep_values) stay in the graph's layout.
-  plan.channels_last = keep_values ? std::vector<bool>(values.size(), false) : channels_last_values(model);
+  // FP32 values kept for reading after a run (keep_values) stay in the graph's layout; UINT8 feature maps
+  // (model.cpp's pooling fold) are channels-last always, as only the ops between two convolutions read them.
+  plan.channels_last = channels_last_values(model);
+  for (std::size_t v = 0; v < values.size() && keep_values; ++v)
+    if (values[v].type == ValueType::f32) plan.channels_last[v] = false;
 
   for (const auto& in : model.inputs()) {
     std::vector<std::size_t> shape;

@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include <emmintrin.h>
+
 #include "engine/kernels/thread_pool.h"
 
 namespace sparrow::kernels {
@@ -91,49 +93,120 @@ void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
   }
 }
 
+namespace {
+
+// One image's bytes, in s's layout, into its padded copy [C][H + 2 pad][W + 2 pad] bordered by the zero point.
+void pad_image(const std::uint8_t* bytes, const Conv2dShape& s, std::uint8_t zero_point, std::uint8_t* dst) {
+  const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad;
+  std::memset(dst, zero_point, s.padded_image_bytes());
+  for (std::size_t c = 0; c < s.channels; ++c) {
+    for (std::size_t iy = 0; iy < s.height; ++iy) {
+      std::uint8_t* row = dst + (c * ph + iy + s.pad) * pw + s.pad;
+      if (!s.channels_last) {
+        std::memcpy(row, bytes + (c * s.height + iy) * s.width, s.width);
+        continue;
+      }
+      const std::uint8_t* in = bytes + iy * s.width * s.channels + c;
+      for (std::size_t ix = 0; ix < s.width; ++ix) row[ix] = in[ix * s.channels];
+    }
+  }
+}
+
+void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dShape& s, std::size_t mr,
+                    std::uint8_t* out, ThreadPool* pool);
+
+}  // namespace
+
 void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
                          std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
-  const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad, image = s.channels * s.height * s.width;
-  const std::size_t padded_image = s.padded_image_bytes();
+  const std::size_t image = s.channels * s.height * s.width;
+  const QuantizePackRowFn quantize = quantize_pack_kernel().fn;
   parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
+    // One image quantized in its own layout by the vectorized pack kernel: one-row panels are plain bytes.
+    std::vector<std::uint8_t> bytes(round_up_4(image));
     for (std::size_t b = begin; b < end; ++b) {
-      std::uint8_t* dst = padded + b * padded_image;
-      std::memset(dst, q.zero_point, padded_image);
-      const float* src = x + b * image;
-      for (std::size_t c = 0; c < s.channels; ++c) {
-        for (std::size_t iy = 0; iy < s.height; ++iy) {
-          std::uint8_t* row = dst + (c * ph + iy + s.pad) * pw + s.pad;
-          if (!s.channels_last) {
-            qu8_quantize_f32(src + (c * s.height + iy) * s.width, s.width, q, row);
-            continue;
-          }
-          const float* in = src + iy * s.row_step() + c;
-          for (std::size_t ix = 0; ix < s.width; ++ix) row[ix] = quant::quantize_activation(in[ix * s.channels], q);
-        }
-      }
+      quantize(x + b * image, image, q, 1, bytes.data());
+      pad_image(bytes.data(), s, static_cast<std::uint8_t>(q.zero_point), padded + b * s.padded_image_bytes());
     }
   });
+  gather_patches(padded, batch, s, mr, out, pool);
+}
+
+void qu8_conv_panels_u8(const std::uint8_t* x, std::size_t batch, const Conv2dShape& s, std::uint8_t zero_point,
+                        std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
+  const std::size_t image = s.channels * s.height * s.width;
+  parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t b = begin; b < end; ++b) pad_image(x + b * image, s, zero_point, padded + b * s.padded_image_bytes());
+  });
+  gather_patches(padded, batch, s, mr, out, pool);
+}
+
+namespace {
+
+void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dShape& s, std::size_t mr,
+                    std::uint8_t* out, ThreadPool* pool) {
+  const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad, padded_image = s.padded_image_bytes();
   const std::size_t ow = s.out_w(), pixels = s.out_h() * ow, m = batch * pixels, k = s.patch();
   const std::size_t groups = round_up_4(k) / 4, stride = panel_stride(k, mr);
+  // Where patch input i = (c, ky, kx) sits relative to a pixel's window corner in the padded image.
+  std::vector<std::size_t> offset(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::size_t c = i / (s.kernel_h * s.kernel_w), ky = i / s.kernel_w % s.kernel_h, kx = i % s.kernel_w;
+    offset[i] = (c * ph + ky) * pw + kx;
+  }
   parallel_for(pool, panel_count(m, mr), [&](std::size_t begin, std::size_t end) {
-    // One patch in im2col's order; its tail past k stays zero, as the panels' input padding must be.
-    std::vector<std::uint8_t> patch(groups * 4, 0);
+    const std::vector<std::uint8_t> zeros(ow * s.stride, 0);  // what the inputs past k read
     for (std::size_t panel = begin; panel < end; ++panel) {
       std::uint8_t* dst = out + panel * stride;
       const std::size_t t0 = panel * mr, rows = std::min(mr, m - t0);
       if (rows < mr) std::memset(dst, 0, stride);  // tokens past m, as qu8_pack_panels_f32 leaves them
-      for (std::size_t t = 0; t < rows; ++t) {
+      // A run of tokens along one output row reads each patch input at consecutive window corners, `stride`
+      // bytes apart: each group of 4 inputs is 4 such strided rows, interleaved into the run's 4-byte slots.
+      for (std::size_t t = 0; t < rows;) {
         const std::size_t b = (t0 + t) / pixels, pixel = (t0 + t) % pixels, oy = pixel / ow, ox = pixel % ow;
+        const std::size_t run = std::min(rows - t, ow - ox);
         const std::uint8_t* corner = padded + b * padded_image + oy * s.stride * pw + ox * s.stride;
-        std::uint8_t* p = patch.data();
-        for (std::size_t c = 0; c < s.channels; ++c)
-          for (std::size_t ky = 0; ky < s.kernel_h; ++ky, p += s.kernel_w)
-            std::copy_n(corner + (c * ph + ky) * pw, s.kernel_w, p);
-        for (std::size_t g = 0; g < groups; ++g) std::memcpy(dst + g * mr * 4 + t * 4, patch.data() + g * 4, 4);
+        for (std::size_t g = 0; g < groups; ++g) {
+          const std::size_t i = 4 * g;
+          const std::uint8_t* s0 = i < k ? corner + offset[i] : zeros.data();
+          const std::uint8_t* s1 = i + 1 < k ? corner + offset[i + 1] : zeros.data();
+          const std::uint8_t* s2 = i + 2 < k ? corner + offset[i + 2] : zeros.data();
+          const std::uint8_t* s3 = i + 3 < k ? corner + offset[i + 3] : zeros.data();
+          std::uint8_t* d = dst + g * mr * 4 + t * 4;
+          std::size_t u = 0;
+          if (s.stride == 1) {
+            // 8 tokens at a time, 8 bytes of each input interleaved by SSE2 (x86-64's baseline): the runs are
+            // one output row, often shorter than 16 (14 on a 14x14 map), so a 16-wide loop would rarely run.
+            for (; u + 8 <= run; u += 8) {
+              const __m128i ab = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s0 + u)),
+                                                   _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s1 + u)));
+              const __m128i cd = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s2 + u)),
+                                                   _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s3 + u)));
+              _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u), _mm_unpacklo_epi16(ab, cd));
+              _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u + 16), _mm_unpackhi_epi16(ab, cd));
+            }
+            for (; u < run; ++u) {
+              d[4 * u] = s0[u];
+              d[4 * u + 1] = s1[u];
+              d[4 * u + 2] = s2[u];
+              d[4 * u + 3] = s3[u];
+            }
+          } else {
+            for (; u < run; ++u) {
+              d[4 * u] = s0[u * s.stride];
+              d[4 * u + 1] = s1[u * s.stride];
+              d[4 * u + 2] = s2[u * s.stride];
+              d[4 * u + 3] = s3[u * s.stride];
+            }
+          }
+        }
+        t += run;
       }
     }
   });
 }
+
+}  // namespace
 
 // Padding positions are skipped, never taken as zeros.
 void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
@@ -154,22 +227,36 @@ void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
   }
 }
 
-void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y) {
+namespace {
+
+// acc = max(acc, in), element by element; restrict lets the compiler vectorize bytes too (a uint8_t pointer
+// may otherwise alias anything).
+template <typename T>
+void max_into(T* __restrict acc, const T* __restrict in, std::size_t n) {
+  for (std::size_t c = 0; c < n; ++c) acc[c] = acc[c] < in[c] ? in[c] : acc[c];
+}
+
+template <typename T>
+void max_pool2d_nhwc(const T* x, const Pool2dShape& s, T* y) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), channels = s.channels;
   for (std::size_t oy = 0; oy < oh; ++oy) {
     for (std::size_t ox = 0; ox < ow; ++ox) {
-      float* acc = y + (oy * ow + ox) * channels;
-      std::fill_n(acc, channels, -std::numeric_limits<float>::infinity());
+      T* acc = y + (oy * ow + ox) * channels;
+      std::fill_n(acc, channels, std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : T{0});
       for (std::size_t ky = 0; ky < s.kernel; ++ky) {
         for (std::size_t kx = 0; kx < s.kernel; ++kx) {
           const std::size_t iy = oy * s.stride + ky - s.pad, ix = ox * s.stride + kx - s.pad;
           if (iy >= s.height || ix >= s.width) continue;
-          const float* in = x + (iy * s.width + ix) * channels;
-          for (std::size_t c = 0; c < channels; ++c) acc[c] = acc[c] < in[c] ? in[c] : acc[c];
+          max_into(acc, x + (iy * s.width + ix) * channels, channels);
         }
       }
     }
   }
 }
+
+}  // namespace
+
+void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y) { max_pool2d_nhwc(x, s, y); }
+void max_pool2d_nhwc_u8(const std::uint8_t* x, const Pool2dShape& s, std::uint8_t* y) { max_pool2d_nhwc(x, s, y); }
 
 }  // namespace sparrow::kernels

@@ -107,6 +107,9 @@ void im2col_f32(const float* x, const Conv2dShape& s, float* cols);
 // activation panels (out: panels_bytes(batch * out_h * out_w, s.patch(), mr) bytes).
 void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
                          std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool = nullptr);
+// The same from images already quantized with this zero point (UINT8 feature maps, in s's layout).
+void qu8_conv_panels_u8(const std::uint8_t* x, std::size_t batch, const Conv2dShape& s, std::uint8_t zero_point,
+                        std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool = nullptr);
 
 struct Pool2dShape {
   std::size_t channels = 0, height = 0, width = 0;
@@ -118,5 +121,7 @@ struct Pool2dShape {
 // contiguous run the compiler vectorizes); padding never wins.
 void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
 void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y);
+// Of UINT8 feature maps: the maximum of quantized values is the quantized maximum.
+void max_pool2d_nhwc_u8(const std::uint8_t* x, const Pool2dShape& s, std::uint8_t* y);
 
 }  // namespace sparrow::kernels

@@ -3,6 +3,7 @@
 // Conv2d is one GEMM over the whole batch's patches: an INT8 layer gathers them as UINT8 straight into its
 // activation panels, an FP32 one through im2col. The GEMM's output is [B][H][W][C]: the op's own output when the
 // plan keeps it channels-last (Plan::channels_last), else transposed to NCHW.
+#include "core/errors.h"
 #include "engine/kernels/linear.h"
 #include "engine/kernels/ops.h"
 #include "engine/ops/ops.h"
@@ -97,7 +98,9 @@ void conv2d(const OpArgs& a) {
     next += arena_aligned(bytes);
     return area;
   };
-  float* out = a.out_channels_last ? a.out_f32() : reinterpret_cast<float*>(take(m * n * sizeof(float)));
+  // A requantized output (model.cpp's pooling fold) is only ever planned channels-last.
+  if (op.requantize && !a.out_channels_last) throw InternalError("engine: conv2d '" + op.name + "' requantizes into an NCHW map");
+  void* out = a.out_channels_last ? a.out : take(m * n * sizeof(float));
   if (w.format == WeightFormat::fp32) {
     float* cols = reinterpret_cast<float*>(take(m * s.patch() * sizeof(float)));
     const std::size_t image = s.channels * s.height * s.width;
@@ -108,7 +111,11 @@ void conv2d(const OpArgs& a) {
   } else {
     std::uint8_t* padded = take(batch * s.padded_image_bytes());
     std::uint8_t* panels = next;
-    kernels::qu8_conv_panels_f32(a.in_f32(0), batch, s, {op.scale, op.zero_point}, panel_height(w, m), padded, panels, a.pool);
+    if (op.reads_u8)  // the pooling fold in model.cpp: the input is already quantized with these parameters
+      kernels::qu8_conv_panels_u8(static_cast<const std::uint8_t*>(a.in[0]), batch, s, static_cast<std::uint8_t>(op.zero_point),
+                                  panel_height(w, m), padded, panels, a.pool);
+    else
+      kernels::qu8_conv_panels_f32(a.in_f32(0), batch, s, {op.scale, op.zero_point}, panel_height(w, m), padded, panels, a.pool);
     gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool);
   }
   if (a.out_channels_last) return;
@@ -116,7 +123,7 @@ void conv2d(const OpArgs& a) {
   kernels::parallel_for(a.pool, batch * n, [&](std::size_t begin, std::size_t end) {
     for (std::size_t bc = begin; bc < end; ++bc) {
       const std::size_t b = bc / n, c = bc % n;
-      const float* src = out + b * pixels * n + c;
+      const float* src = static_cast<const float*>(out) + b * pixels * n + c;
       float* d = dst + bc * pixels;
       for (std::size_t p = 0; p < pixels; ++p) d[p] = src[p * n];
     }

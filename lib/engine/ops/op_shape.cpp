@@ -18,6 +18,11 @@ void max_pool(const OpArgs& a) {
   const std::size_t in_image = x[1] * x[2] * x[3], out_image = a.out_elements() / x[0];
   kernels::parallel_for(a.pool, x[0], [&](std::size_t begin, std::size_t end) {
     for (std::size_t b = begin; b < end; ++b) {
+      if (a.op.reads_u8) {  // model.cpp's pooling fold: a channels-last UINT8 map
+        const auto* in = static_cast<const std::uint8_t*>(a.in[0]);
+        kernels::max_pool2d_nhwc_u8(in + b * in_image, s, static_cast<std::uint8_t*>(a.out) + b * out_image);
+        continue;
+      }
       const float* in = a.in_f32(0) + b * in_image;
       float* out = a.out_f32() + b * out_image;
       if (a.in_channels_last) kernels::max_pool2d_nhwc_f32(in, s, out);

@@ -138,7 +138,7 @@ TEST_CASE("im2col reads a channels-last image as it reads the same image in NCHW
 // The INT8 convolution's panels against their definition, written out here: token t = (image, oy, ox) holds
 // input i = (c, ky, kx) of its patch, quantized, the zero point where the patch leaves the image, at byte
 // (t / mr) * panel + (i / 4) * mr * 4 + (t % mr) * 4 + i % 4; zeros past the patch and past the last token.
-TEST_CASE("INT8 convolution panels hold each quantized patch where the GEMM reads it", "[kernels][ops]") {
+TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantized patch where the GEMM reads it", "[kernels][ops]") {
   Rng rng(12);
   struct Case {
     std::size_t channels, height, width, kernel, stride, pad, batch, mr;
@@ -166,8 +166,15 @@ TEST_CASE("INT8 convolution panels hold each quantized patch where the GEMM read
         const auto laid = channels_last ? to_channels_last(one, c.channels, c.height, c.width) : one;
         std::copy(laid.begin(), laid.end(), stored.begin() + long(b * image));
       }
+      // The definition, quantized (docs/format.md, "Arithmetic"), for the UINT8 form: images already quantized.
+      const auto quantize = [&](float v) {
+        return static_cast<std::uint8_t>(std::clamp(std::nearbyint(v / q.scale) + static_cast<float>(q.zero_point), 0.0f, 255.0f));
+      };
       std::vector<std::uint8_t> padded(c.batch * s.padded_image_bytes(), 0xAB), out(panels * panel, 0xAB);
       sk::qu8_conv_panels_f32(stored.data(), c.batch, s, q, c.mr, padded.data(), out.data());
+      std::vector<std::uint8_t> stored_u8(stored.size()), padded_u8(padded.size(), 0xCD), out_u8(out.size(), 0xCD);
+      std::transform(stored.begin(), stored.end(), stored_u8.begin(), quantize);
+      sk::qu8_conv_panels_u8(stored_u8.data(), c.batch, s, static_cast<std::uint8_t>(q.zero_point), c.mr, padded_u8.data(), out_u8.data());
       std::vector<std::uint8_t> want(out.size(), 0);
       for (std::size_t t = 0; t < m; ++t) {
         const std::size_t b = t / pixels, oy = t % pixels / s.out_w(), ox = t % pixels % s.out_w();
@@ -176,16 +183,16 @@ TEST_CASE("INT8 convolution panels hold each quantized patch where the GEMM read
           const long iy = long(oy * c.stride + ky) - long(c.pad), ix = long(ox * c.stride + kx) - long(c.pad);
           const bool inside = iy >= 0 && ix >= 0 && iy < long(c.height) && ix < long(c.width);
           const float v = inside ? x[b * image + (ci * c.height + std::size_t(iy)) * c.width + std::size_t(ix)] : 0.0f;
-          const float r = std::nearbyint(v / q.scale) + static_cast<float>(q.zero_point);  // docs/format.md, "Arithmetic"
-          want[t / c.mr * panel + i / 4 * c.mr * 4 + t % c.mr * 4 + i % 4] = static_cast<std::uint8_t>(std::clamp(r, 0.0f, 255.0f));
+          want[t / c.mr * panel + i / 4 * c.mr * 4 + t % c.mr * 4 + i % 4] = quantize(v);
         }
       }
       REQUIRE(out == want);
+      REQUIRE(out_u8 == want);
     }
   }
 }
 
-TEST_CASE("max pooling of a channels-last image is NCHW max pooling, transposed", "[kernels][ops]") {
+TEST_CASE("max pooling of a channels-last image, FP32 or UINT8, is NCHW max pooling, transposed", "[kernels][ops]") {
   Rng rng(13);
   sk::Pool2dShape s;
   s.channels = 19;
@@ -199,6 +206,16 @@ TEST_CASE("max pooling of a channels-last image is NCHW max pooling, transposed"
   sk::max_pool2d_f32(x.data(), s, nchw.data());
   sk::max_pool2d_nhwc_f32(to_channels_last(x, s.channels, s.height, s.width).data(), s, nhwc.data());
   REQUIRE(nhwc == to_channels_last(nchw, s.channels, s.out_h(), s.out_w()));
+  // Bytes: the pooled bytes are the bytes' maxima, 0 and 255 included.
+  std::vector<float> levels(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) levels[i] = std::floor((x[i] + 1.0f) * 127.999f);
+  std::vector<std::uint8_t> bytes(x.size()), pooled(nchw.size());
+  const auto levels_last = to_channels_last(levels, s.channels, s.height, s.width);
+  std::transform(levels_last.begin(), levels_last.end(), bytes.begin(), [](float v) { return static_cast<std::uint8_t>(v); });
+  sk::max_pool2d_nhwc_u8(bytes.data(), s, pooled.data());
+  sk::max_pool2d_f32(levels.data(), s, nchw.data());
+  const auto want = to_channels_last(nchw, s.channels, s.out_h(), s.out_w());
+  for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(pooled[i] == static_cast<std::uint8_t>(want[i]));
 }
 
 TEST_CASE("max pooling skips padding", "[kernels][ops]") {

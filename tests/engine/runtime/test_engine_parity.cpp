@@ -134,8 +134,18 @@ TEST_CASE("INT8 CNN export (sparse and dense INT8 convs and linears): engine equ
   const auto [relus, fused] = folded_activations(*loaded, engine::OpKind::relu, kernels::Activation::relu);
   CHECK(relus > 0);
   CHECK(fused == relus);
+  // conv1 -> relu -> pool -> conv2 runs on UINT8 maps: conv1 requantizes for conv2, the pooling takes bytes.
+  std::size_t u8_pools = 0;
+  for (const auto& op : loaded->ops()) u8_pools += op.kind == engine::OpKind::max_pool && op.reads_u8;
+  CHECK(u8_pools == 1);
   engine::Classifier engine(loaded, {2, false});
   check_parity(engine_vs_model(engine, *model, batch), kInt8Tolerance);
+  // Channels-last maps are the engine's business: an engine keeping every FP32 value in the graph's layout
+  // (keep_values) gives the same logits, bit for bit.
+  engine::Classifier kept(loaded, {2, false, true});
+  const auto a = run_engine(engine, batch), b = run_engine(kept, batch);
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].logits == b[i].logits);
 }
 
 TEST_CASE("FP32 BERT export: engine logits equal LibTorch's, padding trimmed", "[engine][parity]") {
