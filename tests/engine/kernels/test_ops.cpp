@@ -80,14 +80,7 @@ TEST_CASE("add and ReLU", "[kernels][ops]") {
 
 TEST_CASE("im2col then a plain matrix product is the direct convolution", "[kernels][ops]") {
   Rng rng(7);
-  sk::Conv2dShape s;
-  s.channels = 3;
-  s.height = 11;
-  s.width = 9;
-  s.kernel_h = 3;
-  s.kernel_w = 2;
-  s.stride = 2;
-  s.pad = 1;
+  const sk::Conv2dShape s{3, 11, 9, 3, 2, 2, 1};  // channels, height, width, kernel h and w, stride, pad
   const std::size_t oc = 5, oh = s.out_h(), ow = s.out_w(), patch = s.patch();
   const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
   const auto w = random_vector(rng, oc * patch, -1, 1);
@@ -120,13 +113,7 @@ std::vector<float> to_channels_last(const std::vector<float>& x, std::size_t c, 
 
 TEST_CASE("im2col reads a channels-last image as it reads the same image in NCHW", "[kernels][ops]") {
   Rng rng(11);
-  sk::Conv2dShape s;
-  s.channels = 5;
-  s.height = 7;
-  s.width = 6;
-  s.kernel_h = s.kernel_w = 3;
-  s.stride = 2;
-  s.pad = 1;
+  sk::Conv2dShape s{5, 7, 6, 3, 3, 2, 1};
   const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
   std::vector<float> nchw(s.out_h() * s.out_w() * s.patch(), -99.0f), nhwc(nchw.size(), -98.0f);
   sk::im2col_f32(x.data(), s, nchw.data());
@@ -146,13 +133,7 @@ TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantiz
   for (const Case c : {Case{1, 28, 28, 3, 1, 1, 2, 16}, Case{3, 9, 7, 3, 2, 1, 3, 8}, Case{5, 6, 5, 2, 1, 0, 2, 16},
                        Case{16, 5, 5, 1, 1, 0, 1, 4}, Case{7, 4, 6, 3, 3, 2, 2, 16}}) {
     for (const bool channels_last : {false, true}) {
-      sk::Conv2dShape s;
-      s.channels = c.channels;
-      s.height = c.height;
-      s.width = c.width;
-      s.kernel_h = s.kernel_w = c.kernel;
-      s.stride = c.stride;
-      s.pad = c.pad;
+      sk::Conv2dShape s{c.channels, c.height, c.width, c.kernel, c.kernel, c.stride, c.pad};
       s.channels_last = channels_last;
       INFO("channels " << c.channels << " image " << c.height << "x" << c.width << " kernel " << c.kernel << " stride "
                        << c.stride << " pad " << c.pad << " mr " << c.mr << " channels_last " << channels_last);
@@ -194,13 +175,7 @@ TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantiz
 
 TEST_CASE("max pooling of a channels-last image, FP32 or UINT8, is NCHW max pooling, transposed", "[kernels][ops]") {
   Rng rng(13);
-  sk::Pool2dShape s;
-  s.channels = 19;
-  s.height = 9;
-  s.width = 8;
-  s.kernel = 3;
-  s.stride = 2;
-  s.pad = 1;
+  const sk::Pool2dShape s{19, 9, 8, 3, 2, 1};  // channels, height, width, kernel, stride, pad
   const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
   std::vector<float> nchw(s.channels * s.out_h() * s.out_w()), nhwc(nchw.size());
   sk::max_pool2d_f32(x.data(), s, nchw.data());
@@ -220,13 +195,7 @@ TEST_CASE("max pooling of a channels-last image, FP32 or UINT8, is NCHW max pool
 
 TEST_CASE("max pooling skips padding", "[kernels][ops]") {
   Rng rng(3);
-  sk::Pool2dShape s;
-  s.channels = 2;
-  s.height = 7;
-  s.width = 6;
-  s.kernel = 3;
-  s.stride = 2;
-  s.pad = 1;
+  const sk::Pool2dShape s{2, 7, 6, 3, 2, 1};  // channels, height, width, kernel, stride, pad
   const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
   std::vector<float> mx(s.channels * s.out_h() * s.out_w());
   sk::max_pool2d_f32(x.data(), s, mx.data());
