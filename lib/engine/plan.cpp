@@ -1,7 +1,6 @@
 #include "engine/plan.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <string>
 
@@ -57,21 +56,28 @@ class Arena {
 // and none is a graph output. Every other value keeps the graph's layout.
 std::vector<bool> channels_last_values(const Model& model) {
   const auto& ops = model.ops();
-  const auto& outputs = model.outputs();
-  const std::function<bool(std::size_t)> readers_take_it = [&](std::size_t v) {
-    if (std::find(outputs.begin(), outputs.end(), v) != outputs.end()) return false;
-    for (const Op& r : ops) {
-      if (r.folded || std::find(r.inputs.begin(), r.inputs.end(), v) == r.inputs.end()) continue;
-      const bool ok = r.kind == OpKind::conv2d || (r.kind == OpKind::flatten && r.start_dim == 1) ||
-                      ((r.kind == OpKind::relu || r.kind == OpKind::max_pool) && readers_take_it(r.output));
-      if (!ok) return false;
-    }
-    return true;
-  };
-  std::vector<bool> last(model.values().size(), false);
+  const std::size_t count = model.values().size();
+  std::vector<std::vector<const Op*>> readers(count);
+  for (const Op& op : ops)
+    if (!op.folded)
+      for (const std::size_t in : op.inputs) readers[in].push_back(&op);
+  std::vector<bool> is_output(count, false);
+  for (const std::size_t v : model.outputs()) is_output[v] = true;
+  // takes[v]: v's readers qualify. Ops run in file order, so walking them backwards settles a reader's output
+  // before its input (no recursion: a hostile file's chain of a million relus is only a long loop).
+  std::vector<bool> takes(count, false);
+  for (auto op = ops.rbegin(); op != ops.rend(); ++op) {
+    if (op->folded) continue;
+    bool ok = !is_output[op->output];
+    for (const Op* r : readers[op->output])
+      ok = ok && (r->kind == OpKind::conv2d || (r->kind == OpKind::flatten && r->start_dim == 1) ||
+                  ((r->kind == OpKind::relu || r->kind == OpKind::max_pool) && takes[r->output]));
+    takes[op->output] = ok;
+  }
+  std::vector<bool> last(count, false);
   for (const Op& op : ops) {
     if (op.folded) continue;
-    if (op.kind == OpKind::conv2d) last[op.output] = readers_take_it(op.output);
+    if (op.kind == OpKind::conv2d) last[op.output] = takes[op.output];
     if (op.kind == OpKind::relu || op.kind == OpKind::max_pool) last[op.output] = last[op.inputs[0]];
   }
   return last;

@@ -76,10 +76,11 @@ void add_f32(const float* a, const float* b, std::size_t count, float* y) {
 }
 
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
-  const std::size_t oh = s.out_h(), ow = s.out_w(), cs = s.channel_step(), rs = s.row_step(), xs = s.column_step();
+  const std::size_t oh = s.out_h(), ow = s.out_w(), patch = s.patch();
+  const std::size_t cs = s.channel_step(), rs = s.row_step(), xs = s.column_step();
   for (std::size_t oy = 0; oy < oh; ++oy) {
     for (std::size_t ox = 0; ox < ow; ++ox) {
-      float* col = cols + (oy * ow + ox) * s.patch();
+      float* col = cols + (oy * ow + ox) * patch;
       for (std::size_t c = 0; c < s.channels; ++c) {
         for (std::size_t ky = 0; ky < s.kernel_h; ++ky) {
           for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
@@ -112,37 +113,7 @@ void pad_image(const std::uint8_t* bytes, const Conv2dShape& s, std::uint8_t zer
   }
 }
 
-void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dShape& s, std::size_t mr,
-                    std::uint8_t* out, ThreadPool* pool);
-
-}  // namespace
-
-void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
-                         std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
-  const std::size_t image = s.channels * s.height * s.width;
-  const QuantizePackRowFn quantize = quantize_pack_kernel().fn;
-  parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
-    // One image quantized in its own layout by the vectorized pack kernel: one-row panels are plain bytes.
-    std::vector<std::uint8_t> bytes(round_up_4(image));
-    for (std::size_t b = begin; b < end; ++b) {
-      quantize(x + b * image, image, q, 1, bytes.data());
-      pad_image(bytes.data(), s, static_cast<std::uint8_t>(q.zero_point), padded + b * s.padded_image_bytes());
-    }
-  });
-  gather_patches(padded, batch, s, mr, out, pool);
-}
-
-void qu8_conv_panels_u8(const std::uint8_t* x, std::size_t batch, const Conv2dShape& s, std::uint8_t zero_point,
-                        std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
-  const std::size_t image = s.channels * s.height * s.width;
-  parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t b = begin; b < end; ++b) pad_image(x + b * image, s, zero_point, padded + b * s.padded_image_bytes());
-  });
-  gather_patches(padded, batch, s, mr, out, pool);
-}
-
-namespace {
-
+// Every output pixel's patch, from the padded images, into the GEMM's activation panels.
 void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dShape& s, std::size_t mr,
                     std::uint8_t* out, ThreadPool* pool) {
   const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad, padded_image = s.padded_image_bytes();
@@ -185,19 +156,12 @@ void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dS
               _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u), _mm_unpacklo_epi16(ab, cd));
               _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u + 16), _mm_unpackhi_epi16(ab, cd));
             }
-            for (; u < run; ++u) {
-              d[4 * u] = s0[u];
-              d[4 * u + 1] = s1[u];
-              d[4 * u + 2] = s2[u];
-              d[4 * u + 3] = s3[u];
-            }
-          } else {
-            for (; u < run; ++u) {
-              d[4 * u] = s0[u * s.stride];
-              d[4 * u + 1] = s1[u * s.stride];
-              d[4 * u + 2] = s2[u * s.stride];
-              d[4 * u + 3] = s3[u * s.stride];
-            }
+          }
+          for (; u < run; ++u) {
+            d[4 * u] = s0[u * s.stride];
+            d[4 * u + 1] = s1[u * s.stride];
+            d[4 * u + 2] = s2[u * s.stride];
+            d[4 * u + 3] = s3[u * s.stride];
           }
         }
         t += run;
@@ -207,6 +171,30 @@ void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dS
 }
 
 }  // namespace
+
+void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
+                         std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
+  const std::size_t image = s.channels * s.height * s.width;
+  const QuantizePackRowFn quantize = quantize_pack_kernel().fn;
+  parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
+    // One image quantized in its own layout by the vectorized pack kernel: one-row panels are plain bytes.
+    std::vector<std::uint8_t> bytes(round_up_4(image));
+    for (std::size_t b = begin; b < end; ++b) {
+      quantize(x + b * image, image, q, 1, bytes.data());
+      pad_image(bytes.data(), s, static_cast<std::uint8_t>(q.zero_point), padded + b * s.padded_image_bytes());
+    }
+  });
+  gather_patches(padded, batch, s, mr, out, pool);
+}
+
+void qu8_conv_panels_u8(const std::uint8_t* x, std::size_t batch, const Conv2dShape& s, std::uint8_t zero_point,
+                        std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool) {
+  const std::size_t image = s.channels * s.height * s.width;
+  parallel_for(pool, batch, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t b = begin; b < end; ++b) pad_image(x + b * image, s, zero_point, padded + b * s.padded_image_bytes());
+  });
+  gather_patches(padded, batch, s, mr, out, pool);
+}
 
 // Padding positions are skipped, never taken as zeros.
 void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y) {
