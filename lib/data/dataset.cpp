@@ -42,6 +42,9 @@ Dataset load_dataset(const recipe::DataSpec& spec, Split split) {
     const std::filesystem::path dir = spec.path.empty() ? default_fashion_mnist_dir() : std::filesystem::path(spec.path);
     return load_fashion_mnist(dir, split, limit);
   }
+  if (spec.dataset == "random_images")
+    throw BadInput("data.dataset: random_images takes its shape from the model, so only a training run (compress "
+                   "--recipe) makes it; give --data an image dataset");
   // Text datasets are tokenized with the model's vocabulary: data/text/text_dataset.h loads them.
   if (spec.dataset == "spam_assassin" || spec.dataset == "jsonl" || spec.dataset == "csv")
     throw BadInput("data.dataset: '" + spec.dataset + "' holds text, which only a text model (model: bert) can read");
@@ -49,7 +52,7 @@ Dataset load_dataset(const recipe::DataSpec& spec, Split split) {
   if (recipe::is_corpus_dataset(spec.dataset))
     throw BadInput("data.dataset: '" + spec.dataset + "' is a text corpus, which only a causal language model (model: llama) reads");
   throw BadInput("data.dataset: unknown dataset '" + spec.dataset +
-                 "'; available: fashion_mnist, spam_assassin, jsonl, csv, and the text corpora sotu, moby_dick, text");
+                 "'; available: fashion_mnist, random_images, spam_assassin, jsonl, csv, and the text corpora sotu, moby_dick, text");
 }
 
 }  // namespace sparrow::data

@@ -33,6 +33,7 @@ OpFn op_function(OpKind kind) {
     case OpKind::add: return ops::add;
     case OpKind::attention: return ops::attention;
     case OpKind::max_pool: return ops::max_pool;
+    case OpKind::global_avg_pool: return ops::global_avg_pool;
     case OpKind::first_token: return ops::first_token;
     case OpKind::flatten: return ops::flatten;
     case OpKind::rms_norm: return ops::rms_norm;
@@ -136,6 +137,7 @@ std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const st
                      p.scratch[i] == kNoBuffer ? nullptr : base + p.scratch[i], &pool_};
     args.cache = cache;
     args.in_channels_last = p.channels_last[op.inputs[0]];
+    args.in1_channels_last = op.inputs.size() > 1 && p.channels_last[op.inputs[1]];
     args.out_channels_last = p.channels_last[op.output];
     if (p.input_panels[i]) args.input_panels = base + p.offsets[op.inputs[0]];
     if (p.panels_from[i] != i) args.input_panels = base + p.scratch[p.panels_from[i]];

@@ -100,6 +100,7 @@ const char* op_kind_name(OpKind kind) {
     case OpKind::add: return "add";
     case OpKind::attention: return "attention";
     case OpKind::max_pool: return "max_pool";
+    case OpKind::global_avg_pool: return "global_avg_pool";
     case OpKind::first_token: return "first_token";
     case OpKind::flatten: return "flatten";
     case OpKind::rms_norm: return "rms_norm";
@@ -158,10 +159,14 @@ void Model::build() {
         op.kind = OpKind::max_pool;
         op.kernel = r.square("kernel", 1, 64);
         op.stride = r.square("stride", 1, 64);
+        // At most half the window, as PyTorch allows: every window then holds a pixel of the image.
+        op.pad = r.has("padding") ? r.square("padding", 0, op.kernel / 2) : 0;
+      } else if (mode == "global_avg") {
+        op.kind = OpKind::global_avg_pool;
       } else if (mode == "first_token") {
         op.kind = OpKind::first_token;
       } else {
-        r.fail("pooling mode \"" + mode + "\" is not supported (max, first_token)");
+        r.fail("pooling mode \"" + mode + "\" is not supported (max, global_avg, first_token)");
       }
       expect(0, ValueType::f32, "f32");
     } else {
@@ -360,29 +365,39 @@ void Model::build() {
     producer->output = q.output;
     q.folded = true;
   }
-  // A CNN's INT8 conv2d -> (relu) -> max pooling -> INT8 conv2d: the first conv's epilogue requantizes with
-  // the second's input parameters and the pooling takes maxima of the bytes. Quantization is monotonic, so the
-  // maximum of quantized values is the quantized maximum: the result is the FP32 path's, bit for bit, and the
-  // feature map goes through the arena as a quarter of the bytes, quantized once.
+  // The UINT8 feature-map fold. A CNN's INT8 conv2d -> (relu) -> (max pooling) -> INT8 conv2d(s) reading alike: the first conv's epilogue
+  // requantizes with the readers' input parameters, the pooling takes maxima of the bytes, and the readers
+  // gather bytes. Quantization is monotonic, so the maximum of quantized values is the quantized maximum: the
+  // result is the FP32 path's, bit for bit, and the feature map goes through the arena as a quarter of the
+  // bytes, quantized once.
   const auto int8_conv = [](const Op& op) {
     return op.kind == OpKind::conv2d && op.weights->format != format::WeightFormat::fp32;
   };
-  for (auto& pool : ops_) {
-    if (pool.kind != OpKind::max_pool || pool.folded) continue;
-    Op* conv = sole_producer(pool.inputs[0], pool);
-    if (conv == nullptr || !int8_conv(*conv) || conv->requantize) continue;
+  const auto readers_of = [&](std::size_t v) {
     std::vector<Op*> readers;
-    bool alike = std::find(outputs_.begin(), outputs_.end(), pool.output) == outputs_.end();
-    for (auto& r : ops_) {
-      if (r.folded || std::find(r.inputs.begin(), r.inputs.end(), pool.output) == r.inputs.end()) continue;
-      alike = alike && int8_conv(r) && (readers.empty() || (r.scale == readers[0]->scale && r.zero_point == readers[0]->zero_point));
-      readers.push_back(&r);
+    for (auto& r : ops_)
+      if (!r.folded && std::find(r.inputs.begin(), r.inputs.end(), v) != r.inputs.end()) readers.push_back(&r);
+    return readers;
+  };
+  const auto is_output = [&](std::size_t v) { return std::find(outputs_.begin(), outputs_.end(), v) != outputs_.end(); };
+  for (auto& conv : ops_) {
+    if (conv.folded || !int8_conv(conv) || conv.requantize || is_output(conv.output)) continue;
+    std::vector<Op*> readers = readers_of(conv.output);
+    Op* pool = readers.size() == 1 && readers[0]->kind == OpKind::max_pool ? readers[0] : nullptr;
+    if (pool != nullptr) {
+      if (is_output(pool->output)) continue;
+      readers = readers_of(pool->output);
     }
-    if (!alike || readers.empty()) continue;
-    conv->requantize = quant::ActivationParams{readers[0]->scale, readers[0]->zero_point};
-    values_[conv->output].type = ValueType::u8;
-    values_[pool.output].type = ValueType::u8;
-    pool.reads_u8 = true;
+    const bool alike = !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](const Op* r) {
+      return int8_conv(*r) && r->scale == readers[0]->scale && r->zero_point == readers[0]->zero_point;
+    });
+    if (!alike) continue;
+    conv.requantize = quant::ActivationParams{readers[0]->scale, readers[0]->zero_point};
+    values_[conv.output].type = ValueType::u8;
+    if (pool != nullptr) {
+      values_[pool->output].type = ValueType::u8;
+      pool->reads_u8 = true;
+    }
     for (Op* r : readers) r->reads_u8 = true;
   }
   // Fold each add into the layer norm reading it alone (BERT's residual connections): the norm forms the sum

@@ -24,7 +24,7 @@ namespace sparrow::engine {
 
 enum class OpKind {
   quantize, dequantize, linear, conv2d, embedding, layer_norm, gelu, relu, tanh, softmax, add, attention,
-  max_pool, first_token, flatten, rms_norm, rotary, swiglu, causal_attention,
+  max_pool, global_avg_pool, first_token, flatten, rms_norm, rotary, swiglu, causal_attention,
 };
 const char* op_kind_name(OpKind kind);
 
@@ -57,12 +57,13 @@ struct Op {
   // op's output (the op is folded).
   kernels::Activation activation = kernels::Activation::none;
   // An INT8 linear whose output fed only a quantize op (whose output reads u8): the epilogue requantizes with
-  // these parameters and writes that op's output (the op is folded). An INT8 conv2d whose output only a max
-  // pooling read, itself read only by INT8 conv2d ops: the epilogue requantizes with their input parameters.
+  // these parameters and writes that op's output (the op is folded). An INT8 conv2d whose output only INT8
+  // conv2d ops read alike, directly or through one max pooling: the epilogue requantizes with their input
+  // parameters (model.cpp's UINT8 feature-map fold).
   std::optional<quant::ActivationParams> requantize;
   std::size_t in_channels = 0, kernel = 1, stride = 1, pad = 0;
   // conv2d, max_pool: input 0 is a UINT8 feature map (an INT8 conv2d's output requantized for the INT8
-  // conv2d after the pooling; the pooling fold in model.cpp), not FP32.
+  // conv2d(s) reading it; the UINT8 feature-map fold in model.cpp), not FP32.
   bool reads_u8 = false;
   // embedding
   EmbeddingIndices indices = EmbeddingIndices::ids;

@@ -52,8 +52,10 @@ class Arena {
 
 // The values a conv2d writes channels-last, the layout its GEMM produces: then no transpose follows it, and the
 // ops reading it gather channels-contiguous pixels. A conv2d output qualifies when every op reading it, and,
-// through relu and max pooling, every op reading theirs, is a conv2d, relu, max pooling or flatten from dim 1,
-// and none is a graph output. Every other value keeps the graph's layout.
+// through relu, max pooling and add, every op reading theirs, is a conv2d, relu, max pooling, add, global
+// average pooling or flatten from dim 1, and none is a graph output. Relu, max pooling and add write their
+// input 0's layout (an add whose operands differ transposes the second as it reads it). Every other value
+// keeps the graph's layout.
 std::vector<bool> channels_last_values(const Model& model) {
   const auto& ops = model.ops();
   const std::size_t count = model.values().size();
@@ -70,15 +72,15 @@ std::vector<bool> channels_last_values(const Model& model) {
     if (op->folded) continue;
     bool ok = !is_output[op->output];
     for (const Op* r : readers[op->output])
-      ok = ok && (r->kind == OpKind::conv2d || (r->kind == OpKind::flatten && r->start_dim == 1) ||
-                  ((r->kind == OpKind::relu || r->kind == OpKind::max_pool) && takes[r->output]));
+      ok = ok && (r->kind == OpKind::conv2d || r->kind == OpKind::global_avg_pool || (r->kind == OpKind::flatten && r->start_dim == 1) ||
+                  ((r->kind == OpKind::relu || r->kind == OpKind::max_pool || r->kind == OpKind::add) && takes[r->output]));
     takes[op->output] = ok;
   }
   std::vector<bool> last(count, false);
   for (const Op& op : ops) {
     if (op.folded) continue;
     if (op.kind == OpKind::conv2d) last[op.output] = takes[op.output];
-    if (op.kind == OpKind::relu || op.kind == OpKind::max_pool) last[op.output] = last[op.inputs[0]];
+    if (op.kind == OpKind::relu || op.kind == OpKind::max_pool || op.kind == OpKind::add) last[op.output] = last[op.inputs[0]];
   }
   return last;
 }
@@ -101,7 +103,7 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
   for (std::size_t i = 0; i < ops.size(); ++i) plan.panels_from[i] = i;
   const std::string src = model.file().source();
   // FP32 values kept for reading after a run (keep_values) stay in the graph's layout; UINT8 feature maps
-  // (model.cpp's pooling fold) are channels-last always, as only the ops between two convolutions read them.
+  // (model.cpp's UINT8 feature-map fold) are channels-last always, as only the ops between two convolutions read them.
   plan.channels_last = channels_last_values(model);
   for (std::size_t v = 0; v < values.size() && keep_values; ++v)
     if (values[v].type == ValueType::f32) plan.channels_last[v] = false;
@@ -194,8 +196,13 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         break;
       }
       case OpKind::max_pool:
-        if (x.size() != 4 || x[2] < op.kernel || x[3] < op.kernel) fail("input " + shape_text(x) + " is not [B, C, H, W] of at least the window");
-        y = {x[0], x[1], (x[2] - op.kernel) / op.stride + 1, (x[3] - op.kernel) / op.stride + 1};
+        if (x.size() != 4 || x[2] + 2 * op.pad < op.kernel || x[3] + 2 * op.pad < op.kernel)
+          fail("input " + shape_text(x) + " is not [B, C, H, W] of at least the padded window");
+        y = {x[0], x[1], (x[2] + 2 * op.pad - op.kernel) / op.stride + 1, (x[3] + 2 * op.pad - op.kernel) / op.stride + 1};
+        break;
+      case OpKind::global_avg_pool:
+        if (x.size() != 4 || x[2] * x[3] == 0) fail("input " + shape_text(x) + " is not [B, C, H, W]");
+        y = {x[0], x[1], 1, 1};
         break;
       case OpKind::first_token:
         if (x.size() != 3) fail("input " + shape_text(x) + " is not [B, L, H]");

@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "data/random_images.h"
 #include "data/text/text_dataset.h"
 #include "export/interpret.h"
 #include "models/bert/bert_folder.h"
@@ -15,6 +16,7 @@
 #include "models/cnn.h"
 #include "models/llama/llama_folder.h"
 #include "models/mlp.h"
+#include "models/resnet.h"
 #include "models/safetensors.h"
 #include "quant/scheme.h"
 #include "recipe/recipe.h"
@@ -105,7 +107,8 @@ void take_run_dataset(const std::filesystem::path& dir, ExportOptions& options) 
     return;
   }
   const recipe::Recipe r = recipe::load_recipe(recipe_file, {});
-  if (data::text::is_text_dataset(r.data.dataset)) return;
+  // Text has no pixels; random images are already the model's inputs.
+  if (data::text::is_text_dataset(r.data.dataset) || r.data.dataset == data::kRandomImages) return;
   recipe::DataSpec one_item = r.data;  // the normalization and names are the dataset's, not its items'
   one_item.test_limit = 1;
   const data::Dataset set = data::load_dataset(one_item, data::Split::Test);
@@ -310,7 +313,8 @@ ExportSummary export_checkpoint(const std::filesystem::path& dir, const std::fil
   }
   model->eval();
   // Text models (BERT, Llama) take ids: no pixel normalization to find.
-  const bool image_model = dynamic_cast<models::Cnn*>(model.get()) != nullptr || dynamic_cast<models::Mlp*>(model.get()) != nullptr;
+  const bool image_model = dynamic_cast<models::Cnn*>(model.get()) != nullptr || dynamic_cast<models::ResNet*>(model.get()) != nullptr ||
+                           dynamic_cast<models::Mlp*>(model.get()) != nullptr;
   if (image_model && !options.input_normalization) take_run_dataset(dir, options);
   const LoweredGraph graph = lower_model(*model);
   if (std::filesystem::exists(dir / "quantization.json")) {

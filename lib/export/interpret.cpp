@@ -78,7 +78,8 @@ torch::Tensor run_op(const LoweredOp& op, const std::vector<torch::Tensor>& in) 
     return attention(in[0], in[1], in[2], in.size() > 3 ? in[3] : torch::Tensor(), a["heads"], a["head_size"]);
   if (op.op == "pooling") {
     if (a["mode"] == "first_token") return in[0].select(1, 0);
-    return torch::max_pool2d(in[0], ints(a["kernel"]), ints(a["stride"]));
+    if (a["mode"] == "global_avg") return torch::adaptive_avg_pool2d(in[0], {1, 1});
+    return torch::max_pool2d(in[0], ints(a["kernel"]), ints(a["stride"]), a.contains("padding") ? ints(a["padding"]) : std::vector<std::int64_t>{0, 0});
   }
   if (op.op == "flatten") return in[0].flatten(a["start_dim"].get<std::int64_t>());
   throw InternalError("export: the reference interpreter has no op '" + op.op + "'");

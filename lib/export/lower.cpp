@@ -9,6 +9,7 @@
 #include "models/conv_bn.h"
 #include "models/llama/llama.h"
 #include "models/mlp.h"
+#include "models/resnet.h"
 
 namespace sparrow::exporter {
 
@@ -52,31 +53,30 @@ class Builder {
     return op(name, "linear", {in}, {{"out_features", w.size(0)}, {"in_features", w.size(1)}}, std::move(weights),
               std::move(output));
   }
-  std::string conv2d(const std::string& module, const std::string& in, std::int64_t padding) {
-    return conv2d(module, in, padding, param(module + ".weight"), param(module + ".bias"));
+  std::string conv2d(const std::string& module, const std::string& in) {
+    return conv2d(module, in, param(module + ".weight"), param(module + ".bias"));
   }
   // A conv and the BatchNorm after it as one conv2d op, folded as the trainer folds it, so the engine runs
   // no BatchNorm and quantizes the same weights the trainer did.
-  std::string conv2d_bn(const std::string& conv, const std::string& bn, const std::string& in, std::int64_t padding) {
-    const auto modules = model_.named_modules("", /*include_self=*/false);
-    const auto* c = modules.contains(conv) ? modules[conv]->as<torch::nn::Conv2d>() : nullptr;
-    const auto* n = modules.contains(bn) ? modules[bn]->as<torch::nn::BatchNorm2d>() : nullptr;
-    if (!c || !n) throw InternalError("export: the model has no conv '" + conv + "' followed by BatchNorm '" + bn + "'");
+  std::string conv2d_bn(const std::string& conv, const std::string& bn, const std::string& in) {
+    const auto* n = module(bn)->as<torch::nn::BatchNorm2d>();
+    if (!n) throw InternalError("export: the model's '" + bn + "' is not a BatchNorm");
     torch::NoGradGuard no_grad;
-    const auto folded = models::fold_batch_norm(*c, *n);
-    return conv2d(conv, in, padding, folded.weight.to(torch::kFloat32).contiguous(), folded.bias.to(torch::kFloat32).contiguous());
+    const auto folded = models::fold_batch_norm(conv_module(conv), *n);
+    return conv2d(conv, in, folded.weight.to(torch::kFloat32).contiguous(), folded.bias.to(torch::kFloat32).contiguous());
   }
-  // w: [out, in, kh, kw].
-  std::string conv2d(const std::string& module, const std::string& in, std::int64_t padding, const torch::Tensor& w,
-                     const torch::Tensor& bias) {
+  // w: [out, in, kh, kw]; stride and padding are the module's.
+  std::string conv2d(const std::string& conv, const std::string& in, const torch::Tensor& w, const torch::Tensor& bias) {
+    const auto& o = conv_module(conv).options;
+    const auto stride = (*o.stride())[0], padding = (*c10::get<torch::ExpandingArray<2>>(o.padding()))[0];
     const nlohmann::json attrs = {{"out_features", w.size(0)},
                                   {"in_features", w.size(1) * w.size(2) * w.size(3)},
                                   {"in_channels", w.size(1)},
                                   {"out_channels", w.size(0)},
                                   {"kernel", {w.size(2), w.size(3)}},
-                                  {"stride", {1, 1}},
+                                  {"stride", {stride, stride}},
                                   {"padding", {padding, padding}}};
-    return op(module, "conv2d", {in}, attrs, {{"weight", w.reshape({w.size(0), -1})}, {"bias", bias}});
+    return op(conv, "conv2d", {in}, attrs, {{"weight", w.reshape({w.size(0), -1})}, {"bias", bias}});
   }
   std::string layer_norm(const std::string& module, const std::string& in, double eps) {
     return op(module, "layer_norm", {in}, {{"eps", eps}},
@@ -88,6 +88,18 @@ class Builder {
   void classifier_outputs(const std::string& logits) {
     unary("softmax", "softmax", logits, "probabilities");
     graph.outputs = {logits, "probabilities"};
+  }
+
+  std::shared_ptr<torch::nn::Module> module(const std::string& name) const {
+    const auto modules = model_.named_modules("", /*include_self=*/false);
+    if (!modules.contains(name)) throw InternalError("export: the model has no module '" + name + "'");
+    return modules[name];
+  }
+  bool has_module(const std::string& name) const { return model_.named_modules("", false).contains(name); }
+  const torch::nn::Conv2dImpl& conv_module(const std::string& name) const {
+    const auto* c = module(name)->as<torch::nn::Conv2d>();
+    if (!c) throw InternalError("export: the model's '" + name + "' is not a conv");
+    return *c;
   }
 
   torch::Tensor param(const std::string& name) const {
@@ -113,7 +125,7 @@ void lower_cnn(Builder& b, const nlohmann::json& config) {
   const nlohmann::json pool = {{"mode", "max"}, {"kernel", {2, 2}}, {"stride", {2, 2}}};
   const bool batch_norm = config.value("batch_norm", false);
   const auto conv = [&](const std::string& n, const std::string& in) {
-    return batch_norm ? b.conv2d_bn("conv" + n, "bn" + n, in, 1) : b.conv2d("conv" + n, in, 1);
+    return batch_norm ? b.conv2d_bn("conv" + n, "bn" + n, in) : b.conv2d("conv" + n, in);
   };
   auto x = b.unary("relu1", "relu", conv("1", "input"));
   x = b.op("pool1", "pooling", {x}, pool);
@@ -122,6 +134,34 @@ void lower_cnn(Builder& b, const nlohmann::json& config) {
   x = b.op("flatten", "flatten", {x}, {{"start_dim", 1}});
   x = b.unary("relu3", "relu", b.linear("fc1", x));
   b.classifier_outputs(b.linear("fc2", x, "logits"));
+  b.graph.metadata["sparrow.task"] = "image_classification";
+  b.graph.metadata["sparrow.image"] = {{"channels", c}, {"height", s}, {"width", s}};
+}
+
+// torchvision's ResNet (models/resnet.h): every conv with its BatchNorm folded in, each block's sum of its
+// convs and its shortcut, global average pooling, and the classifier.
+void lower_resnet(Builder& b, const nlohmann::json& config) {
+  const std::int64_t c = config.at("in_channels"), s = config.at("image_size");
+  b.graph.inputs = {{"input", "f32", {-1, c, s, s}}};
+  auto x = b.unary("relu", "relu", b.conv2d_bn("conv1", "bn1", "input"));
+  if (config.at("stem") == "imagenet")
+    x = b.op("maxpool", "pooling", {x}, {{"mode", "max"}, {"kernel", {3, 3}}, {"stride", {2, 2}}, {"padding", {1, 1}}});
+  const bool bottleneck = config.at("block") == "bottleneck";
+  const auto& layers = config.at("layers");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    for (std::int64_t j = 0; j < layers[i].get<std::int64_t>(); ++j) {
+      const std::string p = "layer" + std::to_string(i + 1) + "." + std::to_string(j) + ".";
+      const auto conv = [&](const std::string& k, const std::string& in) { return b.conv2d_bn(p + "conv" + k, p + "bn" + k, in); };
+      auto y = b.unary(p + "relu1", "relu", conv("1", x));
+      y = bottleneck ? conv("3", b.unary(p + "relu2", "relu", conv("2", y))) : conv("2", y);
+      const bool downsample = b.has_module(p + "downsample");
+      const auto shortcut = downsample ? b.conv2d_bn(p + "downsample.0", p + "downsample.1", x) : x;
+      x = b.unary(p + "relu", "relu", b.op(p + "add", "add", {y, shortcut}));
+    }
+  }
+  x = b.op("avgpool", "pooling", {x}, {{"mode", "global_avg"}});
+  x = b.op("flatten", "flatten", {x}, {{"start_dim", 1}});
+  b.classifier_outputs(b.linear("fc", x, "logits"));
   b.graph.metadata["sparrow.task"] = "image_classification";
   b.graph.metadata["sparrow.image"] = {{"channels", c}, {"height", s}, {"width", s}};
 }
@@ -234,12 +274,14 @@ LoweredGraph lower_model(models::Classifier& model) {
     b.graph.metadata["sparrow.labels"] = bert->labels;
   } else if (dynamic_cast<models::Cnn*>(&model)) {
     lower_cnn(b, config);
+  } else if (dynamic_cast<models::ResNet*>(&model)) {
+    lower_resnet(b, config);
   } else if (dynamic_cast<models::Mlp*>(&model)) {
     lower_mlp(b, config, config.at("hidden").size() + 1);
   } else if (auto* llama = dynamic_cast<models::llama::LlamaForCausalLM*>(&model)) {
     lower_llama(b, *llama);
   } else {
-    throw BadInput("export: model '" + name + "' cannot be exported (the exporter knows cnn, mlp, bert and llama)");
+    throw BadInput("export: model '" + name + "' cannot be exported (the exporter knows cnn, resnet, mlp, bert and llama)");
   }
   if (b.graph.metadata["sparrow.task"] != "causal_lm" && !b.graph.metadata.contains("sparrow.labels")) {
     std::vector<std::string> labels;

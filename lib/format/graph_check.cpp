@@ -389,8 +389,9 @@ void check_graph(const File& file) {
         if (mode == "max") {
           a.ints("kernel", 2, 1, 1024);
           a.ints("stride", 2, 1, 1024);
-        } else if (mode != "first_token") {
-          fail(FormatErrc::bad_graph, a.where() + ": pooling mode must be max or first_token");
+          if (a.has("padding")) a.ints("padding", 2, 0, 512);
+        } else if (mode != "global_avg" && mode != "first_token") {
+          fail(FormatErrc::bad_graph, a.where() + ": pooling mode must be max, global_avg or first_token");
         }
       }
       if (kind == "flatten") a.integer("start_dim", 1, kMaxRank - 1);

@@ -8,7 +8,9 @@ torch::Tensor batch_norm_scale(const torch::nn::BatchNorm2dImpl& bn) {
 
 FoldedConv fold_batch_norm(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn) {
   const auto scale = batch_norm_scale(bn);
-  return {conv.weight * scale.view({-1, 1, 1, 1}), (conv.bias - bn.running_mean) * scale + bn.bias};
+  // torchvision's convs before a BatchNorm have no bias: theirs counts as zero.
+  const auto shifted = conv.bias.defined() ? conv.bias - bn.running_mean : -bn.running_mean;
+  return {conv.weight * scale.view({-1, 1, 1, 1}), shifted * scale + bn.bias};
 }
 
 }  // namespace sparrow::models

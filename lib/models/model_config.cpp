@@ -85,6 +85,46 @@ ModelConfig check_cnn(ConfigFields& f) {
   return o;
 }
 
+ModelConfig check_resnet(ConfigFields& f) {
+  ResNetOptions o;
+  o.block = f.get<std::string>("block", o.block);
+  if (o.block != "basic" && o.block != "bottleneck")
+    throw BadInput(f.name("block") + " must be \"basic\" or \"bottleneck\", found \"" + o.block + "\"");
+  o.stem = f.get<std::string>("stem", o.stem);
+  if (o.stem != "imagenet" && o.stem != "small")
+    throw BadInput(f.name("stem") + " must be \"imagenet\" or \"small\", found \"" + o.stem + "\"");
+  const nlohmann::json layers = f.raw("layers");
+  if (!layers.is_null()) {
+    if (!layers.is_array() || layers.empty() || layers.size() > 8)
+      throw BadInput(f.name("layers") + " must be a list of 1 to 8 block counts, found " + shown(layers));
+    o.layers.clear();
+    for (const auto& blocks : layers) {
+      o.layers.push_back(read_field<int64_t>(blocks, f.name("layers")));
+      check_model_range(f.name("layers"), o.layers.back(), 1, kMaxModelLayers);
+    }
+  }
+  o.width = f.size("width", o.width);
+  o.in_channels = f.size("in_channels", o.in_channels);
+  o.image_size = f.size("image_size", o.image_size);
+  o.num_classes = f.size("num_classes", o.num_classes);
+  f.raw("from");  // read by the train command: the folder to start from
+  f.finish("resnet");
+  const double expansion = o.block == "bottleneck" ? 4.0 : 1.0;
+  check_model_size(f.name("width") + " * 2^(stages - 1) * expansion",
+                   o.width * (int64_t{1} << (o.layers.size() - 1)) * static_cast<int64_t>(expansion));
+  // The weights, stage by stage: per block about (9 or 1 + 9 + 1) * planes^2 * expansion multiply-adds.
+  double parameters = 49.0 * static_cast<double>(o.in_channels * o.width), in = static_cast<double>(o.width);
+  for (size_t i = 0; i < o.layers.size(); ++i) {
+    const double planes = static_cast<double>(o.width << i), out = planes * expansion;
+    const double block = o.block == "bottleneck" ? in * planes + 9.0 * planes * planes + planes * out : 9.0 * planes * (in + planes);
+    parameters += block + in * out + static_cast<double>(o.layers[i] - 1) * (o.block == "bottleneck" ? 2.0 * out * planes + 9.0 * planes * planes
+                                                                                                      : 18.0 * planes * planes);
+    in = out;
+  }
+  f.check_parameters(parameters + in * static_cast<double>(o.num_classes));
+  return o;
+}
+
 ModelConfig check_mlp(ConfigFields& f) {
   MlpOptions o;
   o.in_features = f.size("in_features", o.in_features);
@@ -182,6 +222,7 @@ ModelConfig check_model_config(const nlohmann::json& config, const std::string& 
       {"cnn", check_cnn},
       {"llama", check_llama},
       {"mlp", check_mlp},
+      {"resnet", check_resnet},
   };
   if (!config.is_object()) throw BadInput(context + ": model must be a mapping of fields, found " + shown(config));
   const std::string name = config.contains("name") ? read_field<std::string>(config.at("name"), context + ": model.name") : "";

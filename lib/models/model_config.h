@@ -1,6 +1,6 @@
 #pragma once
 // A zoo model's configuration, read and checked without LibTorch: a recipe's model: section or a saved
-// config.json ({"name": "cnn" | "mlp" | "bert" | "llama", fields...}). build_model (model_factory.h) calls
+// config.json ({"name": "cnn" | "resnet" | "mlp" | "bert" | "llama", fields...}). build_model (model_factory.h) calls
 // check_model_config and then only constructs, so every rule below holds before anything is allocated,
 // and the fuzz target hf_config runs the same checks.
 //
@@ -11,6 +11,8 @@
 //   cnn image_size                                                       4 to 1048576 (two 2x2 poolings)
 //   layer counts: bert num_hidden_layers                                 1 to 1024 (kMaxModelLayers)
 //   mlp hidden: a list of 0 to 1024 widths, each a size
+//   resnet block "basic" or "bottleneck"; stem "imagenet" or "small"; layers: 1 to 8 stages of 1 to 1024
+//   blocks each; width * 2^(stages - 1) * 4 a size
 //   dropout probabilities                                                [0, 1)
 //   the parameters all sizes give together                               at most 2^31
 //   bert: num_attention_heads divides hidden_size; pad_token_id in [0, vocab_size); max_seq_length in
@@ -43,6 +45,19 @@ struct CnnOptions {
   bool batch_norm = false;
 };
 
+// The residual network of resnet.h. layers: blocks per stage (torchvision's ResNet-18 is basic [2, 2, 2, 2],
+// ResNet-50 bottleneck [3, 4, 6, 3]); stage i has width * 2^i planes. stem "imagenet": 7x7 stride-2 conv and
+// 3x3 stride-2 max pooling (torchvision's); "small": one 3x3 stride-1 conv, for 28x28 or 32x32 images.
+struct ResNetOptions {
+  std::string block = "basic";
+  std::vector<int64_t> layers = {2, 2, 2, 2};
+  int64_t width = 64;
+  std::string stem = "imagenet";
+  int64_t in_channels = 3;
+  int64_t image_size = 224;
+  int64_t num_classes = 1000;
+};
+
 // The MLP of mlp.h.
 struct MlpOptions {
   int64_t in_features = 784;
@@ -57,7 +72,7 @@ struct BertModelConfig {
   std::vector<std::string> labels;
 };
 
-using ModelConfig = std::variant<CnnOptions, MlpOptions, BertModelConfig, llama::LlamaConfig>;
+using ModelConfig = std::variant<CnnOptions, ResNetOptions, MlpOptions, BertModelConfig, llama::LlamaConfig>;
 
 // The checked configuration; `context` prefixes errors (the recipe file or the checkpoint's config.json).
 ModelConfig check_model_config(const nlohmann::json& config, const std::string& context);

@@ -5,12 +5,14 @@
 #include "models/llama/llama.h"
 #include "models/mlp.h"
 #include "models/model_config.h"
+#include "models/resnet.h"
 
 namespace sparrow::models {
 
 namespace {
 
 std::shared_ptr<Classifier> construct(const CnnOptions& o) { return std::make_shared<Cnn>(o); }
+std::shared_ptr<Classifier> construct(const ResNetOptions& o) { return std::make_shared<ResNet>(o); }
 std::shared_ptr<Classifier> construct(const MlpOptions& o) { return std::make_shared<Mlp>(o); }
 std::shared_ptr<Classifier> construct(const BertModelConfig& m) {
   auto model = std::make_shared<bert::BertForSequenceClassification>(m.config);

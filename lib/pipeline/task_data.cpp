@@ -1,6 +1,7 @@
 #include "pipeline/task_data.h"
 
 #include "core/errors.h"
+#include "data/random_images.h"
 #include "data/text/text_dataset.h"
 #include "models/bert/text_task.h"
 #include "models/checkpoint.h"
@@ -24,6 +25,19 @@ Task prepare_task(const nlohmann::json& model_config, const recipe::DataSpec& da
   if (dynamic_cast<models::llama::LlamaForCausalLM*>(t.model.get()))
     throw BadInput(from.string() + ": a Llama is a causal language model; it trains on a text corpus (sotu, moby_dick, "
                                    "text), not '" + data.dataset + "'");
+  if (data.dataset == data::kRandomImages) {
+    const nlohmann::json config = t.model->config();
+    if (!config.contains("image_size"))
+      throw BadInput(context + ": data.dataset: random_images needs an image model (cnn, resnet), not '" +
+                     config.value("name", std::string()) + "'");
+    const auto images = [&](std::int64_t limit, std::int64_t fallback, std::uint64_t seed) {
+      return data::random_images(limit > 0 ? limit : fallback, config.at("in_channels"), config.at("image_size"),
+                                 config.at("num_classes"), seed);
+    };
+    t.train = images(data.train_limit, 64, 1);
+    t.test = images(data.test_limit, 16, 2);
+    return t;
+  }
   t.train = data::load_dataset(data, data::Split::Train);
   t.test = data::load_dataset(data, data::Split::Test);
   return t;

@@ -142,7 +142,8 @@ torch::Tensor QatHook::conv2d_bn(const torch::nn::Conv2dImpl& conv, torch::nn::B
   // Batch statistics: divide the folded scale back out, so that the BatchNorm sees the conv's own output
   // (computed with the quantized folded weight) and normalises it with this batch's mean and variance.
   const auto scale = models::batch_norm_scale(bn).view({1, -1, 1, 1});
-  return batch_norm(bn, F::conv2d(xq, wq, conv_options(conv, {})) / scale + conv.bias.view({1, -1, 1, 1}), true);
+  const auto y = F::conv2d(xq, wq, conv_options(conv, {})) / scale;
+  return batch_norm(bn, conv.bias.defined() ? y + conv.bias.view({1, -1, 1, 1}) : y, true);
 }
 
 void QatHook::freeze_observers() {

@@ -247,4 +247,19 @@ void max_pool2d_nhwc(const T* x, const Pool2dShape& s, T* y) {
 void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y) { max_pool2d_nhwc(x, s, y); }
 void max_pool2d_nhwc_u8(const std::uint8_t* x, const Pool2dShape& s, std::uint8_t* y) { max_pool2d_nhwc(x, s, y); }
 
+void global_avg_pool_f32(const float* x, std::size_t pixels, std::size_t channels, float* y) {
+  for (std::size_t c = 0; c < channels; ++c) {
+    float sum = 0;
+    for (std::size_t p = 0; p < pixels; ++p) sum += x[c * pixels + p];
+    y[c] = sum / static_cast<float>(pixels);
+  }
+}
+
+void global_avg_pool_nhwc_f32(const float* __restrict x, std::size_t pixels, std::size_t channels, float* __restrict y) {
+  std::fill_n(y, channels, 0.0f);
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t c = 0; c < channels; ++c) y[c] += x[p * channels + c];
+  for (std::size_t c = 0; c < channels; ++c) y[c] /= static_cast<float>(pixels);
+}
+
 }  // namespace sparrow::kernels

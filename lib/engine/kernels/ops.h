@@ -123,5 +123,8 @@ void max_pool2d_f32(const float* x, const Pool2dShape& s, float* y);
 void max_pool2d_nhwc_f32(const float* x, const Pool2dShape& s, float* y);
 // Of UINT8 feature maps: the maximum of quantized values is the quantized maximum.
 void max_pool2d_nhwc_u8(const std::uint8_t* x, const Pool2dShape& s, std::uint8_t* y);
+// The mean over an image's pixels per channel, [C][pixels] or [pixels][C] -> [C].
+void global_avg_pool_f32(const float* x, std::size_t pixels, std::size_t channels, float* y);
+void global_avg_pool_nhwc_f32(const float* x, std::size_t pixels, std::size_t channels, float* y);
 
 }  // namespace sparrow::kernels

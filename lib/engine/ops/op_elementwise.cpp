@@ -35,6 +35,17 @@ void tanh(const OpArgs& a) {
 }
 
 void add(const OpArgs& a) {
+  if (a.in_channels_last != a.in1_channels_last) {
+    // Two feature maps stored differently (Plan::channels_last): the output takes input 0's layout.
+    const auto& x = *a.out_shape;
+    const std::size_t channels = x[1], pixels = x[2] * x[3], image = channels * pixels;
+    for (std::size_t i = 0; i < x[0] * image; ++i) {
+      const std::size_t b = i / image, j = i % image;
+      const std::size_t other = a.in_channels_last ? (j % channels) * pixels + j / channels : (j % pixels) * channels + j / pixels;
+      a.out_f32()[i] = a.in_f32(0)[i] + a.in_f32(1)[b * image + other];
+    }
+    return;
+  }
   slices(a, a.out_elements(), [&](std::size_t b, std::size_t e) {
     kernels::add_f32(a.in_f32(0) + b, a.in_f32(1) + b, e - b, a.out_f32() + b);
   });

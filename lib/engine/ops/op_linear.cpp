@@ -98,7 +98,7 @@ void conv2d(const OpArgs& a) {
     next += arena_aligned(bytes);
     return area;
   };
-  // A requantized output (model.cpp's pooling fold) is only ever planned channels-last.
+  // A requantized output (model.cpp's UINT8 feature-map fold) is only ever planned channels-last.
   if (op.requantize && !a.out_channels_last) throw InternalError("engine: conv2d '" + op.name + "' requantizes into an NCHW map");
   void* out = a.out_channels_last ? a.out : take(m * n * sizeof(float));
   if (w.format == WeightFormat::fp32) {
@@ -111,7 +111,7 @@ void conv2d(const OpArgs& a) {
   } else {
     std::uint8_t* padded = take(batch * s.padded_image_bytes());
     std::uint8_t* panels = next;
-    if (op.reads_u8)  // the pooling fold in model.cpp: the input is already quantized with these parameters
+    if (op.reads_u8)  // model.cpp's UINT8 feature-map fold: the input is already quantized with these parameters
       kernels::qu8_conv_panels_u8(static_cast<const std::uint8_t*>(a.in[0]), batch, s, static_cast<std::uint8_t>(op.zero_point),
                                   panel_height(w, m), padded, panels, a.pool);
     else

@@ -32,6 +32,8 @@ struct OpArgs {
   // Input 0 and the output are stored [B][H][W][C], not as their [B][C][H][W] shapes say (Plan::channels_last).
   bool in_channels_last = false;
   bool out_channels_last = false;
+  // Input 1 likewise (add's second operand, which may be stored otherwise than input 0).
+  bool in1_channels_last = false;
 
   const float* in_f32(std::size_t i) const { return static_cast<const float*>(in[i]); }
   float* out_f32() const { return static_cast<float*>(out); }
@@ -62,8 +64,9 @@ void rms_norm(const OpArgs& a);
 void rotary(const OpArgs& a);
 void swiglu(const OpArgs& a);
 void causal_attention(const OpArgs& a);
-// op_shape.cpp: max pooling, first-token pooling, flatten
+// op_shape.cpp: max and global average pooling, first-token pooling, flatten
 void max_pool(const OpArgs& a);
+void global_avg_pool(const OpArgs& a);
 void first_token(const OpArgs& a);
 void flatten(const OpArgs& a);
 

@@ -213,3 +213,18 @@ TEST_CASE("max pooling skips padding", "[kernels][ops]") {
         REQUIRE(mx[i] == float(m));
       }
 }
+
+TEST_CASE("global average pooling, NCHW or channels-last, is each channel's mean", "[kernels][ops]") {
+  Rng rng(4);
+  const std::size_t channels = 19, height = 7, width = 5, pixels = height * width;
+  const auto x = random_vector(rng, channels * pixels, -2, 3);
+  std::vector<float> nchw(channels), nhwc(channels);
+  sk::global_avg_pool_f32(x.data(), pixels, channels, nchw.data());
+  sk::global_avg_pool_nhwc_f32(to_channels_last(x, channels, height, width).data(), pixels, channels, nhwc.data());
+  for (std::size_t c = 0; c < channels; ++c) {
+    double sum = 0;
+    for (std::size_t p = 0; p < pixels; ++p) sum += x[c * pixels + p];
+    REQUIRE(std::abs(nchw[c] - sum / pixels) <= 1e-6);
+    REQUIRE(std::abs(nhwc[c] - sum / pixels) <= 1e-6);
+  }
+}
