@@ -201,6 +201,10 @@ void Model::build() {
           op.kernel = r.square("kernel", 1, 64);
           op.stride = r.square("stride", 1, 64);
           op.pad = r.has("padding") ? r.square("padding", 0, 64) : 0;
+          const std::string order = r.has("patch_order") ? r.str("patch_order") : "chw";
+          op.channels_innermost = order == "hwc";
+          if (order != "chw" && !(op.channels_innermost && op.in_channels % 4 == 0))
+            r.fail("patch_order must be \"chw\", or \"hwc\" with in_channels a multiple of 4");
           if (op.in_channels * op.kernel * op.kernel != op.weights->k) r.fail("in_features differs from in_channels * kernel^2");
         }
         break;

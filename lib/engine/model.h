@@ -62,6 +62,8 @@ struct Op {
   // parameters (model.cpp's UINT8 feature-map fold).
   std::optional<quant::ActivationParams> requantize;
   std::size_t in_channels = 0, kernel = 1, stride = 1, pad = 0;
+  // conv2d: the weight's K runs (ky, kx, c), input channels innermost ("patch_order" "hwc"), else (c, ky, kx).
+  bool channels_innermost = false;
   // conv2d, max_pool: input 0 is a UINT8 feature map (an INT8 conv2d's output requantized for the INT8
   // conv2d(s) reading it; the UINT8 feature-map fold in model.cpp), not FP32.
   bool reads_u8 = false;

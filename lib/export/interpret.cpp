@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "models/weight_matrix.h"
 
 namespace sparrow::exporter {
 
@@ -52,7 +53,8 @@ torch::Tensor run_op(const LoweredOp& op, const std::vector<torch::Tensor>& in) 
   if (op.op == "linear") return torch::linear(in[0], w("weight"), op.weights.count("bias") ? w("bias") : torch::Tensor());
   if (op.op == "conv2d") {
     const auto kernel = ints(a["kernel"]);
-    const auto weight = w("weight").view({a["out_channels"].get<std::int64_t>(), a["in_channels"].get<std::int64_t>(), kernel[0], kernel[1]});
+    const auto weight = models::weight_from_matrix(
+        w("weight"), {a["out_channels"].get<std::int64_t>(), a["in_channels"].get<std::int64_t>(), kernel[0], kernel[1]});
     return torch::conv2d(in[0], weight, w("bias"), ints(a["stride"]), ints(a["padding"]));
   }
   if (op.op == "embedding") {

@@ -10,6 +10,7 @@
 #include "models/llama/llama.h"
 #include "models/mlp.h"
 #include "models/resnet.h"
+#include "models/weight_matrix.h"
 
 namespace sparrow::exporter {
 
@@ -65,7 +66,8 @@ class Builder {
     const auto folded = models::fold_batch_norm(conv_module(conv), *n);
     return conv2d(conv, in, folded.weight.to(torch::kFloat32).contiguous(), folded.bias.to(torch::kFloat32).contiguous());
   }
-  // w: [out, in, kh, kw]; stride and padding are the module's.
+  // w: [out, in, kh, kw]; stride and padding are the module's. The weight is stored as the matrix the trainer
+  // pruned (models/weight_matrix.h), its patch order in "patch_order".
   std::string conv2d(const std::string& conv, const std::string& in, const torch::Tensor& w, const torch::Tensor& bias) {
     const auto& o = conv_module(conv).options;
     const auto stride = (*o.stride())[0], padding = (*c10::get<torch::ExpandingArray<2>>(o.padding()))[0];
@@ -75,8 +77,9 @@ class Builder {
                                   {"out_channels", w.size(0)},
                                   {"kernel", {w.size(2), w.size(3)}},
                                   {"stride", {stride, stride}},
-                                  {"padding", {padding, padding}}};
-    return op(conv, "conv2d", {in}, attrs, {{"weight", w.reshape({w.size(0), -1})}, {"bias", bias}});
+                                  {"padding", {padding, padding}},
+                                  {"patch_order", models::channels_innermost(w) ? "hwc" : "chw"}};
+    return op(conv, "conv2d", {in}, attrs, {{"weight", models::weight_matrix(w).contiguous()}, {"bias", bias}});
   }
   std::string layer_norm(const std::string& module, const std::string& in, double eps) {
     return op(module, "layer_norm", {in}, {{"eps", eps}},

@@ -15,7 +15,8 @@
 namespace sparrow::exporter {
 
 // One op of the lowered graph. Linear and conv2d ops are "layers": their weight is kept as a float
-// [N][K] matrix (conv: [out_channels][in_channels * kh * kw]) until packing.
+// [N][K] matrix (conv: [out_channels][in_channels * kh * kw] in its "patch_order", models/weight_matrix.h) until
+// packing.
 struct LoweredOp {
   std::string name;
   std::string op;

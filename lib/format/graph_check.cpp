@@ -337,6 +337,11 @@ void check_graph(const File& file) {
         const auto kernel = a.ints("kernel", 2, 1, 1024);
         a.ints("stride", 2, 1, 1024);
         a.ints("padding", 2, 0, 1024);
+        if (a.has("patch_order")) {
+          const std::string order = a.str("patch_order");
+          if (order != "chw" && !(order == "hwc" && in_c % 4 == 0))
+            fail(FormatErrc::bad_graph, a.where() + ": patch_order must be chw, or hwc with in_channels a multiple of 4");
+        }
         if (static_cast<std::uint64_t>(out_c) != v.n || static_cast<std::uint64_t>(in_c * kernel[0] * kernel[1]) != v.k)
           fail(FormatErrc::bad_graph, a.where() + ": in_features must be in_channels*kh*kw and out_features out_channels");
       }

@@ -8,6 +8,7 @@
 
 #include "models/checkpoint.h"
 #include "models/safetensors.h"
+#include "models/weight_matrix.h"
 #include "pipeline/svg_plot.h"
 
 namespace sparrow::pipeline {
@@ -75,7 +76,8 @@ std::optional<LayerMask> read_layer_mask(const nlohmann::json& report, const std
   mask.kind = (*chosen)["mask"].get<std::string>();
   mask.rows = w.size(0);
   mask.cols = w.numel() / mask.rows;
-  const torch::Tensor kept = w.reshape({mask.rows, mask.cols}).ne(0).to(torch::kUInt8).contiguous();
+  // As the masks see it: a conv's blocks along its input channels show as blocks.
+  const torch::Tensor kept = models::weight_matrix(w).ne(0).to(torch::kUInt8).contiguous();
   mask.kept.assign(kept.data_ptr<uint8_t>(), kept.data_ptr<uint8_t>() + kept.numel());
   return mask;
 }

@@ -61,6 +61,33 @@ TEST_CASE("block masks prune whole blocks with the lowest mean magnitude", "[com
   }
 }
 
+TEST_CASE("a conv's blocks run along its input channels when they are a multiple of 4", "[compress][mask]") {
+  torch::manual_seed(5);
+  const auto w = torch::randn({8, 12, 3, 3});
+  for (const char* kind_name : {"block4", "[4,4]"}) {
+    const MaskKind kind = MaskKind::parse(kind_name);
+    const auto mask = magnitude_mask(w, 0.75, kind);
+    INFO(kind_name);
+    CHECK(mask.sizes() == w.sizes());
+    CHECK((mask == 0).sum().item<int64_t>() == 8 * 12 * 9 * 3 / 4);
+    // A block: rows o0 .. o0 + kind.rows - 1, channels c0 .. c0 + 3, one kernel position; the lowest-magnitude
+    // blocks go.
+    std::vector<std::pair<double, bool>> blocks;  // (mean |w|, kept)
+    for (int64_t o0 = 0; o0 < 8; o0 += kind.rows)
+      for (int64_t c0 = 0; c0 < 12; c0 += 4)
+        for (int64_t ky = 0; ky < 3; ++ky)
+          for (int64_t kx = 0; kx < 3; ++kx) {
+            const auto block = w.slice(0, o0, o0 + kind.rows).slice(1, c0, c0 + 4).select(2, ky).select(2, kx);
+            const auto kept = mask.slice(0, o0, o0 + kind.rows).slice(1, c0, c0 + 4).select(2, ky).select(2, kx);
+            REQUIRE((kept.min().item<float>() == kept.max().item<float>()));
+            blocks.emplace_back(block.abs().mean().item<double>(), kept.min().item<float>() == 1.0f);
+          }
+    double max_pruned = 0, min_kept = 1e9;
+    for (const auto& [mean, kept] : blocks) (kept ? min_kept : max_pruned) = kept ? std::min(min_kept, mean) : std::max(max_pruned, mean);
+    CHECK(max_pruned <= min_kept + 1e-6);
+  }
+}
+
 TEST_CASE("a partly pruned block is detected", "[compress][mask]") {
   auto mask = torch::ones({4, 8});
   CHECK(mask_respects_kind(mask, MaskKind::parse("block4")));

@@ -45,7 +45,9 @@ TEST_CASE("BN CNN export: BatchNorm folded into the convs, FP32 graph equals the
   const auto folded = models::fold_batch_norm(*modules["conv2"]->as<torch::nn::Conv2d>(), *modules["bn2"]->as<torch::nn::BatchNorm2d>());
   for (const auto& op : graph.ops)
     if (op.name == "conv2") {
-      CHECK(torch::equal(op.weights.at("weight"), folded.weight.reshape({folded.weight.size(0), -1})));
+      // conv2 reads 4 channels: its patch runs (ky, kx, c), channels innermost.
+      CHECK(op.attrs.at("patch_order") == "hwc");
+      CHECK(torch::equal(op.weights.at("weight"), folded.weight.permute({0, 2, 3, 1}).reshape({folded.weight.size(0), -1})));
       CHECK(torch::equal(op.weights.at("bias"), folded.bias));
     }
 }
@@ -64,7 +66,7 @@ TEST_CASE("BN CNN INT8 export: the engine equals the trainer's quantized evaluat
   {
     torch::NoGradGuard g;
     const auto f = models::fold_batch_norm(*modules["conv2"]->as<torch::nn::Conv2d>(), *modules["bn2"]->as<torch::nn::BatchNorm2d>());
-    folded = f.weight.reshape({f.weight.size(0), -1}).contiguous();
+    folded = f.weight.permute({0, 2, 3, 1}).reshape({f.weight.size(0), -1}).contiguous();  // patch order hwc
   }
   for (const auto& op : file.graph()["ops"])
     if (op["name"] == "conv2") {

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "models/weight_matrix.h"
 
 namespace sparrow::compress {
 
@@ -11,14 +12,15 @@ using recipe::MaskKind;
 
 namespace {
 
-// The weight as [rows, cols] padded with zeros to whole units.
+// The weight as its matrix [rows, cols] (models/weight_matrix.h: a conv's blocks run along input channels) padded
+// with zeros to whole units.
 struct Tiled {
   torch::Tensor padded;  // [R*r, C*c] for blocks; [rows, G*m] for N:M
   int64_t rows, cols;    // the unpadded matrix
 };
 
 Tiled tile(const torch::Tensor& weight, int64_t r, int64_t c, double pad_value = 0.0) {
-  const auto w = weight.detach().reshape({weight.size(0), -1});
+  const auto w = models::weight_matrix(weight.detach());
   const int64_t rows = w.size(0), cols = w.size(1);
   const int64_t pr = (r - rows % r) % r, pc = (c - cols % c) % c;
   return {torch::constant_pad_nd(w, {0, pc, 0, pr}, pad_value), rows, cols};
@@ -53,8 +55,7 @@ torch::Tensor unit_scores(const torch::Tensor& weight, const MaskKind& kind) {
 
 // Expands a per-unit keep mask back to the weight's shape.
 torch::Tensor expand_units(const torch::Tensor& unit_keep, const torch::Tensor& weight, const MaskKind& kind) {
-  const auto w2 = weight.reshape({weight.size(0), -1});
-  const int64_t rows = w2.size(0), cols = w2.size(1);
+  const int64_t rows = weight.size(0), cols = weight.numel() / rows;
   if (kind.type == MaskKind::Type::Unstructured) return unit_keep.view(weight.sizes()).to(weight.dtype());
   torch::Tensor full;
   if (kind.type == MaskKind::Type::Block) {
@@ -63,7 +64,7 @@ torch::Tensor expand_units(const torch::Tensor& unit_keep, const torch::Tensor& 
   } else {
     full = unit_keep.view({rows, -1});
   }
-  return full.slice(0, 0, rows).slice(1, 0, cols).contiguous().view(weight.sizes()).to(weight.dtype());
+  return models::weight_from_matrix(full.slice(0, 0, rows).slice(1, 0, cols), weight.sizes()).to(weight.dtype());
 }
 
 // Keep mask over `scores` removing the `k` lowest (stable: earlier units first on ties).

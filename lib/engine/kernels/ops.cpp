@@ -81,6 +81,15 @@ void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
   for (std::size_t oy = 0; oy < oh; ++oy) {
     for (std::size_t ox = 0; ox < ow; ++ox) {
       float* col = cols + (oy * ow + ox) * patch;
+      if (s.channels_innermost) {
+        for (std::size_t ky = 0; ky < s.kernel_h; ++ky) {
+          for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
+            const std::size_t iy = oy * s.stride + ky - s.pad, ix = ox * s.stride + kx - s.pad;
+            for (std::size_t c = 0; c < s.channels; ++c) *col++ = iy < s.height && ix < s.width ? x[c * cs + iy * rs + ix * xs] : 0.0f;
+          }
+        }
+        continue;
+      }
       for (std::size_t c = 0; c < s.channels; ++c) {
         for (std::size_t ky = 0; ky < s.kernel_h; ++ky) {
           for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
@@ -96,10 +105,23 @@ void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
 
 namespace {
 
-// One image's bytes, in s's layout, into its padded copy [C][H + 2 pad][W + 2 pad] bordered by the zero point.
+// One image's bytes, in s's layout, into its padded copy bordered by the zero point: [H + 2 pad][W + 2 pad][C]
+// for a channels-innermost patch, else [C][H + 2 pad][W + 2 pad].
 void pad_image(const std::uint8_t* bytes, const Conv2dShape& s, std::uint8_t zero_point, std::uint8_t* dst) {
-  const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad;
+  const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad, channels = s.channels;
   std::memset(dst, zero_point, s.padded_image_bytes());
+  if (s.channels_innermost) {
+    for (std::size_t iy = 0; iy < s.height; ++iy) {
+      std::uint8_t* row = dst + ((iy + s.pad) * pw + s.pad) * channels;
+      if (s.channels_last) {
+        std::memcpy(row, bytes + iy * s.width * channels, s.width * channels);
+        continue;
+      }
+      for (std::size_t ix = 0; ix < s.width; ++ix)
+        for (std::size_t c = 0; c < channels; ++c) row[ix * channels + c] = bytes[(c * s.height + iy) * s.width + ix];
+    }
+    return;
+  }
   for (std::size_t c = 0; c < s.channels; ++c) {
     for (std::size_t iy = 0; iy < s.height; ++iy) {
       std::uint8_t* row = dst + (c * ph + iy + s.pad) * pw + s.pad;
@@ -119,6 +141,29 @@ void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dS
   const std::size_t ph = s.height + 2 * s.pad, pw = s.width + 2 * s.pad, padded_image = s.padded_image_bytes();
   const std::size_t ow = s.out_w(), pixels = s.out_h() * ow, m = batch * pixels, k = s.patch();
   const std::size_t groups = round_up_4(k) / 4, stride = panel_stride(k, mr);
+  if (s.channels_innermost) {
+    // Each kernel position's channels are contiguous in the padded image: C / 4 whole groups of 4 bytes.
+    const std::size_t channel_groups = s.channels / 4;
+    parallel_for(pool, panel_count(m, mr), [&](std::size_t begin, std::size_t end) {
+      for (std::size_t panel = begin; panel < end; ++panel) {
+        std::uint8_t* dst = out + panel * stride;
+        const std::size_t t0 = panel * mr, rows = std::min(mr, m - t0);
+        if (rows < mr) std::memset(dst, 0, stride);
+        for (std::size_t t = 0; t < rows; ++t) {
+          const std::size_t b = (t0 + t) / pixels, pixel = (t0 + t) % pixels, oy = pixel / ow, ox = pixel % ow;
+          const std::uint8_t* corner = padded + b * padded_image + (oy * s.stride * pw + ox * s.stride) * s.channels;
+          std::uint8_t* d = dst + t * 4;
+          for (std::size_t ky = 0; ky < s.kernel_h; ++ky) {
+            for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
+              const std::uint8_t* src = corner + (ky * pw + kx) * s.channels;
+              for (std::size_t g = 0; g < channel_groups; ++g, d += mr * 4) std::memcpy(d, src + 4 * g, 4);
+            }
+          }
+        }
+      }
+    });
+    return;
+  }
   // Where patch input i = (c, ky, kx) sits relative to a pixel's window corner in the padded image.
   std::vector<std::size_t> offset(k);
   for (std::size_t i = 0; i < k; ++i) {

@@ -88,6 +88,9 @@ struct Conv2dShape {
   std::size_t kernel_h = 1, kernel_w = 1, stride = 1, pad = 0;
   // The input is stored [H][W][C] (how the engine keeps the activations between convolutions), else [C][H][W].
   bool channels_last = false;
+  // The patch, K, runs (ky, kx, c) (a weight blocked along input channels, "patch_order" "hwc"; channels a
+  // multiple of 4), else (c, ky, kx).
+  bool channels_innermost = false;
   std::size_t out_h() const { return (height + 2 * pad - kernel_h) / stride + 1; }
   std::size_t out_w() const { return (width + 2 * pad - kernel_w) / stride + 1; }
   std::size_t patch() const { return channels * kernel_h * kernel_w; }
@@ -95,16 +98,18 @@ struct Conv2dShape {
   std::size_t channel_step() const { return channels_last ? 1 : height * width; }
   std::size_t row_step() const { return channels_last ? width * channels : width; }
   std::size_t column_step() const { return channels_last ? channels : 1; }
-  // Bytes of one image quantized with its zero-point border, [C][H + 2 pad][W + 2 pad].
+  // Bytes of one image quantized with its zero-point border: [H + 2 pad][W + 2 pad][C] for a channels-innermost
+  // patch, else [C][H + 2 pad][W + 2 pad].
   std::size_t padded_image_bytes() const { return channels * (height + 2 * pad) * (width + 2 * pad); }
 };
-// cols[(oy*out_w + ox)][c*kh*kw + ky*kw + kx] = x[c][oy*stride + ky - pad][ox*stride + kx - pad] (0 outside).
+// cols[(oy*out_w + ox)][c*kh*kw + ky*kw + kx] = x[c][oy*stride + ky - pad][ox*stride + kx - pad] (0 outside);
+// with s.channels_innermost, at [(ky*kw + kx)*C + c].
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols);
 // The INT8 convolution's input, what im2col then qu8_pack_panels_f32 would give, without the FP32 columns:
 // the `batch` images of x (consecutive, in s's layout) are each quantized once into `padded`
 // (batch * s.padded_image_bytes() bytes), whose border holds the zero point (what a zero input quantizes to),
-// and every output pixel's patch is gathered from there, byte by byte in im2col's order, into the GEMM's
-// activation panels (out: panels_bytes(batch * out_h * out_w, s.patch(), mr) bytes).
+// and every output pixel's patch is gathered from there in im2col's order (byte by byte; 4 channels at a time
+// with s.channels_innermost), into the GEMM's activation panels (out: panels_bytes(batch * out_h * out_w, s.patch(), mr) bytes).
 void qu8_conv_panels_f32(const float* x, std::size_t batch, const Conv2dShape& s, quant::ActivationParams q,
                          std::size_t mr, std::uint8_t* padded, std::uint8_t* out, ThreadPool* pool = nullptr);
 // The same from images already quantized with this zero point (UINT8 feature maps, in s's layout).

@@ -30,6 +30,10 @@ class ThreadPool;
 // the pool: what every INT8 linear does to its FP32 input.
 void qu8_pack_panels_f32(const float* x, std::size_t m, std::size_t k, std::size_t ldx, quant::ActivationParams q,
                          std::size_t mr, std::uint8_t* out, ThreadPool* pool = nullptr);
+// UINT8 row-major x[M][ldx], already quantized -> the same panels (bytes past k zero), panels split over the
+// pool: a 1x1 convolution's UINT8 channels-last input, whose pixels are the rows.
+void qu8_pack_panels_u8(const std::uint8_t* x, std::size_t m, std::size_t k, std::size_t ldx, std::size_t mr,
+                        std::uint8_t* out, ThreadPool* pool = nullptr);
 // FP32 -> UINT8, plain row-major.
 void qu8_quantize_f32(const float* x, std::size_t count, quant::ActivationParams q, std::uint8_t* out);
 

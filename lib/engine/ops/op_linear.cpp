@@ -90,6 +90,7 @@ void conv2d(const OpArgs& a) {
   s.stride = op.stride;
   s.pad = op.pad;
   s.channels_last = a.in_channels_last;
+  s.channels_innermost = op.channels_innermost;
   const std::size_t batch = x[0], pixels = y[2] * y[3], m = batch * pixels, n = w.n;
   // The scratch areas, in the order and sizes plan.cpp gives them.
   std::uint8_t* next = a.scratch;
@@ -108,6 +109,16 @@ void conv2d(const OpArgs& a) {
       for (std::size_t b = begin; b < end; ++b) kernels::im2col_f32(a.in_f32(0) + b * image, s, cols + b * pixels * s.patch());
     });
     gemm(op, cols, m, out, nullptr, nullptr, nullptr, a.pool);
+  } else if (s.channels_last && s.kernel_h == 1 && s.kernel_w == 1 && s.stride == 1 && s.pad == 0) {
+    // A 1x1 convolution over a channels-last map is a linear layer over its pixels: the [B*H*W][C] rows as
+    // they lie are its input (ResNet's bottlenecks: most of its convolutions).
+    take(batch * s.padded_image_bytes());  // sized by plan.cpp for every INT8 conv; unused here
+    std::uint8_t* panels = next;
+    if (op.reads_u8)
+      kernels::qu8_pack_panels_u8(static_cast<const std::uint8_t*>(a.in[0]), m, s.channels, s.channels, panel_height(w, m), panels, a.pool);
+    else
+      kernels::qu8_pack_panels_f32(a.in_f32(0), m, s.channels, s.channels, {op.scale, op.zero_point}, panel_height(w, m), panels, a.pool);
+    gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool);
   } else {
     std::uint8_t* padded = take(batch * s.padded_image_bytes());
     std::uint8_t* panels = next;

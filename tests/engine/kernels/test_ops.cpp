@@ -122,8 +122,25 @@ TEST_CASE("im2col reads a channels-last image as it reads the same image in NCHW
   REQUIRE(nhwc == nchw);
 }
 
+TEST_CASE("im2col in (ky, kx, c) patch order holds the (c, ky, kx) columns permuted", "[kernels][ops]") {
+  Rng rng(13);
+  sk::Conv2dShape s{8, 6, 7, 3, 3, 2, 1};
+  const auto x = random_vector(rng, s.channels * s.height * s.width, -1, 1);
+  std::vector<float> chw(s.out_h() * s.out_w() * s.patch(), -99.0f), hwc(chw.size(), -98.0f);
+  sk::im2col_f32(x.data(), s, chw.data());
+  for (const bool channels_last : {false, true}) {
+    s.channels_last = channels_last;
+    s.channels_innermost = true;
+    sk::im2col_f32(channels_last ? to_channels_last(x, s.channels, s.height, s.width).data() : x.data(), s, hwc.data());
+    s.channels_innermost = false;
+    for (std::size_t p = 0; p < s.out_h() * s.out_w(); ++p)
+      for (std::size_t c = 0; c < s.channels; ++c)
+        for (std::size_t kk = 0; kk < 9; ++kk) REQUIRE(hwc[p * s.patch() + kk * s.channels + c] == chw[p * s.patch() + c * 9 + kk]);
+  }
+}
+
 // The INT8 convolution's panels against their definition, written out here: token t = (image, oy, ox) holds
-// input i = (c, ky, kx) of its patch, quantized, the zero point where the patch leaves the image, at byte
+// input i = (c, ky, kx) of its patch (i = (ky, kx, c) for a channels-innermost patch), quantized, the zero point where the patch leaves the image, at byte
 // (t / mr) * panel + (i / 4) * mr * 4 + (t % mr) * 4 + i % 4; zeros past the patch and past the last token.
 TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantized patch where the GEMM reads it", "[kernels][ops]") {
   Rng rng(12);
@@ -131,12 +148,17 @@ TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantiz
     std::size_t channels, height, width, kernel, stride, pad, batch, mr;
   };
   for (const Case c : {Case{1, 28, 28, 3, 1, 1, 2, 16}, Case{3, 9, 7, 3, 2, 1, 3, 8}, Case{5, 6, 5, 2, 1, 0, 2, 16},
-                       Case{16, 5, 5, 1, 1, 0, 1, 4}, Case{7, 4, 6, 3, 3, 2, 2, 16}}) {
-    for (const bool channels_last : {false, true}) {
+                       Case{16, 5, 5, 1, 1, 0, 1, 4}, Case{7, 4, 6, 3, 3, 2, 2, 16}, Case{8, 7, 6, 3, 1, 1, 2, 16},
+                       Case{12, 5, 9, 3, 2, 1, 3, 8}}) {
+    for (const int variant : {0, 1, 2, 3}) {
+      const bool channels_last = variant % 2 == 1, innermost = variant >= 2;
+      if (innermost && c.channels % 4 != 0) continue;
       sk::Conv2dShape s{c.channels, c.height, c.width, c.kernel, c.kernel, c.stride, c.pad};
       s.channels_last = channels_last;
+      s.channels_innermost = innermost;
       INFO("channels " << c.channels << " image " << c.height << "x" << c.width << " kernel " << c.kernel << " stride "
-                       << c.stride << " pad " << c.pad << " mr " << c.mr << " channels_last " << channels_last);
+                       << c.stride << " pad " << c.pad << " mr " << c.mr << " channels_last " << channels_last
+                       << " channels innermost " << innermost);
       const std::size_t image = c.channels * c.height * c.width, pixels = s.out_h() * s.out_w(), m = c.batch * pixels;
       const std::size_t k = s.patch(), k4 = (k + 3) / 4 * 4, panel = k4 * c.mr, panels = (m + c.mr - 1) / c.mr;
       const sparrow::quant::ActivationParams q{0.02f, 100};
@@ -160,7 +182,8 @@ TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantiz
       for (std::size_t t = 0; t < m; ++t) {
         const std::size_t b = t / pixels, oy = t % pixels / s.out_w(), ox = t % pixels % s.out_w();
         for (std::size_t i = 0; i < k; ++i) {
-          const std::size_t ci = i / (c.kernel * c.kernel), ky = i / c.kernel % c.kernel, kx = i % c.kernel;
+          const std::size_t kk = innermost ? i / c.channels : i % (c.kernel * c.kernel);
+          const std::size_t ci = innermost ? i % c.channels : i / (c.kernel * c.kernel), ky = kk / c.kernel, kx = kk % c.kernel;
           const long iy = long(oy * c.stride + ky) - long(c.pad), ix = long(ox * c.stride + kx) - long(c.pad);
           const bool inside = iy >= 0 && ix >= 0 && iy < long(c.height) && ix < long(c.width);
           const float v = inside ? x[b * image + (ci * c.height + std::size_t(iy)) * c.width + std::size_t(ix)] : 0.0f;

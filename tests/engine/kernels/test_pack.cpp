@@ -65,3 +65,24 @@ TEST_CASE("qu8_pack_panels_f32 quantizes into the panel layout", "[kernels][pack
     }
   }
 }
+
+TEST_CASE("qu8_pack_panels_u8 places UINT8 rows in the panel layout", "[kernels][pack]") {
+  Rng rng(6);
+  sk::ThreadPool two(2);
+  for (std::size_t m : {1, 31, 33, 70}) {
+    for (std::size_t k : {1, 3, 4, 9, 64}) {
+      const std::size_t mr = 32, ldx = k + 3;
+      std::vector<std::uint8_t> x(m * ldx);
+      for (auto& v : x) v = static_cast<std::uint8_t>(rng.uniform_int(0, 255));
+      std::vector<std::uint8_t> panels(sk::panels_bytes(m, k, mr), 0xA5);
+      sk::qu8_pack_panels_u8(x.data(), m, k, ldx, mr, panels.data(), m > mr ? &two : nullptr);
+      for (std::size_t t = 0; t < sk::panel_count(m, mr) * mr; ++t) {
+        for (std::size_t i = 0; i < sk::round_up_4(k); ++i) {
+          const std::uint8_t want = t < m && i < k ? x[t * ldx + i] : 0;
+          INFO("m " << m << " k " << k << " token " << t << " input " << i);
+          REQUIRE(panels[(t / mr) * sk::panel_stride(k, mr) + (i / 4) * mr * 4 + (t % mr) * 4 + i % 4] == want);
+        }
+      }
+    }
+  }
+}
