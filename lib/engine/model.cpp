@@ -346,13 +346,14 @@ void Model::build() {
     return producer == ops_.end() || read_elsewhere ? nullptr : &*producer;
   };
   // Fold each gelu or relu op into the linear or conv2d feeding it alone: the activation in the GEMM's
-  // epilogue saves a pass over the widest activations there are (BERT's FFN, a CNN's feature maps).
+  // epilogue saves a pass over the widest activations there are (BERT's FFN, a CNN's feature maps). A relu
+  // after an add it alone reads (a residual block's end) is folded into the add's pass likewise.
   for (auto& act : ops_) {
     if (act.kind != OpKind::gelu && act.kind != OpKind::relu) continue;
     Op* producer = sole_producer(act.inputs[0], act);
-    if (producer == nullptr || (producer->kind != OpKind::linear && producer->kind != OpKind::conv2d) ||
-        producer->activation != kernels::Activation::none)
-      continue;
+    const bool layer = producer != nullptr && (producer->kind == OpKind::linear || producer->kind == OpKind::conv2d);
+    const bool sum = producer != nullptr && producer->kind == OpKind::add && act.kind == OpKind::relu;
+    if (!(layer || sum) || producer->activation != kernels::Activation::none) continue;
     producer->activation = act.kind == OpKind::gelu ? kernels::Activation::gelu : kernels::Activation::relu;
     producer->output = act.output;
     act.folded = true;

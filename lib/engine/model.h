@@ -45,7 +45,8 @@ struct Op {
   std::size_t output = 0;
   // A quantize op whose only consumers are INT8 layers: they quantize their own input while packing it,
   // so this op does nothing at run time and the layers read its FP32 input. A gelu or relu op applied by the
-  // linear or conv2d before it (`activation` below). An add whose sum only a layer norm reads: the norm takes the add's two inputs.
+  // linear, conv2d (or, a relu, the add) before it (`activation` below). An add whose sum only a layer norm
+  // reads: the norm takes the add's two inputs.
   bool folded = false;
 
   // quantize / dequantize; INT8 layers' input quantization
@@ -54,7 +55,7 @@ struct Op {
   // linear / conv2d
   std::shared_ptr<const LinearWeights> weights;
   // A linear or conv2d whose output fed only a gelu or relu op: the GEMM's epilogue applies it and writes that
-  // op's output (the op is folded).
+  // op's output (the op is folded). An add whose sum fed only a relu: the add applies it.
   kernels::Activation activation = kernels::Activation::none;
   // An INT8 linear whose output fed only a quantize op (whose output reads u8): the epilogue requantizes with
   // these parameters and writes that op's output (the op is folded). An INT8 conv2d whose output only INT8

@@ -70,6 +70,8 @@ TEST_CASE("ResNet INT8 export: the engine equals the trainer's quantized evaluat
     const std::string bytes = exporter::build_file(exporter::lower_model(*model), options).serialize();
     const auto loaded = load_bytes(bytes);
     CHECK(count_ops(*loaded, engine::OpKind::add) == 3);
+    // Every relu is applied by the conv or the residual add before it.
+    CHECK(count_ops(*loaded, engine::OpKind::relu) == 0);
     CHECK(count_ops(*loaded, engine::OpKind::global_avg_pool) == 1);
     // UINT8 maps between convs: inside each block (basic: conv2 reads bytes; bottleneck: conv2 and conv3), and
     // with the small stem also from conv1 to layer1.0's conv1 and shortcut conv (its only readers).

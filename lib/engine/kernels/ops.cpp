@@ -75,6 +75,10 @@ void add_f32(const float* a, const float* b, std::size_t count, float* y) {
   for (std::size_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
 }
 
+void add_relu_f32(const float* a, const float* b, std::size_t count, float* y) {
+  for (std::size_t i = 0; i < count; ++i) y[i] = std::max(a[i] + b[i], 0.0f);
+}
+
 void im2col_f32(const float* x, const Conv2dShape& s, float* cols) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), patch = s.patch();
   const std::size_t cs = s.channel_step(), rs = s.row_step(), xs = s.column_step();
@@ -142,23 +146,56 @@ void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dS
   const std::size_t ow = s.out_w(), pixels = s.out_h() * ow, m = batch * pixels, k = s.patch();
   const std::size_t groups = round_up_4(k) / 4, stride = panel_stride(k, mr);
   if (s.channels_innermost) {
-    // Each kernel position's channels are contiguous in the padded image: C / 4 whole groups of 4 bytes.
-    const std::size_t channel_groups = s.channels / 4;
-    parallel_for(pool, panel_count(m, mr), [&](std::size_t begin, std::size_t end) {
+    // Each kernel position's channels are contiguous in the padded image: C / 4 whole groups of 4 bytes, which
+    // go to consecutive groups of one token's slots. Four tokens at a time, their 4-byte slots are adjacent: a
+    // 4x4 transpose of 32-bit words (SSE2) turns 16 bytes of each token's channels into 16 bytes of 4 slots.
+    const std::size_t channels = s.channels, channel_groups = channels / 4, kh = s.kernel_h, kw = s.kernel_w;
+    const std::size_t step = mr * 4, conv_stride = s.stride;
+    parallel_for(pool, panel_count(m, mr), [&, channels, channel_groups, kh, kw, step, conv_stride, pw, ow, pixels](std::size_t begin, std::size_t end) {
       for (std::size_t panel = begin; panel < end; ++panel) {
         std::uint8_t* dst = out + panel * stride;
         const std::size_t t0 = panel * mr, rows = std::min(mr, m - t0);
         if (rows < mr) std::memset(dst, 0, stride);
-        for (std::size_t t = 0; t < rows; ++t) {
+        const auto corner = [&](std::size_t t) {
           const std::size_t b = (t0 + t) / pixels, pixel = (t0 + t) % pixels, oy = pixel / ow, ox = pixel % ow;
-          const std::uint8_t* corner = padded + b * padded_image + (oy * s.stride * pw + ox * s.stride) * s.channels;
+          return padded + b * padded_image + (oy * conv_stride * pw + ox * conv_stride) * channels;
+        };
+        std::size_t t = 0;
+        for (; t + 4 <= rows; t += 4) {
+          const std::uint8_t* c0 = corner(t);
+          const std::uint8_t* c1 = corner(t + 1);
+          const std::uint8_t* c2 = corner(t + 2);
+          const std::uint8_t* c3 = corner(t + 3);
           std::uint8_t* d = dst + t * 4;
-          for (std::size_t ky = 0; ky < s.kernel_h; ++ky) {
-            for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
-              const std::uint8_t* src = corner + (ky * pw + kx) * s.channels;
-              for (std::size_t g = 0; g < channel_groups; ++g, d += mr * 4) std::memcpy(d, src + 4 * g, 4);
+          for (std::size_t ky = 0; ky < kh; ++ky) {
+            for (std::size_t kx = 0; kx < kw; ++kx) {
+              const std::size_t at = (ky * pw + kx) * channels;
+              std::size_t g = 0;
+              for (; g + 4 <= channel_groups; g += 4, d += 4 * step) {
+                const auto load = [&](const std::uint8_t* c) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + at + 4 * g)); };
+                const __m128i a = load(c0), b = load(c1), c = load(c2), e = load(c3);
+                const __m128i ab_lo = _mm_unpacklo_epi32(a, b), ab_hi = _mm_unpackhi_epi32(a, b);
+                const __m128i ce_lo = _mm_unpacklo_epi32(c, e), ce_hi = _mm_unpackhi_epi32(c, e);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_unpacklo_epi64(ab_lo, ce_lo));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d + step), _mm_unpackhi_epi64(ab_lo, ce_lo));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 2 * step), _mm_unpacklo_epi64(ab_hi, ce_hi));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 3 * step), _mm_unpackhi_epi64(ab_hi, ce_hi));
+              }
+              for (; g < channel_groups; ++g, d += step) {
+                std::memcpy(d, c0 + at + 4 * g, 4);
+                std::memcpy(d + 4, c1 + at + 4 * g, 4);
+                std::memcpy(d + 8, c2 + at + 4 * g, 4);
+                std::memcpy(d + 12, c3 + at + 4 * g, 4);
+              }
             }
           }
+        }
+        for (; t < rows; ++t) {
+          const std::uint8_t* c0 = corner(t);
+          std::uint8_t* d = dst + t * 4;
+          for (std::size_t ky = 0; ky < kh; ++ky)
+            for (std::size_t kx = 0; kx < kw; ++kx)
+              for (std::size_t g = 0; g < channel_groups; ++g, d += step) std::memcpy(d, c0 + (ky * pw + kx) * channels + 4 * g, 4);
         }
       }
     });
@@ -198,6 +235,20 @@ void gather_patches(const std::uint8_t* padded, std::size_t batch, const Conv2dS
                                                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s1 + u)));
               const __m128i cd = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s2 + u)),
                                                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s3 + u)));
+              _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u), _mm_unpacklo_epi16(ab, cd));
+              _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u + 16), _mm_unpackhi_epi16(ab, cd));
+            }
+          } else if (s.stride == 2) {
+            // The even bytes of 16 (ResNet's stem and its stride-2 convs): the 16th byte read is before the next
+            // token's, which exists while u + 8 < run.
+            const __m128i even = _mm_set1_epi16(0x00FF);
+            const auto load_even = [&](const std::uint8_t* p) {
+              const __m128i v = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), even);
+              return _mm_packus_epi16(v, v);  // 8 bytes, twice
+            };
+            for (; u + 8 < run; u += 8) {
+              const __m128i ab = _mm_unpacklo_epi8(load_even(s0 + 2 * u), load_even(s1 + 2 * u));
+              const __m128i cd = _mm_unpacklo_epi8(load_even(s2 + 2 * u), load_even(s3 + 2 * u));
               _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u), _mm_unpacklo_epi16(ab, cd));
               _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * u + 16), _mm_unpackhi_epi16(ab, cd));
             }

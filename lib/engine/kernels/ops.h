@@ -34,6 +34,8 @@ void softmax_f32(const float* x, std::size_t m, std::size_t n, std::size_t ldx, 
 void gelu_f32(const float* x, std::size_t count, float* y, const GeluKernel& kernel = gelu_kernel());
 void relu_f32(const float* x, std::size_t count, float* y);
 void add_f32(const float* a, const float* b, std::size_t count, float* y);
+// max(a + b, 0): a residual connection and the ReLU after it in one pass.
+void add_relu_f32(const float* a, const float* b, std::size_t count, float* y);
 
 // Multi-head attention of `batch` sequences of `seq` tokens: for sequence b and head h,
 // out_h = softmax(Q_h K_h^T * scale + mask) V_h, where Q_h is columns [h*head_dim, (h+1)*head_dim) of sequence b's

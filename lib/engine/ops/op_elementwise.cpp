@@ -1,4 +1,5 @@
 // Element-wise ops and the row softmax, split over the pool in contiguous slices.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/kernels/ops.h"
@@ -35,6 +36,8 @@ void tanh(const OpArgs& a) {
 }
 
 void add(const OpArgs& a) {
+  // A ReLU reading the sum alone is folded in (model.cpp): ResNet's blocks end in relu(convs + shortcut).
+  const bool relu = a.op.activation == kernels::Activation::relu;
   if (a.in_channels_last != a.in1_channels_last) {
     // Two feature maps stored differently (Plan::channels_last): the output takes input 0's layout.
     const auto& x = *a.out_shape;
@@ -42,12 +45,13 @@ void add(const OpArgs& a) {
     for (std::size_t i = 0; i < x[0] * image; ++i) {
       const std::size_t b = i / image, j = i % image;
       const std::size_t other = a.in_channels_last ? (j % channels) * pixels + j / channels : (j % pixels) * channels + j / pixels;
-      a.out_f32()[i] = a.in_f32(0)[i] + a.in_f32(1)[b * image + other];
+      const float sum = a.in_f32(0)[i] + a.in_f32(1)[b * image + other];
+      a.out_f32()[i] = relu ? std::max(sum, 0.0f) : sum;
     }
     return;
   }
   slices(a, a.out_elements(), [&](std::size_t b, std::size_t e) {
-    kernels::add_f32(a.in_f32(0) + b, a.in_f32(1) + b, e - b, a.out_f32() + b);
+    (relu ? kernels::add_relu_f32 : kernels::add_f32)(a.in_f32(0) + b, a.in_f32(1) + b, e - b, a.out_f32() + b);
   });
 }
 

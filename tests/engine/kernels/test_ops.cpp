@@ -149,7 +149,8 @@ TEST_CASE("INT8 convolution panels, from FP32 or UINT8 images, hold each quantiz
   };
   for (const Case c : {Case{1, 28, 28, 3, 1, 1, 2, 16}, Case{3, 9, 7, 3, 2, 1, 3, 8}, Case{5, 6, 5, 2, 1, 0, 2, 16},
                        Case{16, 5, 5, 1, 1, 0, 1, 4}, Case{7, 4, 6, 3, 3, 2, 2, 16}, Case{8, 7, 6, 3, 1, 1, 2, 16},
-                       Case{12, 5, 9, 3, 2, 1, 3, 8}}) {
+                       Case{12, 5, 9, 3, 2, 1, 3, 8}, Case{3, 13, 41, 7, 2, 3, 2, 16},
+                       Case{20, 6, 7, 3, 1, 1, 2, 8}}) {
     for (const int variant : {0, 1, 2, 3}) {
       const bool channels_last = variant % 2 == 1, innermost = variant >= 2;
       if (innermost && c.channels % 4 != 0) continue;
