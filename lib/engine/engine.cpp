@@ -117,7 +117,50 @@ const float* Engine::value(const std::string& name) const {
   return reinterpret_cast<const float*>(arena_.get() + last_plan_->offsets[*v]);
 }
 
+std::size_t Engine::chunk_items(std::size_t batch, std::size_t seq) {
+  const auto& ops = model_->ops();
+  const bool convolutional = std::any_of(ops.begin(), ops.end(), [](const Op& op) { return op.kind == OpKind::conv2d; });
+  if (!convolutional || options_.keep_values || batch == 1) return batch;
+  const std::size_t per_item = plan(1, seq).arena_bytes;
+  return std::clamp<std::size_t>(options_.chunk_arena_bytes / std::max<std::size_t>(per_item, 1), 1, batch);
+}
+
 std::vector<OutputView> Engine::run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs, KvCache* cache) {
+  const std::size_t chunk = cache == nullptr ? chunk_items(batch, seq) : batch;
+  if (chunk >= batch) return run_planned(batch, seq, inputs, cache);
+  const auto& values = model_->values();
+  // Bytes of one item of each graph input: its elements past the batch dimension.
+  std::vector<std::size_t> input_item_bytes;
+  for (const auto& in : model_->inputs()) input_item_bytes.push_back(plan(1, seq).elements(in.value) * type_size(values[in.value].type));
+  std::vector<OutputView> all;
+  for (std::size_t begin = 0; begin < batch; begin += chunk) {
+    const std::size_t n = std::min(chunk, batch - begin);
+    std::vector<const void*> part;
+    for (std::size_t i = 0; i < inputs.size() && i < input_item_bytes.size(); ++i)
+      part.push_back(static_cast<const std::uint8_t*>(inputs[i]) + begin * input_item_bytes[i]);
+    if (inputs.size() != input_item_bytes.size()) part = inputs;  // run_planned refuses the count
+    const auto views = run_planned(n, seq, part, cache);
+    if (all.empty()) {
+      chunked_outputs_.resize(views.size());
+      for (std::size_t o = 0; o < views.size(); ++o) {
+        if (views[o].shape.empty() || views[o].shape[0] != n)
+          throw InternalError("engine: output '" + views[o].name + "' of a chunked batch is not [items, ...]");
+        all.push_back(views[o]);
+        all[o].shape[0] = batch;
+        chunked_outputs_[o].resize(batch * (plan(n, seq).elements(model_->outputs()[o]) / n));
+        all[o].data = chunked_outputs_[o].data();
+      }
+    }
+    for (std::size_t o = 0; o < views.size(); ++o) {
+      const std::size_t item = chunked_outputs_[o].size() / batch;
+      std::copy_n(views[o].data, n * item, chunked_outputs_[o].data() + begin * item);
+    }
+  }
+  return all;
+}
+
+std::vector<OutputView> Engine::run_planned(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs,
+                                            KvCache* cache) {
   const Plan& p = plan(batch, seq);
   last_plan_ = &p;
   const auto& values = model_->values();

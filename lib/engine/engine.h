@@ -35,6 +35,10 @@ struct EngineOptions {
   std::size_t threads = 1;  // counts the calling thread; 1 to kMaxThreads (the constructor refuses others)
   bool profile = false;     // time every op (adds a clock read per op)
   bool keep_values = false; // never reuse a buffer, so value() can read any value after a run
+  // A convolutional network's feature maps are megabytes per item: beyond about a cache's worth, the memory
+  // traffic of a bigger batch costs more than its larger GEMMs save. Its batches run in chunks of items whose
+  // arena fits this many bytes (Engine::chunk_items).
+  std::size_t chunk_arena_bytes = std::size_t{16} << 20;
 };
 
 // A graph output after a run: points into the engine's arena, valid until the next run.
@@ -63,13 +67,19 @@ class Engine {
   static std::string kernel_names();
 
   // Runs the graph on `batch` items of `seq` tokens (text; ignored for images). inputs[i] holds graph input
-  // i, contiguous, in its dtype (i64 ids and mask [batch][seq]; f32 images [batch][...]).
+  // i, contiguous, in its dtype (i64 ids and mask [batch][seq]; f32 images [batch][...]). A convolutional
+  // network's large batch runs in chunks of items whose arena fits options.chunk_arena_bytes (chunk_items), so its
+  // feature maps stay in cache; the outputs are gathered as one batch.
   // Returns the graph outputs (f32) in the file's order. A causal LM's graph runs its `seq` tokens after the
   // `cache`'s (batch 1), writing their keys and values there; the caller advances cache->length (decoder.h).
   std::vector<OutputView> run(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs,
                               KvCache* cache = nullptr);
 
   const Plan& plan(std::size_t batch, std::size_t seq);
+  // How many items of a batch run together: all of them, except in a convolutional network without
+  // keep_values, where as many as keep the arena within options.chunk_arena_bytes (at least one).
+  std::size_t chunk_items(std::size_t batch, std::size_t seq);
+
   // Any f32 value of the last run, by name (with keep_values; otherwise only graph inputs and outputs are
   // sure to hold their value). Null when the name is unknown or the value has no buffer.
   const float* value(const std::string& name) const;
@@ -77,6 +87,8 @@ class Engine {
   void reset_profile();
 
  private:
+  std::vector<OutputView> run_planned(std::size_t batch, std::size_t seq, const std::vector<const void*>& inputs, KvCache* cache);
+
   std::shared_ptr<const Model> model_;
   EngineOptions options_;
   kernels::ThreadPool pool_;
@@ -88,6 +100,7 @@ class Engine {
   std::size_t arena_bytes_ = 0;
   std::vector<OpTime> profile_;
   const Plan* last_plan_ = nullptr;
+  std::vector<std::vector<float>> chunked_outputs_;  // a chunked run's outputs, per graph output
 };
 
 }  // namespace sparrow::engine

@@ -370,6 +370,30 @@ void Model::build() {
     producer->output = q.output;
     q.folded = true;
   }
+  // Fold each add of an INT8 conv2d's FP32 output (read by the add alone) and a value computed before that conv
+  // into the conv (ResNet's relu(convs(x) + shortcut)): the epilogue adds the other value, the residual, before
+  // the add's activation, and writes the add's output; the sum's pass over the map never happens.
+  const auto produced_before = [&](std::size_t v, const Op* op) {
+    for (const Op* o = ops_.data(); o != op; ++o)
+      if (!o->folded && o->output == v) return true;
+    return std::any_of(inputs_.begin(), inputs_.end(), [&](const Input& in) { return in.value == v; });
+  };
+  for (auto& add : ops_) {
+    if (add.kind != OpKind::add || add.folded) continue;
+    for (std::size_t side = 0; side < 2; ++side) {
+      Op* conv = sole_producer(add.inputs[side], add);
+      const std::size_t residual = add.inputs[1 - side];
+      if (conv == nullptr || conv->kind != OpKind::conv2d || conv->weights->format == format::WeightFormat::fp32 ||
+          conv->activation != kernels::Activation::none || conv->requantize || conv->inputs.size() != 1 ||
+          residual == conv->inputs[0] || !produced_before(residual, conv))
+        continue;
+      conv->inputs.push_back(residual);
+      conv->activation = add.activation;
+      conv->output = add.output;
+      add.folded = true;
+      break;
+    }
+  }
   // The UINT8 feature-map fold. A CNN's INT8 conv2d -> (relu) -> (max pooling) -> INT8 conv2d(s) reading alike: the first conv's epilogue
   // requantizes with the readers' input parameters, the pooling takes maxima of the bytes, and the readers
   // gather bytes. Quantization is monotonic, so the maximum of quantized values is the quantized maximum: the
@@ -386,15 +410,18 @@ void Model::build() {
   };
   const auto is_output = [&](std::size_t v) { return std::find(outputs_.begin(), outputs_.end(), v) != outputs_.end(); };
   for (auto& conv : ops_) {
-    if (conv.folded || !int8_conv(conv) || conv.requantize || is_output(conv.output)) continue;
+    // A conv with a residual writes FP32: its UINT8 epilogues take none.
+    if (conv.folded || !int8_conv(conv) || conv.requantize || conv.inputs.size() > 1 || is_output(conv.output)) continue;
     std::vector<Op*> readers = readers_of(conv.output);
     Op* pool = readers.size() == 1 && readers[0]->kind == OpKind::max_pool ? readers[0] : nullptr;
     if (pool != nullptr) {
       if (is_output(pool->output)) continue;
       readers = readers_of(pool->output);
     }
+    const std::size_t map = pool != nullptr ? pool->output : conv.output;
     const bool alike = !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](const Op* r) {
-      return int8_conv(*r) && r->scale == readers[0]->scale && r->zero_point == readers[0]->zero_point;
+      return int8_conv(*r) && r->inputs[0] == map && (r->inputs.size() == 1 || r->inputs[1] != map) &&
+             r->scale == readers[0]->scale && r->zero_point == readers[0]->zero_point;
     });
     if (!alike) continue;
     conv.requantize = quant::ActivationParams{readers[0]->scale, readers[0]->zero_point};

@@ -55,7 +55,9 @@ struct Op {
   // linear / conv2d
   std::shared_ptr<const LinearWeights> weights;
   // A linear or conv2d whose output fed only a gelu or relu op: the GEMM's epilogue applies it and writes that
-  // op's output (the op is folded). An add whose sum fed only a relu: the add applies it.
+  // op's output (the op is folded). An add whose sum fed only a relu: the add applies it. An INT8 conv2d whose
+  // FP32 output only an add read: the add is folded into it (model.cpp), input 1 is the add's other operand, the
+  // residual, added in the epilogue before this activation (the add's).
   kernels::Activation activation = kernels::Activation::none;
   // An INT8 linear whose output fed only a quantize op (whose output reads u8): the epilogue requantizes with
   // these parameters and writes that op's output (the op is folded). An INT8 conv2d whose output only INT8

@@ -147,6 +147,8 @@ Plan make_plan(const Model& model, std::size_t batch, std::size_t seq, PanelHeig
         if (x[2] + 2 * op.pad < op.kernel || x[3] + 2 * op.pad < op.kernel) fail("input " + shape_text(x) + " is smaller than the kernel");
         const std::size_t oh = (x[2] + 2 * op.pad - op.kernel) / op.stride + 1, ow = (x[3] + 2 * op.pad - op.kernel) / op.stride + 1;
         y = {x[0], w.n, oh, ow};
+        if (op.inputs.size() > 1 && plan.shapes[op.inputs[1]] != y)
+          fail("residual " + shape_text(plan.shapes[op.inputs[1]]) + " differs from the output " + shape_text(y));
         // op_linear.cpp's conv2d: the GEMM's output when it is transposed to NCHW, then the FP32 columns or the
         // quantized padded images and the activation panels.
         const std::size_t pixels = x[0] * oh * ow;

@@ -155,10 +155,10 @@ void lower_resnet(Builder& b, const nlohmann::json& config) {
     for (std::int64_t j = 0; j < layers[i].get<std::int64_t>(); ++j) {
       const std::string p = "layer" + std::to_string(i + 1) + "." + std::to_string(j) + ".";
       const auto conv = [&](const std::string& k, const std::string& in) { return b.conv2d_bn(p + "conv" + k, p + "bn" + k, in); };
+      // The shortcut first: the engine adds it in the last conv's epilogue, which needs it computed.
+      const auto shortcut = b.has_module(p + "downsample") ? b.conv2d_bn(p + "downsample.0", p + "downsample.1", x) : x;
       auto y = b.unary(p + "relu1", "relu", conv("1", x));
       y = bottleneck ? conv("3", b.unary(p + "relu2", "relu", conv("2", y))) : conv("2", y);
-      const bool downsample = b.has_module(p + "downsample");
-      const auto shortcut = downsample ? b.conv2d_bn(p + "downsample.0", p + "downsample.1", x) : x;
       x = b.unary(p + "relu", "relu", b.op(p + "add", "add", {y, shortcut}));
     }
   }

@@ -150,6 +150,23 @@ void use_fastest_int8_engine(sparrow_baseline& b) {
       TORCH_VERSION, engine, common_setup(), timed);
 }
 
+// Convolutions may run faster on channels-last tensors (oneDNN's layout) than on NCHW, or slower (without
+// oneDNN): both are timed on the model's own forward and the faster kept. Returns how it runs, for the report.
+std::string use_fastest_image_layout(sparrow_baseline& b) {
+  const double nchw = time_part([&] { forward(b); });
+  const auto set_layout = [&](torch::MemoryFormat format) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : b.model->parameters())
+      if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+    b.batch.inputs = b.batch.inputs.contiguous(format);
+  };
+  set_layout(torch::MemoryFormat::ChannelsLast);
+  const double channels_last = time_part([&] { forward(b); });
+  if (channels_last >= nchw) set_layout(torch::MemoryFormat::Contiguous);
+  return fmt::format("{} tensors (forward at 1 thread: NCHW {:.3g} ms, channels-last {:.3g} ms)",
+                     channels_last < nchw ? "channels-last" : "NCHW", nchw * 1e3, channels_last * 1e3);
+}
+
 void build(sparrow_baseline& b, const nlohmann::json& model_config, int precision, std::size_t batch, std::size_t seq) {
   if (precision != SPARROW_BASELINE_FP32 && precision != SPARROW_BASELINE_DYNAMIC_INT8)
     throw BadInput(fmt::format("bench --compare: unknown baseline precision {}", precision));
@@ -162,6 +179,7 @@ void build(sparrow_baseline& b, const nlohmann::json& model_config, int precisio
   b.model = models::build_model(model_config, "sparrow.model_config");
   b.model->eval();
   const auto B = static_cast<std::int64_t>(batch);
+  std::string layout;
   b.lm = std::dynamic_pointer_cast<models::llama::LlamaForCausalLM>(b.model);
   if (b.lm) {
     b.batch.inputs = torch::randint(0, b.lm->llama_config().vocab_size, {B, static_cast<std::int64_t>(seq)}, torch::kInt64);
@@ -174,9 +192,11 @@ void build(sparrow_baseline& b, const nlohmann::json& model_config, int precisio
   } else {
     const std::int64_t c = model_config.at("in_channels"), s = model_config.at("image_size");
     b.batch.inputs = torch::randn({B, c, s, s});
+    layout = use_fastest_image_layout(b);
   }
   if (precision == SPARROW_BASELINE_DYNAMIC_INT8) use_fastest_int8_engine(b);
   else b.configuration = fmt::format("LibTorch {} dense FP32, {}", TORCH_VERSION, common_setup());
+  if (!layout.empty()) b.configuration += ", " + layout;
 }
 
 }  // namespace

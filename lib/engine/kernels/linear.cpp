@@ -64,7 +64,13 @@ void run_qlinear(const std::uint8_t* x_panels, std::size_t m, std::size_t n, std
 template <class Out, class Fn>
 auto row_major_store(Fn epilogue, std::size_t mr, const QEpilogueParams& p, Out* y, std::size_t ldy) {
   return [=, &p](std::size_t rows, std::size_t panel, std::size_t n0, std::size_t nc, const std::int32_t* acc) {
-    epilogue(rows, mr, n0, nc, acc, p, y + panel * mr * ldy, ldy);
+    if (p.residual == nullptr) {
+      epilogue(rows, mr, n0, nc, acc, p, y + panel * mr * ldy, ldy);
+      return;
+    }
+    QEpilogueParams at_panel = p;  // the residual's rows of this panel, as y's
+    at_panel.residual += panel * mr * ldy;
+    epilogue(rows, mr, n0, nc, acc, at_panel, y + panel * mr * ldy, ldy);
   };
 }
 

@@ -48,6 +48,9 @@ struct QEpilogueParams {
   const float* bias = nullptr;         // [N] or null
   Activation activation = Activation::none;
   quant::ActivationParams y{};         // used by the UINT8 output only
+  // FP32 row-major outputs only: a matrix laid out like y (same ldy) added to each value before the activation
+  // (a residual connection: relu(conv(x) + shortcut)); null for none.
+  const float* residual = nullptr;
 };
 
 }  // namespace sparrow::kernels

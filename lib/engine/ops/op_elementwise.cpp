@@ -35,19 +35,25 @@ void tanh(const OpArgs& a) {
   });
 }
 
+void add_feature_maps(const float* x, bool x_channels_last, const float* r, bool r_channels_last,
+                      const std::vector<std::size_t>& shape, bool relu, float* y) {
+  const std::size_t channels = shape[1], pixels = shape[2] * shape[3], image = channels * pixels;
+  for (std::size_t i = 0; i < shape[0] * image; ++i) {
+    const std::size_t b = i / image, j = i % image;
+    const std::size_t other = x_channels_last == r_channels_last ? j
+                              : x_channels_last                  ? (j % channels) * pixels + j / channels
+                                                                 : (j % pixels) * channels + j / pixels;
+    const float sum = x[i] + r[b * image + other];
+    y[i] = relu ? std::max(sum, 0.0f) : sum;
+  }
+}
+
 void add(const OpArgs& a) {
   // A ReLU reading the sum alone is folded in (model.cpp): ResNet's blocks end in relu(convs + shortcut).
   const bool relu = a.op.activation == kernels::Activation::relu;
   if (a.in_channels_last != a.in1_channels_last) {
     // Two feature maps stored differently (Plan::channels_last): the output takes input 0's layout.
-    const auto& x = *a.out_shape;
-    const std::size_t channels = x[1], pixels = x[2] * x[3], image = channels * pixels;
-    for (std::size_t i = 0; i < x[0] * image; ++i) {
-      const std::size_t b = i / image, j = i % image;
-      const std::size_t other = a.in_channels_last ? (j % channels) * pixels + j / channels : (j % pixels) * channels + j / pixels;
-      const float sum = a.in_f32(0)[i] + a.in_f32(1)[b * image + other];
-      a.out_f32()[i] = relu ? std::max(sum, 0.0f) : sum;
-    }
+    add_feature_maps(a.in_f32(0), a.in_channels_last, a.in_f32(1), a.in1_channels_last, *a.out_shape, relu, a.out_f32());
     return;
   }
   slices(a, a.out_elements(), [&](std::size_t b, std::size_t e) {

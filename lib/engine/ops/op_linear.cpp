@@ -24,10 +24,13 @@ std::size_t panel_height(const LinearWeights& w, std::size_t m) {
 // input panels from `packed` when set, else quantize-and-pack x into `scratch`; with `y_panels` set they write
 // y requantized as the next layers' panels (uint8), with op.requantize set requantized row-major (uint8),
 // instead of FP32. The INT8 path is the kernels' one driver (kernels/linear.h).
+// `residual` (FP32 outputs only) is added to y before the activation; with `defer_activation` the activation is
+// left for the caller.
 void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* scratch, const std::uint8_t* packed,
-          const quant::ActivationParams* y_panels, kernels::ThreadPool* pool) {
+          const quant::ActivationParams* y_panels, kernels::ThreadPool* pool, const float* residual = nullptr,
+          bool defer_activation = false) {
   const LinearWeights& w = *op.weights;
-  const kernels::Activation act = op.activation;
+  const kernels::Activation act = defer_activation ? kernels::Activation::none : op.activation;
   if (w.format == WeightFormat::fp32) {
     kernels::f32_gemm(x, m, w.k, w.f32, w.n, w.k, w.bias, act, static_cast<float*>(y), w.n, pool, kernels::f32_kernel(m));
     return;
@@ -39,6 +42,7 @@ void gemm(const Op& op, const float* x, std::size_t m, void* y, std::uint8_t* sc
   p.row_sum = w.row_sum.data();
   p.bias = w.bias;
   p.activation = act;
+  p.residual = residual;
   if (y_panels != nullptr) p.y = *y_panels;
   if (op.requantize) p.y = *op.requantize;
   const auto panels = [&](std::size_t mr) {
@@ -102,6 +106,10 @@ void conv2d(const OpArgs& a) {
   // A requantized output (model.cpp's UINT8 feature-map fold) is only ever planned channels-last.
   if (op.requantize && !a.out_channels_last) throw InternalError("engine: conv2d '" + op.name + "' requantizes into an NCHW map");
   void* out = a.out_channels_last ? a.out : take(m * n * sizeof(float));
+  // An add folded in (model.cpp): the epilogue adds the residual when it lies as the GEMM writes, channels-last;
+  // otherwise the sum and the activation are formed afterwards, in the output's layout.
+  const float* residual = op.inputs.size() > 1 ? a.in_f32(1) : nullptr;
+  const bool fused = residual != nullptr && a.out_channels_last && a.in1_channels_last;
   if (w.format == WeightFormat::fp32) {
     float* cols = reinterpret_cast<float*>(take(m * s.patch() * sizeof(float)));
     const std::size_t image = s.channels * s.height * s.width;
@@ -118,7 +126,7 @@ void conv2d(const OpArgs& a) {
       kernels::qu8_pack_panels_u8(static_cast<const std::uint8_t*>(a.in[0]), m, s.channels, s.channels, panel_height(w, m), panels, a.pool);
     else
       kernels::qu8_pack_panels_f32(a.in_f32(0), m, s.channels, s.channels, {op.scale, op.zero_point}, panel_height(w, m), panels, a.pool);
-    gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool);
+    gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool, fused ? residual : nullptr, residual != nullptr && !fused);
   } else {
     std::uint8_t* padded = take(batch * s.padded_image_bytes());
     std::uint8_t* panels = next;
@@ -127,18 +135,22 @@ void conv2d(const OpArgs& a) {
                                   panel_height(w, m), padded, panels, a.pool);
     else
       kernels::qu8_conv_panels_f32(a.in_f32(0), batch, s, {op.scale, op.zero_point}, panel_height(w, m), padded, panels, a.pool);
-    gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool);
+    gemm(op, nullptr, m, out, nullptr, panels, nullptr, a.pool, fused ? residual : nullptr, residual != nullptr && !fused);
   }
-  if (a.out_channels_last) return;
-  float* dst = a.out_f32();
-  kernels::parallel_for(a.pool, batch * n, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t bc = begin; bc < end; ++bc) {
-      const std::size_t b = bc / n, c = bc % n;
-      const float* src = static_cast<const float*>(out) + b * pixels * n + c;
-      float* d = dst + bc * pixels;
-      for (std::size_t p = 0; p < pixels; ++p) d[p] = src[p * n];
-    }
-  });
+  if (!a.out_channels_last) {
+    float* dst = a.out_f32();
+    kernels::parallel_for(a.pool, batch * n, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t bc = begin; bc < end; ++bc) {
+        const std::size_t b = bc / n, c = bc % n;
+        const float* src = static_cast<const float*>(out) + b * pixels * n + c;
+        float* d = dst + bc * pixels;
+        for (std::size_t p = 0; p < pixels; ++p) d[p] = src[p * n];
+      }
+    });
+  }
+  if (residual != nullptr && !fused)
+    add_feature_maps(a.out_f32(), a.out_channels_last, residual, a.in1_channels_last, y,
+                     op.activation == kernels::Activation::relu, a.out_f32());
 }
 
 }  // namespace sparrow::engine::ops

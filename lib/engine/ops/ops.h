@@ -56,6 +56,10 @@ void gelu(const OpArgs& a);
 void relu(const OpArgs& a);
 void tanh(const OpArgs& a);
 void add(const OpArgs& a);
+// y = x + r (then ReLU if `relu`) over [B, C, H, W] maps, each stored NCHW or channels-last; y is laid out as x
+// (y == x allowed). Add's operands of two layouts, and a conv2d's residual it could not add in its epilogue.
+void add_feature_maps(const float* x, bool x_channels_last, const float* r, bool r_channels_last,
+                      const std::vector<std::size_t>& shape, bool relu, float* y);
 void softmax(const OpArgs& a);
 // op_attention.cpp
 void attention(const OpArgs& a);

@@ -84,14 +84,25 @@ __m256i requantize(__m256 v, const QEpilogueParams& p) {
 void qs32_f32_qc8w_epilogue__avx2(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                   const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
   assert(m <= mr && mr % 8 == 0);
+  // With a residual, it goes in between the bias and the activation, as in the reference.
+  QEpilogueParams linear_part = p;
+  if (p.residual != nullptr) linear_part.activation = Activation::none;
   for (std::size_t j0 = 0; j0 < nc; j0 += 8) {
     const std::size_t cols = nc - j0 < 8 ? nc - j0 : 8;
     const ChannelTerms ct = channel_terms(n_begin + j0, cols, p);
     for (std::size_t t0 = 0; t0 < m; t0 += 8) {
       __m256 r[8];
-      block_values(mr, t0, j0, nc, acc, ct, p, r);
+      block_values(mr, t0, j0, nc, acc, ct, linear_part, r);
       const std::size_t rows = m - t0 < 8 ? m - t0 : 8;
       float* out = y + t0 * ldy + n_begin + j0;
+      for (std::size_t t = 0; t < rows && p.residual != nullptr; ++t) {
+        alignas(32) float res[8] = {};
+        std::memcpy(res, p.residual + (t0 + t) * ldy + n_begin + j0, cols * sizeof(float));
+        __m256 v = _mm256_add_ps(r[t], _mm256_load_ps(res));
+        if (p.activation == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+        if (p.activation == Activation::gelu) v = sparrow_f32_gelu_avx2(v);
+        r[t] = v;
+      }
       if (cols == 8) {
         for (std::size_t t = 0; t < rows; ++t) _mm256_storeu_ps(out + t * ldy, r[t]);
       } else {

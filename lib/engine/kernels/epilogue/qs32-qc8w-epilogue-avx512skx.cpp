@@ -115,7 +115,19 @@ __attribute__((always_inline)) inline void row_major(std::size_t m, std::size_t 
 
 void qs32_f32_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                        const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
-  row_major(m, mr, n_begin, nc, acc, p, [&](std::size_t t, std::size_t j0, __mmask16 channels, __m512 v) {
+  if (p.residual == nullptr) {
+    row_major(m, mr, n_begin, nc, acc, p, [&](std::size_t t, std::size_t j0, __mmask16 channels, __m512 v) {
+      _mm512_mask_storeu_ps(y + t * ldy + n_begin + j0, channels, v);
+    });
+    return;
+  }
+  // The residual goes in between the bias and the activation, as in the reference.
+  QEpilogueParams linear_part = p;
+  linear_part.activation = Activation::none;
+  row_major(m, mr, n_begin, nc, acc, linear_part, [&](std::size_t t, std::size_t j0, __mmask16 channels, __m512 v) {
+    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(channels, p.residual + t * ldy + n_begin + j0));
+    if (p.activation == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    if (p.activation == Activation::gelu) v = sparrow_f32_gelu_avx512(v);
     _mm512_mask_storeu_ps(y + t * ldy + n_begin + j0, channels, v);
   });
 }
@@ -123,6 +135,7 @@ void qs32_f32_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_
 void qs32_qu8_qc8w_epilogue__avx512skx(std::size_t m, std::size_t mr, std::size_t n_begin, std::size_t nc,
                                        const std::int32_t* acc, const QEpilogueParams& p, std::uint8_t* y,
                                        std::size_t ldy) {
+  assert(p.residual == nullptr);
   row_major(m, mr, n_begin, nc, acc, p, [&](std::size_t t, std::size_t j0, __mmask16 channels, __m512 v) {
     _mm_mask_storeu_epi8(y + t * ldy + n_begin + j0, channels, requantize(v, p));
   });

@@ -10,15 +10,24 @@
 namespace sparrow::kernels {
 namespace {
 
-float epilogue_value(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
-  float v = quant::dequantize_accumulator(acc, p.x_zero_point, p.row_sum[n], p.x_scale, p.w_scale[n],
-                                          p.bias != nullptr ? p.bias + n : nullptr);
-  switch (p.activation) {
+float activated(float v, Activation activation) {
+  switch (activation) {
     case Activation::none: break;
     case Activation::relu: v = v > 0.0f ? v : 0.0f; break;
     case Activation::gelu: v = f32_gelu_ref(v); break;
   }
   return v;
+}
+
+// The value before the activation: the dequantized accumulator with its bias, plus the residual if any.
+float dequantized(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
+  return quant::dequantize_accumulator(acc, p.x_zero_point, p.row_sum[n], p.x_scale, p.w_scale[n],
+                                       p.bias != nullptr ? p.bias + n : nullptr);
+}
+
+float epilogue_value(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
+  assert(p.residual == nullptr);
+  return activated(dequantized(acc, n, p), p.activation);
 }
 
 std::uint8_t requantized(std::int32_t acc, std::size_t n, const QEpilogueParams& p) {
@@ -31,7 +40,11 @@ void qs32_f32_qc8w_epilogue__scalar(std::size_t m, std::size_t mr, std::size_t n
                                     const std::int32_t* acc, const QEpilogueParams& p, float* y, std::size_t ldy) {
   assert(m <= mr);
   for (std::size_t j = 0; j < nc; ++j) {
-    for (std::size_t t = 0; t < m; ++t) y[t * ldy + n_begin + j] = epilogue_value(acc[j * mr + t], n_begin + j, p);
+    for (std::size_t t = 0; t < m; ++t) {
+      float v = dequantized(acc[j * mr + t], n_begin + j, p);
+      if (p.residual != nullptr) v += p.residual[t * ldy + n_begin + j];
+      y[t * ldy + n_begin + j] = activated(v, p.activation);
+    }
   }
 }
 
