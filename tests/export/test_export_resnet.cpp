@@ -88,9 +88,7 @@ TEST_CASE("ResNet INT8 export: the engine equals the trainer's quantized evaluat
     check_parity(engine_vs_model(engine, *model, batch), kInt8Tolerance);
     // An engine keeping every FP32 value in NCHW (keep_values) gives the same logits, bit for bit.
     engine::Classifier kept(loaded, {2, false, true});
-    const auto a = run_engine(engine, batch), b = run_engine(kept, batch);
-    REQUIRE(a.size() == b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].logits == b[i].logits);
+    check_identical_logits(engine, kept, batch);
   }
 }
 
@@ -105,11 +103,7 @@ TEST_CASE("a convolutional network's batch run in chunks of items gives the logi
   engine::Classifier a(loaded, whole), b(loaded, one_by_one);
   CHECK(a.engine().chunk_items(7, 0) == 7);
   CHECK(b.engine().chunk_items(7, 0) == 1);
-  const auto batch = image_batch(7);
-  const auto x = run_engine(a, batch), y = run_engine(b, batch);
-  REQUIRE(x.size() == 7);
-  REQUIRE(y.size() == 7);
-  for (std::size_t i = 0; i < x.size(); ++i) CHECK(x[i].logits == y[i].logits);
+  check_identical_logits(a, b, image_batch(7));
 }
 
 TEST_CASE("a residual add of feature maps stored in different layouts adds pixel to pixel", "[engine][resnet]") {

@@ -79,4 +79,11 @@ void attach_quantization(models::Classifier& model, const exporter::ExportOption
   model.set_linear_hook(hook);
 }
 
+void check_identical_logits(engine::Classifier& a, engine::Classifier& b, const data::Batch& batch) {
+  const auto x = run_engine(a, batch), y = run_engine(b, batch);
+  REQUIRE(x.size() == static_cast<std::size_t>(batch.inputs.size(0)));
+  REQUIRE(y.size() == x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) CHECK(x[i].logits == y[i].logits);
+}
+
 }  // namespace sparrow::engine_test

@@ -46,6 +46,9 @@ Comparison engine_vs_model(engine::Classifier& classifier, models::Classifier& m
 // Every item's label agrees and every logit is within `tolerance` (Catch checks, the ISA in the message).
 void check_parity(const Comparison& c, float tolerance);
 
+// Both engines give every item of `batch` the same logits, bit for bit (Catch checks).
+void check_identical_logits(engine::Classifier& a, engine::Classifier& b, const data::Batch& batch);
+
 // The trainer's quantized evaluation of `model`: a frozen QAT hook with the export's activation ranges.
 void attach_quantization(models::Classifier& model, const exporter::ExportOptions& options);
 

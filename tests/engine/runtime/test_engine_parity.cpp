@@ -143,9 +143,7 @@ TEST_CASE("INT8 CNN export (sparse and dense INT8 convs and linears): engine equ
   // Channels-last maps are the engine's business: an engine keeping every FP32 value in the graph's layout
   // (keep_values) gives the same logits, bit for bit.
   engine::Classifier kept(loaded, {2, false, true});
-  const auto a = run_engine(engine, batch), b = run_engine(kept, batch);
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].logits == b[i].logits);
+  check_identical_logits(engine, kept, batch);
 }
 
 TEST_CASE("FP32 BERT export: engine logits equal LibTorch's, padding trimmed", "[engine][parity]") {
