@@ -104,3 +104,32 @@ TEST_CASE("compress one-shot refuses what it cannot run, naming each modifier", 
   CHECK(!fs::exists(dir / "out"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("compress one-shot of a ResNet on random images: blocks along input channels, and the engine agrees",
+          "[cli][one_shot][resnet]") {
+  const fs::path dir = fs::temp_directory_path() / ("sparrow_one_shot_resnet_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string recipe = std::string(SPARROW_SOURCE_DIR) + "/tests/data/recipes/tiny_resnet_random.yaml";
+  const auto r = run_command(std::string(SPARROW_BINARY_DIR) + "/apps/compress/compress --threads 2 --recipe " + recipe +
+                             " --out " + dir.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto report = nlohmann::json::parse(read_file(dir / "report.json"));
+  CHECK(report["dataset"]["name"] == "random_images");
+  CHECK(report["compressed"]["quantized"] == true);
+  // The engine and the trainer's quantized evaluation agree on the 8 test images.
+  CHECK(report["engine"]["accuracy"].get<double>() == report["compressed"]["accuracy"].get<double>());
+
+  const auto saved = models::load_checkpoint(dir / "checkpoint");
+  const torch::Tensor w = saved->named_parameters()["layer1.0.conv2.weight"];  // [8, 8, 3, 3]
+  // Whole blocks of 4 input channels at one kernel position are zero, 80 % of them.
+  const auto blocks = (w.permute({0, 2, 3, 1}).reshape({8, 3, 3, 2, 4}) == 0).all(4);
+  CHECK(blocks.to(torch::kFloat32).mean().item<double>() == Approx(0.8).margin(0.02));
+  CHECK(compress::zero_fraction(w) == Approx(0.8).margin(0.02));
+
+  const format::File file = format::File::open(dir / "model.sparrow");
+  CHECK_THAT(file.metadata()["sparrow.weights"].get<std::string>(), Catch::StartsWith("untrained (random initialisation, seed 0)"));
+  for (const auto& op : file.graph()["ops"])
+    if (op["name"] == "layer1.0.conv2") CHECK(op["attrs"]["patch_order"] == "hwc");
+  fs::remove_all(dir);
+}

@@ -57,6 +57,15 @@ void check_zoo(const ModelConfig& m) {
       check(is_size(v), "a CNN size is out of range");
     check(cnn->image_size >= 4 && cnn->image_size <= kMaxModelSize, "the CNN's image size leaves no pixel after pooling");
     check(cnn->dropout >= 0 && cnn->dropout < 1, "the CNN's dropout is not a probability");
+  } else if (const auto* resnet = std::get_if<ResNetOptions>(&m)) {
+    for (const int64_t v : {resnet->width, resnet->in_channels, resnet->image_size, resnet->num_classes})
+      check(is_size(v), "a ResNet size is out of range");
+    check(resnet->block == "basic" || resnet->block == "bottleneck", "the ResNet's block is neither basic nor bottleneck");
+    check(resnet->stem == "imagenet" || resnet->stem == "small", "the ResNet's stem is neither imagenet nor small");
+    check(!resnet->layers.empty() && resnet->layers.size() <= 8, "the ResNet has no stage or more than 8");
+    for (const int64_t blocks : resnet->layers) check(blocks >= 1 && blocks <= kMaxModelLayers, "a ResNet stage's block count is out of range");
+    check(is_size((resnet->width << (resnet->layers.size() - 1)) * (resnet->block == "bottleneck" ? 4 : 1)),
+          "the ResNet's widest stage is out of range");
   } else if (const auto* mlp = std::get_if<MlpOptions>(&m)) {
     check(is_size(mlp->in_features) && is_size(mlp->num_classes), "an MLP size is out of range");
     check(static_cast<int64_t>(mlp->hidden.size()) <= kMaxModelLayers, "the MLP has too many layers");
